@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+/**
+ * `meridian <subcommand>`: one program, one role per subcommand (shared/design/architecture.md).
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfigFile, loadZoneText } from './config/load.js';
+import { createLogger } from './obs/log.js';
+import { ConfigError, startDnsNode } from './serve.js';
+import { canonicalOrigin } from './zone/parse.js';
+import { formatSourceError } from './zone/types.js';
+import { VERSION } from './version.js';
+
+const USAGE = `meridian ${VERSION} — global DNS traffic manager
+
+Usage:
+  meridian serve [--config FILE]            run a DNS node (default config: zones/meridian.yaml)
+  meridian check [--config FILE]            validate the config and every zone file it names
+  meridian check --zone FILE --origin NAME  validate one zone file
+  meridian version
+
+Problems are printed as file:line: reason; check exits 1 when there are any.
+Signals (serve): SIGHUP reloads config and zones (a bad file is rejected, old data keeps answering);
+SIGTERM/SIGINT stop.`;
+
+const DEFAULT_CONFIG = 'zones/meridian.yaml';
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  const log = createLogger();
+  const configPath = resolve(values.config ?? DEFAULT_CONFIG);
+  let node;
+  try {
+    node = await startDnsNode(configPath, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(p + '\n');
+      log.fatal({ problems: err.problems.length }, 'invalid configuration');
+    } else {
+      log.fatal({ err }, 'cannot start');
+    }
+    return 1;
+  }
+  const addrs = node.udp.map((l) => (l.host.includes(':') ? `[${l.host}]` : l.host) + ':' + l.boundPort);
+  log.info({ version: VERSION, listen: addrs, zones: node.config.zones.map((z) => z.origin) }, 'ready');
+  const first = node.udp[0]!;
+  const zone = node.config.zones[0]!.origin.replace(/\.$/, '');
+  process.stderr.write(
+    `\nMeridian is answering for ${node.config.zones.map((z) => z.origin).join(', ')} on ${addrs.join(', ')} (UDP and TCP).\n` +
+      `Try:  dig @${first.host} -p ${first.boundPort} www.${zone} A\n` +
+      `      dig @${first.host} -p ${first.boundPort} ${zone} SOA +tcp\n\n`,
+  );
+  process.on('SIGHUP', () => node.reload());
+  await new Promise<void>((done) => {
+    const stop = (): void => done();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  log.info('stopping');
+  await node.close();
+  return 0;
+}
+
+function check(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' }, zone: { type: 'string' }, origin: { type: 'string' } },
+  });
+  let problems: string[];
+  if (values.zone) {
+    if (!values.origin) {
+      process.stderr.write('check --zone needs --origin NAME\n');
+      return 2;
+    }
+    const file = resolve(values.zone);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      process.stderr.write(`${file}:0: cannot read: ${(err as NodeJS.ErrnoException).code}\n`);
+      return 1;
+    }
+    const zone = loadZoneText(text, file, canonicalOrigin(values.origin));
+    problems = Array.isArray(zone) ? zone.map(formatSourceError) : [];
+  } else {
+    const loaded = loadConfigFile(values.config ?? DEFAULT_CONFIG);
+    problems = loaded.ok ? [] : loaded.errors.map(formatSourceError);
+    if (loaded.ok) {
+      for (const z of loaded.config.zones) process.stdout.write(`zone ${z.origin}: ${z.nodes.size} names\n`);
+    }
+  }
+  for (const p of problems) process.stderr.write(p + '\n');
+  process.stdout.write(problems.length ? `${problems.length} problem(s)\n` : 'ok\n');
+  return problems.length ? 1 : 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'serve':
+      return serve(rest);
+    case 'check':
+      return check(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write(VERSION + '\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown subcommand "${cmd}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,123 @@
+/**
+ * Loads and validates the YAML config and every zone file it names, returning either a complete
+ * configuration or every problem found as `file:line: reason`. Nothing is half-applied: callers
+ * swap in the result only when the error list is empty.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
+import type { SourceError } from '../zone/types.js';
+import { dedupe, validateZone } from '../zone/validate.js';
+import { compileZone, type Zone } from '../zone/zone.js';
+import { ConfigSchema, type ConfigSource, type DnsConfig } from './schema.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface LoadedConfig {
+  file: string;
+  dns: DnsConfig;
+  listen: ListenAddress[];
+  zones: Zone[];
+}
+
+export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
+
+/** Parses `host:port`, `[v6]:port`; returns a reason string when invalid. */
+export function parseListen(text: string): ListenAddress | string {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m) return `listen address "${text}" must be host:port or [ipv6]:port`;
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (!isIP(host)) return `listen host "${host}" is not an IP address`;
+  if (port < 0 || port > 65535) return `listen port ${port} out of range`;
+  return { host, port };
+}
+
+/** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
+function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number {
+  for (let p = path; ; p = p.slice(0, -1)) {
+    const node = p.length ? doc.getIn(p, true) : doc.contents;
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+    if (p.length === 0) return 1;
+  }
+}
+
+export function loadConfigText(text: string, file: string): LoadResult {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line ?? 1, reason: e.message.split('\n')[0]! })),
+    };
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
+  const errors: SourceError[] = [];
+  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+    const path = e.path.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+    errors.push({ file, line: lineOf(doc, counter, path), reason: `${e.path || '/'}: ${e.message}` });
+  }
+  if (errors.length) return { ok: false, errors };
+  const source = withDefaults as ConfigSource;
+
+  const listen: ListenAddress[] = [];
+  source.dns.listen.forEach((text, i) => {
+    const parsed = parseListen(text);
+    if (typeof parsed === 'string') errors.push({ file, line: lineOf(doc, counter, ['dns', 'listen', i]), reason: parsed });
+    else listen.push(parsed);
+  });
+
+  const zones: Zone[] = [];
+  const seen = new Set<string>();
+  source.zones.forEach((ref, i) => {
+    const line = lineOf(doc, counter, ['zones', i]);
+    const origin = canonicalOrigin(ref.origin);
+    if (seen.has(origin)) {
+      errors.push({ file, line, reason: `zone ${origin} is listed twice` });
+      return;
+    }
+    seen.add(origin);
+    const zoneFile = resolvePath(dirname(file), ref.file);
+    let zoneText: string;
+    try {
+      zoneText = readFileSync(zoneFile, 'utf8');
+    } catch (err) {
+      errors.push({ file, line, reason: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` });
+      return;
+    }
+    const zone = loadZoneText(zoneText, zoneFile, origin);
+    if (Array.isArray(zone)) errors.push(...zone);
+    else zones.push(zone);
+  });
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, config: { file, dns: source.dns, listen, zones } };
+}
+
+/** Parses, validates and compiles one zone file; returns its errors instead when there are any. */
+export function loadZoneText(text: string, file: string, origin: string): Zone | SourceError[] {
+  const parsed = parseZoneText(text, { file, origin });
+  if (parsed.errors.length) return parsed.errors;
+  const records = dedupe(parsed.records);
+  const problems = validateZone(records, { file, origin });
+  if (problems.length) return problems;
+  return compileZone(canonicalOrigin(origin), records);
+}
+
+export function loadConfigFile(path: string): LoadResult {
+  const file = resolvePath(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [{ file, line: 0, reason: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
+  }
+  return loadConfigText(text, file);
+}

@@ -1,0 +1,43 @@
+/**
+ * Plain counters of the answer path. Incrementing a field is all the hot path pays; the metrics
+ * registry reads them at scrape time (prom-client collect()), and tests assert them directly, as
+ * gdnsd's test suite checks its stats after each malformed packet.
+ * @module
+ */
+import { Rcode } from './constants.js';
+
+export class DnsStats {
+  queries = 0;
+  udp = 0;
+  tcp = 0;
+  /** Messages never answered: shorter than a header, QR=1, or undecodable. */
+  dropped = 0;
+  truncated = 0;
+  /** Error responses not sent because the error-response rate limit was reached. */
+  errorsRateLimited = 0;
+  internalErrors = 0;
+  noerror = 0;
+  formerr = 0;
+  servfail = 0;
+  nxdomain = 0;
+  notimp = 0;
+  refused = 0;
+  notauth = 0;
+  badvers = 0;
+  tcpConnections = 0;
+  tcpEvicted = 0;
+  tcpTimeouts = 0;
+
+  countRcode(rcode: number): void {
+    switch (rcode) {
+      case Rcode.NOERROR: this.noerror++; break;
+      case Rcode.FORMERR: this.formerr++; break;
+      case Rcode.SERVFAIL: this.servfail++; break;
+      case Rcode.NXDOMAIN: this.nxdomain++; break;
+      case Rcode.NOTIMP: this.notimp++; break;
+      case Rcode.REFUSED: this.refused++; break;
+      case Rcode.NOTAUTH: this.notauth++; break;
+      case Rcode.BADVERS: this.badvers++; break;
+    }
+  }
+}
