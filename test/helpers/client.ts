@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import dnsPacket, { type Answer } from 'dns-packet';
 
 export function udpExchange(port: number, msg: Buffer, opts: { host?: string; timeoutMs?: number } = {}): Promise<Buffer | null> {
   const host = opts.host ?? '127.0.0.1';
@@ -58,4 +59,49 @@ export function frame(msg: Buffer): Buffer {
   f.writeUInt16BE(msg.length, 0);
   msg.copy(f, 2);
   return f;
+}
+
+/** A query built by dns-packet (an independent encoder), with an OPT unless edns is false. */
+export function query(qname: string, qtype: string, opts: { id?: number; edns?: boolean; udpSize?: number; do?: boolean } = {}): Buffer {
+  return dnsPacket.encode({
+    type: 'query',
+    id: opts.id ?? 4242,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: qtype as 'A', name: qname }],
+    additionals:
+      opts.edns === false
+        ? []
+        : [{ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize ?? 1232, flags: opts.do ? dnsPacket.DNSSEC_OK : 0 } as unknown as Answer],
+  });
+}
+
+
+/** dns-packet's decoded shape, with the fields its published types leave out. */
+export interface DecodedRR {
+  name: string;
+  type: string;
+  class: string;
+  ttl: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  data: any;
+  [k: string]: unknown;
+}
+export interface DecodedMsg {
+  id: number;
+  rcode: string;
+  flags: number;
+  flag_qr: boolean;
+  flag_aa: boolean;
+  flag_tc: boolean;
+  flag_rd: boolean;
+  flag_ra: boolean;
+  flag_cd: boolean;
+  questions: { name: string; type: string; class: string }[];
+  answers: DecodedRR[];
+  authorities: DecodedRR[];
+  additionals: DecodedRR[];
+}
+
+export function decode(buf: Buffer): DecodedMsg {
+  return dnsPacket.decode(buf) as unknown as DecodedMsg;
 }

@@ -1,0 +1,162 @@
+/**
+ * The `meridian` program as an operator runs it: `check` reports file:line problems and its exit
+ * code, `serve` refuses a bad config at startup, and SIGHUP swaps in good data and rejects bad.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decode, query, udpExchange } from '../helpers/client.js';
+import { FIXTURE_ZONE } from '../helpers/server.js';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+function meridian(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tempConfig(yaml: string, zone = readFileSync(FIXTURE_ZONE, 'utf8')): { dir: string; config: string; zone: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-cli-'));
+  writeFileSync(join(dir, 'zone'), zone);
+  writeFileSync(join(dir, 'meridian.yaml'), yaml);
+  return { dir, config: join(dir, 'meridian.yaml'), zone: join(dir, 'zone') };
+}
+
+const GOOD = `dns:
+  listen: ["127.0.0.1:0"]
+zones:
+  - origin: gslb.example.com
+    file: zone
+`;
+
+describe('meridian check', () => {
+  test('the demo config is valid', () => {
+    const r = meridian(['check', '--config', 'zones/meridian.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /zone gslb\.example\.com\.: \d+ names/);
+  });
+
+  const bad: { name: string; yaml: string; zone?: string; want: RegExp[] }[] = [
+    {
+      name: 'unknown key and bad value, each with its line',
+      yaml: `dns:\n  listen: ["127.0.0.1:0"]\n  udpSize: 100\n  colour: blue\nzones:\n  - origin: gslb.example.com\n    file: zone\n`,
+      want: [/meridian\.yaml:3: \/dns\/udpSize: Expected integer to be greater or equal to 512/, /meridian\.yaml:4: \/dns\/colour: Unexpected property/],
+    },
+    {
+      name: 'listen address that is not an IP',
+      yaml: `dns:\n  listen: ["localhost:53"]\nzones:\n  - origin: gslb.example.com\n    file: zone\n`,
+      want: [/meridian\.yaml:2: listen host "localhost" is not an IP address/],
+    },
+    {
+      name: 'YAML syntax error',
+      yaml: `dns:\n  listen: [\nzones: x\n`,
+      want: [/meridian\.yaml:\d+: /],
+    },
+    {
+      name: 'missing zone file',
+      yaml: GOOD.replace('file: zone', 'file: nowhere.zone'),
+      want: [/meridian\.yaml:4: cannot read zone file .*nowhere\.zone: ENOENT/],
+    },
+    {
+      name: 'bad records are reported at their zone-file lines',
+      yaml: GOOD,
+      zone: readFileSync(FIXTURE_ZONE, 'utf8') + 'bad1 IN A 300.1.2.3\nbad2 IN MX x mail\n',
+      want: [/zone:\d+: bad IPv4 address "300\.1\.2\.3"/, /zone:\d+: .*MX/],
+    },
+  ];
+  for (const c of bad) {
+    test(c.name, () => {
+      const t = tempConfig(c.yaml, c.zone);
+      try {
+        const r = meridian(['check', '--config', t.config]);
+        assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+        for (const w of c.want) assert.match(r.stderr, w);
+      } finally {
+        rmSync(t.dir, { recursive: true });
+      }
+    });
+  }
+
+  test('check --zone validates a single file', () => {
+    assert.equal(meridian(['check', '--zone', 'zones/gslb.example.com.zone', '--origin', 'gslb.example.com']).code, 0);
+    const r = meridian(['check', '--zone', 'zones/gslb.example.com.zone', '--origin', 'other.example']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /gslb\.example\.com\.zone:\d+: /);
+  });
+
+  test('unknown subcommand exits 2 with usage', () => {
+    const r = meridian(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Usage:/);
+  });
+});
+
+describe('meridian serve', () => {
+  test('a bad zone at startup stops the process with file:line', () => {
+    const t = tempConfig(GOOD, 'this is not a zone\n');
+    try {
+      const r = meridian(['serve', '--config', t.config]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /zone:1: /);
+    } finally {
+      rmSync(t.dir, { recursive: true });
+    }
+  });
+
+  describe('SIGHUP reload', () => {
+    let proc: ChildProcess;
+    let port = 0;
+    let t: ReturnType<typeof tempConfig>;
+    let output = '';
+    before(async () => {
+      t = tempConfig(GOOD);
+      proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', t.config], { cwd: ROOT });
+      proc.stderr!.on('data', (d) => (output += d));
+      port = await new Promise<number>((resolve, reject) => {
+        let buf = '';
+        proc.stdout!.on('data', (d: Buffer) => {
+          buf += d;
+          output += d;
+          const m = /"msg":"ready"/.test(buf) && /"listen":\["127\.0\.0\.1:(\d+)"/.exec(buf);
+          if (m) resolve(Number(m[1]));
+        });
+        proc.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+      });
+    });
+    after(() => {
+      proc.kill('SIGTERM');
+      rmSync(t.dir, { recursive: true });
+    });
+
+    const ask = async (name: string) => decode((await udpExchange(port, query(name, 'A')))!);
+    const waitFor = async (pred: () => Promise<boolean>) => {
+      for (let i = 0; i < 50; i++) {
+        if (await pred()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+
+    test('good data is swapped in', async () => {
+      assert.equal((await ask('fresh.gslb.example.com')).rcode, 'NXDOMAIN');
+      writeFileSync(t.zone, readFileSync(FIXTURE_ZONE, 'utf8') + 'fresh IN A 192.0.2.77\n');
+      proc.kill('SIGHUP');
+      assert.ok(await waitFor(async () => (await ask('fresh.gslb.example.com')).rcode === 'NOERROR'), 'new record never appeared');
+    });
+
+    test('bad data is rejected, logged, and the running data keeps answering', async () => {
+      copyFileSync(t.zone, t.zone + '.good');
+      writeFileSync(t.zone, readFileSync(t.zone + '.good', 'utf8') + 'broken IN AAAA not-an-address\n');
+      proc.kill('SIGHUP');
+      assert.ok(await waitFor(async () => output.includes('reload rejected')), 'rejection not logged');
+      assert.match(output, /zone:\d+: bad IPv6 address/);
+      const r = await ask('fresh.gslb.example.com');
+      assert.equal(r.rcode, 'NOERROR');
+      assert.equal(r.answers![0]!.data, '192.0.2.77');
+    });
+  });
+});
