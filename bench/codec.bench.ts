@@ -4,8 +4,6 @@
  * Bounded: a fixed number of iterations per case. Run: `npm run bench:codec`.
  */
 import dnsPacket from 'dns-packet';
-// dns2 ships CommonJS without types; only its Packet codec is used here.
-// @ts-expect-error no type declarations
 import dns2 from 'dns2';
 import { Responder } from '../src/dns/respond.js';
 import { loadConfigFile } from '../src/config/load.js';
