@@ -88,7 +88,9 @@ export class TcpListener {
     }
     if (off < buf.length) {
       conn.pending = off === 0 ? buf : Buffer.from(buf.subarray(off));
-      if (!conn.partialSince) conn.partialSince = now;
+      // The read deadline runs from the first byte of *this* message: a chunk that completed an
+      // earlier message and started the next one restarts it (regression: tcp.test.ts straddle case).
+      if (!conn.partialSince || off > 0) conn.partialSince = now;
     } else {
       conn.pending = null;
       conn.partialSince = 0;

@@ -28,14 +28,32 @@ export interface Zone {
   negativeSoa: RRset;
 }
 
-/** Parent of an absolute name (`a.b.` -> `b.`, `b.` -> `.`). */
+/**
+ * Parent of an absolute name (`a.b.` -> `b.`, `b.` -> `.`). Query names reach here in presentation
+ * form with `\.` and `\DDD` escapes (see keyToName), so an escaped dot is part of its label.
+ */
 export function parentName(name: string): string {
-  const dot = name.indexOf('.');
-  return dot === name.length - 1 ? '.' : name.slice(dot + 1);
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x5c) i += isDigit(name.charCodeAt(i + 1)) ? 3 : 1;
+    else if (c === 0x2e) return i === name.length - 1 ? '.' : name.slice(i + 1);
+  }
+  return '.';
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** True when the character at `i` is preceded by an odd run of backslashes (so it is escaped). */
+function isEscaped(name: string, i: number): boolean {
+  let n = 0;
+  while (i - 1 - n >= 0 && name.charCodeAt(i - 1 - n) === 0x5c) n++;
+  return n % 2 === 1;
 }
 
 export function isAtOrBelow(name: string, origin: string): boolean {
-  return origin === '.' || name === origin || name.endsWith('.' + origin);
+  if (origin === '.' || name === origin) return true;
+  const dot = name.length - origin.length - 1;
+  return dot >= 0 && name.endsWith(origin) && name.charCodeAt(dot) === 0x2e && !isEscaped(name, dot);
 }
 
 /** Builds a zone from records that already passed parse and validateZone. */
