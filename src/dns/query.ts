@@ -128,7 +128,6 @@ export function decodeQuery(msg: Buffer): Decoded {
   const nscount = msg.readUInt16BE(8);
   const arcount = msg.readUInt16BE(10);
   if (qdcount !== 1) return fail(Rcode.FORMERR, `qdcount ${qdcount}`);
-  if (ancount !== 0 || nscount !== 0) return fail(Rcode.FORMERR, 'answer or authority records in query');
 
   const nameEnd = readQname(msg, HEADER_LEN);
   if (nameEnd < 0) return fail(Rcode.FORMERR, NAME_REASONS[nameEnd]!);
@@ -137,6 +136,9 @@ export function decodeQuery(msg: Buffer): Decoded {
   const qtype = msg.readUInt16BE(nameEnd);
   const qclass = msg.readUInt16BE(nameEnd + 2);
   const questionEnd = nameEnd + 4;
+  // Checked after the question so that every FORMERR with a parsable question echoes it (BIND's
+  // choice, one rule for all cases).
+  if (ancount !== 0 || nscount !== 0) return fail(Rcode.FORMERR, 'answer or authority records in query', questionEnd);
 
   let edns: Edns | null = null;
   let badVersion = false;
