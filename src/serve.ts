@@ -5,6 +5,7 @@
  * @module
  */
 import { hostname } from 'node:os';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { Responder, type ZoneSet } from './dns/respond.js';
 import { TcpListener } from './dns/tcp.js';
@@ -12,6 +13,13 @@ import { UdpListener } from './dns/udp.js';
 import { nameKey } from './dns/writer.js';
 import type { Logger } from './obs/log.js';
 import { formatSourceError } from './zone/types.js';
+import { StaticHealth } from './health/snapshot.js';
+import { Service, type ServiceEnv } from './routing/service.js';
+import { GeoSource } from './geo/source.js';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { createMetrics, serveMetrics } from './obs/metrics.js';
 import { VERSION } from './version.js';
 
 export interface DnsNode {
@@ -19,13 +27,41 @@ export interface DnsNode {
   responder: Responder;
   udp: UdpListener[];
   tcp: TcpListener[];
+  metrics: Registry;
+  /** Port of the /metrics endpoint, when `metrics.listen` is set. */
+  readonly metricsPort: number | null;
   /** Re-reads the config file; returns the problems found (empty when the new data is live). */
   reload(): string[];
   close(): Promise<void>;
 }
 
-export function zoneSet(config: LoadedConfig): ZoneSet {
-  return { byKey: new Map(config.zones.map((z) => [nameKey(z.origin), z])) };
+export function zoneSet(config: LoadedConfig, services: Map<string, Service> = new Map()): ZoneSet {
+  return { byKey: new Map(config.zones.map((z) => [nameKey(z.origin), z])), services };
+}
+
+/** Builds the run-time services of a config against the given snapshots. */
+export function buildServices(config: LoadedConfig, env: ServiceEnv): Map<string, Service> {
+  return new Map(config.routing.services.map((def) => [def.name, new Service(def, env)]));
+}
+
+export function staticHealth(config: LoadedConfig, version = 1): StaticHealth {
+  return new StaticHealth(
+    config.routing.regionSources.map((r) => ({ id: r.id, state: r.state, downAddresses: r.downAddresses })),
+    version,
+  );
+}
+
+/** The geo database named by the config, when any service needs one; a failure to open is fatal. */
+export function openGeo(config: LoadedConfig, log: Logger | null): GeoSource | null {
+  if (!config.routing.services.some((s) => s.chain.needsGeo)) return null;
+  const db = config.geo.database;
+  // A database path is relative to the config file, like zone files.
+  const source = new GeoSource({ path: db === 'embedded' ? 'embedded' : resolvePath(dirname(config.file), db) });
+  if (log) {
+    source.startSchedule(config.geo.reloadCron);
+    log.info({ database: source.current.description }, 'geo database loaded');
+  }
+  return source;
 }
 
 export class ConfigError extends Error {
@@ -39,7 +75,23 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
   let config = loaded.config;
   const dns = config.dns;
-  const responder = new Responder(zoneSet(config), {
+  let health: StaticHealth = staticHealth(config);
+  const allDownLog = log.child({ component: 'policy/alldown' });
+  const env: ServiceEnv = {
+    geo: () => geo?.current ?? null,
+    health: () => health,
+    onAllDown(service, family, allDown, changed) {
+      // Logged once per state change; every answer given in that state is counted (stats.allDown).
+      if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');
+    },
+  };
+  const geo = openGeo(config, log);
+  let services = buildServices(config, env);
+  // A new geo database changes where clients are: decisions cached under the old one are void.
+  geo?.onSwap(() => {
+    for (const s of services.values()) s.clearCache();
+  });
+  const responder = new Responder(zoneSet(config, services), {
     udpSize: dns.udpSize,
     chaos: dns.chaos,
     version: `Meridian ${VERSION}`,
@@ -55,6 +107,21 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     await Promise.all(all.map((l) => l.close()));
     throw err;
   }
+  const metrics = createMetrics({
+    dns: () => responder.stats,
+    tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
+    ...(geo ? { geo: () => geo.metrics } : {}),
+  });
+  let metricsServer: Server | null = null;
+  if (config.metricsListen) {
+    try {
+      metricsServer = await serveMetrics(metrics, config.metricsListen.host, config.metricsListen.port);
+    } catch (err) {
+      await Promise.all(all.map((l) => l.close()));
+      geo?.stop();
+      throw err;
+    }
+  }
   const node: DnsNode = {
     get config() {
       return config;
@@ -62,6 +129,10 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     responder,
     udp,
     tcp,
+    metrics,
+    get metricsPort() {
+      return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
+    },
     reload() {
       const next = loadConfigFile(config.file);
       if (!next.ok) {
@@ -73,11 +144,16 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         log.warn('dns listener settings changed; they apply at the next restart');
       }
       config = { ...next.config, dns: config.dns, listen: config.listen };
-      responder.setZones(zoneSet(config));
+      health = staticHealth(config, health.version + 1);
+      geo?.reload();
+      services = buildServices(config, env);
+      responder.setZones(zoneSet(config, services));
       log.info({ zones: config.zones.map((z) => z.origin) }, 'reloaded');
       return [];
     },
     async close() {
+      geo?.stop();
+      await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       await Promise.all(all.map((l) => l.close()));
     },
   };

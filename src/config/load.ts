@@ -12,8 +12,15 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
 import type { SourceError } from '../zone/types.js';
 import { dedupe, validateZone } from '../zone/validate.js';
-import { compileZone, type Zone } from '../zone/zone.js';
-import { ConfigSchema, type ConfigSource, type DnsConfig } from './schema.js';
+import { compileZone, isAtOrBelow, parentName, type Zone } from '../zone/zone.js';
+
+/** Whether a delegation (NS below the apex) sits at or above `name`. */
+function findCutAbove(zone: Zone, name: string): boolean {
+  for (let p = name; p !== zone.origin && p !== '.'; p = parentName(p)) if (zone.nodes.get(p)?.cut) return true;
+  return false;
+}
+import { compileRouting, type CompiledRouting } from './routing.js';
+import { ConfigSchema, type ConfigSource, type DnsConfig, type GeoConfig } from './schema.js';
 
 export interface ListenAddress {
   host: string;
@@ -25,6 +32,9 @@ export interface LoadedConfig {
   dns: DnsConfig;
   listen: ListenAddress[];
   zones: Zone[];
+  geo: GeoConfig;
+  metricsListen: ListenAddress | null;
+  routing: CompiledRouting;
 }
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
@@ -75,11 +85,18 @@ export function loadConfigText(text: string, file: string): LoadResult {
     else listen.push(parsed);
   });
 
+  const metricsListen = source.metrics.listen === null ? null : parseListen(source.metrics.listen);
+  if (typeof metricsListen === 'string') errors.push({ file, line: lineOf(doc, counter, ['metrics', 'listen']), reason: `metrics: ${metricsListen}` });
+
+  const origins = source.zones.map((z) => canonicalOrigin(z.origin));
+  const { routing, problems } = compileRouting(source.regions, source.services, origins);
+  for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
+
   const zones: Zone[] = [];
   const seen = new Set<string>();
   source.zones.forEach((ref, i) => {
     const line = lineOf(doc, counter, ['zones', i]);
-    const origin = canonicalOrigin(ref.origin);
+    const origin = origins[i]!;
     if (seen.has(origin)) {
       errors.push({ file, line, reason: `zone ${origin} is listed twice` });
       return;
@@ -93,22 +110,34 @@ export function loadConfigText(text: string, file: string): LoadResult {
       errors.push({ file, line, reason: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` });
       return;
     }
-    const zone = loadZoneText(zoneText, zoneFile, origin);
-    if (Array.isArray(zone)) errors.push(...zone);
-    else zones.push(zone);
+    // A service belongs to the most specific zone that contains it.
+    const mine = routing.services.filter((s) => isAtOrBelow(s.name, origin) && !origins.some((o) => o !== origin && o.length > origin.length && isAtOrBelow(s.name, o) && isAtOrBelow(o, origin)));
+    const zone = loadZoneText(zoneText, zoneFile, origin, mine.map((s) => s.name));
+    if (Array.isArray(zone)) {
+      errors.push(...zone);
+      return;
+    }
+    zones.push(zone);
+    mine.forEach((svc) => {
+      const at = lineOf(doc, counter, ['services', source.services.findIndex((s) => canonicalOrigin(s.name) === svc.name), 'name']);
+      const node = zone.nodes.get(svc.name)!;
+      const clash = [1, 28, 5].filter((t) => node.rrsets.has(t)).map((t) => ({ 1: 'A', 28: 'AAAA', 5: 'CNAME' })[t]);
+      if (clash.length) errors.push({ file, line: at, reason: `service ${svc.name} also has ${clash.join('/')} records in ${zoneFile}; a service owns its A/AAAA answers` });
+      if (findCutAbove(zone, svc.name)) errors.push({ file, line: at, reason: `service ${svc.name} is below a delegation in zone ${origin}` });
+    });
   });
   if (errors.length) return { ok: false, errors };
-  return { ok: true, config: { file, dns: source.dns, listen, zones } };
+  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, metricsListen: metricsListen as ListenAddress | null, routing } };
 }
 
 /** Parses, validates and compiles one zone file; returns its errors instead when there are any. */
-export function loadZoneText(text: string, file: string, origin: string): Zone | SourceError[] {
+export function loadZoneText(text: string, file: string, origin: string, serviceNames: string[] = []): Zone | SourceError[] {
   const parsed = parseZoneText(text, { file, origin });
   if (parsed.errors.length) return parsed.errors;
   const records = dedupe(parsed.records);
   const problems = validateZone(records, { file, origin });
   if (problems.length) return problems;
-  return compileZone(canonicalOrigin(origin), records);
+  return compileZone(canonicalOrigin(origin), records, serviceNames);
 }
 
 export function loadConfigFile(path: string): LoadResult {

@@ -35,13 +35,75 @@ export const ZoneRefSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Continent = Type.Union(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)));
+
+export const RegionSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    location: Type.Object(
+      {
+        lat: Type.Number({ minimum: -90, maximum: 90 }),
+        lon: Type.Number({ minimum: -180, maximum: 180 }),
+        continent: Continent,
+        country: Type.String({ pattern: '^[A-Z]{2}$' }),
+      },
+      { additionalProperties: false },
+    ),
+    addresses: Type.Object(
+      {
+        ipv4: Type.Array(Type.String(), { default: [] }),
+        ipv6: Type.Array(Type.String(), { default: [] }),
+      },
+      { additionalProperties: false },
+    ),
+    weight: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
+    state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')], { default: 'up' }),
+    downAddresses: Type.Array(Type.String(), { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const ServiceSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    ttl: Type.Integer({ minimum: 0, maximum: 86_400, default: 30 }),
+    regions: Type.Array(Type.String(), { minItems: 1 }),
+    answers: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+    policy: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    allDown: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const GeoSchema = Type.Object(
+  {
+    database: Type.String({ minLength: 1, default: 'embedded' }),
+    reloadCron: Type.String({ minLength: 1, default: '17 4 * * *' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const MetricsSchema = Type.Object(
+  {
+    listen: Type.Union([Type.String(), Type.Null()], { default: null }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dns: DnsSchema,
     zones: Type.Array(ZoneRefSchema, { minItems: 1 }),
+    geo: GeoSchema,
+    metrics: MetricsSchema,
+    regions: Type.Array(RegionSchema, { default: [] }),
+    services: Type.Array(ServiceSchema, { default: [] }),
   },
   { additionalProperties: false },
 );
 
 export type ConfigSource = Static<typeof ConfigSchema>;
 export type DnsConfig = Static<typeof DnsSchema>;
+export type RegionSource = Static<typeof RegionSchema>;
+export type ServiceSource = Static<typeof ServiceSchema>;
+export type GeoConfig = Static<typeof GeoSchema>;

@@ -13,6 +13,8 @@ import type { Zone } from '../zone/zone.js';
 import { CLASSIC_UDP_LIMIT, EDNS_DO, Flag, HEADER_LEN, OPCODE_MASK, Rcode } from './constants.js';
 import type { Edns, Query } from './query.js';
 import { decodeQuery } from './query.js';
+import { clientFromAddress, clientFromEcs } from '../routing/client.js';
+import type { Service } from '../routing/service.js';
 import { DnsStats } from './stats.js';
 import { MessageWriter } from './writer.js';
 
@@ -25,6 +27,8 @@ export interface Prepared {
   body: Buffer;
   /** Byte length of the body without optional additional records (0 when none can be dropped). */
   minimalLength: number;
+  /** Set for A/AAAA at a service name: the answer is decided per client; `body` is its NODATA. */
+  service?: Service;
 }
 
 export interface ResponderOptions {
@@ -43,6 +47,8 @@ export interface ResponderOptions {
 export interface ZoneSet {
   /** Zone apex wire key (see nameKey) -> zone. */
   byKey: Map<string, Zone>;
+  /** Service name (absolute, lower case) -> service, whose A/AAAA answers are per client. */
+  services: Map<string, Service>;
 }
 
 const ERROR_FLAGS_KEPT = OPCODE_MASK | Flag.RD | Flag.CD;
@@ -87,7 +93,7 @@ export class Responder {
    * Answers one message. `transportLimit` is 65535 for TCP and the datagram ceiling for UDP.
    * Returns null when the message must be dropped. Never throws: an internal fault is SERVFAIL.
    */
-  answer(msg: Buffer, isUdp: boolean): Buffer | null {
+  answer(msg: Buffer, isUdp: boolean, source = '127.0.0.1'): Buffer | null {
     this.stats.queries++;
     let decoded;
     try {
@@ -105,14 +111,14 @@ export class Responder {
     }
     const q = decoded.query;
     try {
-      return this.answerQuery(msg, q, isUdp);
+      return this.answerQuery(msg, q, isUdp, source);
     } catch {
       this.stats.internalErrors++;
       return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
     }
   }
 
-  private answerQuery(msg: Buffer, q: Query, isUdp: boolean): Buffer {
+  private answerQuery(msg: Buffer, q: Query, isUdp: boolean, source: string): Buffer {
     if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) {
       if (q.qclass === RRClass.CH && this.opts.chaos) return this.chaos(msg, q);
       return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
@@ -138,7 +144,22 @@ export class Responder {
       this.cached++;
     }
     const limit = isUdp ? (q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT) : 65535;
-    return this.assemble(msg, q, prepared, limit);
+    if (prepared.service) return this.answerService(msg, q, prepared, prepared.service, source, limit);
+    return this.assemble(msg, q, prepared, limit, 0);
+  }
+
+  /** A/AAAA of a service: the decision for this client, with its ECS scope. */
+  private answerService(msg: Buffer, q: Query, nodata: Prepared, service: Service, source: string, limit: number): Buffer {
+    const ecs = q.edns?.ecs;
+    // RFC 7871 §7.1.2: SOURCE PREFIX-LENGTH 0 opts out; tailor to the resolver and answer SCOPE 0.
+    const client = ecs && ecs.sourcePrefix > 0 ? clientFromEcs(ecs) : clientFromAddress(source);
+    const d = service.decide(client, q.qtype === RRType.A ? 4 : 6);
+    if (d.allDown) this.stats.allDown++;
+    if (d.rcode === Rcode.SERVFAIL) return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
+    const scope = ecs && ecs.sourcePrefix > 0 ? d.scope : 0;
+    if (d.an === 0) return this.assemble(msg, q, nodata, limit, scope);
+    this.stats.dynamic++;
+    return this.assemble(msg, q, { flags: Flag.AA, an: d.an, ns: 0, ar: 0, body: d.body, minimalLength: 0 }, limit, scope);
   }
 
   private findZone(key: string): Zone | undefined {
@@ -154,7 +175,8 @@ export class Responder {
     const zone = this.findZone(q.key);
     if (!zone) return { flags: Rcode.REFUSED, an: 0, ns: 0, ar: 0, body: Buffer.alloc(0), minimalLength: 0 };
     const qname = keyToName(q.key);
-    const res = resolve(zone, qname, q.qtype);
+    const service = this.zones.services.get(qname);
+    const res = resolve(zone, qname, q.qtype, this.zones.services);
     const w = new MessageWriter(q.questionEnd);
     w.seedQuestion(q.key, qname, HEADER_LEN);
     for (const rr of res.answer) for (const rd of rr.rdatas) w.rr(rr.owner, rr.type, RRClass.IN, rr.ttl, rd);
@@ -169,10 +191,11 @@ export class Responder {
       ar: count(res.additional),
       body: w.bytes(),
       minimalLength: res.additional.length > 0 && !res.additionalRequired ? withoutAdditional : 0,
+      ...(service && (q.qtype === RRType.A || q.qtype === RRType.AAAA) ? { service } : {}),
     };
   }
 
-  private assemble(msg: Buffer, q: Query, p: Prepared, limit: number): Buffer {
+  private assemble(msg: Buffer, q: Query, p: Prepared, limit: number, scope: number): Buffer {
     const qEnd = q.questionEnd;
     const optLen = q.edns ? optLength(q.edns) : 0;
     let bodyLen = p.body.length;
@@ -200,7 +223,7 @@ export class Responder {
     out.writeUInt16BE(ar + (q.edns ? 1 : 0), 10);
     msg.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
     p.body.copy(out, qEnd, 0, bodyLen);
-    if (q.edns) writeOpt(out, qEnd + bodyLen, q.edns, this.opts.udpSize, 0, 0);
+    if (q.edns) writeOpt(out, qEnd + bodyLen, q.edns, this.opts.udpSize, 0, scope);
     this.stats.countRcode(flags & 0xf);
     return out;
   }
@@ -238,7 +261,7 @@ export class Responder {
     w.seedQuestion(q.key, name, HEADER_LEN);
     w.rr(name, RRType.TXT, RRClass.CH, 0, { type: 16, strings: [Buffer.from(text.slice(0, 255))] });
     const p: Prepared = { flags: Flag.AA, an: 1, ns: 0, ar: 0, body: w.bytes(), minimalLength: 0 };
-    return this.assemble(msg, q, p, q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT);
+    return this.assemble(msg, q, p, q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT, 0);
   }
 }
 

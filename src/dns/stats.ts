@@ -16,6 +16,10 @@ export class DnsStats {
   /** Error responses not sent because the error-response rate limit was reached. */
   errorsRateLimited = 0;
   internalErrors = 0;
+  /** Answers decided per client by a service's policy chain. */
+  dynamic = 0;
+  /** Service answers given while every candidate region was down (the all-down policy applied). */
+  allDown = 0;
   noerror = 0;
   formerr = 0;
   servfail = 0;

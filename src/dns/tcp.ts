@@ -18,6 +18,8 @@ const MAX_UNREAD_OUTPUT = 256 * 1024;
 
 interface Conn {
   socket: net.Socket;
+  /** Client address, read once: the socket loses it after close. */
+  remote: string;
   pending: Buffer | null;
   lastActivity: number;
   /** When the first byte of a still incomplete message arrived, or 0. */
@@ -64,7 +66,7 @@ export class TcpListener {
 
   private onConnection(socket: net.Socket): void {
     if (this.conns.size >= this.opts.maxConnections) this.evictLongestIdle();
-    const conn: Conn = { socket, pending: null, lastActivity: Date.now(), partialSince: 0 };
+    const conn: Conn = { socket, remote: socket.remoteAddress ?? '127.0.0.1', pending: null, lastActivity: Date.now(), partialSince: 0 };
     this.conns.add(conn);
     this.responder.stats.tcpConnections++;
     socket.on('data', (chunk) => this.onData(conn, chunk));
@@ -83,7 +85,7 @@ export class TcpListener {
       const msg = buf.subarray(off + 2, off + 2 + len);
       off += 2 + len;
       this.responder.stats.tcp++;
-      const out = this.responder.answer(msg, false);
+      const out = this.responder.answer(msg, false, conn.remote);
       if (out) this.write(conn, out);
     }
     if (off < buf.length) {

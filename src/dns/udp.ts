@@ -53,7 +53,7 @@ export class UdpListener {
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const stats = this.responder.stats;
     stats.udp++;
-    const out = this.responder.answer(msg, true);
+    const out = this.responder.answer(msg, true, rinfo.address);
     if (!out) return;
     const rcode = out[3]! & 0xf;
     if ((rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP) && this.opts.errorRateLimit > 0 && !this.allowError()) {

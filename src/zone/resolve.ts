@@ -103,7 +103,11 @@ function findNode(zone: Zone, name: string): ZoneNode | null {
   return zone.nodes.get('*.' + (ce === '.' ? '' : ce)) ?? null;
 }
 
-export function resolve(zone: Zone, qname: string, qtype: number): Resolution {
+/**
+ * @param dynamic names whose A/AAAA answers are computed per client (services): a CNAME chain stops
+ *   at one of them, with no negative SOA, so the resolver asks for the target itself.
+ */
+export function resolve(zone: Zone, qname: string, qtype: number, dynamic?: { has(name: string): boolean }): Resolution {
   const res: Resolution = { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], additionalRequired: false };
   const visited = new Set<string>();
   let name = qname;
@@ -120,7 +124,7 @@ export function resolve(zone: Zone, qname: string, qtype: number): Resolution {
     if (cname && qtype !== RRType.CNAME) {
       res.answer.push(instance(cname, name));
       const target = (cname.rdatas[0] as { target: string }).target;
-      if (!isAtOrBelow(target, zone.origin) || visited.has(target)) return res;
+      if (!isAtOrBelow(target, zone.origin) || visited.has(target) || dynamic?.has(target)) return res;
       name = target;
       continue;
     }

@@ -56,8 +56,11 @@ export function isAtOrBelow(name: string, origin: string): boolean {
   return dot >= 0 && name.endsWith(origin) && name.charCodeAt(dot) === 0x2e && !isEscaped(name, dot);
 }
 
-/** Builds a zone from records that already passed parse and validateZone. */
-export function compileZone(origin: string, records: ParsedRecord[]): Zone {
+/**
+ * Builds a zone from records that already passed parse and validateZone. `extraNames` (service
+ * names) get nodes even without records, so their other types are NODATA rather than NXDOMAIN.
+ */
+export function compileZone(origin: string, records: ParsedRecord[], extraNames: string[] = []): Zone {
   const nodes = new Map<string, ZoneNode>();
   const node = (name: string): ZoneNode => {
     let n = nodes.get(name);
@@ -78,6 +81,13 @@ export function compileZone(origin: string, records: ParsedRecord[]): Zone {
     set.rdatas.push(r.rdata);
     // Empty non-terminals exist (RFC 4592 §2.2.2): a query for one gets NODATA, not NXDOMAIN.
     for (let p = r.name; p !== origin && isAtOrBelow(p, origin); ) {
+      p = parentName(p);
+      node(p);
+    }
+  }
+  for (const name of extraNames) {
+    node(name);
+    for (let p = name; p !== origin && isAtOrBelow(p, origin); ) {
       p = parentName(p);
       node(p);
     }

@@ -24,6 +24,8 @@ export interface TestServerOptions {
   dns?: Record<string, unknown>;
   zoneText?: string;
   ipv6?: boolean;
+  /** Extra top-level config keys (regions, services, geo, metrics). */
+  extra?: Record<string, unknown>;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -33,6 +35,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config = {
     dns: { listen, errorRateLimit: 0, ...opts.dns },
     zones: [{ origin: 'gslb.example.com', file: 'zone' }],
+    ...opts.extra,
   };
   writeFileSync(join(dir, 'meridian.yaml'), JSON.stringify(config, null, 2)); // JSON is YAML
   const node = await startDnsNode(join(dir, 'meridian.yaml'), pino({ level: 'silent' }));

@@ -19,7 +19,7 @@ function zone(extra = ''): Zone {
   if (Array.isArray(z)) throw new Error(z.map((e) => e.reason).join('; '));
   return z;
 }
-const set = (z: Zone): ZoneSet => ({ byKey: new Map([[nameKey(z.origin), z]]) });
+const set = (z: Zone): ZoneSet => ({ byKey: new Map([[nameKey(z.origin), z]]), services: new Map() });
 const opts = { udpSize: 1232, chaos: false, version: 'v', identity: 'i', cacheEntries: 2 };
 
 test('an internal fault while preparing an answer is SERVFAIL and counted, not thrown', () => {

@@ -1,0 +1,95 @@
+/**
+ * Regions and services: cross-reference checks the schema cannot express (unique ids, addresses,
+ * known regions, names inside a served zone, policy configs) and compilation into the routing
+ * model. Every problem points at the YAML line of the offending entry.
+ * @module
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { compileChain } from '../policy/chain.js';
+import type { Region } from '../policy/types.js';
+import type { ServiceDefinition } from '../routing/service.js';
+import { canonicalOrigin, checkName } from '../zone/parse.js';
+import { isAtOrBelow } from '../zone/zone.js';
+import type { RegionSource, ServiceSource } from './schema.js';
+
+export interface RoutingProblem {
+  path: (string | number)[];
+  reason: string;
+}
+
+export interface CompiledRouting {
+  regions: Region[];
+  services: ServiceDefinition[];
+  /** Region states and forced-down addresses, for the static health source. */
+  regionSources: RegionSource[];
+}
+
+export function compileRouting(
+  regions: RegionSource[],
+  services: ServiceSource[],
+  zoneOrigins: string[],
+): { routing: CompiledRouting; problems: RoutingProblem[] } {
+  const problems: RoutingProblem[] = [];
+  const byId = new Map<string, Region>();
+  regions.forEach((r, i) => {
+    const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, ...rest];
+    if (byId.has(r.id)) problems.push({ path: at('id'), reason: `region "${r.id}" is defined twice` });
+    r.addresses.ipv4.forEach((a, j) => {
+      if (!isIPv4(a)) problems.push({ path: at('addresses', 'ipv4', j), reason: `region ${r.id}: "${a}" is not an IPv4 address` });
+    });
+    r.addresses.ipv6.forEach((a, j) => {
+      if (!isIPv6(a)) problems.push({ path: at('addresses', 'ipv6', j), reason: `region ${r.id}: "${a}" is not an IPv6 address` });
+    });
+    if (r.addresses.ipv4.length + r.addresses.ipv6.length === 0) problems.push({ path: at('addresses'), reason: `region ${r.id} has no addresses` });
+    const all = [...r.addresses.ipv4, ...r.addresses.ipv6];
+    r.downAddresses.forEach((a, j) => {
+      if (!all.includes(a)) problems.push({ path: at('downAddresses', j), reason: `region ${r.id}: "${a}" is not one of its addresses` });
+    });
+    byId.set(r.id, {
+      id: r.id,
+      lat: r.location.lat,
+      lon: r.location.lon,
+      continent: r.location.continent,
+      country: r.location.country,
+      ipv4: r.addresses.ipv4,
+      ipv6: r.addresses.ipv6,
+      weight: r.weight,
+    });
+  });
+
+  const compiled: ServiceDefinition[] = [];
+  const names = new Set<string>();
+  services.forEach((s, i) => {
+    const at = (...rest: (string | number)[]): (string | number)[] => ['services', i, ...rest];
+    let name: string;
+    try {
+      name = checkName(canonicalOrigin(s.name));
+      if (!/^([a-z0-9_-]+\.)+$/.test(name)) throw new Error('only letters, digits, "-" and "_" are allowed in labels');
+    } catch (err) {
+      problems.push({ path: at('name'), reason: `service name "${s.name}": ${(err as Error).message}` });
+      return;
+    }
+    if (names.has(name)) problems.push({ path: at('name'), reason: `service ${name} is defined twice` });
+    names.add(name);
+    if (!zoneOrigins.some((o) => isAtOrBelow(name, o))) {
+      problems.push({ path: at('name'), reason: `service ${name} is not inside any configured zone (${zoneOrigins.join(', ')})` });
+    }
+    const ids = new Set<string>();
+    const members: Region[] = [];
+    s.regions.forEach((id, j) => {
+      const r = byId.get(id);
+      if (!r) problems.push({ path: at('regions', j), reason: `service ${name}: unknown region "${id}"` });
+      else if (ids.has(id)) problems.push({ path: at('regions', j), reason: `service ${name}: region "${id}" listed twice` });
+      else members.push(r);
+      ids.add(id);
+    });
+    try {
+      const chain = compileChain(s.policy, s.allDown, members.map((r) => r.id));
+      compiled.push({ name, ttl: s.ttl, regions: members, answers: s.answers, chain });
+    } catch (err) {
+      const msg = (err as Error).message;
+      problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy'), reason: `service ${name}: ${msg}` });
+    }
+  });
+  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions }, problems };
+}

@@ -1,0 +1,104 @@
+/**
+ * Builds a service's chain from its `policy:` mapping (validated once, at load) and runs it.
+ * Explain runs the very same function with a trace array: there is no second implementation.
+ * @module
+ */
+import type { GeoResult } from '../geo/types.js';
+import type { HealthSnapshot } from '../health/snapshot.js';
+import { parseAllDown, type AllDownConfig } from './alldown.js';
+import { addressesOf, buildHealthStep } from './health.js';
+import { asRecord } from './lists.js';
+import { REGISTRY } from './registry.js';
+import type { Candidate, ChainState, Client, PolicyContext, PolicyStep, Region } from './types.js';
+
+export interface CompiledChain {
+  steps: PolicyStep[];
+  /** Step names in chain order, for explain and logs. */
+  names: string[];
+  needsGeo: boolean;
+  allDown: AllDownConfig;
+}
+
+/** Throws Error(`<policy>: reason`) on any problem. */
+export function compileChain(policyJson: unknown, allDownJson: unknown, regionIds: string[]): CompiledChain {
+  const requested = asRecord(policyJson, 'policy');
+  for (const name of Object.keys(requested)) {
+    if (!REGISTRY.some((p) => p.name === name)) throw new Error(`policy: unknown policy "${name}" (known: ${REGISTRY.map((p) => p.name).join(', ')})`);
+  }
+  const used = REGISTRY.filter((p) => p.name in requested);
+  for (const phase of ['locate', 'balance', 'select'] as const) {
+    const inPhase = used.filter((p) => p.phase === phase).map((p) => p.name);
+    if (inPhase.length > 1) throw new Error(`policy: ${inPhase.join(' and ')} cannot be combined (both ${phase} clients)`);
+  }
+  const allDown = parseAllDown(allDownJson, regionIds);
+  const steps: PolicyStep[] = [];
+  const names: string[] = [];
+  const add = (name: string, step: PolicyStep): void => {
+    steps.push(step);
+    names.push(name);
+  };
+  for (const p of used.filter((d) => d.phase === 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds)));
+  add('health', buildHealthStep(allDown));
+  for (const p of used.filter((d) => d.phase !== 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds)));
+  return { steps, names, needsGeo: used.some((p) => p.needsGeo), allDown };
+}
+
+export interface ChainResult {
+  state: ChainState;
+  /** The addresses answered, in order. */
+  addresses: string[];
+}
+
+export interface ChainInput {
+  regions: Region[];
+  answers: number;
+  client: Client;
+  geo: GeoResult | null;
+  geoPrefix: number;
+  health: HealthSnapshot;
+  qfamily: 4 | 6;
+  salt: number;
+  trace: string[] | null;
+}
+
+export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
+  const ctx: PolicyContext = {
+    client: input.client,
+    geo: input.geo,
+    geoPrefix: input.geoPrefix,
+    health: input.health,
+    qfamily: input.qfamily,
+    salt: input.salt,
+    trace: input.trace,
+  };
+  const initial: Candidate[] = input.regions.map((region, tier) => ({ region, tier }));
+  let state: ChainState = {
+    candidates: initial,
+    scope: 0,
+    allDown: false,
+    servfail: false,
+    maxAddresses: Number.POSITIVE_INFINITY,
+    regionsToAnswer: input.answers,
+  };
+  for (const step of chain.steps) state = step(state, ctx);
+  const addresses: string[] = [];
+  if (!state.servfail) {
+    let regions = 0;
+    for (const c of state.candidates) {
+      if (regions >= state.regionsToAnswer || addresses.length >= state.maxAddresses) break;
+      const fam = addressesOf(c.region, input.qfamily);
+      // In the all-down case every address counts as up: that is what failing open means.
+      const usable = state.allDown ? fam : fam.filter((a) => input.health.addressUp(c.region.id, a));
+      if (usable.length === 0) continue;
+      regions++;
+      for (const a of usable) {
+        if (addresses.length >= state.maxAddresses) break;
+        addresses.push(a);
+      }
+    }
+  }
+  input.trace?.push(
+    state.servfail ? 'answer: SERVFAIL (all down, policy servfail)' : `answer: ${addresses.join(', ') || 'no addresses (NODATA)'}; ECS scope /${state.scope}`,
+  );
+  return { state, addresses };
+}

@@ -1,0 +1,77 @@
+/**
+ * `meridian explain NAME CLIENT [--ecs PREFIX]`: the decision for one client, step by step. It runs
+ * the service's own chain with a trace (never a second implementation), so it always agrees with
+ * what a DNS node with the same config, health and geo database answers.
+ * @module
+ */
+import { Rcode } from '../dns/constants.js';
+import { canonicalOrigin } from '../zone/parse.js';
+import { clientFromAddress, clientFromPrefix } from './client.js';
+import type { Service } from './service.js';
+
+export interface Explanation {
+  service: string;
+  qtype: 'A' | 'AAAA';
+  client: string;
+  ecs: string | null;
+  chain: string[];
+  steps: string[];
+  rcode: 'NOERROR' | 'SERVFAIL';
+  addresses: string[];
+  ttl: number;
+  /** ECS scope of the answer; 0 when the query carries no ECS (the reply then has no option). */
+  scope: number;
+  allDown: boolean;
+}
+
+export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; error: string };
+
+export function explain(services: Map<string, Service>, name: string, clientIp: string, opts: { ecs?: string; qtype?: 'A' | 'AAAA' } = {}): ExplainResult {
+  const service = services.get(canonicalOrigin(name));
+  if (!service) return { ok: false, error: `${canonicalOrigin(name)} is not a service (services: ${[...services.keys()].join(', ') || 'none'})` };
+  let client;
+  try {
+    client = clientFromAddress(clientIp, 'explain');
+  } catch {
+    return { ok: false, error: `"${clientIp}" is not an IP address` };
+  }
+  let effective = client;
+  if (opts.ecs !== undefined) {
+    const parsed = clientFromPrefix(opts.ecs);
+    if (typeof parsed === 'string') return { ok: false, error: `--ecs: ${parsed}` };
+    // RFC 7871 §7.1.2: a /0 source opts out, and the resolver's own address is used.
+    if (parsed.knownBits > 0) effective = parsed;
+  }
+  const qtype = opts.qtype ?? (effective.family === 6 ? 'AAAA' : 'A');
+  const steps: string[] = [];
+  steps.push(`client: ${effective === client ? `${client.text} (resolver address${opts.ecs !== undefined ? '; ECS /0 opts out' : ', no ECS'})` : `ECS ${effective.text} (resolver ${client.text})`}`);
+  const d = service.compute(effective, qtype === 'A' ? 4 : 6, steps);
+  const usesEcs = effective !== client;
+  return {
+    ok: true,
+    explanation: {
+      service: service.def.name,
+      qtype,
+      client: client.text,
+      ecs: usesEcs ? effective.text : null,
+      chain: service.def.chain.names,
+      steps,
+      rcode: d.rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'NOERROR',
+      addresses: d.addresses,
+      ttl: service.def.ttl,
+      scope: usesEcs ? d.scope : 0,
+      allDown: d.allDown,
+    },
+  };
+}
+
+export function formatExplanation(e: Explanation): string {
+  const lines = [
+    `service ${e.service} ${e.qtype}  (chain: ${e.chain.join(' -> ')})`,
+    ...e.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${s}`),
+    e.rcode === 'SERVFAIL'
+      ? 'answer: SERVFAIL'
+      : `answer: ${e.addresses.length ? e.addresses.map((a) => `${e.qtype} ${a}`).join(', ') : 'NODATA'}  ttl ${e.ttl}  ECS scope ${e.ecs ? `/${e.scope}` : 'n/a (no ECS)'}${e.allDown ? '  [all-down policy]' : ''}`,
+  ];
+  return lines.join('\n');
+}

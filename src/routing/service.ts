@@ -1,0 +1,160 @@
+/**
+ * A service at run time: its compiled chain, the snapshots it reads, and a decision cache keyed
+ * by client subnet so that the steady state costs one Map read per query.
+ *
+ * Cache rule: a decision is stored under the client's address masked to /24 (IPv4) or /56 (IPv6)
+ * (bits a client did not send are zero), and only when its ECS scope is no longer than that mask:
+ * then every client under the key provably gets the same decision. Decisions with a narrower scope
+ * (a /28 geo network, say) are computed each time. The cache is emptied whenever the config, the
+ * health snapshot or the geo database is swapped.
+ * @module
+ */
+import { Rcode } from '../dns/constants.js';
+import { ipv6Bytes } from '../dns/writer.js';
+import type { GeoResult } from '../geo/types.js';
+import type { HealthSnapshot } from '../health/snapshot.js';
+import { runChain, type CompiledChain } from '../policy/chain.js';
+import { stringHash } from '../policy/hash.js';
+import type { Client, Region } from '../policy/types.js';
+
+export interface GeoLookup {
+  lookupBytes(family: 1 | 2, bytes: Uint8Array): GeoResult | null;
+}
+
+export interface ServiceDefinition {
+  /** Absolute lower-case name with trailing dot. */
+  name: string;
+  ttl: number;
+  regions: Region[];
+  /** How many regions' addresses an answer carries (multivalue overrides it). */
+  answers: number;
+  chain: CompiledChain;
+}
+
+export interface Decision {
+  rcode: number;
+  /** Answer RRs, owner compressed to the QNAME at offset 12. */
+  body: Buffer;
+  an: number;
+  scope: number;
+  addresses: string[];
+  allDown: boolean;
+}
+
+export interface ServiceEnv {
+  geo(): GeoLookup | null;
+  health(): HealthSnapshot;
+  /** Called when a freshly computed decision is an all-down one, and when that state changes. */
+  onAllDown?(service: string, family: 4 | 6, allDown: boolean, changed: boolean): void;
+}
+
+const CACHE_BITS = { 4: 24, 6: 56 } as const;
+const MAX_CACHED = 200_000;
+
+export class Service {
+  readonly salt: number;
+  private readonly cache = { 4: new Map<number, Decision>(), 6: new Map<string, Decision>() };
+  private readonly lastAllDown = { 4: false, 6: false };
+
+  constructor(
+    readonly def: ServiceDefinition,
+    private readonly env: ServiceEnv,
+  ) {
+    this.salt = stringHash(def.name);
+  }
+
+  clearCache(): void {
+    this.cache[4].clear();
+    this.cache[6].clear();
+  }
+
+  /** The decision for a client and query family, from the cache when it may be. */
+  decide(client: Client, qfamily: 4 | 6): Decision {
+    if (client.family === 4) {
+      const b = client.bytes;
+      const key = ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + (qfamily === 4 ? 0 : 1);
+      let d = this.cache[4].get(key);
+      if (!d) {
+        d = this.compute(client, qfamily, null);
+        if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], key, d);
+      }
+      return d;
+    }
+    let key = String.fromCharCode(qfamily);
+    for (let i = 0; i < 7; i++) key += String.fromCharCode(client.bytes[i]!);
+    let d = this.cache[6].get(key);
+    if (!d) {
+      d = this.compute(client, qfamily, null);
+      if (d.scope <= CACHE_BITS[6]) this.store(this.cache[6], key, d);
+    }
+    return d;
+  }
+
+  private store<K>(map: Map<K, Decision>, key: K, d: Decision): void {
+    if (map.size >= MAX_CACHED) map.clear();
+    map.set(key, d);
+  }
+
+  /** Runs the chain; with a trace array this is `explain`. */
+  compute(client: Client, qfamily: 4 | 6, trace: string[] | null): Decision {
+    let geo: GeoResult | null = null;
+    let geoPrefix = 0;
+    if (this.def.chain.needsGeo) {
+      const db = this.env.geo();
+      geo = db ? db.lookupBytes(client.family === 4 ? 1 : 2, client.bytes) : null;
+      // The answer depends on the bits of the database network, whatever the client sent: a scope
+      // longer than the ECS source is legal (RFC 7871 §7.2.1) and is the truth here. Without a
+      // record the width of the empty space is unknown, so the whole address is the safe scope.
+      geoPrefix = geo ? geo.prefixLength : client.family === 4 ? 32 : 128;
+      trace?.push(
+        geo
+          ? `geo: ${geo.network} -> continent ${geo.continent ?? '?'}, country ${geo.country ?? '?'}${geo.subdivision ? `, subdivision ${geo.subdivision}` : ''}${geo.lat !== null ? `, ${geo.lat},${geo.lon}` : ''}`
+          : `geo: no record for ${client.text}${db ? '' : ' (no geo database loaded)'}`,
+      );
+    }
+    trace?.push(`candidates: ${this.def.regions.map((r) => `${r.id} (weight ${r.weight}, ${this.env.health().region(r.id)})`).join(', ')}`);
+    const { state, addresses } = runChain(this.def.chain, {
+      regions: this.def.regions,
+      answers: this.def.answers,
+      client,
+      geo,
+      geoPrefix,
+      health: this.env.health(),
+      qfamily,
+      salt: this.salt,
+      trace,
+    });
+    const scope = state.scope;
+    if (!trace) this.noteAllDown(qfamily, state.allDown);
+    if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope, addresses: [], allDown: true };
+    return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.def.ttl), an: addresses.length, scope, addresses, allDown: state.allDown };
+  }
+
+  private noteAllDown(family: 4 | 6, allDown: boolean): void {
+    const changed = this.lastAllDown[family] !== allDown;
+    this.lastAllDown[family] = allDown;
+    if (allDown || changed) this.env.onAllDown?.(this.def.name, family, allDown, changed);
+  }
+}
+
+/** A/AAAA records owned by the QNAME (pointer 0xC00C), so one body serves every spelling of it. */
+export function encodeAddresses(addresses: string[], family: 4 | 6, ttl: number): Buffer {
+  const rdlen = family === 4 ? 4 : 16;
+  const out = Buffer.alloc(addresses.length * (12 + rdlen));
+  let p = 0;
+  for (const a of addresses) {
+    out.writeUInt16BE(0xc00c, p);
+    out.writeUInt16BE(family === 4 ? 1 : 28, p + 2);
+    out.writeUInt16BE(1, p + 4);
+    out.writeUInt32BE(ttl, p + 6);
+    out.writeUInt16BE(rdlen, p + 10);
+    if (family === 4) {
+      const parts = a.split('.');
+      for (let i = 0; i < 4; i++) out[p + 12 + i] = Number(parts[i]);
+    } else {
+      ipv6Bytes(a).copy(out, p + 12);
+    }
+    p += 12 + rdlen;
+  }
+  return out;
+}
