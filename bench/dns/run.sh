@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Loopback DNS load benchmark: Meridian vs gdnsd, same zone, same queries, same CPU pinning.
+# Scenarios: "static" (static A names from the zone) and "geo" (a geo+weighted service in Meridian vs
+# gdnsd's geoip plugin with a weighted datacenter, both on geodb/test-city.mmdb).
 # Usage: npm run bench:dns      (or: bash bench/dns/run.sh)
 # See bench/dns/README.md. All traffic goes to 127.0.0.1; every dnsperf run is bounded by -l and `timeout`.
 #
 # Env (defaults in brackets):
+#   BENCH_SCENARIOS ["static geo"]  which scenarios, in order
 #   BENCH_SECONDS [10]      length of each measured dnsperf run
 #   BENCH_WARMUP [2]        unmeasured warm-up run before the measured ones (JIT, caches); 0 = none
 #   BENCH_OUTSTANDING [100] dnsperf -q: queries in flight in the saturation run
 #   BENCH_RATE [5000]       dnsperf -Q for the fixed-rate (latency) run; 0 = skip that run
 #   BENCH_SERVERS ["meridian gdnsd dns2"]  which servers, in order (dns2 = bench/dns/dns2-server.mjs,
-#                           a naive dns2 3.1.1 server, included when that file exists)
+#                           a naive dns2 3.1.1 server, included when that file exists; static scenario only)
 #   BENCH_SERVER_CPU [0] / BENCH_CLIENT_CPU [1]   taskset CPUs
 #   BENCH_OUT [unset]       also write the markdown table to this file
 #   BENCH_KEEP [unset]      1 = keep the work dir (raw dnsperf output, server logs)
 #   MERIDIAN_CMD            command prefix for Meridian ("serve --config <file>" is appended);
 #                           default: node dist/cli.js after `npm run build` (tsx from src/ if the build fails)
-#   MERIDIAN_SERVER=nsd     put NSD in the Meridian slot (stand-in, to check this script)
+#   MERIDIAN_SERVER=nsd     put NSD in the Meridian slot (stand-in, to check this script; static scenario only)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +34,13 @@ SCPU="${BENCH_SERVER_CPU:-0}"
 CCPU="${BENCH_CLIENT_CPU:-1}"
 ORIGIN=gslb.example.com
 ZONE="$HERE/gslb.example.com.zone"
-QUERIES="$HERE/queries.txt"
+QUERIES="$HERE/queries.txt"      # set per scenario below
+SCENARIOS="${BENCH_SCENARIOS:-static geo}"
+SCENARIO=static
+GEO_DB="$REPO/geodb/test-city.mmdb"
+GEO_NAME="geo.$ORIGIN"
+GEO_ECS_NET=81.2.69.0            # London (EU) in the fixture -> the weighted eu-west/eu-central pair
+GEO_ECS_LEN=24
 
 die() { echo "bench:dns: $*" >&2; exit 1; }
 for n in "$SECONDS_RUN" "$WARMUP" "$OUTSTANDING" "$RATE"; do
@@ -39,6 +48,8 @@ for n in "$SECONDS_RUN" "$WARMUP" "$OUTSTANDING" "$RATE"; do
 done
 (( SECONDS_RUN >= 1 && SECONDS_RUN <= 600 )) || die "BENCH_SECONDS must be 1..600"
 (( WARMUP <= 60 )) || die "BENCH_WARMUP must be 0..60"
+for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo ]] || die "unknown scenario '$sc' (want static, geo)"; done
+if [[ " $SCENARIOS " == *" geo "* ]]; then [[ -f "$GEO_DB" ]] || die "$GEO_DB not found (geo scenario)"; fi
 for tool in dnsperf dig taskset awk; do command -v "$tool" >/dev/null || die "$tool not found (apt-get install dnsperf bind9-dnsutils util-linux)"; done
 
 NCPU="$(nproc)"
@@ -90,16 +101,21 @@ wait_ready() { # port logfile
   return 1
 }
 
-start_server() { # name port -> sets SERVER_PID, LABEL
-  local name="$1" port="$2" dir="$WORK/$1"
+MERIDIAN_RUN=()
+start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
+  local name="$1" port="$2" dir="$WORK/$SCENARIO/$1"
   mkdir -p "$dir"
   case "$name" in
     gdnsd)
       command -v gdnsd >/dev/null || die "gdnsd not found (apt-get install gdnsd)"
       mkdir -p "$dir/etc/zones" "$dir/run" "$dir/state"
-      sed -e "s|@PORT@|$port|" -e "s|@RUN_DIR@|$dir/run|" -e "s|@STATE_DIR@|$dir/state|" \
-        "$HERE/gdnsd/config" >"$dir/etc/config"
+      local tpl="$HERE/gdnsd/config"
+      [[ "$SCENARIO" == geo ]] && tpl="$HERE/gdnsd/config-geo"
+      sed -e "s|@PORT@|$port|" -e "s|@RUN_DIR@|$dir/run|" -e "s|@STATE_DIR@|$dir/state|" -e "s|@GEO_DB@|$GEO_DB|" \
+        "$tpl" >"$dir/etc/config"
       cp "$ZONE" "$dir/etc/zones/$ORIGIN"
+      # geo: the dynamic name (Meridian's service owns geo.<origin>; the shared zone has no records for it)
+      [[ "$SCENARIO" == geo ]] && printf 'geo     30 DYNA  geoip!geo\n' >>"$dir/etc/zones/$ORIGIN"
       "${PIN_S[@]}" gdnsd -c "$dir/etc" start >"$dir/server.log" 2>&1 &
       SERVER_PID=$!
       LABEL="gdnsd $( (gdnsd -h 2>&1 || true) | sed -n 's/^gdnsd version \([^ ]*\).*/\1/p' | head -1)"
@@ -144,19 +160,39 @@ zones:
   - origin: $ORIGIN
     file: $ORIGIN.zone
 EOF
-        local cmd
-        if [[ -n "${MERIDIAN_CMD:-}" ]]; then
-          # shellcheck disable=SC2206 # intentional word splitting of the command prefix
-          cmd=(${MERIDIAN_CMD})
-        elif (cd "$REPO" && npm run -s build >/dev/null 2>&1) && [[ -f "$REPO/dist/cli.js" ]]; then
-          # Benchmark what production runs: the compiled build, freshly rebuilt from src/.
-          cmd=(node "$REPO/dist/cli.js")
-        elif [[ -f "$REPO/src/cli.ts" ]]; then
-          cmd=(node --import tsx "$REPO/src/cli.ts")
-        else
-          die "Meridian entry point not found (src/cli.ts); set MERIDIAN_CMD or MERIDIAN_SERVER=nsd"
+        if [[ "$SCENARIO" == geo ]]; then
+          # The same routing as gdnsd/config-geo (see README.md for the mapping).
+          cat >>"$dir/meridian.yaml" <<EOF
+geo: { database: "$GEO_DB" }
+regions:
+  - { id: us-east, location: { lat: 39.04, lon: -77.49, continent: NA, country: US }, addresses: { ipv4: [192.0.2.10] }, weight: 100 }
+  - { id: eu-west, location: { lat: 53.35, lon: -6.26, continent: EU, country: IE }, addresses: { ipv4: [198.51.100.10] }, weight: 100 }
+  - { id: eu-central, location: { lat: 50.11, lon: 8.68, continent: EU, country: DE }, addresses: { ipv4: [198.51.100.20] }, weight: 50 }
+  - { id: ap-southeast, location: { lat: 1.35, lon: 103.82, continent: AS, country: SG }, addresses: { ipv4: [203.0.113.10] }, weight: 100 }
+services:
+  - name: $GEO_NAME
+    ttl: 30
+    regions: [us-east, eu-west, eu-central, ap-southeast]
+    policy:
+      geo: { continents: { EU: [[eu-west, eu-central], us-east], NA: [us-east, eu-west], AS: [ap-southeast, us-east] }, default: [us-east, eu-west] }
+      weighted: {}
+EOF
         fi
-        (cd "$REPO" && exec "${PIN_S[@]}" "${cmd[@]}" serve --config "$dir/meridian.yaml") >"$dir/server.log" 2>&1 &
+        if (( ${#MERIDIAN_RUN[@]} == 0 )); then
+          if [[ -n "${MERIDIAN_CMD:-}" ]]; then
+            # shellcheck disable=SC2206 # intentional word splitting of the command prefix
+            MERIDIAN_RUN=(${MERIDIAN_CMD})
+          elif (cd "$REPO" && npm run -s build >"$WORK/build.log" 2>&1) && [[ -f "$REPO/dist/cli.js" ]]; then
+            # Benchmark what production runs: the compiled build, freshly rebuilt from src/ (once per script run).
+            MERIDIAN_RUN=(node "$REPO/dist/cli.js")
+          elif [[ -f "$REPO/src/cli.ts" ]]; then
+            echo "bench:dns: npm run build failed (running src/ through tsx instead):" >&2; tail -20 "$WORK/build.log" >&2
+            MERIDIAN_RUN=(node --import tsx "$REPO/src/cli.ts")
+          else
+            die "Meridian entry point not found (src/cli.ts); set MERIDIAN_CMD or MERIDIAN_SERVER=nsd"
+          fi
+        fi
+        (cd "$REPO" && exec "${PIN_S[@]}" "${MERIDIAN_RUN[@]}" serve --config "$dir/meridian.yaml") >"$dir/server.log" 2>&1 &
         SERVER_PID=$!
         LABEL="meridian $(node -p "require('$REPO/package.json').version" 2>/dev/null) (node $(node -v))"
       fi
@@ -197,29 +233,94 @@ perf() { # port outfile extra-args...
     }' "$out"
 }
 
+# EDNS Client Subnet option value (RFC 7871 §6) for dnsperf -E 8:<hex>: FAMILY (1 = IPv4), SOURCE PREFIX,
+# SCOPE PREFIX 0, then the first ceil(SOURCE/8) address octets. 81.2.69.0/24 -> 0001 18 00 510245.
+ecs_hex() { # a.b.c.d prefix
+  local -a o; IFS=. read -r -a o <<<"$1"
+  local i hex; hex="$(printf '0001%02x00' "$2")"
+  for (( i = 0; i < ($2 + 7) / 8; i++ )); do hex+="$(printf '%02x' "${o[$i]}")"; done
+  echo "$hex"
+}
+GEO_ECS=(-E "8:$(ecs_hex "$GEO_ECS_NET" "$GEO_ECS_LEN")")
+
+# geo: both servers must route the fixture's networks the same way before they are measured.
+check_geo() { # port name
+  local port="$1" name="$2" ecs want got bad=0
+  for ecs in "$GEO_ECS_NET/$GEO_ECS_LEN:198.51.100.10 198.51.100.20" "2.0.0.0/24:198.51.100.10 198.51.100.20" \
+             "3.0.0.0/24:192.0.2.10" "24.48.0.0/24:192.0.2.10" "43.224.0.0/24:203.0.113.10" "-:192.0.2.10"; do
+    want="${ecs#*:}"; ecs="${ecs%%:*}"
+    local opt=(+subnet="$ecs"); [[ "$ecs" == - ]] && opt=()
+    got="$(dig +norec +short +time=2 +tries=1 -p "$port" @127.0.0.1 "$GEO_NAME" A "${opt[@]}" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+    if [[ " $want " == *" $got "* && -n "$got" ]]; then
+      echo "bench:dns:   check $name ${ecs/-/no ECS} -> $got" >&2
+    else
+      echo "bench:dns:   check $name ${ecs/-/no ECS} -> '$got', want one of: $want" >&2; bad=1
+    fi
+  done
+  return "$bad"
+}
+
 declare -A SAT_QPS
-ROWS=()
-for name in $SERVERS; do
-  port="$(pick_port)"
-  start_server "$name" "$port"
-  echo "bench:dns: $LABEL on 127.0.0.1:$port (server CPU ${SCPU}, dnsperf CPU ${CCPU})" >&2
-  if (( WARMUP > 0 )); then
-    SECONDS_SAVE=$SECONDS_RUN; SECONDS_RUN=$WARMUP
-    perf "$port" "$WORK/$name/warmup.txt" -l "$WARMUP" -q "$OUTSTANDING" >/dev/null
-    SECONDS_RUN=$SECONDS_SAVE
-  fi
-  echo "bench:dns:   saturation run: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
-  read -r qps lost p50 p99 done sent < <(perf "$port" "$WORK/$name/saturation.txt" -l "$SECONDS_RUN" -q "$OUTSTANDING")
-  SAT_QPS[$name]=$qps
-  ROWS+=("| $LABEL | max (-q $OUTSTANDING) | $qps | $p50 | $p99 | $lost | $done/$sent |")
-  if (( RATE > 0 )); then
-    echo "bench:dns:   fixed-rate run: ${SECONDS_RUN}s at ${RATE} qps" >&2
-    read -r qps lost p50 p99 done sent < <(perf "$port" "$WORK/$name/rate.txt" -l "$SECONDS_RUN" -q "$OUTSTANDING" -Q "$RATE")
-    ROWS+=("| $LABEL | fixed (-Q $RATE) | $qps | $p50 | $p99 | $lost | $done/$sent |")
-  fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then die "$name died during the run; log: $(tail -5 "$WORK/$name/server.log")"; fi
-  stop_server
+declare -A ROWS
+run_load() { # name port label load-label key extra-args...
+  local name="$1" port="$2" label="$3" load="$4" key="$5"; shift 5
+  read -r qps lost p50 p99 done sent < <(perf "$port" "$WORK/$SCENARIO/$name/$key.txt" -l "$SECONDS_RUN" -q "$OUTSTANDING" "$@")
+  [[ "$key" == max* ]] && SAT_QPS[$SCENARIO:$key:$name]=$qps
+  ROWS[$SCENARIO]+="| $label | $load | $qps | $p50 | $p99 | $lost | $done/$sent |"$'\n'
+}
+
+for SCENARIO in $SCENARIOS; do
+  case "$SCENARIO" in
+    static) QUERIES="$HERE/queries.txt"; WARM_ARGS=() ;;
+    geo) QUERIES="$HERE/queries-geo.txt"; WARM_ARGS=("${GEO_ECS[@]}") ;;
+  esac
+  echo "bench:dns: scenario $SCENARIO" >&2
+  for name in $SERVERS; do
+    if [[ "$SCENARIO" == geo && "$name" == dns2 ]]; then
+      echo "bench:dns:   dns2 skipped in geo (it has no routing)" >&2; continue
+    fi
+    if [[ "$SCENARIO" == geo && "$name" == meridian && "${MERIDIAN_SERVER:-meridian}" == nsd ]]; then
+      echo "bench:dns:   nsd stand-in skipped in geo (it has no routing)" >&2; continue
+    fi
+    port="$(pick_port)"
+    start_server "$name" "$port"
+    echo "bench:dns: $LABEL on 127.0.0.1:$port (server CPU ${SCPU}, dnsperf CPU ${CCPU})" >&2
+    if [[ "$SCENARIO" == geo ]]; then check_geo "$port" "$name" || die "$name: geo answers differ from the expected routing"; fi
+    if (( WARMUP > 0 )); then
+      SECONDS_SAVE=$SECONDS_RUN; SECONDS_RUN=$WARMUP
+      perf "$port" "$WORK/$SCENARIO/$name/warmup.txt" -l "$WARMUP" -q "$OUTSTANDING" "${WARM_ARGS[@]}" >/dev/null
+      SECONDS_RUN=$SECONDS_SAVE
+    fi
+    if [[ "$SCENARIO" == static ]]; then
+      echo "bench:dns:   saturation run: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
+      run_load "$name" "$port" "$LABEL" "max (-q $OUTSTANDING)" max
+      if (( RATE > 0 )); then
+        echo "bench:dns:   fixed-rate run: ${SECONDS_RUN}s at ${RATE} qps" >&2
+        run_load "$name" "$port" "$LABEL" "fixed (-Q $RATE)" rate -Q "$RATE"
+      fi
+    else
+      ecs_label="ECS $GEO_ECS_NET/$GEO_ECS_LEN"
+      echo "bench:dns:   saturation run, $ecs_label: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
+      run_load "$name" "$port" "$LABEL" "max (-q $OUTSTANDING), $ecs_label" max "${GEO_ECS[@]}"
+      if (( RATE > 0 )); then
+        echo "bench:dns:   fixed-rate run, $ecs_label: ${SECONDS_RUN}s at ${RATE} qps" >&2
+        run_load "$name" "$port" "$LABEL" "fixed (-Q $RATE), $ecs_label" rate -Q "$RATE" "${GEO_ECS[@]}"
+      fi
+      echo "bench:dns:   saturation run, EDNS without ECS: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
+      run_load "$name" "$port" "$LABEL" "max (-q $OUTSTANDING), no ECS" max-noecs -e
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then die "$name died during the run; log: $(tail -5 "$WORK/$SCENARIO/$name/server.log")"; fi
+    stop_server
+  done
 done
+
+ratio() { # scenario key server-a server-b format [suffix]
+  local a="${SAT_QPS[$1:$2:$3]:-}" b="${SAT_QPS[$1:$2:$4]:-}"
+  if [[ -n "$a" && -n "$b" && "$b" != 0 ]]; then
+    echo
+    awk -v m="$a" -v g="$b" -v f="$5" -v s="${6:-}" 'BEGIN { printf f " (%d / %d)%s\n", m / g, m, g, s }'
+  fi
+}
 
 {
   echo
@@ -227,21 +328,26 @@ done
   echo
   echo "Machine: $NCPU CPU ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), Linux $(uname -r);" \
     "$( (dnsperf -h 2>&1 || true) | sed -n 's/^Version /dnsperf /p' | head -1); server on CPU $SCPU, dnsperf on CPU $CCPU" \
-    "(-c 1 -T 1); ${SECONDS_RUN}s per run after ${WARMUP}s warm-up; queries: $(wc -l <"$QUERIES") static A names."
-  echo
-  echo "| server | load | qps | p50 ms | p99 ms | lost % | completed/sent |"
-  echo "|---|---|---:|---:|---:|---:|---:|"
-  printf '%s\n' "${ROWS[@]}"
-  if [[ -n "${SAT_QPS[meridian]:-}" && -n "${SAT_QPS[gdnsd]:-}" && "${SAT_QPS[gdnsd]}" != 0 ]]; then
+    "(-c 1 -T 1); ${SECONDS_RUN}s per run after ${WARMUP}s warm-up."
+  for SCENARIO in $SCENARIOS; do
     echo
-    awk -v m="${SAT_QPS[meridian]}" -v g="${SAT_QPS[gdnsd]}" \
-      'BEGIN { printf "Meridian/gdnsd max qps: **%.3f** (%d / %d)\n", m / g, m, g }'
-  fi
-  if [[ -n "${SAT_QPS[meridian]:-}" && -n "${SAT_QPS[dns2]:-}" && "${SAT_QPS[dns2]}" != 0 ]]; then
+    case "$SCENARIO" in
+      static) echo "#### static: $(wc -l <"$HERE/queries.txt") static A names" ;;
+      geo) echo "#### geo: $GEO_NAME A (geo + weighted; gdnsd geoip -> weighted), geodb/test-city.mmdb;" \
+                "ECS runs send $GEO_ECS_NET/$GEO_ECS_LEN (EU -> weighted eu-west/eu-central), no-ECS run sends EDNS from 127.0.0.1 (default list)" ;;
+    esac
     echo
-    awk -v m="${SAT_QPS[meridian]}" -v d="${SAT_QPS[dns2]}" \
-      'BEGIN { printf "Meridian/dns2 max qps: %.3f (%d / %d)\n", m / d, m, d }'
-  fi
+    echo "| server | load | qps | p50 ms | p99 ms | lost % | completed/sent |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    printf '%s' "${ROWS[$SCENARIO]:-}"
+    if [[ "$SCENARIO" == static ]]; then
+      ratio static max meridian gdnsd 'Meridian/gdnsd max qps: **%.3f**'
+      ratio static max meridian dns2 'Meridian/dns2 max qps: %.3f'
+    else
+      ratio geo max meridian gdnsd 'Meridian/gdnsd geo max qps: **%.3f**' ", ECS $GEO_ECS_NET/$GEO_ECS_LEN"
+      ratio geo max-noecs meridian gdnsd 'Meridian/gdnsd geo max qps, no ECS: %.3f'
+    fi
+  done
   echo
   echo "p50/p99: per-query latency from dnsperf -v (1 µs buckets); in the max run it includes queueing behind $OUTSTANDING in-flight queries."
 } | tee "${BENCH_OUT:-/dev/null}"

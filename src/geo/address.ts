@@ -3,7 +3,8 @@
  * scratch buffer, and network text is built only when a result is first made.
  *
  * Accepted: dotted-quad IPv4 without leading zeros (`010.1.1.1` is ambiguous: octal to some
- * parsers), and RFC 4291 IPv6 text with `::`, an embedded dotted quad, and a zone (`%eth0`, ignored).
+ * parsers), and RFC 4291 IPv6 text with `::`, an embedded dotted quad, and a zone (`%eth0`: any
+ * non-empty text, ignored; sockets report interface names that stricter patterns refuse).
  * @module
  */
 
@@ -86,7 +87,7 @@ function parse6(s: string, end: number, out: Uint8Array): boolean {
  */
 export function parseAddress(text: string, out: Uint8Array): 0 | 4 | 6 {
   const len = text.length;
-  if (len === 0 || len > 64) return 0;
+  if (len === 0) return 0;
   if (text.indexOf(':') < 0) return parse4(text, 0, len, out, 0) ? 4 : 0;
   let end = text.indexOf('%');
   if (end === len - 1 || end === 0) return 0;

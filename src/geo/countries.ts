@@ -32,11 +32,17 @@ export function continentOf(region: string, subregion: string): Continent | null
   return REGION[region] ?? null;
 }
 
+/**
+ * Codes that RIR data still uses but world-countries no longer lists: AN (Netherlands Antilles,
+ * withdrawn from ISO 3166-1 in 2010) appears in the embedded database. Centre: Curaçao.
+ */
+const WITHDRAWN: Record<string, CountryInfo> = { AN: { continent: 'NA', lat: 12.2, lon: -69 } };
+
 let table: Map<string, CountryInfo> | undefined;
 
 function load(): Map<string, CountryInfo> {
   const countries = createRequire(import.meta.url)('world-countries') as Countries;
-  const out = new Map<string, CountryInfo>();
+  const out = new Map<string, CountryInfo>(Object.entries(WITHDRAWN));
   for (const c of countries) {
     const continent = continentOf(c.region, c.subregion);
     const [lat, lon] = c.latlng;

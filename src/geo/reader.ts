@@ -9,9 +9,9 @@
  * once and shared (frozen), so repeat lookups return the same object.
  *
  * `open` reads and checks the whole file before anything uses it: the metadata, the tree layout,
- * every reachable tree record (a node, "no data", or a pointer inside the data section), the
- * records behind the first few thousand data pointers (decoded through maxmind, whose prefix length
- * must agree with the walk), and a few sample lookups. A truncated or corrupt file throws.
+ * every tree record (a node, "no data", or a pointer inside the data section), the first few
+ * thousand distinct data records (decoded through maxmind, whose prefix length must agree with the
+ * walk), and a few sample lookups. A truncated or corrupt file throws.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -29,14 +29,13 @@ export interface GeoDatabaseInfo {
   ipVersion: 4 | 6;
   recordSize: number;
   nodeCount: number;
-  /** Distinct data records reachable from the tree (counted up to the decode limit). */
-  records: number;
   bytes: number;
 }
 
 const MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.com', 'latin1')]);
-/** Records decoded at open (every one in a country database; a sample of a city database). */
-const VALIDATE_DECODES = 4096;
+/** Distinct data records decoded at open: every one in a country database, a sample of a city one. */
+const DECODE_LIMIT = 4096;
+const NO_PARENT = 0xffffffff;
 /**
  * Bounds on the per-database caches; on reaching one the cache is emptied (cheaper than LRU upkeep,
  * and a refill costs one decode per record or one small object per network).
@@ -47,6 +46,12 @@ const SAMPLES = ['1.1.1.1', '8.8.8.8', '81.2.69.160', '2001:4860:4860::8888', '2
 
 export class GeoDatabase {
   readonly description: GeoDatabaseInfo;
+  /**
+   * Prefix length of the network where the last lookup ended; after a lookup that returned null it
+   * is the width of the empty space around the address, which is the ECS scope of "no record"
+   * (read it right after the call: lookups are synchronous, so nothing runs in between).
+   */
+  missPrefixLength = 0;
   private readonly reader: Reader<CountryResponse>;
   private readonly db: Buffer;
   private readonly nodeCount: number;
@@ -100,7 +105,7 @@ export class GeoDatabase {
     let start = 0;
     if (m.ipVersion === 6) for (let i = 0; i < 96 && start < this.nodeCount; i++) start = this.record(start, 0);
     this.ipv4Start = start;
-    const records = this.check();
+    this.check();
     const buildEpoch = m.buildEpoch.getTime() / 1000;
     if (!Number.isFinite(buildEpoch)) throw new Error('no build_epoch in the metadata');
     this.description = {
@@ -110,7 +115,6 @@ export class GeoDatabase {
       ipVersion: m.ipVersion,
       recordSize: m.recordSize,
       nodeCount: m.nodeCount,
-      records,
       bytes: db.length,
     };
     for (const s of SAMPLES) if (m.ipVersion === 6 || !s.includes(':')) this.lookup(s);
@@ -161,6 +165,7 @@ export class GeoDatabase {
       slot = node * 2 + bit;
       node = this.record(node, bit);
     }
+    this.missPrefixLength = depth;
     if (node <= nodeCount) return null; // "no data", or a tree deeper than an address (malformed)
     const net = depth === 0 ? 0 : (addr & (-1 << (32 - depth))) >>> 0;
     const hit = this.results4.get(slot);
@@ -174,6 +179,8 @@ export class GeoDatabase {
   }
 
   private lookup6(b: Uint8Array): GeoResult | null {
+    // An IPv4-only database says nothing about any IPv6 address: one empty network, ::/0.
+    this.missPrefixLength = 0;
     if (this.ipVersion === 4) return null;
     const nodeCount = this.nodeCount;
     let node = 0;
@@ -184,6 +191,7 @@ export class GeoDatabase {
       slot = node * 2 + bit;
       node = this.record(node, bit);
     }
+    this.missPrefixLength = depth;
     if (node <= nodeCount) return null;
     // An aliased subtree (::ffff:0:0/96, 2002::/16 …) is reached by several paths: the same record
     // then stands for several networks, so a cached result counts only for the network it was made for.
@@ -242,46 +250,50 @@ export class GeoDatabase {
   }
 
   /**
-   * Walks every reachable node once (an aliased subtree is visited once), checks each record, and
-   * decodes the first VALIDATE_DECODES distinct data records; returns the number of distinct ones.
+   * Checks every tree record in file order: a node number, "no data", or a pointer inside the data
+   * section. A linear scan (~10 ms per million nodes; a depth-first walk was ten times slower, its
+   * reads all over the file). The scan notes each node's parent, so that the first DECODE_LIMIT
+   * distinct data records (all of them in a country database) get an address that leads to them:
+   * each is decoded through maxmind from that address, normalised, and cross-checked.
    */
-  private check(): number {
+  private check(): void {
     const nodeCount = this.nodeCount;
-    const bits = this.ipVersion === 4 ? 32 : 128;
-    const visited = new Uint8Array(nodeCount);
-    const path = new Uint8Array(16);
-    const seen = new Set<number>();
-    const visit = (node: number, depth: number): void => {
-      visited[node] = 1;
+    const limit = nodeCount + 16 + this.dataEnd;
+    const parent = new Uint32Array(nodeCount).fill(NO_PARENT);
+    const parentBit = new Uint8Array(nodeCount);
+    const records = new Map<number, number>(); // data pointer -> node * 2 + bit of one record holding it
+    for (let node = 0; node < nodeCount; node++) {
       for (let bit = 0; bit < 2; bit++) {
         const v = this.record(node, bit);
-        const at = depth + 1;
-        if (bit) path[depth >> 3] |= 0x80 >> (depth & 7);
         if (v < nodeCount) {
-          if (at === bits) throw new Error(`node ${node} at depth ${bits} points to another node: corrupt tree`);
-          if (!visited[v]) visit(v, at);
-        } else if (v > nodeCount) {
-          const off = v - nodeCount - 16;
-          if (off < 0 || off >= this.dataEnd) throw new Error(`record ${v} of node ${node} points outside the data section: corrupt`);
-          if (!seen.has(v) && seen.size < VALIDATE_DECODES) {
-            seen.add(v);
-            this.location(v, at, () => this.pathText(path));
+          if (parent[v] === NO_PARENT && v !== 0) {
+            parent[v] = node;
+            parentBit[v] = bit;
           }
+        } else if (v > nodeCount) {
+          if (v >= limit || v < nodeCount + 16) throw new Error(`record ${v} of node ${node} points outside the data section: corrupt`);
+          if (records.size < DECODE_LIMIT && !records.has(v)) records.set(v, node * 2 + bit);
         }
-        if (bit) path[depth >> 3] &= ~(0x80 >> (depth & 7));
       }
-    };
-    visit(0, 0);
-    return seen.size;
-  }
-
-  /**
-   * Address text of a tree path. IPv6 trees get IPv6 text even inside ::/96, so that maxmind walks
-   * from the root as the check did and reports the prefix length in the same bits.
-   */
-  private pathText(path: Uint8Array): string {
-    if (this.ipVersion === 4) return formatIPv4(((path[0]! << 24) | (path[1]! << 16) | (path[2]! << 8) | path[3]!) >>> 0);
-    return formatIPv6(path);
+    }
+    const bits = this.ipVersion === 4 ? 32 : 128;
+    const path: number[] = [];
+    for (const [pointer, slot] of records) {
+      // Climb to the root; a record in a subtree nothing points to is never used, so it is skipped.
+      path.length = 0;
+      path.push(slot & 1);
+      let node = Math.floor(slot / 2);
+      while (node !== 0 && parent[node] !== NO_PARENT) {
+        if (path.length >= bits) throw new Error(`node ${node} lies deeper than an address: corrupt tree`);
+        path.push(parentBit[node]!);
+        node = parent[node]!;
+      }
+      if (node !== 0) continue;
+      const b = new Uint8Array(16);
+      for (let i = 0; i < path.length; i++) if (path[path.length - 1 - i]) b[i >> 3] |= 0x80 >> (i & 7);
+      const text = this.ipVersion === 4 ? formatIPv4(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) : formatIPv6(b);
+      this.location(pointer, path.length, () => text);
+    }
   }
 }
 

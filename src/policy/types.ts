@@ -33,7 +33,8 @@ export interface Client {
   knownBits: number;
   /** Where the address came from, for explain. */
   source: 'ecs' | 'socket' | 'explain';
-  text: string;
+  /** Printable form; absent on the answer path, where nothing reads it (see clientText). */
+  text?: string;
 }
 
 export interface PolicyContext {

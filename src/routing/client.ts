@@ -34,7 +34,12 @@ export function clientFromEcs(ecs: ClientSubnet): Client {
   const bytes = new Uint8Array(len);
   bytes.set(ecs.address.subarray(0, len));
   const family = ecs.family === 1 ? 4 : 6;
-  return { family, bytes, knownBits: ecs.sourcePrefix, source: 'ecs', text: `${formatAddress(family, bytes)}/${ecs.sourcePrefix}` };
+  return { family, bytes, knownBits: ecs.sourcePrefix, source: 'ecs' };
+}
+
+/** Printable form of a client for explain and logs, computed only when asked for. */
+export function clientText(c: Client): string {
+  return c.text ?? `${formatAddress(c.family, c.bytes)}/${c.knownBits}`;
 }
 
 /** Parses `addr` or `addr/len` (explain's --ecs); returns a reason string when invalid. */

@@ -6,7 +6,7 @@
  */
 import { Rcode } from '../dns/constants.js';
 import { canonicalOrigin } from '../zone/parse.js';
-import { clientFromAddress, clientFromPrefix } from './client.js';
+import { clientFromAddress, clientFromPrefix, clientText } from './client.js';
 import type { Service } from './service.js';
 
 export interface Explanation {
@@ -44,7 +44,7 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
   }
   const qtype = opts.qtype ?? (effective.family === 6 ? 'AAAA' : 'A');
   const steps: string[] = [];
-  steps.push(`client: ${effective === client ? `${client.text} (resolver address${opts.ecs !== undefined ? '; ECS /0 opts out' : ', no ECS'})` : `ECS ${effective.text} (resolver ${client.text})`}`);
+  steps.push(`client: ${effective === client ? `${clientText(client)} (resolver address${opts.ecs !== undefined ? '; ECS /0 opts out' : ', no ECS'})` : `ECS ${clientText(effective)} (resolver ${clientText(client)})`}`);
   const d = service.compute(effective, qtype === 'A' ? 4 : 6, steps);
   const usesEcs = effective !== client;
   return {
@@ -52,8 +52,8 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
     explanation: {
       service: service.def.name,
       qtype,
-      client: client.text,
-      ecs: usesEcs ? effective.text : null,
+      client: clientText(client),
+      ecs: usesEcs ? clientText(effective) : null,
       chain: service.def.chain.names,
       steps,
       rcode: d.rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'NOERROR',

@@ -15,10 +15,13 @@ import type { GeoResult } from '../geo/types.js';
 import type { HealthSnapshot } from '../health/snapshot.js';
 import { runChain, type CompiledChain } from '../policy/chain.js';
 import { stringHash } from '../policy/hash.js';
+import { clientText } from './client.js';
 import type { Client, Region } from '../policy/types.js';
 
 export interface GeoLookup {
   lookupBytes(family: 1 | 2, bytes: Uint8Array): GeoResult | null;
+  /** Width of the empty network after a lookup that returned null (GeoDatabase provides it). */
+  readonly missPrefixLength?: number;
 }
 
 export interface ServiceDefinition {
@@ -104,12 +107,13 @@ export class Service {
       geo = db ? db.lookupBytes(client.family === 4 ? 1 : 2, client.bytes) : null;
       // The answer depends on the bits of the database network, whatever the client sent: a scope
       // longer than the ECS source is legal (RFC 7871 §7.2.1) and is the truth here. Without a
-      // record the width of the empty space is unknown, so the whole address is the safe scope.
-      geoPrefix = geo ? geo.prefixLength : client.family === 4 ? 32 : 128;
+      // record it is the width of the empty space around the address, when the reader knows it,
+      // else the whole address (always correct, never cached).
+      geoPrefix = geo ? geo.prefixLength : (db?.missPrefixLength ?? (client.family === 4 ? 32 : 128));
       trace?.push(
         geo
           ? `geo: ${geo.network} -> continent ${geo.continent ?? '?'}, country ${geo.country ?? '?'}${geo.subdivision ? `, subdivision ${geo.subdivision}` : ''}${geo.lat !== null ? `, ${geo.lat},${geo.lon}` : ''}`
-          : `geo: no record for ${client.text}${db ? '' : ' (no geo database loaded)'}`,
+          : `geo: no record for ${clientText(client)}${db ? '' : ' (no geo database loaded)'}`,
       );
     }
     trace?.push(`candidates: ${this.def.regions.map((r) => `${r.id} (weight ${r.weight}, ${this.env.health().region(r.id)})`).join(', ')}`);

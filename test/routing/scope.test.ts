@@ -14,6 +14,9 @@ import { ALL, health } from '../../src/policy/testkit.js';
 import type { Client } from '../../src/policy/types.js';
 import { maskBytes } from '../../src/routing/client.js';
 import { Service, type GeoLookup } from '../../src/routing/service.js';
+import { GeoDatabase } from '../../src/geo/reader.js';
+
+const fixtureGeo = GeoDatabase.open(new URL('../../geodb/test-city.mmdb', import.meta.url).pathname);
 
 const CONTINENTS = ['EU', 'NA', 'AS', 'OC', 'SA', 'AF'];
 
@@ -39,10 +42,10 @@ const policies: Record<string, unknown> = {
   failover: { failover: ['eu-west', 'us-west'] },
 };
 
-function service(name: string): Service {
+function service(name: string, geo: GeoLookup = syntheticGeo): Service {
   return new Service(
     { name: `${name}.example.`, ttl: 30, regions, answers: 1, chain: compileChain(policies[name], undefined, ids) },
-    { geo: () => syntheticGeo, health: () => health({ 'ap-southeast': 'down' }) },
+    { geo: () => geo, health: () => health({ 'ap-southeast': 'down' }) },
   );
 }
 
@@ -96,4 +99,29 @@ test('a scope is never narrower than needed: failover alone answers scope 0', ()
   const d = service('failover').compute({ family: 4, bytes: new Uint8Array([10, 1, 2, 3]), knownBits: 32, source: 'ecs', text: '' }, 4, null);
   assert.equal(d.scope, 0);
   assert.deepEqual(d.addresses, ['192.0.2.2']);
+});
+
+for (const name of ['geo+sticky', 'proximity+multivalue']) {
+  for (const [fam, arb] of [[4, v4Client], [6, v6Client]] as const) {
+    test(`${name}, IPv${fam}, fixture database (misses scoped to the empty network): identical answers inside the scope`, () => {
+      const svc = service(name, fixtureGeo);
+      fc.assert(
+        fc.property(arb, fc.uint8Array({ minLength: 16, maxLength: 16 }), (c, noise) => {
+          const a = svc.compute(c, 4, null);
+          const b = svc.compute(inside(c, a.scope, noise), 4, null);
+          assert.deepEqual(b.addresses, a.addresses, `scope /${a.scope}`);
+        }),
+        { numRuns: 3000 },
+      );
+    });
+  }
+}
+
+test('an address outside every fixture network is scoped to the empty network, so it is cached', () => {
+  const svc = service('geo+sticky', fixtureGeo);
+  const c: Client = { family: 4, bytes: new Uint8Array([10, 1, 2, 0]), knownBits: 24, source: 'ecs' };
+  const d = svc.compute(c, 4, null);
+  assert.equal(fixtureGeo.lookupBytes(1, c.bytes), null);
+  assert.ok(d.scope > 0 && d.scope <= 24, `scope /${d.scope}`);
+  assert.equal(d.scope, Math.max(fixtureGeo.missPrefixLength, 24), 'the sticky /24 or the empty network, whichever is narrower');
 });
