@@ -56,7 +56,10 @@ export function openGeo(config: LoadedConfig, log: Logger | null): GeoSource | n
   if (!config.routing.services.some((s) => s.chain.needsGeo)) return null;
   const db = config.geo.database;
   // A database path is relative to the config file, like zone files.
-  const source = new GeoSource({ path: db === 'embedded' ? 'embedded' : resolvePath(dirname(config.file), db) });
+  const source = new GeoSource({
+    path: db === 'embedded' ? 'embedded' : resolvePath(dirname(config.file), db),
+    ...(log ? { log: log.child({ component: 'geo' }) } : {}),
+  });
   if (log) {
     source.startSchedule(config.geo.reloadCron);
     log.info({ database: source.current.description }, 'geo database loaded');

@@ -68,6 +68,74 @@ describe('meridian check', () => {
       want: [/zone:\d+: bad IPv4 address "300\.1\.2\.3"/, /zone:\d+: .*MX/],
     },
   ];
+  const REGION = `regions:
+  - id: eu-west
+    location: { lat: 53.3, lon: -6.2, continent: EU, country: IE }
+    addresses: { ipv4: [198.51.100.10] }
+`;
+  bad.push(
+    {
+      name: 'service naming an unknown region, at the line of the reference',
+      yaml: `${GOOD}${REGION}services:
+  - name: svc.gslb.example.com
+    regions: [eu-west, mars-1]
+`,
+      want: [/meridian\.yaml:12: service svc\.gslb\.example\.com\.: unknown region "mars-1"/],
+    },
+    {
+      name: 'region with a bad address and an unknown continent',
+      yaml: `${GOOD}regions:
+  - id: eu-west
+    location: { lat: 53.3, lon: -6.2, continent: XX, country: IE }
+    addresses: { ipv4: [300.1.1.1] }
+`,
+      want: [/meridian\.yaml:\d+: \/regions\/0\/location\/continent: /],
+    },
+    {
+      name: 'region address that is not IPv4',
+      yaml: `${GOOD}regions:
+  - id: eu-west
+    location: { lat: 53.3, lon: -6.2, continent: EU, country: IE }
+    addresses: { ipv4: ["2001:db8::1"] }
+`,
+      want: [/meridian\.yaml:\d+: region eu-west: "2001:db8::1" is not an IPv4 address/],
+    },
+    {
+      name: 'service outside every zone',
+      yaml: `${GOOD}${REGION}services:
+  - name: www.example.org
+    regions: [eu-west]
+`,
+      want: [/service www\.example\.org\. is not inside any configured zone/],
+    },
+    {
+      name: 'service whose name also has A records in the zone',
+      yaml: `${GOOD}${REGION}services:
+  - name: www.gslb.example.com
+    regions: [eu-west]
+`,
+      want: [/service www\.gslb\.example\.com\. also has A\/AAAA records/],
+    },
+    {
+      name: 'bad policy config, at the policy line',
+      yaml: `${GOOD}${REGION}services:
+  - name: svc.gslb.example.com
+    regions: [eu-west]
+    policy:
+      geo: { continents: { XX: [eu-west] } }
+`,
+      want: [/meridian\.yaml:14: service svc\.gslb\.example\.com\.: geo\.continents: "XX" is not a continent code/],
+    },
+    {
+      name: 'two policies of one phase',
+      yaml: `${GOOD}${REGION}services:
+  - name: svc.gslb.example.com
+    regions: [eu-west]
+    policy: { weighted: {}, sticky: {} }
+`,
+      want: [/weighted and sticky cannot be combined/],
+    },
+  );
   for (const c of bad) {
     test(c.name, () => {
       const t = tempConfig(c.yaml, c.zone);
