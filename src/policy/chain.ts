@@ -3,13 +3,11 @@
  * Explain runs the very same function with a trace array: there is no second implementation.
  * @module
  */
-import type { GeoResult } from '../geo/types.js';
-import type { HealthSnapshot } from '../health/snapshot.js';
 import { parseAllDown, type AllDownConfig } from './alldown.js';
 import { addressesOf, buildHealthStep } from './health.js';
 import { asRecord } from './lists.js';
 import { REGISTRY } from './registry.js';
-import type { Candidate, ChainState, Client, PolicyContext, PolicyStep, Region } from './types.js';
+import type { Candidate, ChainState, PolicyContext, PolicyStep, Region } from './types.js';
 
 export interface CompiledChain {
   steps: PolicyStep[];
@@ -49,36 +47,19 @@ export interface ChainResult {
   addresses: string[];
 }
 
-export interface ChainInput {
-  regions: Region[];
-  answers: number;
-  client: Client;
-  geo: GeoResult | null;
-  geoPrefix: number;
-  health: HealthSnapshot;
-  qfamily: 4 | 6;
-  salt: number;
-  trace: string[] | null;
-}
+/** What a decision needs: the policy context plus the service's regions and answer count. */
+export type ChainInput = PolicyContext & { regions: Region[]; answers: number };
 
 export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
-  const ctx: PolicyContext = {
-    client: input.client,
-    geo: input.geo,
-    geoPrefix: input.geoPrefix,
-    health: input.health,
-    qfamily: input.qfamily,
-    salt: input.salt,
-    trace: input.trace,
-  };
-  const initial: Candidate[] = input.regions.map((region, tier) => ({ region, tier }));
+  const { regions, answers, ...ctx } = input;
+  const initial: Candidate[] = regions.map((region, tier) => ({ region, tier }));
   let state: ChainState = {
     candidates: initial,
     scope: 0,
     allDown: false,
     servfail: false,
     maxAddresses: Number.POSITIVE_INFINITY,
-    regionsToAnswer: input.answers,
+    regionsToAnswer: answers,
   };
   for (const step of chain.steps) state = step(state, ctx);
   const addresses: string[] = [];
