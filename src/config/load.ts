@@ -20,7 +20,7 @@ function findCutAbove(zone: Zone, name: string): boolean {
   return false;
 }
 import { compileRouting, type CompiledRouting } from './routing.js';
-import { ConfigSchema, type ConfigSource, type DnsConfig, type GeoConfig } from './schema.js';
+import { ConfigSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig } from './schema.js';
 
 export interface ListenAddress {
   host: string;
@@ -33,6 +33,7 @@ export interface LoadedConfig {
   listen: ListenAddress[];
   zones: Zone[];
   geo: GeoConfig;
+  health: HealthConfig;
   metricsListen: ListenAddress | null;
   routing: CompiledRouting;
 }
@@ -127,7 +128,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
     });
   });
   if (errors.length) return { ok: false, errors };
-  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, metricsListen: metricsListen as ListenAddress | null, routing } };
+  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, health: source.health, metricsListen: metricsListen as ListenAddress | null, routing } };
 }
 
 /** Parses, validates and compiles one zone file; returns its errors instead when there are any. */

@@ -10,7 +10,17 @@ import type { Region } from '../policy/types.js';
 import type { ServiceDefinition } from '../routing/service.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
 import { isAtOrBelow } from '../zone/zone.js';
-import type { RegionSource, ServiceSource } from './schema.js';
+import type { EndpointSource, RegionSource, ServiceSource } from './schema.js';
+
+/** A probed backend of a region, named `<region>/<id>` across the health plane. */
+export interface EndpointDefinition {
+  key: string;
+  region: string;
+  id: string;
+  address: string;
+  port: number;
+  check: EndpointSource['check'];
+}
 
 export interface RoutingProblem {
   path: (string | number)[];
@@ -22,6 +32,7 @@ export interface CompiledRouting {
   services: ServiceDefinition[];
   /** Region states and forced-down addresses, for the static health source. */
   regionSources: RegionSource[];
+  endpoints: EndpointDefinition[];
 }
 
 export function compileRouting(
@@ -31,7 +42,20 @@ export function compileRouting(
 ): { routing: CompiledRouting; problems: RoutingProblem[] } {
   const problems: RoutingProblem[] = [];
   const byId = new Map<string, Region>();
+  const endpoints: EndpointDefinition[] = [];
   regions.forEach((r, i) => {
+    const seenEndpoints = new Set<string>();
+    r.endpoints.forEach((e, j) => {
+      const id = e.id ?? `${e.address}:${e.port}`;
+      if (!isIPv4(e.address) && !isIPv6(e.address)) {
+        // Probes connect to addresses, not names: a DNS lookup inside a health check would make
+        // the GSLB's view of health depend on some other resolver's health.
+        problems.push({ path: ['regions', i, 'endpoints', j, 'address'], reason: `region ${r.id}: endpoint address "${e.address}" is not an IP address` });
+      }
+      if (seenEndpoints.has(id)) problems.push({ path: ['regions', i, 'endpoints', j], reason: `region ${r.id}: endpoint "${id}" is defined twice` });
+      seenEndpoints.add(id);
+      endpoints.push({ key: `${r.id}/${id}`, region: r.id, id, address: e.address, port: e.port, check: e.check });
+    });
     const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, ...rest];
     if (byId.has(r.id)) problems.push({ path: at('id'), reason: `region "${r.id}" is defined twice` });
     r.addresses.ipv4.forEach((a, j) => {
@@ -91,5 +115,5 @@ export function compileRouting(
       problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy'), reason: `service ${name}: ${msg}` });
     }
   });
-  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions }, problems };
+  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions, endpoints }, problems };
 }

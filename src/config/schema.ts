@@ -37,6 +37,56 @@ export const ZoneRefSchema = Type.Object(
 
 const Continent = Type.Union(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)));
 
+export const CheckSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('tcp'), Type.Literal('http'), Type.Literal('https')], { default: 'tcp' }),
+    path: Type.String({ pattern: '^/', default: '/' }),
+    expect: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })),
+    body: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    sni: Type.Optional(Type.String({ minLength: 1 })),
+    insecure: Type.Boolean({ default: false }),
+    intervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000 })),
+    rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    fall: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const EndpointSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' })),
+    address: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    check: CheckSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const HealthSchema = Type.Object(
+  {
+    redisUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+    quorum: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5 }),
+    regionUpFraction: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+    heartbeatTtlMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 15_000 }),
+    coldStart: Type.Union([Type.Literal('up'), Type.Literal('down')], { default: 'up' }),
+    overridesFile: Type.String({ minLength: 1, default: 'overrides.json' }),
+    resyncIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+    probe: Type.Object(
+      {
+        intervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+        timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 2_000 }),
+        rise: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+        fall: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
+        concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const RegionSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
@@ -59,6 +109,7 @@ export const RegionSchema = Type.Object(
     weight: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
     state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')], { default: 'up' }),
     downAddresses: Type.Array(Type.String(), { default: [] }),
+    endpoints: Type.Array(EndpointSchema, { default: [] }),
   },
   { additionalProperties: false },
 );
@@ -96,6 +147,7 @@ export const ConfigSchema = Type.Object(
     zones: Type.Array(ZoneRefSchema, { minItems: 1 }),
     geo: GeoSchema,
     metrics: MetricsSchema,
+    health: HealthSchema,
     regions: Type.Array(RegionSchema, { default: [] }),
     services: Type.Array(ServiceSchema, { default: [] }),
   },
@@ -107,3 +159,5 @@ export type DnsConfig = Static<typeof DnsSchema>;
 export type RegionSource = Static<typeof RegionSchema>;
 export type ServiceSource = Static<typeof ServiceSchema>;
 export type GeoConfig = Static<typeof GeoSchema>;
+export type HealthConfig = Static<typeof HealthSchema>;
+export type EndpointSource = Static<typeof EndpointSchema>;

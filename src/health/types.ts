@@ -1,0 +1,73 @@
+/**
+ * The health plane's shared vocabulary: what a probe vantage reports, how views travel (the
+ * HealthBus, in memory or through Redis), and operator overrides. See src/health/README.md.
+ * @module
+ */
+import type { RegionState } from './snapshot.js';
+
+/** `<region>/<endpoint id>`: endpoints are named within their region. */
+export type EndpointKey = string;
+
+export interface EndpointObservation {
+  /** Verdict after the rise/fall thresholds of the vantage that saw it. */
+  status: 'up' | 'down';
+  /** When the status last changed (ms since epoch). */
+  since: number;
+  /** When the last check finished (ms since epoch). */
+  checkedAt: number;
+  /** Round-trip time of the last successful check, ms. */
+  rttMs: number | null;
+  /** Error of the last failed check (`ECONNREFUSED`, `status 503`, `timeout`…), else null. */
+  error: string | null;
+}
+
+/** Everything one vantage point (a probe sidecar) currently believes. */
+export interface VantageView {
+  vantage: string;
+  /** Region the vantage runs in, for metrics and explain; null for an in-process probe. */
+  region: string | null;
+  /** Last heartbeat (ms since epoch). A view whose heartbeat expired has no vote. */
+  heartbeatAt: number;
+  endpoints: Map<EndpointKey, EndpointObservation>;
+}
+
+export type OverrideScope = `region/${string}` | `endpoint/${string}/${string}`;
+
+export interface Override {
+  scope: OverrideScope;
+  state: RegionState;
+  /** ms since epoch; null = until cleared. */
+  expiresAt: number | null;
+  reason: string;
+  author: string;
+  createdAt: number;
+}
+
+export type BusEvent =
+  | { kind: 'change'; vantage: string; endpoint: EndpointKey; observation: EndpointObservation }
+  | { kind: 'view'; vantage: string }
+  | { kind: 'override' }
+  /** The bus (re)connected: state may have been missed, read everything again. */
+  | { kind: 'resync' };
+
+/**
+ * Transport of health views between probes and DNS nodes. Two implementations: in memory
+ * (embedded mode, one process) and Redis (cluster mode). Everything above is the same code.
+ * No method is ever awaited on the DNS answer path.
+ */
+export interface HealthBus {
+  /** Writes this vantage's whole view and refreshes its heartbeat (TTL = heartbeatTtlMs). */
+  writeView(view: VantageView, heartbeatTtlMs: number): Promise<void>;
+  /** Records one endpoint's new observation in the vantage's view and announces it. */
+  publishChange(vantage: string, endpoint: EndpointKey, observation: EndpointObservation): Promise<void>;
+  /** Every view whose heartbeat has not expired. */
+  readViews(): Promise<VantageView[]>;
+  readOverrides(): Promise<Override[]>;
+  writeOverride(override: Override): Promise<void>;
+  deleteOverride(scope: OverrideScope): Promise<boolean>;
+  /** Change notices; also `resync` after every (re)connection. Returns an unsubscribe function. */
+  subscribe(listener: (event: BusEvent) => void): () => void;
+  /** Whether the transport is connected now (always true in memory). */
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
