@@ -8,7 +8,10 @@
 # Env (defaults in brackets):
 #   BENCH_SCENARIOS ["static geo"]  which scenarios, in order
 #   BENCH_SECONDS [10]      length of each measured dnsperf run
-#   BENCH_WARMUP [2]        unmeasured warm-up run before the measured ones (JIT, caches); 0 = none
+#   BENCH_ROUNDS [3]        interleaved rounds of the max (saturation) runs: each server is started once per
+#                           scenario, then every round measures each server in turn (order reversed every
+#                           other round); ratios are taken per round and the median is reported
+#   BENCH_WARMUP [2]        unmeasured warm-up run after each server's start (JIT, caches); 0 = none
 #   BENCH_OUTSTANDING [100] dnsperf -q: queries in flight in the saturation run
 #   BENCH_RATE [5000]       dnsperf -Q for the fixed-rate (latency) run; 0 = skip that run
 #   BENCH_SERVERS ["meridian gdnsd dns2"]  which servers, in order (dns2 = bench/dns/dns2-server.mjs,
@@ -24,6 +27,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 SECONDS_RUN="${BENCH_SECONDS:-10}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 WARMUP="${BENCH_WARMUP:-2}"
 OUTSTANDING="${BENCH_OUTSTANDING:-100}"
 RATE="${BENCH_RATE:-5000}"
@@ -43,10 +47,11 @@ GEO_ECS_NET=81.2.69.0            # London (EU) in the fixture -> the weighted eu
 GEO_ECS_LEN=24
 
 die() { echo "bench:dns: $*" >&2; exit 1; }
-for n in "$SECONDS_RUN" "$WARMUP" "$OUTSTANDING" "$RATE"; do
+for n in "$SECONDS_RUN" "$ROUNDS" "$WARMUP" "$OUTSTANDING" "$RATE"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_* values must be integers (got '$n')"
 done
 (( SECONDS_RUN >= 1 && SECONDS_RUN <= 600 )) || die "BENCH_SECONDS must be 1..600"
+(( ROUNDS >= 1 && ROUNDS <= 20 )) || die "BENCH_ROUNDS must be 1..20"
 (( WARMUP <= 60 )) || die "BENCH_WARMUP must be 0..60"
 for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo ]] || die "unknown scenario '$sc' (want static, geo)"; done
 if [[ " $SCENARIOS " == *" geo "* ]]; then [[ -f "$GEO_DB" ]] || die "$GEO_DB not found (geo scenario)"; fi
@@ -61,18 +66,26 @@ if (( NCPU < 2 )); then
 fi
 
 WORK="$(mktemp -d /tmp/bench-dns.XXXXXX)"
-SERVER_PID=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+T_START="$(date +%s)"
+SERVER_PID=""                  # the server start_server just started
+declare -A PIDS=() PORTS=() LABELS=()   # per server name, for the servers of the current scenario
+stop_pid() { # pid
+  local pid="$1"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   fi
-  SERVER_PID=""
+}
+stop_servers() { # every server of the current scenario (and one still starting)
+  local n
+  for n in "${!PIDS[@]}"; do stop_pid "${PIDS[$n]}"; done
+  stop_pid "$SERVER_PID"
+  PIDS=(); PORTS=(); LABELS=(); SERVER_PID=""
 }
 cleanup() {
-  stop_server
+  stop_servers
   if [[ "${BENCH_KEEP:-}" == 1 ]]; then echo "bench:dns: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -260,21 +273,40 @@ check_geo() { # port name
   return "$bad"
 }
 
-declare -A SAT_QPS
-declare -A ROWS
-run_load() { # name port label load-label key extra-args...
-  local name="$1" port="$2" label="$3" load="$4" key="$5"; shift 5
-  read -r qps lost p50 p99 done sent < <(perf "$port" "$WORK/$SCENARIO/$name/$key.txt" -l "$SECONDS_RUN" -q "$OUTSTANDING" "$@")
-  [[ "$key" == max* ]] && SAT_QPS[$SCENARIO:$key:$name]=$qps
-  ROWS[$SCENARIO]+="| $label | $load | $qps | $p50 | $p99 | $lost | $done/$sent |"$'\n'
+declare -A SAT_QPS=()   # scenario:key:server:round -> qps of a max run
+declare -A ROWS=()      # scenario -> per-run table rows, in the order they ran
+declare -A RAN=()       # scenario -> servers measured in it, in order
+declare -A MAX_KEYS=()  # scenario -> its max-run keys
+declare -A LABELS_ALL=() # scenario:server -> label (LABELS is cleared when a scenario's servers stop)
+declare -A LOAD_LBL=()  # scenario:key -> load column text
+run_load() { # name round load-label key extra-args...
+  local name="$1" round="$2" load="$3" key="$4"; shift 4
+  local raw="$WORK/$SCENARIO/$name/$key${round/-/}.txt"
+  read -r qps lost p50 p99 done sent < <(perf "${PORTS[$name]}" "$raw" -l "$SECONDS_RUN" -q "$OUTSTANDING" "$@")
+  [[ "$key" == max* ]] && SAT_QPS[$SCENARIO:$key:$name:$round]=$qps
+  ROWS[$SCENARIO]+="| $round | ${LABELS[$name]} | $load | $qps | $p50 | $p99 | $lost | $done/$sent |"$'\n'
+  if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then die "$name died during the run; log: $(tail -5 "$WORK/$SCENARIO/$name/server.log")"; fi
+}
+max_args() { # key -> LOAD_ARGS (extra dnsperf args of that max run in $SCENARIO)
+  case "$SCENARIO:$1" in
+    static:max) LOAD_ARGS=() ;;
+    geo:max) LOAD_ARGS=("${GEO_ECS[@]}") ;;
+    geo:max-noecs) LOAD_ARGS=(-e) ;;
+  esac
 }
 
 for SCENARIO in $SCENARIOS; do
+  ecs_label="ECS $GEO_ECS_NET/$GEO_ECS_LEN"
   case "$SCENARIO" in
-    static) QUERIES="$HERE/queries.txt"; WARM_ARGS=() ;;
-    geo) QUERIES="$HERE/queries-geo.txt"; WARM_ARGS=("${GEO_ECS[@]}") ;;
+    static) QUERIES="$HERE/queries.txt"; WARM_ARGS=(); MAX_KEYS[static]="max"
+            LOAD_LBL[static:max]="max (-q $OUTSTANDING)" ;;
+    geo) QUERIES="$HERE/queries-geo.txt"; WARM_ARGS=("${GEO_ECS[@]}"); MAX_KEYS[geo]="max max-noecs"
+         LOAD_LBL[geo:max]="max (-q $OUTSTANDING), $ecs_label"; LOAD_LBL[geo:max-noecs]="max (-q $OUTSTANDING), no ECS" ;;
   esac
   echo "bench:dns: scenario $SCENARIO" >&2
+  # 1. Start every server of the scenario once. They stay up (idle, on the same CPU) until the scenario ends,
+  #    and only the one being measured gets load.
+  ran=()
   for name in $SERVERS; do
     if [[ "$SCENARIO" == geo && "$name" == dns2 ]]; then
       echo "bench:dns:   dns2 skipped in geo (it has no routing)" >&2; continue
@@ -282,8 +314,10 @@ for SCENARIO in $SCENARIOS; do
     if [[ "$SCENARIO" == geo && "$name" == meridian && "${MERIDIAN_SERVER:-meridian}" == nsd ]]; then
       echo "bench:dns:   nsd stand-in skipped in geo (it has no routing)" >&2; continue
     fi
+    [[ -z "${PIDS[$name]:-}" ]] || die "server '$name' listed twice in BENCH_SERVERS"
     port="$(pick_port)"
     start_server "$name" "$port"
+    PIDS[$name]=$SERVER_PID; PORTS[$name]=$port; LABELS[$name]=$LABEL; LABELS_ALL[$SCENARIO:$name]=$LABEL; SERVER_PID=""
     echo "bench:dns: $LABEL on 127.0.0.1:$port (server CPU ${SCPU}, dnsperf CPU ${CCPU})" >&2
     if [[ "$SCENARIO" == geo ]]; then check_geo "$port" "$name" || die "$name: geo answers differ from the expected routing"; fi
     if (( WARMUP > 0 )); then
@@ -291,35 +325,67 @@ for SCENARIO in $SCENARIOS; do
       perf "$port" "$WORK/$SCENARIO/$name/warmup.txt" -l "$WARMUP" -q "$OUTSTANDING" "${WARM_ARGS[@]}" >/dev/null
       SECONDS_RUN=$SECONDS_SAVE
     fi
-    if [[ "$SCENARIO" == static ]]; then
-      echo "bench:dns:   saturation run: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
-      run_load "$name" "$port" "$LABEL" "max (-q $OUTSTANDING)" max
-      if (( RATE > 0 )); then
-        echo "bench:dns:   fixed-rate run: ${SECONDS_RUN}s at ${RATE} qps" >&2
-        run_load "$name" "$port" "$LABEL" "fixed (-Q $RATE)" rate -Q "$RATE"
-      fi
-    else
-      ecs_label="ECS $GEO_ECS_NET/$GEO_ECS_LEN"
-      echo "bench:dns:   saturation run, $ecs_label: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
-      run_load "$name" "$port" "$LABEL" "max (-q $OUTSTANDING), $ecs_label" max "${GEO_ECS[@]}"
-      if (( RATE > 0 )); then
-        echo "bench:dns:   fixed-rate run, $ecs_label: ${SECONDS_RUN}s at ${RATE} qps" >&2
-        run_load "$name" "$port" "$LABEL" "fixed (-Q $RATE), $ecs_label" rate -Q "$RATE" "${GEO_ECS[@]}"
-      fi
-      echo "bench:dns:   saturation run, EDNS without ECS: ${SECONDS_RUN}s, ${OUTSTANDING} in flight" >&2
-      run_load "$name" "$port" "$LABEL" "max (-q $OUTSTANDING), no ECS" max-noecs -e
-    fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then die "$name died during the run; log: $(tail -5 "$WORK/$SCENARIO/$name/server.log")"; fi
-    stop_server
+    ran+=("$name")
   done
+  RAN[$SCENARIO]="${ran[*]}"
+  # 2. Interleaved rounds of the max runs: round 1 in BENCH_SERVERS order, round 2 reversed, and so on, so
+  #    that the runs compared within a round are neighbours in time and no server always goes first.
+  for (( r = 1; r <= ROUNDS; r++ )); do
+    order=("${ran[@]}")
+    if (( r % 2 == 0 )); then order=(); for (( i = ${#ran[@]} - 1; i >= 0; i-- )); do order+=("${ran[$i]}"); done; fi
+    for key in ${MAX_KEYS[$SCENARIO]}; do
+      max_args "$key"
+      for name in "${order[@]}"; do
+        echo "bench:dns:   round $r/$ROUNDS, ${LOAD_LBL[$SCENARIO:$key]}, ${SECONDS_RUN}s: $name" >&2
+        run_load "$name" "$r" "${LOAD_LBL[$SCENARIO:$key]}" "$key" "${LOAD_ARGS[@]}"
+      done
+    done
+  done
+  # 3. One fixed-rate (latency) run per server, after the rounds.
+  if (( RATE > 0 )); then
+    for name in "${ran[@]}"; do
+      echo "bench:dns:   fixed-rate run, ${SECONDS_RUN}s at ${RATE} qps: $name" >&2
+      if [[ "$SCENARIO" == static ]]; then
+        run_load "$name" - "fixed (-Q $RATE)" rate -Q "$RATE"
+      else
+        run_load "$name" - "fixed (-Q $RATE), $ecs_label" rate -Q "$RATE" "${GEO_ECS[@]}"
+      fi
+    done
+  fi
+  stop_servers
 done
 
-ratio() { # scenario key server-a server-b format [suffix]
-  local a="${SAT_QPS[$1:$2:$3]:-}" b="${SAT_QPS[$1:$2:$4]:-}"
-  if [[ -n "$a" && -n "$b" && "$b" != 0 ]]; then
-    echo
-    awk -v m="$a" -v g="$b" -v f="$5" -v s="${6:-}" 'BEGIN { printf f " (%d / %d)%s\n", m / g, m, g, s }'
-  fi
+# median / min / max of the numbers given as arguments: "median min max" (median of an even count = mean
+# of the two middle values)
+stats() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) exit
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%s %s %s\n", m, v[1], v[NR] }'
+}
+# per-round ratios of server a to server b in one scenario and max-run key:
+# sets RATIO_LIST ("0.55, 0.58, 0.61"; n/a for a round where b answered nothing) and RATIO_MED ("" if none)
+round_ratios() { # scenario key a b
+  local r a b rs=() x
+  RATIO_LIST=""; RATIO_MED=""
+  for (( r = 1; r <= ROUNDS; r++ )); do
+    a="${SAT_QPS[$1:$2:$3:$r]:-}"; b="${SAT_QPS[$1:$2:$4:$r]:-}"
+    if [[ -n "$a" && -n "$b" && "$b" != 0 ]]; then
+      x="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", a / b }')"; rs+=("$x")
+      RATIO_LIST+="${RATIO_LIST:+, }$(printf '%.2f' "$x")"
+    else
+      RATIO_LIST+="${RATIO_LIST:+, }n/a"
+    fi
+  done
+  if (( ${#rs[@]} > 0 )); then read -r RATIO_MED _ _ < <(stats "${rs[@]}"); RATIO_MED="$(printf '%.2f' "$RATIO_MED")"; fi
+}
+has() { [[ " ${RAN[$1]:-} " == *" $2 "* ]]; } # scenario server
+ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
+  round_ratios "$1" "$2" "$3" "$4"
+  [[ -n "$RATIO_MED" ]] || return 0
+  local med="$RATIO_MED"; [[ "$6" == 1 ]] && med="**$RATIO_MED**"
+  echo
+  echo "$5: $med (median of $ROUNDS round$( ((ROUNDS > 1)) && echo s): $RATIO_LIST)${7:-}"
 }
 
 {
@@ -328,7 +394,9 @@ ratio() { # scenario key server-a server-b format [suffix]
   echo
   echo "Machine: $NCPU CPU ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), Linux $(uname -r);" \
     "$( (dnsperf -h 2>&1 || true) | sed -n 's/^Version /dnsperf /p' | head -1); server on CPU $SCPU, dnsperf on CPU $CCPU" \
-    "(-c 1 -T 1); ${SECONDS_RUN}s per run after ${WARMUP}s warm-up."
+    "(-c 1 -T 1); ${SECONDS_RUN}s per run. Each server is started once per scenario and warmed up for ${WARMUP}s;" \
+    "the max runs then go in $ROUNDS interleaved rounds (one server under load at a time, order reversed every" \
+    "other round), followed by one fixed-rate run per server."
   for SCENARIO in $SCENARIOS; do
     echo
     case "$SCENARIO" in
@@ -337,17 +405,44 @@ ratio() { # scenario key server-a server-b format [suffix]
                 "ECS runs send $GEO_ECS_NET/$GEO_ECS_LEN (EU -> weighted eu-west/eu-central), no-ECS run sends EDNS from 127.0.0.1 (default list)" ;;
     esac
     echo
-    echo "| server | load | qps | p50 ms | p99 ms | lost % | completed/sent |"
-    echo "|---|---|---:|---:|---:|---:|---:|"
+    echo "Runs, in the order they ran:"
+    echo
+    echo "| round | server | load | qps | p50 ms | p99 ms | lost % | completed/sent |"
+    echo "|---:|---|---|---:|---:|---:|---:|---:|"
     printf '%s' "${ROWS[$SCENARIO]:-}"
+    echo
+    echo "Max runs over $ROUNDS round$( ((ROUNDS > 1)) && echo s) (ratio: this server's qps / gdnsd's qps in the same round):"
+    echo
+    echo "| server | load | median qps | min–max qps | qps per round | ratio to gdnsd per round | median ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    for key in ${MAX_KEYS[$SCENARIO]}; do
+      for name in ${RAN[$SCENARIO]}; do
+        vals=(); list=""
+        for (( r = 1; r <= ROUNDS; r++ )); do
+          v="${SAT_QPS[$SCENARIO:$key:$name:$r]:-}"; [[ -n "$v" ]] || continue
+          vals+=("$v"); list+="${list:+, }$v"
+        done
+        (( ${#vals[@]} > 0 )) || continue
+        read -r med lo hi < <(stats "${vals[@]}")
+        rl="—"; rm="—"
+        if [[ "$name" != gdnsd ]] && has "$SCENARIO" gdnsd; then
+          round_ratios "$SCENARIO" "$key" "$name" gdnsd; rl="$RATIO_LIST"; rm="${RATIO_MED:-n/a}"
+        fi
+        printf '| %s | %s | %.0f | %s–%s | %s | %s | %s |\n' "${LABELS_ALL[$SCENARIO:$name]:-$name}" \
+          "${LOAD_LBL[$SCENARIO:$key]}" "$med" "$lo" "$hi" "$list" "$rl" "$rm"
+      done
+    done
     if [[ "$SCENARIO" == static ]]; then
-      ratio static max meridian gdnsd 'Meridian/gdnsd max qps: **%.3f**'
-      ratio static max meridian dns2 'Meridian/dns2 max qps: %.3f'
+      ratio_line static max meridian gdnsd 'Meridian/gdnsd max qps' 1
+      ratio_line static max meridian dns2 'Meridian/dns2 max qps' 0
     else
-      ratio geo max meridian gdnsd 'Meridian/gdnsd geo max qps: **%.3f**' ", ECS $GEO_ECS_NET/$GEO_ECS_LEN"
-      ratio geo max-noecs meridian gdnsd 'Meridian/gdnsd geo max qps, no ECS: %.3f'
+      ratio_line geo max meridian gdnsd 'Meridian/gdnsd geo max qps' 1 ", ECS $GEO_ECS_NET/$GEO_ECS_LEN"
+      ratio_line geo max-noecs meridian gdnsd 'Meridian/gdnsd geo max qps, no ECS' 0
     fi
   done
   echo
   echo "p50/p99: per-query latency from dnsperf -v (1 µs buckets); in the max run it includes queueing behind $OUTSTANDING in-flight queries."
+  echo "Ratios are taken within a round (runs next to each other in time share the machine's state) and the"
+  echo "median over the rounds is reported; min–max shows how much one server's qps moved between rounds."
 } | tee "${BENCH_OUT:-/dev/null}"
+echo "bench:dns: done in $(( $(date +%s) - T_START )) s" >&2
