@@ -1,0 +1,202 @@
+/**
+ * From what the vantages see to what the DNS answers: a pure function of views, overrides,
+ * the configured regions and the clock. No I/O, so it is table-tested and `explain` can show
+ * the same vote counts the DNS node acted on.
+ *
+ * Rules (README "Quorum and region fraction" gives the reasons):
+ * - A view votes only while `heartbeatAt + heartbeatTtlMs > now`.
+ * - Endpoint: down ⇔ down votes > quorum × (live vantages that report it). Ties stay up.
+ *   No report from any live vantage → `coldStart`.
+ * - Region: down ⇔ up endpoints / counted endpoints < regionUpFraction, where drained endpoints
+ *   are not counted; every endpoint drained → drained; no endpoints at all → up.
+ * - Precedence: region override > region state in config (when not `up`) > endpoint votes;
+ *   endpoint override > endpoint probes. Expired overrides are ignored.
+ * @module
+ */
+import { endpointScope, isExpired, regionScope } from './overrides.js';
+import type { HealthSnapshot, RegionState } from './snapshot.js';
+import type { EndpointKey, Override, VantageView } from './types.js';
+
+export interface RegionInput {
+  id: string;
+  /** Endpoint keys (`<region>/<id>`) whose health decides the region's state. */
+  endpoints: string[];
+  /** The region's `state` in config: `down`/`drained` there are operator intent and beat probes. */
+  state?: RegionState;
+  /** Addresses forced down in config; every other address is up (Route 53: no check = healthy). */
+  downAddresses?: string[];
+}
+
+export interface AggregateInput {
+  views: VantageView[];
+  overrides: Override[];
+  regions: RegionInput[];
+  now: number;
+  /** Fraction of reporting live vantages that must see an endpoint down, strictly exceeded. */
+  quorum: number;
+  /** A region is down when its up fraction falls below this. */
+  regionUpFraction: number;
+  /** Verdict for an endpoint no live vantage reports. */
+  coldStart: 'up' | 'down';
+  version: number;
+  /** Backstop for buses that do not expire views themselves; absent = trust the bus. */
+  heartbeatTtlMs?: number;
+}
+
+export type VerdictSource = 'probes' | 'override' | 'cold';
+
+export interface EndpointVerdict {
+  status: RegionState;
+  /** Live vantages reporting up / down; `live` = up + down (the quorum denominator). */
+  up: number;
+  down: number;
+  live: number;
+  source: VerdictSource;
+}
+
+export interface RegionVerdict {
+  state: RegionState;
+  /** Endpoints up, and endpoints counted (configured minus drained). */
+  up: number;
+  counted: number;
+  source: 'probes' | 'override' | 'config' | 'empty';
+}
+
+export const DEFAULT_QUORUM = 0.5;
+export const DEFAULT_REGION_UP_FRACTION = 0.5;
+
+/** The probe plane's snapshot: eager and immutable, so the answer path only does map lookups. */
+export class AggregatedHealth implements HealthSnapshot {
+  private fp: string | undefined;
+
+  constructor(
+    readonly version: number,
+    private readonly regionMap: ReadonlyMap<string, RegionVerdict>,
+    private readonly endpointMap: ReadonlyMap<EndpointKey, EndpointVerdict>,
+    private readonly downAddresses: ReadonlySet<string>,
+    /** Vantages that had a vote, with their region (for `meridian_health_live_vantages`). */
+    readonly vantages: readonly { vantage: string; region: string | null }[],
+  ) {}
+
+  region(id: string): RegionState {
+    return this.regionMap.get(id)?.state ?? 'up';
+  }
+
+  addressUp(regionId: string, address: string): boolean {
+    return !this.downAddresses.has(`${regionId}|${address}`);
+  }
+
+  /** Verdict and votes for a configured endpoint; undefined for keys not in config. */
+  endpoint(key: EndpointKey): EndpointVerdict | undefined {
+    return this.endpointMap.get(key);
+  }
+
+  regionVerdict(id: string): RegionVerdict | undefined {
+    return this.regionMap.get(id);
+  }
+
+  endpoints(): IterableIterator<[EndpointKey, EndpointVerdict]> {
+    return this.endpointMap.entries();
+  }
+
+  regions(): IterableIterator<[string, RegionVerdict]> {
+    return this.regionMap.entries();
+  }
+
+  get liveVantages(): number {
+    return this.vantages.length;
+  }
+
+  /**
+   * Everything but the version. Equal fingerprints mean swapping would change no answer and no
+   * explain output, so the source keeps the old snapshot (and the DNS decision caches).
+   */
+  get fingerprint(): string {
+    this.fp ??= JSON.stringify([
+      [...this.regionMap],
+      [...this.endpointMap],
+      [...this.downAddresses].sort(),
+      this.vantages.map((v) => `${v.vantage}@${v.region ?? ''}`).sort(),
+    ]);
+    return this.fp;
+  }
+}
+
+function activeOverrides(overrides: Override[], now: number): Map<string, Override> {
+  const map = new Map<string, Override>();
+  for (const o of overrides) {
+    if (isExpired(o, now)) continue;
+    // Two records for one scope cannot come from either bus; if a hand-edited file has them, the newest wins.
+    const prev = map.get(o.scope);
+    if (!prev || o.createdAt >= prev.createdAt) map.set(o.scope, o);
+  }
+  return map;
+}
+
+export function aggregate(input: AggregateInput): AggregatedHealth {
+  const { now, quorum, regionUpFraction, coldStart } = input;
+  const ttl = input.heartbeatTtlMs;
+  const live = input.views.filter((v) => ttl === undefined || v.heartbeatAt + ttl > now);
+  const overrides = activeOverrides(input.overrides, now);
+
+  const endpointMap = new Map<EndpointKey, EndpointVerdict>();
+  const regionMap = new Map<string, RegionVerdict>();
+  const downAddresses = new Set<string>();
+
+  for (const region of input.regions) {
+    for (const a of region.downAddresses ?? []) downAddresses.add(`${region.id}|${a}`);
+    let up = 0;
+    let counted = 0;
+    for (const key of region.endpoints) {
+      const v = endpointVerdict(key, live, overrides, quorum, coldStart);
+      endpointMap.set(key, v);
+      if (v.status === 'drained') continue;
+      counted++;
+      if (v.status === 'up') up++;
+    }
+    regionMap.set(region.id, regionVerdict(region, up, counted, overrides, regionUpFraction));
+  }
+
+  const vantages = live.map((v) => ({ vantage: v.vantage, region: v.region }));
+  return new AggregatedHealth(input.version, regionMap, endpointMap, downAddresses, vantages);
+}
+
+function endpointVerdict(
+  key: EndpointKey,
+  live: VantageView[],
+  overrides: Map<string, Override>,
+  quorum: number,
+  coldStart: 'up' | 'down',
+): EndpointVerdict {
+  let up = 0;
+  let down = 0;
+  for (const view of live) {
+    const obs = view.endpoints.get(key);
+    if (!obs) continue;
+    if (obs.status === 'down') down++;
+    else up++;
+  }
+  const n = up + down;
+  const o = overrides.get(endpointScope(key));
+  if (o) return { status: o.state, up, down, live: n, source: 'override' };
+  if (n === 0) return { status: coldStart, up, down, live: n, source: 'cold' };
+  // Strictly more than the quorum: with the 0.5 default a tie (1 of 2) keeps the endpoint up, so a
+  // single partitioned vantage can never fail an endpoint another vantage still reaches.
+  return { status: down > quorum * n ? 'down' : 'up', up, down, live: n, source: 'probes' };
+}
+
+function regionVerdict(
+  region: RegionInput,
+  up: number,
+  counted: number,
+  overrides: Map<string, Override>,
+  regionUpFraction: number,
+): RegionVerdict {
+  const o = overrides.get(regionScope(region.id));
+  if (o) return { state: o.state, up, counted, source: 'override' };
+  if (region.state && region.state !== 'up') return { state: region.state, up, counted, source: 'config' };
+  if (region.endpoints.length === 0) return { state: 'up', up, counted, source: 'empty' };
+  // Every endpoint drained by an operator: the region is being emptied on purpose, not failing.
+  if (counted === 0) return { state: 'drained', up, counted, source: 'override' };
+  return { state: up / counted < regionUpFraction ? 'down' : 'up', up, counted, source: 'probes' };
+}

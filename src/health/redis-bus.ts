@@ -1,0 +1,347 @@
+/**
+ * The cluster-mode HealthBus over Redis (ioredis). Key layout (every key shares the `{meridian}`
+ * hash tag, so MULTI and scripts stay in one slot on Redis Cluster):
+ *
+ *   {meridian}:health:vantage:<id>  HASH  <endpoint key> → JSON EndpointObservation,
+ *                                          `_meta` → JSON { region, heartbeatAt }; PEXPIRE = heartbeat TTL
+ *   {meridian}:health:vantages      SET   vantage ids, so readViews is O(vantages) without SCAN
+ *   {meridian}:overrides            HASH  <scope> → JSON Override (expiry inside the record)
+ *   {meridian}:health               pub/sub channel of JSON BusEvent notices
+ *
+ * Static stability: both connections run with `enableOfflineQueue: false`, no per-request retries
+ * and a command timeout, so while Redis is away every call rejects at once instead of queueing or
+ * hanging; the caller (HealthSource) keeps its last snapshot. Reconnects back off exponentially
+ * with jitter, and each (re)connection ends with a `resync` event once the channel is subscribed
+ * again, because messages published while we were away are gone.
+ * @module
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { NoViewError } from './memory-bus.js';
+import { isExpired, parseOverride } from './overrides.js';
+import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, Override, OverrideScope, VantageView } from './types.js';
+
+export interface RedisBusOptions {
+  /** `redis://host:port/db`, `rediss://…` */
+  url: string;
+  /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
+  prefix?: string;
+  /** First reconnect delay; doubles per attempt up to retryMaxMs, with ±25 % jitter against herds. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** A command not answered in this time rejects (a half-open TCP connection must not hang reads). */
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Clock for override expiry. */
+  now?: () => number;
+}
+
+export const REDIS_BUS_DEFAULTS = {
+  prefix: '{meridian}',
+  retryBaseMs: 100,
+  retryMaxMs: 2_000,
+  commandTimeoutMs: 2_000,
+  connectTimeoutMs: 2_000,
+} as const;
+
+const META = '_meta';
+
+/** HSET + PUBLISH only if the view exists: a change must never create a view without a TTL. */
+const PUBLISH_CHANGE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+
+/** Drops a vantage id from the set only if its view is still gone (a writer may have just re-added it). */
+const FORGET_VANTAGE = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return redis.call('SREM', KEYS[1], ARGV[1]) end
+return 0`;
+
+/** Deletes an expired override only if it is still the same record (not a fresh one for the scope). */
+const DELETE_IF_SAME = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0`;
+
+type Scripted = Redis & {
+  meridianPublishChange(key: string, endpoint: string, obs: string, channel: string, notice: string): Promise<number>;
+  meridianForgetVantage(setKey: string, viewKey: string, id: string): Promise<number>;
+  meridianDeleteIfSame(hashKey: string, field: string, value: string): Promise<number>;
+};
+
+export function backoff(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(exp * (0.75 + random() * 0.5));
+}
+
+export class RedisBus implements HealthBus {
+  private readonly cmd: Scripted;
+  private readonly sub: Redis;
+  private readonly listeners = new Set<(event: BusEvent) => void>();
+  private readonly now: () => number;
+  private readonly keys: { view: (id: string) => string; vantages: string; overrides: string; channel: string };
+  private subscribed = false;
+  private closed = false;
+  /** Last transport error, for diagnostics (`meridian health status`). */
+  lastError: string | null = null;
+
+  constructor(opts: RedisBusOptions) {
+    const prefix = opts.prefix ?? REDIS_BUS_DEFAULTS.prefix;
+    if (!/\{[^{}]+\}/.test(prefix)) throw new Error(`health bus: prefix '${prefix}' needs a {hash tag} for Redis Cluster`);
+    this.keys = {
+      view: (id) => `${prefix}:health:vantage:${id}`,
+      vantages: `${prefix}:health:vantages`,
+      overrides: `${prefix}:overrides`,
+      channel: `${prefix}:health`,
+    };
+    this.now = opts.now ?? Date.now;
+    const base = opts.retryBaseMs ?? REDIS_BUS_DEFAULTS.retryBaseMs;
+    const max = opts.retryMaxMs ?? REDIS_BUS_DEFAULTS.retryMaxMs;
+    const common: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // We subscribe ourselves on every `ready`, so the resync can wait for the SUBSCRIBE reply.
+      autoResubscribe: false,
+      commandTimeout: opts.commandTimeoutMs ?? REDIS_BUS_DEFAULTS.commandTimeoutMs,
+      connectTimeout: opts.connectTimeoutMs ?? REDIS_BUS_DEFAULTS.connectTimeoutMs,
+      retryStrategy: (attempt) => (this.closed ? null : backoff(attempt, base, max)),
+    };
+    this.cmd = new Redis(opts.url, { ...common, connectionName: 'meridian-health' }) as Scripted;
+    this.sub = new Redis(opts.url, { ...common, connectionName: 'meridian-health-sub' });
+    this.cmd.defineCommand('meridianPublishChange', { numberOfKeys: 1, lua: PUBLISH_CHANGE });
+    this.cmd.defineCommand('meridianForgetVantage', { numberOfKeys: 2, lua: FORGET_VANTAGE });
+    this.cmd.defineCommand('meridianDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
+
+    // Without an 'error' listener ioredis prints every failed reconnect; the source logs state changes instead.
+    const onError = (err: Error): void => {
+      this.lastError = err.message;
+    };
+    this.cmd.on('error', onError);
+    this.sub.on('error', onError);
+    this.cmd.on('ready', () => this.maybeResync());
+    this.sub.on('ready', () => void this.resubscribe());
+    this.sub.on('close', () => {
+      this.subscribed = false;
+    });
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.channel) this.emit(parseNotice(message));
+    });
+  }
+
+  get connected(): boolean {
+    return !this.closed && this.cmd.status === 'ready' && this.subscribed;
+  }
+
+  /** Resolves once connected and subscribed (probe start-up, CLI tools); rejects after `timeoutMs`. */
+  whenConnected(timeoutMs = 5_000): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`health bus: not connected after ${timeoutMs} ms${this.lastError ? ` (${this.lastError})` : ''}`));
+      }, timeoutMs);
+      const listener = (e: BusEvent): void => {
+        if (e.kind !== 'resync') return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve();
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  async writeView(view: VantageView, heartbeatTtlMs: number): Promise<void> {
+    const key = this.keys.view(view.vantage);
+    const fields: Record<string, string> = {
+      [META]: JSON.stringify({ region: view.region, heartbeatAt: view.heartbeatAt }),
+    };
+    for (const [ep, obs] of view.endpoints) fields[ep] = JSON.stringify(obs);
+    // One transaction: a reader sees the old view or the new one, and the TTL is never missing.
+    const res = await this.cmd
+      .multi()
+      .del(key)
+      .hset(key, fields)
+      .pexpire(key, Math.max(1, Math.round(heartbeatTtlMs)))
+      .sadd(this.keys.vantages, view.vantage)
+      .publish(this.keys.channel, JSON.stringify({ kind: 'view', vantage: view.vantage }))
+      .exec();
+    checkExec(res);
+  }
+
+  async publishChange(vantage: string, endpoint: EndpointKey, observation: EndpointObservation): Promise<void> {
+    const obs = JSON.stringify(observation);
+    const notice = JSON.stringify({ kind: 'change', vantage, endpoint, observation });
+    const ok = await this.cmd.meridianPublishChange(this.keys.view(vantage), endpoint, obs, this.keys.channel, notice);
+    if (ok !== 1) throw new NoViewError(vantage);
+  }
+
+  async readViews(): Promise<VantageView[]> {
+    const ids = await this.cmd.smembers(this.keys.vantages);
+    if (ids.length === 0) return [];
+    const pipe = this.cmd.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.view(id));
+    const res = checkExec(await pipe.exec());
+    const views: VantageView[] = [];
+    ids.forEach((id, i) => {
+      const hash = res[i] as Record<string, string>;
+      const view = parseView(id, hash);
+      if (view) views.push(view);
+      else if (Object.keys(hash).length === 0) {
+        // Expired heartbeat: tidy the set so reads stay O(live vantages). Best effort.
+        this.cmd.meridianForgetVantage(this.keys.vantages, this.keys.view(id), id).catch(() => undefined);
+      }
+    });
+    return views;
+  }
+
+  async readOverrides(): Promise<Override[]> {
+    const hash = await this.cmd.hgetall(this.keys.overrides);
+    const now = this.now();
+    const out: Override[] = [];
+    for (const [scope, json] of Object.entries(hash)) {
+      let o: Override;
+      try {
+        o = parseOverride(JSON.parse(json));
+      } catch {
+        continue; // a record we cannot read must not take down the others
+      }
+      if (isExpired(o, now)) {
+        this.cmd.meridianDeleteIfSame(this.keys.overrides, scope, json).catch(() => undefined);
+        continue;
+      }
+      out.push(o);
+    }
+    return out;
+  }
+
+  async writeOverride(override: Override): Promise<void> {
+    const o = parseOverride(override);
+    const res = await this.cmd
+      .multi()
+      .hset(this.keys.overrides, o.scope, JSON.stringify(o))
+      .publish(this.keys.channel, JSON.stringify({ kind: 'override' }))
+      .exec();
+    checkExec(res);
+  }
+
+  async deleteOverride(scope: OverrideScope): Promise<boolean> {
+    const res = checkExec(
+      await this.cmd
+        .multi()
+        .hdel(this.keys.overrides, scope)
+        .publish(this.keys.channel, JSON.stringify({ kind: 'override' }))
+        .exec(),
+    );
+    return res[0] === 1;
+  }
+
+  subscribe(listener: (event: BusEvent) => void): () => void {
+    this.listeners.add(listener);
+    // A late subscriber still gets its `resync` (the contract: one after connecting).
+    if (this.connected) queueMicrotask(() => this.listeners.has(listener) && safeCall(listener, { kind: 'resync' }));
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await Promise.all([quit(this.cmd), quit(this.sub)]);
+  }
+
+  private async resubscribe(): Promise<void> {
+    try {
+      await this.sub.subscribe(this.keys.channel);
+      this.subscribed = true;
+      this.maybeResync();
+    } catch (err) {
+      // The connection dropped again before the reply; the next `ready` tries again.
+      this.lastError = (err as Error).message;
+    }
+  }
+
+  private maybeResync(): void {
+    if (this.connected) this.emit({ kind: 'resync' });
+  }
+
+  private emit(event: BusEvent): void {
+    for (const l of [...this.listeners]) safeCall(l, event);
+  }
+}
+
+async function quit(r: Redis): Promise<void> {
+  try {
+    await r.quit();
+  } catch {
+    r.disconnect(); // not connected: QUIT cannot be sent, just drop the socket and the reconnect timer
+  }
+}
+
+function safeCall(listener: (event: BusEvent) => void, event: BusEvent): void {
+  try {
+    listener(event);
+  } catch {
+    // One listener's bug must not stop delivery to the others.
+  }
+}
+
+/** Throws the first error of a MULTI/pipeline reply; returns the values. */
+function checkExec(res: [Error | null, unknown][] | null): unknown[] {
+  if (!res) throw new Error('health bus: transaction aborted');
+  for (const [err] of res) if (err) throw err;
+  return res.map(([, v]) => v);
+}
+
+function parseView(vantage: string, hash: Record<string, string>): VantageView | null {
+  const metaText = hash[META];
+  if (!metaText) return null;
+  let meta: { region?: unknown; heartbeatAt?: unknown };
+  try {
+    meta = JSON.parse(metaText) as typeof meta;
+  } catch {
+    return null;
+  }
+  if (typeof meta.heartbeatAt !== 'number') return null;
+  const endpoints = new Map<EndpointKey, EndpointObservation>();
+  for (const [field, json] of Object.entries(hash)) {
+    if (field === META) continue;
+    const obs = parseObservation(json);
+    if (obs) endpoints.set(field, obs);
+  }
+  return { vantage, region: typeof meta.region === 'string' ? meta.region : null, heartbeatAt: meta.heartbeatAt, endpoints };
+}
+
+function parseObservation(json: unknown): EndpointObservation | null {
+  let v: Record<string, unknown>;
+  try {
+    v = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  if (v.status !== 'up' && v.status !== 'down') return null;
+  if (typeof v.since !== 'number' || typeof v.checkedAt !== 'number') return null;
+  return {
+    status: v.status,
+    since: v.since,
+    checkedAt: v.checkedAt,
+    rttMs: typeof v.rttMs === 'number' ? v.rttMs : null,
+    error: typeof v.error === 'string' ? v.error : null,
+  };
+}
+
+/** A notice we cannot read still means "something changed": re-read everything rather than drop it. */
+function parseNotice(message: string): BusEvent {
+  try {
+    const v = JSON.parse(message) as Record<string, unknown>;
+    if (v.kind === 'override') return { kind: 'override' };
+    if (v.kind === 'view' && typeof v.vantage === 'string') return { kind: 'view', vantage: v.vantage };
+    if (v.kind === 'change' && typeof v.vantage === 'string' && typeof v.endpoint === 'string') {
+      const observation = parseObservation(v.observation);
+      if (observation) return { kind: 'change', vantage: v.vantage, endpoint: v.endpoint, observation };
+    }
+  } catch {
+    // fall through
+  }
+  return { kind: 'resync' };
+}

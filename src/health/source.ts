@@ -1,0 +1,293 @@
+/**
+ * The DNS node's side of the health plane: keeps `current`, an immutable AggregatedHealth, fed
+ * from a HealthBus in the background. The answer path reads `current` and nothing else.
+ *
+ * - `change` events are applied to the cached views at once (no Redis round trip), so a flip
+ *   reaches the snapshot in one pub/sub hop.
+ * - `view`, `override`, `resync` events and a periodic timer re-read everything. Reads are
+ *   coalesced: at most one in flight, and events during a read schedule exactly one more.
+ *   The timer is the safety net for lost messages and for heartbeat expiry, which Redis
+ *   announces to nobody.
+ * - A failed read changes nothing: the last snapshot stays in force indefinitely (static
+ *   stability) and `snapshotAgeSeconds` grows. Connection state changes are logged once each.
+ * - A snapshot is swapped only when a verdict or vote count changes, so heartbeats do not
+ *   empty the DNS decision caches.
+ * @module
+ */
+import type { Logger } from '../obs/log.js';
+import { aggregate, DEFAULT_QUORUM, DEFAULT_REGION_UP_FRACTION, type AggregatedHealth, type RegionInput } from './aggregate.js';
+import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, Override, VantageView } from './types.js';
+
+export interface HealthSettings {
+  /** Fraction of reporting live vantages that must see an endpoint down (strictly exceeded). */
+  quorum: number;
+  regionUpFraction: number;
+  coldStart: 'up' | 'down';
+  heartbeatTtlMs: number;
+}
+
+export const HEALTH_DEFAULTS = {
+  quorum: DEFAULT_QUORUM,
+  regionUpFraction: DEFAULT_REGION_UP_FRACTION,
+  coldStart: 'up',
+  heartbeatTtlMs: 15_000,
+  resyncIntervalMs: 5_000,
+  clockSkewMs: 1_000,
+} as const satisfies HealthSettings & { resyncIntervalMs: number; clockSkewMs: number };
+
+export interface HealthSourceOptions extends Partial<HealthSettings> {
+  bus: HealthBus;
+  regions: RegionInput[];
+  /** Full re-read period: bounds how long a lost message or an expired vantage goes unnoticed. */
+  resyncIntervalMs?: number;
+  /** Allowance for probe and DNS host clocks disagreeing when judging heartbeats locally. */
+  clockSkewMs?: number;
+  log?: Logger;
+  now?: () => number;
+  /** close() also closes the bus (default true: the source owns it). */
+  closeBus?: boolean;
+}
+
+export type HealthSwapListener = (snapshot: AggregatedHealth) => void;
+
+export class HealthSource {
+  private snapshot: AggregatedHealth;
+  private readonly bus: HealthBus;
+  private regions: RegionInput[];
+  private settings: HealthSettings;
+  private readonly log: Logger | undefined;
+  private readonly now: () => number;
+  private readonly skewMs: number;
+  private readonly closeBus: boolean;
+  private readonly listeners = new Set<HealthSwapListener>();
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+  private views = new Map<string, VantageView>();
+  private overrides: Override[] = [];
+  private synced = false;
+  private lastUpdateAt: number;
+  private reading = false;
+  private again = false;
+  /** Changes seen while a read is in flight, re-applied on top of its (possibly older) result. */
+  private pendingChanges: Extract<BusEvent, { kind: 'change' }>[] = [];
+  private loggedConnected: boolean | null = null;
+  private everConnected = false;
+  private readFailing = false;
+  private readFailWarned = false;
+  private closed = false;
+  private waiters: (() => void)[] = [];
+  private stats = { reads: 0, readFailures: 0, swaps: 0, changesApplied: 0 };
+
+  constructor(opts: HealthSourceOptions) {
+    this.bus = opts.bus;
+    this.regions = opts.regions;
+    this.settings = {
+      quorum: opts.quorum ?? HEALTH_DEFAULTS.quorum,
+      regionUpFraction: opts.regionUpFraction ?? HEALTH_DEFAULTS.regionUpFraction,
+      coldStart: opts.coldStart ?? HEALTH_DEFAULTS.coldStart,
+      heartbeatTtlMs: opts.heartbeatTtlMs ?? HEALTH_DEFAULTS.heartbeatTtlMs,
+    };
+    this.log = opts.log;
+    this.now = opts.now ?? Date.now;
+    this.skewMs = opts.clockSkewMs ?? HEALTH_DEFAULTS.clockSkewMs;
+    this.closeBus = opts.closeBus ?? true;
+    this.lastUpdateAt = this.now();
+    // Cold start: no views, so every endpoint takes `coldStart` (README "Cold start").
+    this.snapshot = this.build(1, this.now());
+    this.unsubscribe = this.bus.subscribe((e) => this.onEvent(e));
+    const interval = opts.resyncIntervalMs ?? HEALTH_DEFAULTS.resyncIntervalMs;
+    this.timer = setInterval(() => this.requestRead(), interval);
+    this.timer.unref();
+    // Both buses send `resync` once connected, which triggers the first read; reading before that
+    // would only fail. The timer covers a bus that never says so.
+    if (this.bus.connected) this.requestRead();
+  }
+
+  /** The snapshot in force. Read it once per query: a swap may happen between two reads. */
+  get current(): AggregatedHealth {
+    return this.snapshot;
+  }
+
+  /** Whether the bus is connected now (`meridian_health_redis_connected`). */
+  get connected(): boolean {
+    return this.bus.connected;
+  }
+
+  /** Whether at least one full read has succeeded since start (false = still the cold-start snapshot). */
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Counters for metrics and tests. */
+  get metrics(): Readonly<typeof this.stats> {
+    return { ...this.stats };
+  }
+
+  /**
+   * Seconds since the bus last confirmed the state (a full read or an applied change); since start
+   * while still cold. `meridian_health_snapshot_age_seconds`: it grows without bound while Redis is away.
+   */
+  snapshotAgeSeconds(now = this.now()): number {
+    return Math.max(0, (now - this.lastUpdateAt) / 1000);
+  }
+
+  /** Calls `listener` after each swap (the DNS layer drops its decision caches). Returns a remover. */
+  onSwap(listener: HealthSwapListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** New config (regions, thresholds): re-aggregates from the cached views, no read needed. */
+  updateConfig(regions: RegionInput[], settings: Partial<HealthSettings> = {}): void {
+    this.regions = regions;
+    this.settings = { ...this.settings, ...settings };
+    this.recompute();
+  }
+
+  /** Resolves after the next full read finishes, whatever its outcome. For CLI tools and tests. */
+  refresh(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      this.waiters.push(resolve);
+      this.requestRead();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.unsubscribe();
+    this.listeners.clear();
+    for (const w of this.waiters.splice(0)) w();
+    if (this.closeBus) await this.bus.close().catch(() => undefined);
+  }
+
+  private onEvent(event: BusEvent): void {
+    if (this.closed) return;
+    if (event.kind === 'change') {
+      if (this.reading) this.pendingChanges.push(event);
+      // A change for a vantage we have not read yet cannot be applied alone; the read brings it.
+      if (this.applyChange(event)) {
+        this.lastUpdateAt = this.now();
+        this.stats.changesApplied++;
+        this.recompute();
+      } else this.requestRead();
+    } else {
+      this.requestRead();
+    }
+    this.checkConnection();
+  }
+
+  /** Writes the observation into the cached view; false when that view is not cached. */
+  private applyChange(e: { vantage: string; endpoint: EndpointKey; observation: EndpointObservation }): boolean {
+    const view = this.views.get(e.vantage);
+    if (!view) return false;
+    const prev = view.endpoints.get(e.endpoint);
+    // Older news (a read raced the change) never replaces newer: checkedAt is per-vantage monotonic.
+    if (!prev || prev.checkedAt <= e.observation.checkedAt) view.endpoints.set(e.endpoint, e.observation);
+    return true;
+  }
+
+  private requestRead(): void {
+    if (this.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    void this.read();
+  }
+
+  private async read(): Promise<void> {
+    this.reading = true;
+    this.again = false;
+    this.pendingChanges = [];
+    this.stats.reads++;
+    try {
+      const [views, overrides] = await Promise.all([this.bus.readViews(), this.bus.readOverrides()]);
+      if (this.closed) return;
+      this.views = this.mergeViews(views);
+      for (const c of this.pendingChanges) this.applyChange(c);
+      this.overrides = overrides;
+      this.synced = true;
+      this.lastUpdateAt = this.now();
+      if (this.readFailWarned) this.log?.info('health: reads from the bus succeed again');
+      this.readFailing = false;
+      this.readFailWarned = false;
+      this.recompute();
+    } catch (err) {
+      this.stats.readFailures++;
+      // Static stability: keep the snapshot. One log line per failure streak, not one per read.
+      // While disconnected the connection log line already says so.
+      if (!this.readFailWarned && this.bus.connected) {
+        this.log?.warn({ err: (err as Error).message }, 'health: read from the bus failed; keeping the last snapshot');
+        this.readFailWarned = true;
+      }
+      this.readFailing = true;
+    } finally {
+      this.reading = false;
+      this.pendingChanges = [];
+      this.checkConnection();
+      if (this.again && !this.closed) void this.read();
+      else for (const w of this.waiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * The read is the truth for every vantage it returns. A cached vantage it does not return is kept
+   * until its own heartbeat deadline: Redis would have expired it at about the same time, and this
+   * way a Redis restart or failover that lost the keys does not flip verdicts before probes
+   * rewrite their views (they do so every heartbeat).
+   */
+  private mergeViews(read: VantageView[]): Map<string, VantageView> {
+    const next = new Map(read.map((v) => [v.vantage, v]));
+    const deadline = this.now() - this.settings.heartbeatTtlMs - this.skewMs;
+    for (const [id, v] of this.views) if (!next.has(id) && v.heartbeatAt > deadline) next.set(id, v);
+    return next;
+  }
+
+  private recompute(): void {
+    // While the bus is away, time stands still for the views: judging the cached heartbeats against
+    // the wall clock would expire every vantage and flip the snapshot to cold without any news.
+    const now = this.readFailing || !this.bus.connected ? Math.min(this.now(), this.lastUpdateAt) : this.now();
+    const next = this.build(this.snapshot.version + 1, now);
+    if (next.fingerprint === this.snapshot.fingerprint) return;
+    this.snapshot = next;
+    this.stats.swaps++;
+    for (const l of [...this.listeners]) {
+      try {
+        l(next);
+      } catch (err) {
+        this.log?.error({ err: (err as Error).message }, 'health: swap listener threw');
+      }
+    }
+  }
+
+  private build(version: number, now: number): AggregatedHealth {
+    return aggregate({
+      views: [...this.views.values()],
+      overrides: this.overrides,
+      regions: this.regions,
+      now,
+      version,
+      quorum: this.settings.quorum,
+      regionUpFraction: this.settings.regionUpFraction,
+      coldStart: this.settings.coldStart,
+      heartbeatTtlMs: this.settings.heartbeatTtlMs + this.skewMs,
+    });
+  }
+
+  private checkConnection(): void {
+    const c = this.bus.connected;
+    if (c === this.loggedConnected) return;
+    this.loggedConnected = c;
+    if (c) {
+      this.log?.info(this.everConnected ? 'health: bus reconnected; resyncing the whole state' : 'health: bus connected');
+      this.everConnected = true;
+    } else if (this.everConnected) {
+      this.log?.warn('health: bus disconnected; serving the last snapshot until it returns (reconnecting with backoff)');
+    } else {
+      this.log?.warn('health: bus not connected since start; serving the cold-start snapshot until it is');
+    }
+  }
+}
