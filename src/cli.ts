@@ -8,8 +8,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadZoneText } from './config/load.js';
 import { createLogger } from './obs/log.js';
-import { ConfigError, buildServices, openGeo, startDnsNode, staticHealth } from './serve.js';
-import { explain, formatExplanation } from './routing/explain.js';
+import { ConfigError, startDnsNode } from './serve.js';
+import { explainCommand } from './commands/explain.js';
+import { overrideCommand } from './commands/override.js';
+import { probeCommand } from './commands/probe.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
@@ -22,6 +24,10 @@ Usage:
   meridian check --zone FILE --origin NAME  validate one zone file
   meridian explain NAME CLIENT-IP [--ecs PREFIX] [--type A|AAAA] [--json] [--config FILE]
                                             the routing decision for one client, step by step
+  meridian probe --region ID [--vantage NAME] [--metrics HOST:PORT] [--config FILE]
+                                            probe sidecar: checks every endpoint, publishes to Redis
+  meridian override list | set SCOPE up|down|drained [--for 2h] [--reason TEXT] | clear SCOPE
+                                            operator overrides (SCOPE: region/ID or endpoint/REGION/ID)
   meridian version
 
 Problems are printed as file:line: reason; check exits 1 when there are any.
@@ -99,40 +105,6 @@ function check(args: string[]): number {
   return problems.length ? 1 : 0;
 }
 
-function explainCmd(args: string[]): number {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      ecs: { type: 'string' },
-      type: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  const [name, ip] = positionals;
-  if (!name || !ip || positionals.length > 2 || (values.type && values.type !== 'A' && values.type !== 'AAAA')) {
-    process.stderr.write('usage: meridian explain NAME CLIENT-IP [--ecs PREFIX] [--type A|AAAA] [--json] [--config FILE]\n');
-    return 2;
-  }
-  const loaded = loadConfigFile(values.config ?? DEFAULT_CONFIG);
-  if (!loaded.ok) {
-    for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');
-    return 1;
-  }
-  const geo = openGeo(loaded.config, null);
-  const health = staticHealth(loaded.config);
-  const services = buildServices(loaded.config, { geo: () => geo?.current ?? null, health: () => health });
-  const result = explain(services, name, ip, { ...(values.ecs !== undefined ? { ecs: values.ecs } : {}), ...(values.type ? { qtype: values.type as 'A' | 'AAAA' } : {}) });
-  geo?.stop();
-  if (!result.ok) {
-    process.stderr.write(result.error + '\n');
-    return 1;
-  }
-  process.stdout.write((values.json ? JSON.stringify(result.explanation, null, 2) : formatExplanation(result.explanation)) + '\n');
-  return 0;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -141,7 +113,11 @@ async function main(argv: string[]): Promise<number> {
     case 'check':
       return check(rest);
     case 'explain':
-      return explainCmd(rest);
+      return explainCommand(rest, DEFAULT_CONFIG);
+    case 'probe':
+      return probeCommand(rest, DEFAULT_CONFIG);
+    case 'override':
+      return overrideCommand(rest, DEFAULT_CONFIG);
     case 'version':
     case '--version':
       process.stdout.write(VERSION + '\n');

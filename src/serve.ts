@@ -19,7 +19,8 @@ import { GeoSource } from './geo/source.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { createMetrics, serveMetrics } from './obs/metrics.js';
+import { createMetrics, createProbeMetrics, serveMetrics } from './obs/metrics.js';
+import { openHealthPlane, type HealthPlane } from './health/plane.js';
 import { VERSION } from './version.js';
 
 export interface DnsNode {
@@ -28,6 +29,7 @@ export interface DnsNode {
   udp: UdpListener[];
   tcp: TcpListener[];
   metrics: Registry;
+  health: HealthPlane;
   /** Port of the /metrics endpoint, when `metrics.listen` is set. */
   readonly metricsPort: number | null;
   /** Re-reads the config file; returns the problems found (empty when the new data is live). */
@@ -78,11 +80,12 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
   let config = loaded.config;
   const dns = config.dns;
-  let health: StaticHealth = staticHealth(config);
+  const probeMetrics = createProbeMetrics();
+  const plane = openHealthPlane(config, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip });
   const allDownLog = log.child({ component: 'policy/alldown' });
   const env: ServiceEnv = {
     geo: () => geo?.current ?? null,
-    health: () => health,
+    health: () => plane.source.current,
     onAllDown(service, family, allDown, changed) {
       // Logged once per state change; every answer given in that state is counted (stats.allDown).
       if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');
@@ -90,10 +93,12 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   };
   const geo = openGeo(config, log);
   let services = buildServices(config, env);
-  // A new geo database changes where clients are: decisions cached under the old one are void.
-  geo?.onSwap(() => {
+  // A new geo database or health snapshot changes decisions: those cached under the old one are void.
+  const clearDecisions = (): void => {
     for (const s of services.values()) s.clearCache();
-  });
+  };
+  geo?.onSwap(clearDecisions);
+  plane.source.onSwap(clearDecisions);
   const responder = new Responder(zoneSet(config, services), {
     udpSize: dns.udpSize,
     chaos: dns.chaos,
@@ -108,13 +113,17 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     await Promise.all(all.map((l) => l.start()));
   } catch (err) {
     await Promise.all(all.map((l) => l.close()));
+    geo?.stop();
+    await plane.close();
     throw err;
   }
   const metrics = createMetrics({
     dns: () => responder.stats,
     tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
     ...(geo ? { geo: () => geo.metrics } : {}),
+    health: () => plane,
   });
+  probeMetrics.register(metrics);
   let metricsServer: Server | null = null;
   if (config.metricsListen) {
     try {
@@ -122,6 +131,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     } catch (err) {
       await Promise.all(all.map((l) => l.close()));
       geo?.stop();
+      await plane.close();
       throw err;
     }
   }
@@ -133,6 +143,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     udp,
     tcp,
     metrics,
+    health: plane,
     get metricsPort() {
       return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
     },
@@ -147,7 +158,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         log.warn('dns listener settings changed; they apply at the next restart');
       }
       config = { ...next.config, dns: config.dns, listen: config.listen };
-      health = staticHealth(config, health.version + 1);
+      plane.update(config);
       geo?.reload();
       services = buildServices(config, env);
       responder.setZones(zoneSet(config, services));
@@ -156,6 +167,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     },
     async close() {
       geo?.stop();
+      await plane.close();
       await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
       await Promise.all(all.map((l) => l.close()));
     },

@@ -90,7 +90,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   if (typeof metricsListen === 'string') errors.push({ file, line: lineOf(doc, counter, ['metrics', 'listen']), reason: `metrics: ${metricsListen}` });
 
   const origins = source.zones.map((z) => canonicalOrigin(z.origin));
-  const { routing, problems } = compileRouting(source.regions, source.services, origins);
+  const { routing, problems } = compileRouting(source.regions, source.services, origins, source.health.probe);
   for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
 
   const zones: Zone[] = [];

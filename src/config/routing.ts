@@ -10,16 +10,13 @@ import type { Region } from '../policy/types.js';
 import type { ServiceDefinition } from '../routing/service.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
 import { isAtOrBelow } from '../zone/zone.js';
-import type { EndpointSource, RegionSource, ServiceSource } from './schema.js';
+import { parseProbeCheck, parseProbeDefaults, type ProbeDefaults, type ProbeTarget } from '../probe/types.js';
+import type { RegionSource, ServiceSource } from './schema.js';
 
 /** A probed backend of a region, named `<region>/<id>` across the health plane. */
-export interface EndpointDefinition {
-  key: string;
+export interface EndpointDefinition extends ProbeTarget {
   region: string;
   id: string;
-  address: string;
-  port: number;
-  check: EndpointSource['check'];
 }
 
 export interface RoutingProblem {
@@ -33,14 +30,23 @@ export interface CompiledRouting {
   /** Region states and forced-down addresses, for the static health source. */
   regionSources: RegionSource[];
   endpoints: EndpointDefinition[];
+  probe: ProbeDefaults;
 }
 
 export function compileRouting(
   regions: RegionSource[],
   services: ServiceSource[],
   zoneOrigins: string[],
+  probeJson: unknown = {},
 ): { routing: CompiledRouting; problems: RoutingProblem[] } {
   const problems: RoutingProblem[] = [];
+  let probe: ProbeDefaults;
+  try {
+    probe = parseProbeDefaults(probeJson);
+  } catch (err) {
+    problems.push({ path: ['health', 'probe'], reason: `health.${(err as Error).message}` });
+    probe = parseProbeDefaults({});
+  }
   const byId = new Map<string, Region>();
   const endpoints: EndpointDefinition[] = [];
   regions.forEach((r, i) => {
@@ -54,7 +60,12 @@ export function compileRouting(
       }
       if (seenEndpoints.has(id)) problems.push({ path: ['regions', i, 'endpoints', j], reason: `region ${r.id}: endpoint "${id}" is defined twice` });
       seenEndpoints.add(id);
-      endpoints.push({ key: `${r.id}/${id}`, region: r.id, id, address: e.address, port: e.port, check: e.check });
+      try {
+        const { check, timing } = parseProbeCheck(e.check, probe.timing);
+        endpoints.push({ key: `${r.id}/${id}`, region: r.id, id, address: e.address, port: e.port, check, timing });
+      } catch (err) {
+        problems.push({ path: ['regions', i, 'endpoints', j, 'check'], reason: `region ${r.id}, endpoint ${id}: ${(err as Error).message}` });
+      }
     });
     const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, ...rest];
     if (byId.has(r.id)) problems.push({ path: at('id'), reason: `region "${r.id}" is defined twice` });
@@ -115,5 +126,5 @@ export function compileRouting(
       problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy'), reason: `service ${name}: ${msg}` });
     }
   });
-  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions, endpoints }, problems };
+  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions, endpoints, probe }, problems };
 }

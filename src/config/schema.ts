@@ -37,29 +37,13 @@ export const ZoneRefSchema = Type.Object(
 
 const Continent = Type.Union(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)));
 
-export const CheckSchema = Type.Object(
-  {
-    type: Type.Union([Type.Literal('tcp'), Type.Literal('http'), Type.Literal('https')], { default: 'tcp' }),
-    path: Type.String({ pattern: '^/', default: '/' }),
-    expect: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })),
-    body: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    host: Type.Optional(Type.String({ minLength: 1 })),
-    sni: Type.Optional(Type.String({ minLength: 1 })),
-    insecure: Type.Boolean({ default: false }),
-    intervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000 })),
-    rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-    fall: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  },
-  { additionalProperties: false, default: {} },
-);
-
 export const EndpointSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' })),
     address: Type.String({ minLength: 1 }),
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    check: CheckSchema,
+    // Validated by src/probe/types.ts parseProbeCheck (one parser for config and probes).
+    check: Type.Unknown({ default: {} }),
   },
   { additionalProperties: false },
 );
@@ -73,16 +57,8 @@ export const HealthSchema = Type.Object(
     coldStart: Type.Union([Type.Literal('up'), Type.Literal('down')], { default: 'up' }),
     overridesFile: Type.String({ minLength: 1, default: 'overrides.json' }),
     resyncIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
-    probe: Type.Object(
-      {
-        intervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
-        timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 2_000 }),
-        rise: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
-        fall: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
-        concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    // Validated by src/probe/types.ts parseProbeDefaults.
+    probe: Type.Unknown({ default: {} }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -116,6 +116,28 @@ export class MemoryBus implements HealthBus {
     return true;
   }
 
+  /**
+   * Re-reads the overrides file, for edits made by another process (`meridian override` while
+   * `serve` runs, or a hand edit, as gdnsd watches its admin_state). A corrupt file is reported
+   * and the overrides in force stay as they are.
+   */
+  reloadOverridesFile(): { ok: true; changed: boolean } | { ok: false; error: string } {
+    if (!this.file || this.closed) return { ok: true, changed: false };
+    let loaded: Override[];
+    try {
+      loaded = loadOverridesFile(this.file);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+    const before = JSON.stringify([...this.overrides.values()].sort((a, b) => a.scope.localeCompare(b.scope)));
+    const after = JSON.stringify([...loaded].sort((a, b) => a.scope.localeCompare(b.scope)));
+    if (before === after) return { ok: true, changed: false };
+    this.overrides.clear();
+    for (const o of loaded) this.overrides.set(o.scope, o);
+    this.emit({ kind: 'override' });
+    return { ok: true, changed: true };
+  }
+
   subscribe(listener: (event: BusEvent) => void): () => void {
     this.listeners.add(listener);
     // Redis subscribers get `resync` once connected; a memory subscriber is connected at once.

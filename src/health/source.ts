@@ -137,6 +137,11 @@ export class HealthSource {
     return () => this.listeners.delete(listener);
   }
 
+  /** Per cached vantage view: how many endpoints it sees up (metrics: per-vantage state). */
+  vantageSummary(): [string, number][] {
+    return [...this.views.values()].map((v) => [v.vantage, [...v.endpoints.values()].filter((o) => o.status === 'up').length]);
+  }
+
   /** New config (regions, thresholds): re-aggregates from the cached views, no read needed. */
   updateConfig(regions: RegionInput[], settings: Partial<HealthSettings> = {}): void {
     this.regions = regions;

@@ -5,13 +5,17 @@
  * @module
  */
 import http from 'node:http';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DnsStats } from '../dns/stats.js';
+import type { HealthPlane } from '../health/plane.js';
+import { splitKey } from '../probe/types.js';
 
 export interface MetricSources {
-  dns: () => DnsStats;
-  tcpOpen: () => number;
+  /** Absent in processes that answer no DNS (the probe sidecar). */
+  dns?: () => DnsStats;
+  tcpOpen?: () => number;
   geo?: () => { reloadsOk: number; reloadsFailed: number; buildEpoch: number } | null;
+  health?: () => HealthPlane;
 }
 
 /** A counter whose value is read from a source at scrape time. */
@@ -30,7 +34,35 @@ function mirrored(registry: Registry, name: string, help: string, read: () => nu
 export function createMetrics(src: MetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'meridian_process_' });
-  const s = src.dns;
+  if (src.dns) dnsMetrics(registry, src.dns, src.tcpOpen ?? (() => 0));
+  if (src.geo) {
+    const geo = src.geo;
+    new Counter({
+      name: 'meridian_geo_reloads_total',
+      help: 'Geo database reload attempts, by result.',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const g = geo();
+        this.inc({ result: 'ok' }, g?.reloadsOk ?? 0);
+        this.inc({ result: 'rejected' }, g?.reloadsFailed ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'meridian_geo_database_build_epoch_seconds',
+      help: 'Build time of the geo database in use (from its metadata).',
+      registers: [registry],
+      collect() {
+        this.set(geo()?.buildEpoch ?? 0);
+      },
+    });
+  }
+  if (src.health) healthMetrics(registry, src.health);
+  return registry;
+}
+
+function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number): void {
   new Counter({
     name: 'meridian_dns_queries_total',
     help: 'DNS messages received, by transport.',
@@ -69,33 +101,96 @@ export function createMetrics(src: MetricSources): Registry {
     help: 'TCP connections open now.',
     registers: [registry],
     collect() {
-      this.set(src.tcpOpen());
+      this.set(tcpOpen());
     },
   });
-  if (src.geo) {
-    const geo = src.geo;
-    new Counter({
-      name: 'meridian_geo_reloads_total',
-      help: 'Geo database reload attempts, by result.',
-      labelNames: ['result'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        const g = geo();
-        this.inc({ result: 'ok' }, g?.reloadsOk ?? 0);
-        this.inc({ result: 'rejected' }, g?.reloadsFailed ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'meridian_geo_database_build_epoch_seconds',
-      help: 'Build time of the geo database in use (from its metadata).',
-      registers: [registry],
-      collect() {
-        this.set(geo()?.buildEpoch ?? 0);
-      },
-    });
-  }
-  return registry;
+}
+
+const REGION_STATES = ['up', 'down', 'drained'] as const;
+
+function healthMetrics(registry: Registry, plane: () => HealthPlane): void {
+  new Gauge({
+    name: 'meridian_health_snapshot_age_seconds',
+    help: 'Seconds since the health snapshot was last confirmed from the bus (grows while Redis is away).',
+    registers: [registry],
+    collect() {
+      this.set(plane().source.snapshotAgeSeconds());
+    },
+  });
+  new Gauge({
+    name: 'meridian_health_live_vantages',
+    help: 'Probe vantage points whose heartbeat has not expired.',
+    registers: [registry],
+    collect() {
+      this.set(plane().source.current.liveVantages);
+    },
+  });
+  new Gauge({
+    name: 'meridian_health_redis_connected',
+    help: '1 when the health bus is connected (always 1 in embedded mode).',
+    registers: [registry],
+    collect() {
+      this.set(plane().bus.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'meridian_health_endpoint_up',
+    help: 'Aggregated verdict per endpoint (quorum of live vantages, overrides applied): 1 up, 0 down.',
+    labelNames: ['region', 'endpoint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, v] of plane().source.current.endpoints()) this.set(splitKey(key), v.status === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'meridian_health_region_state',
+    help: 'Region state: 1 for the state the region is in, 0 for the others.',
+    labelNames: ['region', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [region, v] of plane().source.current.regions()) for (const state of REGION_STATES) this.set({ region, state }, v.state === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'meridian_health_vantage_endpoints_up',
+    help: 'Endpoints each live vantage sees up (its own view, before quorum).',
+    labelNames: ['vantage'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [vantage, up] of plane().source.vantageSummary()) this.set({ vantage }, up);
+    },
+  });
+}
+
+/** Probe-side metrics, fed by the scheduler hooks (per check, never per DNS query). */
+export function createProbeMetrics(): {
+  onCheck: (key: string, ok: boolean, rttMs: number) => void;
+  onFlip: (key: string) => void;
+  register: (registry: Registry) => void;
+} {
+  const duration = new Histogram({
+    name: 'meridian_probe_check_duration_seconds',
+    help: 'Time of each health check, by endpoint and result.',
+    labelNames: ['region', 'endpoint', 'result'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [],
+  });
+  const flips = new Counter({ name: 'meridian_probe_flips_total', help: 'Up/down changes seen by this vantage, per endpoint.', labelNames: ['region', 'endpoint'], registers: [] });
+  return {
+    onCheck(key, ok, rttMs) {
+      duration.observe({ ...splitKey(key), result: ok ? 'ok' : 'fail' }, rttMs / 1000);
+    },
+    onFlip(key) {
+      flips.inc(splitKey(key));
+    },
+    register(registry) {
+      registry.registerMetric(duration);
+      registry.registerMetric(flips);
+    },
+  };
 }
 
 /** Serves GET /metrics; anything else is 404. */

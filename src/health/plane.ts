@@ -1,0 +1,116 @@
+/**
+ * The health plane of one process, from config: the bus (Redis when REDIS_URL or
+ * `health.redisUrl` is set, else in memory), the HealthSource the DNS path reads, and in embedded
+ * mode an in-process probe vantage on the same code paths as the `meridian probe` sidecar.
+ * @module
+ */
+import { unwatchFile, watchFile } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import type { Logger } from '../obs/log.js';
+import { Vantage } from '../probe/vantage.js';
+import type { RegionInput } from './aggregate.js';
+import { MemoryBus } from './memory-bus.js';
+import { RedisBus } from './redis-bus.js';
+import { HealthSource } from './source.js';
+import type { HealthBus } from './types.js';
+
+export interface HealthPlane {
+  mode: 'redis' | 'embedded';
+  bus: HealthBus;
+  source: HealthSource;
+  /** The in-process vantage (embedded mode with endpoints), else null. */
+  vantage: Vantage | null;
+  /** Applies a reloaded config: region/endpoint lists, settings, probe targets. */
+  update(config: LoadedConfig): void;
+  close(): Promise<void>;
+}
+
+export function redisUrlOf(config: LoadedConfig): string | null {
+  return process.env.REDIS_URL || config.health.redisUrl || null;
+}
+
+export function regionInputs(config: LoadedConfig): RegionInput[] {
+  return config.routing.regionSources.map((r) => ({
+    id: r.id,
+    endpoints: config.routing.endpoints.filter((e) => e.region === r.id).map((e) => e.key),
+    state: r.state,
+    downAddresses: r.downAddresses,
+  }));
+}
+
+export function openBus(config: LoadedConfig): HealthBus {
+  const url = redisUrlOf(config);
+  if (url) return new RedisBus({ url });
+  return new MemoryBus({ overridesFile: resolvePath(dirname(config.file), config.health.overridesFile) });
+}
+
+export interface PlaneOptions {
+  log?: Logger;
+  /** Run the in-process vantage in embedded mode (serve: yes; explain and override: no). */
+  probes: boolean;
+  onCheck?: (key: string, ok: boolean, rttMs: number) => void;
+  onFlip?: (key: string) => void;
+}
+
+export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): HealthPlane {
+  const bus = openBus(config);
+  const mode = bus instanceof RedisBus ? 'redis' : 'embedded';
+  const settings = (c: LoadedConfig) => ({
+    quorum: c.health.quorum,
+    regionUpFraction: c.health.regionUpFraction,
+    coldStart: c.health.coldStart,
+    heartbeatTtlMs: c.health.heartbeatTtlMs,
+  });
+  const source = new HealthSource({
+    bus,
+    regions: regionInputs(config),
+    ...settings(config),
+    resyncIntervalMs: config.health.resyncIntervalMs,
+    ...(opts.log ? { log: opts.log.child({ component: 'health' }) } : {}),
+  });
+  let vantage: Vantage | null = null;
+  if (mode === 'embedded' && opts.probes && config.routing.endpoints.length > 0) {
+    vantage = new Vantage({
+      vantage: 'embedded',
+      region: null,
+      bus,
+      targets: config.routing.endpoints,
+      heartbeatTtlMs: config.health.heartbeatTtlMs,
+      concurrency: config.routing.probe.concurrency,
+      jitter: config.routing.probe.jitter,
+      ...(opts.log ? { log: opts.log.child({ component: 'probe' }) } : {}),
+      ...(opts.onCheck ? { onCheck: opts.onCheck } : {}),
+      ...(opts.onFlip ? { onFlip: (key: string) => opts.onFlip!(key) } : {}),
+    });
+    void vantage.start();
+  }
+  // Embedded overrides live in a file that `meridian override` (another process) or an operator
+  // edits: watch it, as gdnsd watches admin_state. Polling, because editors replace files.
+  let watched: string | null = null;
+  if (bus instanceof MemoryBus && opts.probes) {
+    watched = resolvePath(dirname(config.file), config.health.overridesFile);
+    watchFile(watched, { interval: 500, persistent: false }, () => {
+      const r = bus.reloadOverridesFile();
+      if (!r.ok) opts.log?.error({ file: watched, error: r.error }, 'overrides file rejected; the overrides in force stay');
+      else if (r.changed) opts.log?.info({ file: watched }, 'overrides reloaded');
+    });
+  }
+  return {
+    mode,
+    bus,
+    source,
+    get vantage() {
+      return vantage;
+    },
+    update(next) {
+      source.updateConfig(regionInputs(next), settings(next));
+      vantage?.updateTargets(next.routing.endpoints);
+    },
+    async close() {
+      if (watched) unwatchFile(watched);
+      await vantage?.stop();
+      await source.close();
+    },
+  };
+}

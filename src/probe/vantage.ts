@@ -1,0 +1,84 @@
+/**
+ * One vantage point: runs the probe scheduler over every endpoint and publishes what it sees on
+ * the health bus — the whole view with a heartbeat every heartbeatTtl/3 (two missed beats are
+ * tolerated), and each status change at once. Used by `meridian probe --region R` (Redis bus) and
+ * in-process by `meridian serve` in embedded mode (memory bus): the same code in both.
+ * @module
+ */
+import type { HealthBus, VantageView } from '../health/types.js';
+import type { Logger } from '../obs/log.js';
+import { ProbeScheduler, type ProbeSchedulerOptions } from './scheduler.js';
+import type { ProbeTarget } from './types.js';
+
+export interface VantageOptions {
+  vantage: string;
+  region: string | null;
+  bus: HealthBus;
+  targets: ProbeTarget[];
+  heartbeatTtlMs: number;
+  concurrency?: number;
+  jitter?: number;
+  log?: Logger;
+  /** Metrics hooks, passed to the scheduler. */
+  onCheck?: ProbeSchedulerOptions['onCheck'];
+  onFlip?: ProbeSchedulerOptions['onFlip'];
+  now?: () => number;
+}
+
+export class Vantage {
+  readonly scheduler: ProbeScheduler;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+  private publishFailures = 0;
+
+  constructor(private readonly opts: VantageOptions) {
+    this.now = opts.now ?? Date.now;
+    this.scheduler = new ProbeScheduler(opts.targets, {
+      onObservation: (key, observation, changed) => {
+        if (!changed) return; // unchanged results travel with the next heartbeat
+        this.opts.bus.publishChange(this.opts.vantage, key, observation).catch(() => this.writeView());
+      },
+      ...(opts.onCheck ? { onCheck: opts.onCheck } : {}),
+      ...(opts.onFlip ? { onFlip: opts.onFlip } : {}),
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
+      now: this.now,
+    });
+  }
+
+  view(): VantageView {
+    return { vantage: this.opts.vantage, region: this.opts.region, heartbeatAt: this.now(), endpoints: this.scheduler.observations() };
+  }
+
+  /** Writes the whole view; failures (Redis away) are logged once per outage and retried at the next beat. */
+  writeView(): Promise<void> {
+    return this.opts.bus.writeView(this.view(), this.opts.heartbeatTtlMs).then(
+      () => {
+        if (this.publishFailures > 0) this.opts.log?.info({ vantage: this.opts.vantage }, 'health bus reachable again; view published');
+        this.publishFailures = 0;
+      },
+      (err: unknown) => {
+        if (this.publishFailures++ === 0) this.opts.log?.warn({ vantage: this.opts.vantage, err: String(err) }, 'cannot publish the probe view; retrying at each heartbeat');
+      },
+    );
+  }
+
+  async start(): Promise<void> {
+    // The view exists (with a heartbeat) before the first change is published into it.
+    await this.writeView();
+    this.scheduler.start();
+    this.heartbeat = setInterval(() => void this.writeView(), Math.max(100, Math.floor(this.opts.heartbeatTtlMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  updateTargets(targets: ProbeTarget[]): void {
+    this.scheduler.updateTargets(targets);
+    void this.writeView();
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    await this.scheduler.stop();
+  }
+}
