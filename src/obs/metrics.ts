@@ -33,7 +33,7 @@ function mirrored(registry: Registry, name: string, help: string, read: () => nu
 
 export function createMetrics(src: MetricSources): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'meridian_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
   if (src.dns) dnsMetrics(registry, src.dns, src.tcpOpen ?? (() => 0));
   if (src.geo) {
     const geo = src.geo;

@@ -22,6 +22,8 @@ export interface VantageOptions {
   /** Metrics hooks, passed to the scheduler. */
   onCheck?: ProbeSchedulerOptions['onCheck'];
   onFlip?: ProbeSchedulerOptions['onFlip'];
+  /** The check implementation (tests simulate a partitioned vantage with it). */
+  runCheck?: ProbeSchedulerOptions['runCheck'];
   now?: () => number;
 }
 
@@ -42,6 +44,7 @@ export class Vantage {
       ...(opts.onFlip ? { onFlip: opts.onFlip } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
+      ...(opts.runCheck ? { runCheck: opts.runCheck } : {}),
       now: this.now,
     });
   }
