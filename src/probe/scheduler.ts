@@ -111,8 +111,8 @@ export class ProbeScheduler {
   async stop(): Promise<void> {
     this.running = false;
     this.epoch++;
-    for (const e of this.entries.values()) this.disarm(e, 'stopped', false);
     this.queue = [];
+    for (const e of this.entries.values()) this.disarm(e, 'stopped', false);
     await Promise.allSettled([...this.settling]);
   }
 
