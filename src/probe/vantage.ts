@@ -32,10 +32,13 @@ export class Vantage {
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly now: () => number;
   private publishFailures = 0;
+  /** Statuses this vantage published before a restart: the thresholds resume from them. */
+  private readonly previous = new Map<string, { status: 'up' | 'down'; since: number }>();
 
   constructor(private readonly opts: VantageOptions) {
     this.now = opts.now ?? Date.now;
-    this.scheduler = new ProbeScheduler(opts.targets, {
+    // Targets are added in start(), once the statuses published before a restart are known.
+    this.scheduler = new ProbeScheduler([], {
       onObservation: (key, observation, changed) => {
         if (!changed) return; // unchanged results travel with the next heartbeat
         this.opts.bus.publishChange(this.opts.vantage, key, observation).catch(() => this.writeView());
@@ -45,6 +48,7 @@ export class Vantage {
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
       ...(opts.runCheck ? { runCheck: opts.runCheck } : {}),
+      initial: (key) => this.previous.get(key),
       now: this.now,
     });
   }
@@ -67,6 +71,15 @@ export class Vantage {
   }
 
   async start(): Promise<void> {
+    // A restarted probe resumes from what it last published, so one failed check after a restart
+    // cannot flip an endpoint that `fall` failures would be needed to flip otherwise.
+    try {
+      const mine = (await this.opts.bus.readViews()).find((v) => v.vantage === this.opts.vantage);
+      for (const [key, o] of mine?.endpoints ?? []) this.previous.set(key, { status: o.status, since: o.since });
+    } catch {
+      // No bus yet: start from unknown, as a fresh vantage does.
+    }
+    this.scheduler.updateTargets(this.opts.targets);
     // The view exists (with a heartbeat) before the first change is published into it.
     await this.writeView();
     this.scheduler.start();
@@ -75,6 +88,7 @@ export class Vantage {
   }
 
   updateTargets(targets: ProbeTarget[]): void {
+    this.opts.targets = targets;
     this.scheduler.updateTargets(targets);
     void this.writeView();
   }
