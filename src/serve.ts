@@ -80,6 +80,8 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
   let config = loaded.config;
   const dns = config.dns;
+  // The geo database first: it may refuse to open, and nothing else is running yet then.
+  const geo = openGeo(config, log);
   const probeMetrics = createProbeMetrics();
   const plane = openHealthPlane(config, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip });
   const allDownLog = log.child({ component: 'policy/alldown' });
@@ -91,7 +93,6 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');
     },
   };
-  const geo = openGeo(config, log);
   let services = buildServices(config, env);
   // A new geo database or health snapshot changes decisions: those cached under the old one are void.
   const clearDecisions = (): void => {
@@ -109,12 +110,15 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   const udp = config.listen.map((a) => new UdpListener(responder, a.host, a.port, { errorRateLimit: dns.errorRateLimit }));
   const tcp = config.listen.map((a) => new TcpListener(responder, a.host, a.port, dns.tcp));
   const all = [...udp, ...tcp];
-  try {
-    await Promise.all(all.map((l) => l.start()));
-  } catch (err) {
+  const stopAll = async (): Promise<void> => {
     await Promise.all(all.map((l) => l.close()));
     geo?.stop();
     await plane.close();
+  };
+  try {
+    await Promise.all(all.map((l) => l.start()));
+  } catch (err) {
+    await stopAll();
     throw err;
   }
   const metrics = createMetrics({
@@ -129,9 +133,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     try {
       metricsServer = await serveMetrics(metrics, config.metricsListen.host, config.metricsListen.port);
     } catch (err) {
-      await Promise.all(all.map((l) => l.close()));
-      geo?.stop();
-      await plane.close();
+      await stopAll();
       throw err;
     }
   }
@@ -166,10 +168,8 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       return [];
     },
     async close() {
-      geo?.stop();
-      await plane.close();
       await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
-      await Promise.all(all.map((l) => l.close()));
+      await stopAll();
     },
   };
   return node;
