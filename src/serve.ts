@@ -13,7 +13,6 @@ import { UdpListener } from './dns/udp.js';
 import { nameKey } from './dns/writer.js';
 import type { Logger } from './obs/log.js';
 import { formatSourceError } from './zone/types.js';
-import { StaticHealth } from './health/snapshot.js';
 import { Service, type ServiceEnv } from './routing/service.js';
 import { GeoSource } from './geo/source.js';
 import type { Server } from 'node:http';
@@ -44,13 +43,6 @@ export function zoneSet(config: LoadedConfig, services: Map<string, Service> = n
 /** Builds the run-time services of a config against the given snapshots. */
 export function buildServices(config: LoadedConfig, env: ServiceEnv): Map<string, Service> {
   return new Map(config.routing.services.map((def) => [def.name, new Service(def, env)]));
-}
-
-export function staticHealth(config: LoadedConfig, version = 1): StaticHealth {
-  return new StaticHealth(
-    config.routing.regionSources.map((r) => ({ id: r.id, state: r.state, downAddresses: r.downAddresses })),
-    version,
-  );
 }
 
 /** The geo database named by the config, when any service needs one; a failure to open is fatal. */

@@ -10,7 +10,7 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { loadConfigFile } from '../../src/config/load.js';
 import { explain } from '../../src/routing/explain.js';
-import { buildServices, openGeo, staticHealth } from '../../src/serve.js';
+import { buildServices, openGeo } from '../../src/serve.js';
 import { decode, udpExchange, type DecodedMsg } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -123,8 +123,8 @@ describe('services over the wire (fixture geo database)', () => {
     const loaded = loadConfigFile(srv.dir + '/meridian.yaml');
     assert.ok(loaded.ok);
     const geo = openGeo(loaded.config, null);
-    const health = staticHealth(loaded.config);
-    const services = buildServices(loaded.config, { geo: () => geo?.current ?? null, health: () => health });
+    // The node's own health snapshot: explain must agree with the node given the same inputs.
+    const services = buildServices(loaded.config, { geo: () => geo?.current ?? null, health: () => srv.node.health.source.current });
     // Half the clients from the fixture's networks (so every geo branch is hit), half anywhere.
     const fixtureV4 = ['81.2.69.', '2.16.32.', '2.16.7.', '2.77.1.', '3.101.4.', '3.9.9.', '24.48.2.', '43.224.5.', '103.5.140.', '13.54.3.', '177.71.130.', '41.0.9.', '192.0.2.', '198.51.100.', '203.0.113.'];
     const clients = fc.sample(
