@@ -12,6 +12,8 @@ import { ConfigError, startDnsNode } from './serve.js';
 import { explainCommand } from './commands/explain.js';
 import { overrideCommand } from './commands/override.js';
 import { probeCommand } from './commands/probe.js';
+import { forwardCommand } from './commands/forward.js';
+import { tokenCommand } from './commands/token.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
@@ -26,11 +28,18 @@ Usage:
                                             the routing decision for one client, step by step
   meridian probe --region ID [--vantage NAME] [--metrics HOST:PORT] [--config FILE]
                                             probe sidecar: checks every endpoint, publishes to Redis
+  meridian forward --region ID [--metrics HOST:PORT] [--id NAME] [--config FILE]
+                                            L4 forwarder of a region; SIGTERM drains, SIGHUP reloads
   meridian override list | set SCOPE up|down|drained [--for 2h] [--reason TEXT] | clear SCOPE
                                             operator overrides (SCOPE: region/ID or endpoint/REGION/ID)
+  meridian token new --name NAME --role viewer|operator|admin
+                                            an admin API token for admin.tokens (prints secret + sha256)
   meridian version
 
 Problems are printed as file:line: reason; check exits 1 when there are any.
+The admin API (admin.listen, default 127.0.0.1:8053) edits zones, regions and services as versioned
+config; see src/admin/README.md. With an admin: section the YAML's zones/regions/services only seed
+an empty store.
 Signals (serve): SIGHUP reloads config and zones (a bad file is rejected, old data keeps answering);
 SIGTERM/SIGINT stop.`;
 
@@ -116,8 +125,12 @@ async function main(argv: string[]): Promise<number> {
       return explainCommand(rest, DEFAULT_CONFIG);
     case 'probe':
       return probeCommand(rest, DEFAULT_CONFIG);
+    case 'forward':
+      return forwardCommand(rest, DEFAULT_CONFIG);
     case 'override':
       return overrideCommand(rest, DEFAULT_CONFIG);
+    case 'token':
+      return tokenCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(VERSION + '\n');

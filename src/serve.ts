@@ -21,6 +21,15 @@ import type { Registry } from 'prom-client';
 import { createMetrics, createProbeMetrics, serveMetrics } from './obs/metrics.js';
 import { openHealthPlane, type HealthPlane } from './health/plane.js';
 import { VERSION } from './version.js';
+import { ConfigFollower } from './config/follow.js';
+import { parseListen } from './config/load.js';
+import { compileDocument, type CompiledDocument } from './config/document.js';
+import { redisUrlOf } from './health/plane.js';
+import { openFileStore } from './store/file.js';
+import { openRedisStore } from './store/redis.js';
+import type { ConfigStore } from './store/types.js';
+import { ClientSampler } from './routing/samples.js';
+import { startAdminServer, type AdminServer } from './admin/server.js';
 
 export interface DnsNode {
   config: LoadedConfig;
@@ -29,6 +38,10 @@ export interface DnsNode {
   tcp: TcpListener[];
   metrics: Registry;
   health: HealthPlane;
+  /** The config store this node follows; null when the YAML is the whole config (no `admin:`). */
+  follower: ConfigFollower | null;
+  /** The admin API, when `admin.listen` is set. */
+  admin: AdminServer | null;
   /** Port of the /metrics endpoint, when `metrics.listen` is set. */
   readonly metricsPort: number | null;
   /** Re-reads the config file; returns the problems found (empty when the new data is live). */
@@ -59,6 +72,19 @@ export function openGeo(config: LoadedConfig, log: Logger | null): GeoSource | n
     log.info({ database: source.current.description }, 'geo database loaded');
   }
   return source;
+}
+
+/** The store named by `admin.store`: Redis in cluster mode, files in the data directory otherwise. */
+export function storeOpener(config: LoadedConfig, log: Logger): { kind: 'file' | 'redis'; dataDir: string; open(): Promise<ConfigStore> } {
+  const admin = config.admin!;
+  const dataDir = resolvePath(dirname(config.file), admin.dataDir);
+  const url = redisUrlOf(config);
+  const kind = admin.store === 'auto' ? (url ? 'redis' : 'file') : admin.store;
+  if (kind === 'redis') {
+    if (!url) throw new ConfigError([`${config.file}: admin.store is redis but neither REDIS_URL nor health.redisUrl is set`]);
+    return { kind, dataDir, open: () => openRedisStore(url, { log: log.child({ component: 'store' }) }) };
+  }
+  return { kind, dataDir, open: () => openFileStore(dataDir) };
 }
 
 export class ConfigError extends Error {
@@ -99,15 +125,40 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     identity: dns.identity ?? hostname(),
     cacheEntries: dns.answerCacheEntries,
   });
+  const sampler = new ClientSampler(config.admin?.sampleSize ?? 0);
+  if (config.admin) responder.clientSampler = sampler;
+  /** Swaps in a compiled config document (a store version), exactly as a reload swaps zone files. */
+  const applyCompiled = (compiled: CompiledDocument): void => {
+    config = { ...config, zones: compiled.zones, routing: compiled.routing };
+    plane.update(config);
+    services = buildServices(config, env);
+    responder.setZones(zoneSet(config, services));
+  };
   const udp = config.listen.map((a) => new UdpListener(responder, a.host, a.port, { errorRateLimit: dns.errorRateLimit }));
   const tcp = config.listen.map((a) => new TcpListener(responder, a.host, a.port, dns.tcp));
   const all = [...udp, ...tcp];
+  let follower: ConfigFollower | null = null;
+  let admin: AdminServer | null = null;
   const stopAll = async (): Promise<void> => {
+    await admin?.close();
+    await follower?.close();
     await Promise.all(all.map((l) => l.close()));
     geo?.stop();
     await plane.close();
   };
   try {
+    if (config.admin) {
+      const opener = storeOpener(config, log);
+      follower = new ConfigFollower({
+        openStore: opener.open,
+        seed: config.document,
+        probeDefaults: config.health.probe,
+        apply: applyCompiled,
+        localCopyPath: opener.kind === 'redis' ? resolvePath(opener.dataDir, 'local-copy.json') : null,
+        log: log.child({ component: 'config' }),
+      });
+      await follower.start();
+    }
     await Promise.all(all.map((l) => l.start()));
   } catch (err) {
     await stopAll();
@@ -129,6 +180,36 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       throw err;
     }
   }
+  if (config.admin?.listen && follower) {
+    const listen = parseListen(config.admin.listen);
+    const f = follower;
+    try {
+      if (typeof listen === 'string') throw new ConfigError([`${config.file}: admin.listen: ${listen}`]);
+      if (!f.store) throw new Error('the admin API needs the config store, which is unreachable');
+      admin = await startAdminServer(
+        {
+          store: f.store,
+          compile: (doc) => compileDocument(doc, config.health.probe),
+          live: () => ({ version: f.version, services }),
+          applied: () => f.catchUp(),
+          servicesFor: (compiled) => buildServices({ ...config, ...compiled }, env),
+          bus: plane.bus,
+          onOverridesChanged: () => void plane.source.refresh(),
+          recentClients: () => sampler.recent(),
+          settings: config.admin,
+          staticTokens: config.admin.tokens,
+          log,
+        },
+        listen,
+        resolvePath(dirname(config.file), config.admin.dataDir),
+      );
+      const a = admin;
+      f.onApplied(() => void a.runtime.drains.resume().catch(() => undefined));
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+  }
   const node: DnsNode = {
     get config() {
       return config;
@@ -138,6 +219,8 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     tcp,
     metrics,
     health: plane,
+    follower,
+    admin,
     get metricsPort() {
       return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
     },
@@ -151,7 +234,16 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       if (JSON.stringify(next.config.dns) !== JSON.stringify(config.dns)) {
         log.warn('dns listener settings changed; they apply at the next restart');
       }
-      config = { ...next.config, dns: config.dns, listen: config.listen };
+      if (follower) {
+        // With a config store, zones/regions/services come from the store; the YAML gives settings.
+        const again = follower.recompile(next.config.health.probe);
+        if (again && !again.ok) {
+          const problems = again.problems.map((p) => `config version ${follower!.version} ${p.path}: ${p.reason}`);
+          log.error({ problems }, 'reload rejected; the running data keeps answering');
+          return problems;
+        }
+        config = { ...next.config, dns: config.dns, listen: config.listen, admin: config.admin, ...(again?.ok ? again.compiled : { zones: config.zones, routing: config.routing }) };
+      } else config = { ...next.config, dns: config.dns, listen: config.listen };
       plane.update(config);
       geo?.reload();
       services = buildServices(config, env);

@@ -12,13 +12,11 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
 import type { SourceError } from '../zone/types.js';
 import { dedupe, validateZone } from '../zone/validate.js';
-import { compileZone, isAtOrBelow, parentName, type Zone } from '../zone/zone.js';
+import { compileZone, type Zone } from '../zone/zone.js';
+import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
+import type { AdminConfig } from '../admin/config.js';
 
-/** Whether a delegation (NS below the apex) sits at or above `name`. */
-function findCutAbove(zone: Zone, name: string): boolean {
-  for (let p = name; p !== zone.origin && p !== '.'; p = parentName(p)) if (zone.nodes.get(p)?.cut) return true;
-  return false;
-}
+import { compileForward, type ForwardConfig } from '../forward/config.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
 import { ConfigSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig } from './schema.js';
 
@@ -36,6 +34,12 @@ export interface LoadedConfig {
   health: HealthConfig;
   metricsListen: ListenAddress | null;
   routing: CompiledRouting;
+  /** The `admin:` section; null = no config store, the YAML is the whole config. */
+  admin: AdminConfig | null;
+  /** Zones, regions and services as a config document: what seeds an empty config store. */
+  document: ConfigDocument;
+  /** The `forward:` section and every region's `forwarder:` block, compiled (src/forward/config.ts). */
+  forward: ForwardConfig;
 }
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
@@ -92,8 +96,11 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const origins = source.zones.map((z) => canonicalOrigin(z.origin));
   const { routing, problems } = compileRouting(source.regions, source.services, origins, source.health.probe);
   for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
+  const { forward, problems: forwardProblems } = compileForward(source.forward, source.regions, routing, parseListen);
+  for (const p of forwardProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
 
   const zones: Zone[] = [];
+  const zoneSources: ZoneSource[] = [];
   const seen = new Set<string>();
   source.zones.forEach((ref, i) => {
     const line = lineOf(doc, counter, ['zones', i]);
@@ -112,23 +119,21 @@ export function loadConfigText(text: string, file: string): LoadResult {
       return;
     }
     // A service belongs to the most specific zone that contains it.
-    const mine = routing.services.filter((s) => isAtOrBelow(s.name, origin) && !origins.some((o) => o !== origin && o.length > origin.length && isAtOrBelow(s.name, o) && isAtOrBelow(o, origin)));
+    const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
     const zone = loadZoneText(zoneText, zoneFile, origin, mine.map((s) => s.name));
     if (Array.isArray(zone)) {
       errors.push(...zone);
       return;
     }
     zones.push(zone);
-    mine.forEach((svc) => {
+    zoneSources.push(zoneSourceFromText(zoneText, origin, zoneFile));
+    for (const svc of mine) {
       const at = lineOf(doc, counter, ['services', source.services.findIndex((s) => canonicalOrigin(s.name) === svc.name), 'name']);
-      const node = zone.nodes.get(svc.name)!;
-      const clash = [1, 28, 5].filter((t) => node.rrsets.has(t)).map((t) => ({ 1: 'A', 28: 'AAAA', 5: 'CNAME' })[t]);
-      if (clash.length) errors.push({ file, line: at, reason: `service ${svc.name} also has ${clash.join('/')} records in ${zoneFile}; a service owns its A/AAAA answers` });
-      if (findCutAbove(zone, svc.name)) errors.push({ file, line: at, reason: `service ${svc.name} is below a delegation in zone ${origin}` });
-    });
+      for (const reason of serviceZoneClashes(zone, svc.name)) errors.push({ file, line: at, reason });
+    }
   });
   if (errors.length) return { ok: false, errors };
-  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, health: source.health, metricsListen: metricsListen as ListenAddress | null, routing } };
+  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, health: source.health, metricsListen: metricsListen as ListenAddress | null, routing, admin: source.admin ?? null, document: { zones: zoneSources, regions: source.regions, services: source.services }, forward } };
 }
 
 /** Parses, validates and compiles one zone file; returns its errors instead when there are any. */

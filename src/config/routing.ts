@@ -120,7 +120,13 @@ export function compileRouting(
     });
     try {
       const chain = compileChain(s.policy, s.allDown, members.map((r) => r.id));
-      compiled.push({ name, ttl: s.ttl, regions: members, answers: s.answers, chain });
+      // A draining region's addresses carry the drain TTL, so caches forget them before it stops.
+      const drainTtls = new Map<string, number>();
+      for (const r of members) {
+        const drain = regions.find((src) => src.id === r.id)?.drain;
+        if (drain?.phase === 'lowering' && drain.ttl < s.ttl) for (const a of [...r.ipv4, ...r.ipv6]) drainTtls.set(a, drain.ttl);
+      }
+      compiled.push({ name, ttl: s.ttl, regions: members, answers: s.answers, chain, ...(drainTtls.size ? { drainTtls } : {}) });
     } catch (err) {
       const msg = (err as Error).message;
       problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy'), reason: `service ${name}: ${msg}` });

@@ -4,6 +4,8 @@
  * @module
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { ForwardSchema, RegionForwarderSchema } from '../forward/config.js';
+import { AdminSchema } from '../admin/config.js';
 
 export const TcpSchema = Type.Object(
   {
@@ -86,6 +88,20 @@ export const RegionSchema = Type.Object(
     state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')], { default: 'up' }),
     downAddresses: Type.Array(Type.String(), { default: [] }),
     endpoints: Type.Array(EndpointSchema, { default: [] }),
+    /** Set by the admin API's drain (src/admin/drain.ts): answers carrying the region get `ttl` while it drains. */
+    drain: Type.Optional(
+      Type.Object(
+        {
+          phase: Type.Union([Type.Literal('lowering'), Type.Literal('drained')]),
+          ttl: Type.Integer({ minimum: 0, maximum: 86_400 }),
+          startedAt: Type.String(),
+          completeAt: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    // The region's L4 forwarder (src/forward/README.md); absent = defaults, no relay address.
+    forwarder: Type.Optional(RegionForwarderSchema),
   },
   { additionalProperties: false },
 );
@@ -126,6 +142,10 @@ export const ConfigSchema = Type.Object(
     health: HealthSchema,
     regions: Type.Array(RegionSchema, { default: [] }),
     services: Type.Array(ServiceSchema, { default: [] }),
+    /** Absent = no config store: the YAML and its zone files are the whole config (SIGHUP re-reads them). */
+    admin: Type.Optional(AdminSchema),
+    /** The per-region L4 forwarders (src/forward/README.md); every key has a default. */
+    forward: ForwardSchema,
   },
   { additionalProperties: false },
 );

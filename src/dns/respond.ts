@@ -15,6 +15,7 @@ import type { Edns, Query } from './query.js';
 import { decodeQuery } from './query.js';
 import { clientFromAddress, clientFromEcs } from '../routing/client.js';
 import type { Service } from '../routing/service.js';
+import type { ClientSampler } from '../routing/samples.js';
 import { DnsStats } from './stats.js';
 import { MessageWriter } from './writer.js';
 
@@ -77,6 +78,9 @@ export class Responder {
   private zones: ZoneSet;
   private cache = new Map<number, Map<string, Prepared>>();
   private cached = 0;
+
+  /** Recent service clients for admin dry runs; null = not kept. */
+  clientSampler: ClientSampler | null = null;
 
   constructor(zones: ZoneSet, private readonly opts: ResponderOptions) {
     this.zones = zones;
@@ -153,6 +157,7 @@ export class Responder {
     const ecs = q.edns?.ecs;
     // RFC 7871 §7.1.2: SOURCE PREFIX-LENGTH 0 opts out; tailor to the resolver and answer SCOPE 0.
     const client = ecs && ecs.sourcePrefix > 0 ? clientFromEcs(ecs) : clientFromAddress(source);
+    this.clientSampler?.offer(client);
     const d = service.decide(client, q.qtype === RRType.A ? 4 : 6);
     if (d.allDown) this.stats.allDown++;
     if (d.rcode === Rcode.SERVFAIL) return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);

@@ -11,11 +11,14 @@
  *   are not counted; every endpoint drained → drained; no endpoints at all → up.
  * - Precedence: region override > region state in config (when not `up`) > endpoint votes;
  *   endpoint override > endpoint probes. Expired overrides are ignored.
+ * - Load: a region's live forwarder reports give its utilisation; past `load.threshold` its
+ *   effective weight is lowered (load.ts). Only the factor is part of the fingerprint.
  * @module
  */
 import { endpointScope, isExpired, regionScope } from './overrides.js';
+import { effectiveWeight, LOAD_DEFAULTS, regionLoad, type LoadSettings, type RegionLoad } from './load.js';
 import type { HealthSnapshot, RegionState } from './snapshot.js';
-import type { EndpointKey, Override, VantageView } from './types.js';
+import type { EndpointKey, LoadReport, Override, VantageView } from './types.js';
 
 export interface RegionInput {
   id: string;
@@ -41,6 +44,9 @@ export interface AggregateInput {
   version: number;
   /** Backstop for buses that do not expire views themselves; absent = trust the bus. */
   heartbeatTtlMs?: number;
+  /** Forwarders' load reports (any regions; expired ones are ignored). */
+  loads?: LoadReport[];
+  load?: LoadSettings;
 }
 
 export type VerdictSource = 'probes' | 'override' | 'cold';
@@ -76,7 +82,19 @@ export class AggregatedHealth implements HealthSnapshot {
     private readonly downAddresses: ReadonlySet<string>,
     /** Vantages that had a vote, with their region (for `meridian_health_live_vantages`). */
     readonly vantages: readonly { vantage: string; region: string | null }[],
+    private readonly loadMap: ReadonlyMap<string, RegionLoad> = new Map(),
   ) {}
+
+  /** The weight the weighted and sticky policies use: lowered while the region is over its load threshold. */
+  effectiveWeight(regionId: string, configured: number): number {
+    const l = this.loadMap.get(regionId);
+    return l ? effectiveWeight(configured, l.factor) : configured;
+  }
+
+  /** The region's load as of this snapshot (utilisation may be a few reports old; the factor is exact). */
+  regionLoad(id: string): RegionLoad | undefined {
+    return this.loadMap.get(id);
+  }
 
   region(id: string): RegionState {
     return this.regionMap.get(id)?.state ?? 'up';
@@ -117,6 +135,8 @@ export class AggregatedHealth implements HealthSnapshot {
       [...this.endpointMap],
       [...this.downAddresses].sort(),
       this.vantages.map((v) => `${v.vantage}@${v.region ?? ''}`).sort(),
+      // The factor, not the utilisation: a load that moves within one step changes no answer.
+      [...this.loadMap].filter(([, l]) => l.factor < 1).map(([id, l]) => `${id}:${l.factor}`),
     ]);
     return this.fp;
   }
@@ -158,7 +178,16 @@ export function aggregate(input: AggregateInput): AggregatedHealth {
   }
 
   const vantages = live.map((v) => ({ vantage: v.vantage, region: v.region }));
-  return new AggregatedHealth(input.version, regionMap, endpointMap, downAddresses, vantages);
+  const loadMap = new Map<string, RegionLoad>();
+  if (input.loads?.length) {
+    const byRegion = new Map<string, LoadReport[]>();
+    for (const r of input.loads) byRegion.set(r.region, [...(byRegion.get(r.region) ?? []), r]);
+    for (const region of input.regions) {
+      const l = regionLoad(byRegion.get(region.id) ?? [], now, input.load ?? LOAD_DEFAULTS);
+      if (l) loadMap.set(region.id, l);
+    }
+  }
+  return new AggregatedHealth(input.version, regionMap, endpointMap, downAddresses, vantages, loadMap);
 }
 
 function endpointVerdict(

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { NoViewError } from './memory-bus.js';
 import { makeView, nextEvent, obs } from './testkit.js';
-import type { BusEvent, HealthBus, Override, VantageView } from './types.js';
+import type { BusEvent, HealthBus, LoadReport, Override, VantageView } from './types.js';
 
 export interface BusHarness {
   bus: HealthBus;
@@ -22,6 +22,10 @@ export interface BusHarness {
 
 function override(scope: Override['scope'], state: Override['state'], now: number, expiresAt: number | null = null): Override {
   return { scope, state, expiresAt, reason: 'contract', author: 'test', createdAt: now };
+}
+
+function load(region: string, forwarder: string, at: number, ttlMs: number, active: number): LoadReport {
+  return { region, forwarder, at, ttlMs, capacity: 100, active, newPerSec: 2.5, connectFailuresPerSec: 0, backends: { [`${region}/a`]: { active, newPerSec: 2.5, connectFailuresPerSec: 0 } } };
 }
 
 const sorted = (views: VantageView[]): VantageView[] => [...views].sort((a, b) => a.vantage.localeCompare(b.vantage));
@@ -114,6 +118,33 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       await bus.writeView(makeView('va', now(), {}), ttlMs * 10);
       await heard;
       assert.deepEqual(events.filter((e) => e.kind !== 'resync'), []);
+    });
+
+    it('load reports: one per forwarder per region, replaced by the next, announced whole', async (t) => {
+      const { bus, now, ttlMs } = await harness(t);
+      assert.deepEqual(await bus.readLoads(['eu', 'us']), []);
+      const a = load('eu', 'fwd-1', now(), ttlMs * 10, 10);
+      const heard = nextEvent(bus, (e) => e.kind === 'load' && e.report.forwarder === 'fwd-1');
+      await bus.writeLoad(a, ttlMs * 10);
+      assert.deepEqual(await heard, { kind: 'load', report: a });
+      const b = load('eu', 'fwd-2', now(), ttlMs * 10, 20);
+      const c = load('us', 'fwd-3', now(), ttlMs * 10, 30);
+      await bus.writeLoad(b, ttlMs * 10);
+      await bus.writeLoad(c, ttlMs * 10);
+      const a2 = { ...a, active: 11 };
+      await bus.writeLoad(a2, ttlMs * 10);
+      const byId = (l: LoadReport[]) => [...l].sort((x, y) => x.forwarder.localeCompare(y.forwarder));
+      assert.deepEqual(byId(await bus.readLoads(['eu', 'us'])), [a2, b, c]);
+      assert.deepEqual(await bus.readLoads(['us']), [c]);
+      assert.deepEqual(await bus.readLoads([]), []);
+    });
+
+    it('load reports expire with their TTL; an invalid one is refused', async (t) => {
+      const { bus, now, ttlMs, elapse } = await harness(t);
+      await bus.writeLoad(load('eu', 'short', now(), ttlMs, 1), ttlMs);
+      await elapse(ttlMs * 1.5);
+      assert.deepEqual(await bus.readLoads(['eu']), []);
+      await assert.rejects(bus.writeLoad({ ...load('eu', 'bad', now(), ttlMs, 1), capacity: 0 }, ttlMs), /invalid load report/);
     });
 
     it('overrides: write, overwrite, read, delete, each announced', async (t) => {

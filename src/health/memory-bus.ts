@@ -8,8 +8,9 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseLoadReport } from './load.js';
 import { isExpired, parseOverride } from './overrides.js';
-import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, Override, OverrideScope, VantageView } from './types.js';
+import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, OverrideScope, VantageView } from './types.js';
 
 export interface MemoryBusOptions {
   /** Clock for heartbeat and override expiry (ms since epoch). */
@@ -46,6 +47,8 @@ export class MemoryBus implements HealthBus {
   private readonly file: string | undefined;
   private readonly views = new Map<string, StoredView>();
   private readonly overrides = new Map<OverrideScope, Override>();
+  /** region → forwarder → report and its expiry, as the Redis hash `load:<region>` per forwarder. */
+  private readonly loads = new Map<string, Map<string, { report: LoadReport; expiresAt: number }>>();
   private readonly listeners = new Set<(event: BusEvent) => void>();
   /** Serialises file writes so two quick overrides cannot land out of order. */
   private writing: Promise<void> = Promise.resolve();
@@ -78,6 +81,32 @@ export class MemoryBus implements HealthBus {
     for (const id of [...this.views.keys()]) {
       const stored = this.live(id);
       if (stored) out.push(cloneView(stored.view));
+    }
+    return out;
+  }
+
+  async writeLoad(report: LoadReport, ttlMs: number): Promise<void> {
+    this.checkOpen();
+    // Same validation as a report read back from Redis: a bad report must fail its writer, not its readers.
+    const r = parseLoadReport(report);
+    if (!r) throw new Error('health bus: invalid load report');
+    let byForwarder = this.loads.get(r.region);
+    if (!byForwarder) this.loads.set(r.region, (byForwarder = new Map()));
+    byForwarder.set(r.forwarder, { report: r, expiresAt: this.now() + ttlMs });
+    this.emit({ kind: 'load', report: structuredClone(r) });
+  }
+
+  async readLoads(regions: string[]): Promise<LoadReport[]> {
+    this.checkOpen();
+    const now = this.now();
+    const out: LoadReport[] = [];
+    for (const region of regions) {
+      const byForwarder = this.loads.get(region);
+      if (!byForwarder) continue;
+      for (const [id, { report, expiresAt }] of [...byForwarder]) {
+        if (expiresAt <= now) byForwarder.delete(id);
+        else out.push(structuredClone(report));
+      }
     }
     return out;
   }

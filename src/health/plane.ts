@@ -61,6 +61,7 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
     regionUpFraction: c.health.regionUpFraction,
     coldStart: c.health.coldStart,
     heartbeatTtlMs: c.health.heartbeatTtlMs,
+    load: { threshold: c.forward.load.threshold, floor: c.forward.load.floor },
   });
   const source = new HealthSource({
     bus,

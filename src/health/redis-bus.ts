@@ -6,6 +6,7 @@
  *                                          `_meta` → JSON { region, heartbeatAt }; PEXPIRE = heartbeat TTL
  *   {meridian}:health:vantages      SET   vantage ids, so readViews is O(vantages) without SCAN
  *   {meridian}:overrides            HASH  <scope> → JSON Override (expiry inside the record)
+ *   {meridian}:load:<region>        HASH  <forwarder id> → JSON LoadReport; PEXPIRE = report TTL
  *   {meridian}:health               pub/sub channel of JSON BusEvent notices
  *
  * Static stability: both connections run with `enableOfflineQueue: false`, no per-request retries
@@ -17,8 +18,9 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { NoViewError } from './memory-bus.js';
+import { isLive, parseLoadReport } from './load.js';
 import { isExpired, parseOverride } from './overrides.js';
-import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, Override, OverrideScope, VantageView } from './types.js';
+import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, OverrideScope, VantageView } from './types.js';
 
 export interface RedisBusOptions {
   /** `redis://host:port/db`, `rediss://…` */
@@ -78,7 +80,7 @@ export class RedisBus implements HealthBus {
   private readonly sub: Redis;
   private readonly listeners = new Set<(event: BusEvent) => void>();
   private readonly now: () => number;
-  private readonly keys: { view: (id: string) => string; vantages: string; overrides: string; channel: string };
+  private readonly keys: { view: (id: string) => string; vantages: string; overrides: string; load: (region: string) => string; channel: string };
   private subscribed = false;
   private closed = false;
   /** Last transport error, for diagnostics (`meridian health status`). */
@@ -91,6 +93,7 @@ export class RedisBus implements HealthBus {
       view: (id) => `${prefix}:health:vantage:${id}`,
       vantages: `${prefix}:health:vantages`,
       overrides: `${prefix}:overrides`,
+      load: (region) => `${prefix}:load:${region}`,
       channel: `${prefix}:health`,
     };
     this.now = opts.now ?? Date.now;
@@ -192,6 +195,41 @@ export class RedisBus implements HealthBus {
       }
     });
     return views;
+  }
+
+  async writeLoad(report: LoadReport, ttlMs: number): Promise<void> {
+    const r = parseLoadReport(report);
+    if (!r) throw new Error('health bus: invalid load report');
+    const key = this.keys.load(r.region);
+    const json = JSON.stringify(r);
+    // The key's TTL is refreshed by every forwarder of the region; a dead one's field lingers while
+    // others write, so readers also judge each report by its own `at + ttlMs`.
+    const res = await this.cmd
+      .multi()
+      .hset(key, r.forwarder, json)
+      .pexpire(key, Math.max(1, Math.round(ttlMs)))
+      .publish(this.keys.channel, JSON.stringify({ kind: 'load', report: r }))
+      .exec();
+    checkExec(res);
+  }
+
+  async readLoads(regions: string[]): Promise<LoadReport[]> {
+    if (regions.length === 0) return [];
+    const pipe = this.cmd.pipeline();
+    for (const region of regions) pipe.hgetall(this.keys.load(region));
+    const res = checkExec(await pipe.exec());
+    const now = this.now();
+    const out: LoadReport[] = [];
+    regions.forEach((region, i) => {
+      for (const [field, json] of Object.entries(res[i] as Record<string, string>)) {
+        const r = parseLoadReport(json);
+        if (!r || r.region !== region || r.forwarder !== field) continue;
+        if (isLive(r, now)) out.push(r);
+        // A dead forwarder's report: delete it unless it was just rewritten (best effort).
+        else this.cmd.meridianDeleteIfSame(this.keys.load(region), field, json).catch(() => undefined);
+      }
+    });
+    return out;
   }
 
   async readOverrides(): Promise<Override[]> {
@@ -335,6 +373,10 @@ function parseNotice(message: string): BusEvent {
   try {
     const v = JSON.parse(message) as Record<string, unknown>;
     if (v.kind === 'override') return { kind: 'override' };
+    if (v.kind === 'load') {
+      const report = parseLoadReport(v.report);
+      if (report) return { kind: 'load', report };
+    }
     if (v.kind === 'view' && typeof v.vantage === 'string') return { kind: 'view', vantage: v.vantage };
     if (v.kind === 'change' && typeof v.vantage === 'string' && typeof v.endpoint === 'string') {
       const observation = parseObservation(v.observation);

@@ -13,6 +13,11 @@ export interface HealthSnapshot {
   region(id: string): RegionState;
   /** Whether one address of a region is healthy. Unknown addresses count as up (Route 53: no check = healthy). */
   addressUp(regionId: string, address: string): boolean;
+  /**
+   * The weight balancing policies use for a region: its configured weight, lowered by load feedback
+   * from the forwarders (src/health/load.ts). Absent = the configured weight.
+   */
+  effectiveWeight?(regionId: string, configured: number): number;
 }
 
 export interface StaticRegionHealth {

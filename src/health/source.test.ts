@@ -166,6 +166,8 @@ class FlakyBus implements HealthBus {
   readOverrides: HealthBus['readOverrides'] = () => this.gate(() => this.inner.readOverrides());
   writeOverride: HealthBus['writeOverride'] = (o) => this.gate(() => this.inner.writeOverride(o));
   deleteOverride: HealthBus['deleteOverride'] = (s) => this.gate(() => this.inner.deleteOverride(s));
+  writeLoad: HealthBus['writeLoad'] = (r, ttl) => this.gate(() => this.inner.writeLoad(r, ttl));
+  readLoads: HealthBus['readLoads'] = (regions) => this.gate(() => this.inner.readLoads(regions));
   subscribe(l: (e: BusEvent) => void): () => void {
     this.listeners.add(l);
     if (this.up) queueMicrotask(() => l({ kind: 'resync' }));

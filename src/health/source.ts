@@ -12,11 +12,14 @@
  *   stability) and `snapshotAgeSeconds` grows. Connection state changes are logged once each.
  * - A snapshot is swapped only when a verdict or vote count changes, so heartbeats do not
  *   empty the DNS decision caches.
+ * - Forwarders' `load` reports are applied directly too; they swap the snapshot only when a
+ *   region's effective-weight factor changes (load.ts).
  * @module
  */
 import type { Logger } from '../obs/log.js';
 import { aggregate, DEFAULT_QUORUM, DEFAULT_REGION_UP_FRACTION, type AggregatedHealth, type RegionInput } from './aggregate.js';
-import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, Override, VantageView } from './types.js';
+import { isLive, LOAD_DEFAULTS, regionLoad, type LoadSettings, type RegionLoad } from './load.js';
+import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, VantageView } from './types.js';
 
 export interface HealthSettings {
   /** Fraction of reporting live vantages that must see an endpoint down (strictly exceeded). */
@@ -24,6 +27,8 @@ export interface HealthSettings {
   regionUpFraction: number;
   coldStart: 'up' | 'down';
   heartbeatTtlMs: number;
+  /** Load feedback: threshold and floor of the effective-weight factor. */
+  load: LoadSettings;
 }
 
 export const HEALTH_DEFAULTS = {
@@ -31,6 +36,7 @@ export const HEALTH_DEFAULTS = {
   regionUpFraction: DEFAULT_REGION_UP_FRACTION,
   coldStart: 'up',
   heartbeatTtlMs: 15_000,
+  load: LOAD_DEFAULTS,
   resyncIntervalMs: 5_000,
   clockSkewMs: 1_000,
 } as const satisfies HealthSettings & { resyncIntervalMs: number; clockSkewMs: number };
@@ -64,6 +70,8 @@ export class HealthSource {
   private readonly timer: NodeJS.Timeout;
   private views = new Map<string, VantageView>();
   private overrides: Override[] = [];
+  /** `<region>\0<forwarder>` → the forwarder's latest report. */
+  private loads = new Map<string, LoadReport>();
   private synced = false;
   private lastUpdateAt: number;
   private reading = false;
@@ -86,6 +94,7 @@ export class HealthSource {
       regionUpFraction: opts.regionUpFraction ?? HEALTH_DEFAULTS.regionUpFraction,
       coldStart: opts.coldStart ?? HEALTH_DEFAULTS.coldStart,
       heartbeatTtlMs: opts.heartbeatTtlMs ?? HEALTH_DEFAULTS.heartbeatTtlMs,
+      load: opts.load ?? HEALTH_DEFAULTS.load,
     };
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
@@ -142,6 +151,18 @@ export class HealthSource {
     return [...this.views.values()].map((v) => [v.vantage, [...v.endpoints.values()].filter((o) => o.status === 'up').length]);
   }
 
+  /** Every region's load from the latest reports (fresher than the snapshot's; for metrics). */
+  regionLoads(now = this.now()): Map<string, RegionLoad> {
+    const byRegion = new Map<string, LoadReport[]>();
+    for (const r of this.loads.values()) byRegion.set(r.region, [...(byRegion.get(r.region) ?? []), r]);
+    const out = new Map<string, RegionLoad>();
+    for (const [id, reports] of byRegion) {
+      const l = regionLoad(reports, now, this.settings.load);
+      if (l) out.set(id, l);
+    }
+    return out;
+  }
+
   /** New config (regions, thresholds): re-aggregates from the cached views, no read needed. */
   updateConfig(regions: RegionInput[], settings: Partial<HealthSettings> = {}): void {
     this.regions = regions;
@@ -170,7 +191,12 @@ export class HealthSource {
 
   private onEvent(event: BusEvent): void {
     if (this.closed) return;
-    if (event.kind === 'change') {
+    if (event.kind === 'load') {
+      // A report is whole and self-dated: no read needed, and a stale one is simply not live.
+      const prev = this.loads.get(loadKey(event.report));
+      if (!prev || prev.at <= event.report.at) this.loads.set(loadKey(event.report), event.report);
+      this.recompute();
+    } else if (event.kind === 'change') {
       if (this.reading) this.pendingChanges.push(event);
       // A change for a vantage we have not read yet cannot be applied alone; the read brings it.
       if (this.applyChange(event)) {
@@ -209,8 +235,10 @@ export class HealthSource {
     this.pendingChanges = [];
     this.stats.reads++;
     try {
-      const [views, overrides] = await Promise.all([this.bus.readViews(), this.bus.readOverrides()]);
+      const regionIds = this.regions.map((r) => r.id);
+      const [views, overrides, loads] = await Promise.all([this.bus.readViews(), this.bus.readOverrides(), this.bus.readLoads(regionIds)]);
       if (this.closed) return;
+      this.loads = this.mergeLoads(loads);
       this.views = this.mergeViews(views);
       for (const c of this.pendingChanges) this.applyChange(c);
       this.overrides = overrides;
@@ -251,6 +279,17 @@ export class HealthSource {
     return next;
   }
 
+  /** Like views: a report the read did not return stays until its own expiry (a Redis restart loses keys). */
+  private mergeLoads(read: LoadReport[]): Map<string, LoadReport> {
+    const next = new Map(read.map((r) => [loadKey(r), r]));
+    const now = this.now();
+    for (const [k, r] of this.loads) {
+      const n = next.get(k);
+      if (n ? n.at < r.at : isLive(r, now)) next.set(k, r);
+    }
+    return next;
+  }
+
   private recompute(): void {
     // While the bus is away, time stands still for the views: judging the cached heartbeats against
     // the wall clock would expire every vantage and flip the snapshot to cold without any news.
@@ -279,6 +318,8 @@ export class HealthSource {
       regionUpFraction: this.settings.regionUpFraction,
       coldStart: this.settings.coldStart,
       heartbeatTtlMs: this.settings.heartbeatTtlMs + this.skewMs,
+      loads: [...this.loads.values()],
+      load: this.settings.load,
     });
   }
 
@@ -295,4 +336,8 @@ export class HealthSource {
       this.log?.warn('health: bus not connected since start; serving the cold-start snapshot until it is');
     }
   }
+}
+
+function loadKey(r: LoadReport): string {
+  return `${r.region}\0${r.forwarder}`;
 }

@@ -43,8 +43,38 @@ export interface Override {
   createdAt: number;
 }
 
+/** Connection counters of one backend (or a whole forwarder) over the last report interval. */
+export interface LoadCounters {
+  /** Connections open at report time. */
+  active: number;
+  /** Connections started per second. */
+  newPerSec: number;
+  /** Backend connect failures and timeouts per second. */
+  connectFailuresPerSec: number;
+}
+
+/**
+ * What one forwarder publishes every report interval (src/forward/load.ts). Routing reads
+ * `active / capacity` per region as utilisation and lowers the region's effective weight past a
+ * threshold (aggregate.ts).
+ */
+export interface LoadReport extends LoadCounters {
+  region: string;
+  /** Forwarder instance id: a region may run more than one, and their reports add up. */
+  forwarder: string;
+  /** When the report was made (ms since epoch). */
+  at: number;
+  /** The report is ignored once `at + ttlMs` has passed (a dead forwarder stops counting). */
+  ttlMs: number;
+  /** Connections this forwarder takes at 100 % utilisation. */
+  capacity: number;
+  backends: Record<EndpointKey, LoadCounters>;
+}
+
 export type BusEvent =
   | { kind: 'change'; vantage: string; endpoint: EndpointKey; observation: EndpointObservation }
+  /** A forwarder's load report, delivered whole (applied without a re-read). */
+  | { kind: 'load'; report: LoadReport }
   | { kind: 'view'; vantage: string }
   | { kind: 'override' }
   /** The bus (re)connected: state may have been missed, read everything again. */
@@ -65,6 +95,10 @@ export interface HealthBus {
   readOverrides(): Promise<Override[]>;
   writeOverride(override: Override): Promise<void>;
   deleteOverride(scope: OverrideScope): Promise<boolean>;
+  /** Stores a forwarder's load report (replacing its previous one) with a TTL and announces it. */
+  writeLoad(report: LoadReport, ttlMs: number): Promise<void>;
+  /** Unexpired load reports of the given regions, every forwarder's. */
+  readLoads(regions: string[]): Promise<LoadReport[]>;
   /** Change notices; also `resync` after every (re)connection. Returns an unsubscribe function. */
   subscribe(listener: (event: BusEvent) => void): () => void;
   /** Whether the transport is connected now (always true in memory). */

@@ -154,6 +154,27 @@ function healthMetrics(registry: Registry, plane: () => HealthPlane): void {
     },
   });
   new Gauge({
+    name: 'meridian_health_region_utilisation',
+    help: 'Active forwarder connections / capacity per region, from the live load reports (absent: no report).',
+    labelNames: ['region'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [region, l] of plane().source.regionLoads()) this.set({ region }, l.utilisation);
+    },
+  });
+  new Gauge({
+    name: 'meridian_health_region_weight_factor',
+    help: 'Factor applied to the region weight by load feedback (1 = not lowered), as in the snapshot in force.',
+    labelNames: ['region'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const h = plane().source.current;
+      for (const [region] of h.regions()) this.set({ region }, h.regionLoad(region)?.factor ?? 1);
+    },
+  });
+  new Gauge({
     name: 'meridian_health_vantage_endpoints_up',
     help: 'Endpoints each live vantage sees up (its own view, before quorum).',
     labelNames: ['vantage'],

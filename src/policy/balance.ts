@@ -5,8 +5,13 @@
  * Competing set: the best (lowest) tier among candidates with weight > 0. Weight-0 regions are
  * standby: they compete only when no weighted candidate is left in any tier (Route 53's rule), and
  * then with equal shares.
+ *
+ * Weights are effective weights: the configured weight lowered by forwarder load feedback when the
+ * health snapshot carries it (src/health/load.ts). Standby is decided on the configured weight, so
+ * load can shrink a region's share but never turn it into a standby.
  * @module
  */
+import type { HealthSnapshot } from '../health/snapshot.js';
 import { asRecord, rejectUnknownKeys } from './lists.js';
 import type { Candidate, ChainState, PolicyContext } from './types.js';
 
@@ -34,20 +39,25 @@ export interface Competition {
   rest: Candidate[];
 }
 
-export function competition(candidates: Candidate[]): Competition | null {
+export function competition(candidates: Candidate[], health?: HealthSnapshot): Competition | null {
   if (candidates.length === 0) return null;
   const weighted = candidates.filter((c) => c.region.weight > 0);
   const pool = weighted.length > 0 ? weighted : candidates;
   const best = Math.min(...pool.map((c) => c.tier));
   const members = pool.filter((c) => c.tier === best);
   const rest = candidates.filter((c) => !members.includes(c));
-  return { members, weights: members.map((c) => (weighted.length > 0 ? c.region.weight : 1)), rest };
+  const weightOf = (c: Candidate): number => health?.effectiveWeight?.(c.region.id, c.region.weight) ?? c.region.weight;
+  return { members, weights: members.map((c) => (weighted.length > 0 ? weightOf(c) : 1)), rest };
 }
 
 export function applyOrder(state: ChainState, ctx: PolicyContext, cfg: BalanceConfig, comp: Competition, ordered: Candidate[], how: string): ChainState {
   const prefix = ctx.client.family === 4 ? cfg.prefix4 : cfg.prefix6;
   // With one competitor the hash decides nothing, and the scope must not be narrowed for it.
   const scope = comp.members.length > 1 ? Math.max(state.scope, Math.min(prefix, ctx.client.family === 4 ? 32 : 128)) : state.scope;
-  ctx.trace?.push(`${how}: ${ordered.map((c) => `${c.region.id}(w${c.region.weight})`).join(' > ')}${comp.members.length > 1 ? ` keyed on the client /${prefix}` : ''}`);
+  const w = (c: Candidate): string => {
+    const eff = ctx.health.effectiveWeight?.(c.region.id, c.region.weight) ?? c.region.weight;
+    return eff === c.region.weight ? `w${eff}` : `w${c.region.weight}->${eff} by load`;
+  };
+  ctx.trace?.push(`${how}: ${ordered.map((c) => `${c.region.id}(${w(c)})`).join(' > ')}${comp.members.length > 1 ? ` keyed on the client /${prefix}` : ''}`);
   return { ...state, candidates: [...ordered, ...comp.rest], scope };
 }

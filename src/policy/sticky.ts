@@ -23,7 +23,7 @@ export const sticky: PolicyDefinition<BalanceConfig> = {
   parseConfig: (json) => parseBalanceConfig(json, 'sticky'),
   build(cfg) {
     return (state, ctx) => {
-      const comp = competition(state.candidates);
+      const comp = competition(state.candidates, ctx.health);
       if (!comp) return state;
       const prefix = ctx.client.family === 4 ? cfg.prefix4 : cfg.prefix6;
       const h = subnetHash(ctx.client, prefix, ctx.salt);

@@ -18,7 +18,7 @@ export const weighted: PolicyDefinition<BalanceConfig> = {
   parseConfig: (json) => parseBalanceConfig(json, 'weighted'),
   build(cfg) {
     return (state, ctx) => {
-      const comp = competition(state.candidates);
+      const comp = competition(state.candidates, ctx.health);
       if (!comp) return state;
       const total = comp.weights.reduce((a, b) => a + b, 0);
       const prefix = ctx.client.family === 4 ? cfg.prefix4 : cfg.prefix6;

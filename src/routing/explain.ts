@@ -4,6 +4,7 @@
  * what a DNS node with the same config, health and geo database answers.
  * @module
  */
+import { isIP } from 'node:net';
 import { Rcode } from '../dns/constants.js';
 import { canonicalOrigin } from '../zone/parse.js';
 import { clientFromAddress, clientFromPrefix, clientText } from './client.js';
@@ -29,12 +30,9 @@ export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false
 export function explain(services: Map<string, Service>, name: string, clientIp: string, opts: { ecs?: string; qtype?: 'A' | 'AAAA' } = {}): ExplainResult {
   const service = services.get(canonicalOrigin(name));
   if (!service) return { ok: false, error: `${canonicalOrigin(name)} is not a service (services: ${[...services.keys()].join(', ') || 'none'})` };
-  let client;
-  try {
-    client = clientFromAddress(clientIp, 'explain');
-  } catch {
-    return { ok: false, error: `"${clientIp}" is not an IP address` };
-  }
+  // clientFromAddress trusts its input (on the answer path it is a socket's address), so check here.
+  if (isIP(clientIp) === 0) return { ok: false, error: `"${clientIp}" is not an IP address` };
+  const client = clientFromAddress(clientIp, 'explain');
   let effective = client;
   if (opts.ecs !== undefined) {
     const parsed = clientFromPrefix(opts.ecs);
@@ -58,7 +56,7 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
       steps,
       rcode: d.rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'NOERROR',
       addresses: d.addresses,
-      ttl: service.def.ttl,
+      ttl: service.ttlFor(d.addresses),
       scope: usesEcs ? d.scope : 0,
       allDown: d.allDown,
     },

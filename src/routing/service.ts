@@ -32,6 +32,8 @@ export interface ServiceDefinition {
   /** How many regions' addresses an answer carries (multivalue overrides it). */
   answers: number;
   chain: CompiledChain;
+  /** Addresses of draining regions and their lowered TTL (src/admin/drain.ts); absent when none drains. */
+  drainTtls?: Map<string, number>;
 }
 
 export interface Decision {
@@ -131,7 +133,14 @@ export class Service {
     const scope = state.scope;
     if (!trace) this.noteAllDown(qfamily, state.allDown);
     if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope, addresses: [], allDown: true };
-    return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.def.ttl), an: addresses.length, scope, addresses, allDown: state.allDown };
+    return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.ttlFor(addresses)), an: addresses.length, scope, addresses, allDown: state.allDown };
+  }
+
+  /** The service TTL, or the lowest drain TTL of the addresses in the answer. */
+  ttlFor(addresses: string[]): number {
+    let ttl = this.def.ttl;
+    if (this.def.drainTtls) for (const a of addresses) ttl = Math.min(ttl, this.def.drainTtls.get(a) ?? ttl);
+    return ttl;
   }
 
   private noteAllDown(family: 4 | 6, allDown: boolean): void {

@@ -169,4 +169,8 @@ test('meridian explain prints the decision step by step', () => {
   const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'nope.gslb.example.com', '192.0.2.1'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /is not a service/);
+  // Regression: a client that is not an IP address was taken for an IPv6 client and explained.
+  const notIp = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', 'zzz'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+  assert.equal(notIp.status, 1);
+  assert.match(notIp.stderr, /"zzz" is not an IP address/);
 });

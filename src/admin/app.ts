@@ -1,0 +1,173 @@
+/**
+ * The admin API as a fastify app: schemas for every route (TypeBox, shown at /openapi.json and
+ * /docs), bearer-token roles, coded errors, body and rate limits. Routes live in routes/*.ts, one
+ * resource per file; they get their dependencies through `AdminDeps`, never through globals.
+ * @module
+ */
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Role } from '../store/types.js';
+import { VERSION } from '../version.js';
+import { allows, TokenAuthority, type Principal } from './auth.js';
+import { ChangeRunner } from './change.js';
+import type { AdminDeps } from './context.js';
+import { DrainController } from './drain.js';
+import { FixedWindowLimiter } from './limit.js';
+import { typeMismatch } from './strict.js';
+import { AdminError, ERRORS } from './errors.js';
+import { registerConfigRoutes } from './routes/config.js';
+import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerExplainRoutes } from './routes/explain.js';
+import { registerOverrideRoutes } from './routes/overrides.js';
+import { registerRegionRoutes } from './routes/regions.js';
+import { registerServiceRoutes } from './routes/services.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { registerVersionRoutes } from './routes/versions.js';
+import { registerZoneRoutes } from './routes/zones.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** The least role a route needs; absent = public (docs, OpenAPI). */
+    role?: Role;
+  }
+}
+
+export type AdminApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** What the routes share: dependencies, the change pipeline, token authority, drains. */
+export interface AdminRuntime {
+  deps: AdminDeps;
+  changes: ChangeRunner;
+  tokens: TokenAuthority;
+  drains: DrainController;
+}
+
+export interface AdminAppHandle {
+  app: AdminApp;
+  runtime: AdminRuntime;
+}
+
+/** Maps fastify's own errors (validation, body parsing, limits) onto the registry. */
+function toAdminError(err: FastifyError): AdminError {
+  if (err instanceof AdminError) return err;
+  if (err.validation) {
+    const first = err.validation[0];
+    const where = err.validationContext ?? 'body';
+    const field = `${where}${first?.instancePath ?? ''}`;
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
+    return new AdminError('MERIDIAN_ERR_VALIDATION', `${field}${missing ? '/' + missing : ''} ${first?.message ?? 'is invalid'}`, missing ? `${field}/${missing}` : field);
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AdminError('MERIDIAN_ERR_BODY_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AdminError('MERIDIAN_ERR_UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AdminError('MERIDIAN_ERR_BAD_JSON', err.message);
+  }
+  if (err.statusCode === 429) return new AdminError('MERIDIAN_ERR_RATE_LIMITED');
+  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) return new AdminError('MERIDIAN_ERR_BAD_JSON', err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AdminError('MERIDIAN_ERR_VALIDATION', err.message);
+  return new AdminError('MERIDIAN_ERR_INTERNAL');
+}
+
+export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'admin' }),
+    bodyLimit: deps.settings.bodyLimitBytes,
+    // The router's default (100) is below what the schemas allow (names of 255 characters): such a
+    // name got the router's 414, not the schema's 400. Longer still is refused, coded, below.
+    routerOptions: { maxParamLength: 1024 },
+    // Errors the router raises before any route (a bad percent-escape, an overlong parameter) were
+    // sent in fastify's own shape, outside the MERIDIAN_ERR_* registry.
+    frameworkErrors: (err, _req, reply) => {
+      const e = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new AdminError('MERIDIAN_ERR_VALIDATION', err.message, 'url') : toAdminError(err);
+      void (reply as unknown as FastifyReply).status(e.status).send(e.toJSON());
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const tokens = new TokenAuthority(deps.store.tokens, deps.staticTokens);
+  const changes = new ChangeRunner(deps);
+  const drains = new DrainController(deps, changes);
+  const runtime: AdminRuntime = { deps, changes, tokens, drains };
+  app.decorateRequest('principal', null);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const e = toAdminError(err);
+    if (e.status >= 500) req.log.error({ err }, 'admin request failed');
+    void reply.status(e.status).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(new AdminError('MERIDIAN_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
+  });
+
+  await app.register(rateLimit, {
+    // Not per route: route-level onRequest hooks run after the app-level auth hook below, so a
+    // request with a bad token was rejected before it was ever counted (token guessing was not
+    // limited). The limiter is added as the first app-level hook instead, for every request.
+    global: false,
+    max: deps.settings.rateLimit,
+    timeWindow: 60_000,
+    // Per client IP for everything (guessing tokens included); per token below, after auth.
+    keyGenerator: (req) => `ip:${req.ip}`,
+    errorResponseBuilder: (_req, ctx) => Object.assign(new AdminError('MERIDIAN_ERR_RATE_LIMITED', `more than ${ctx.max} requests per minute; retry in ${ctx.after}`), { statusCode: 429 }),
+  });
+  app.addHook('onRequest', app.rateLimit());
+  // @fastify/rate-limit runs once per request (one marker per registration), so the per-token
+  // budget is a second, tiny fixed window of our own, checked right after authentication.
+  const perToken = new FixedWindowLimiter(deps.settings.rateLimit, 60_000, deps.now ?? Date.now);
+
+  // Bodies are JSON only: fastify's built-in text/plain parser would hand a string to the schema
+  // (a 400 "body must be object") where 415 is the answer.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Meridian admin API', version: VERSION, description: 'Zones, services, regions, endpoints, overrides, tokens, versions and audit. Errors are `{ error: { code, message, field? } }` with the MERIDIAN_ERR_* codes of src/admin/README.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // Authentication and role check for every route that declares a role.
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const needed = req.routeOptions.config?.role;
+    if (!needed) return;
+    const principal = await tokens.authenticate(req.headers.authorization).catch((err: unknown) => {
+      throw err instanceof AdminError ? err : new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', `token store: ${(err as Error).message}`);
+    });
+    req.principal = principal;
+    if (!allows(principal, needed)) throw new AdminError('MERIDIAN_ERR_FORBIDDEN', `${principal.role} tokens cannot do this; it needs ${needed}`);
+    const retry = perToken.take(principal.name);
+    if (retry > 0) {
+      void reply.header('retry-after', Math.ceil(retry / 1000));
+      throw new AdminError('MERIDIAN_ERR_RATE_LIMITED', `more than ${deps.settings.rateLimit} requests per minute for token ${principal.name}`);
+    }
+  });
+
+  // Bodies are checked for JSON types before Ajv, whose type coercion is for the query string only.
+  app.addHook('preValidation', async (req: FastifyRequest) => {
+    const schema = req.routeOptions.schema?.body;
+    if (!schema || req.body === undefined || req.body === null) return;
+    const m = typeMismatch(schema as object, req.body, 'body');
+    if (m) throw new AdminError('MERIDIAN_ERR_VALIDATION', `${m.path} must be ${m.expected}`, m.path);
+  });
+
+  const routes = [registerConfigRoutes, registerZoneRoutes, registerServiceRoutes, registerRegionRoutes, registerEndpointRoutes, registerOverrideRoutes, registerTokenRoutes, registerVersionRoutes, registerExplainRoutes];
+  for (const register of routes) register(app, runtime);
+  await app.ready();
+  return { app, runtime };
+}
+
+export { ERRORS };

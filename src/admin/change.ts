@@ -1,0 +1,103 @@
+/**
+ * The one path every config write takes: read head -> apply the edit to a copy -> validate and
+ * compile the whole document -> diff -> commit with compare-and-set. A request that fails at any
+ * step changes nothing. Writes in this process are serialised so they never race each other; the
+ * store's CAS protects against writers in other processes (412 with If-Match, a re-read without).
+ * @module
+ */
+import type { ConfigDocument } from '../config/document.js';
+import { diffDocuments } from '../store/diff.js';
+import type { DiffEntry, VersionRecord } from '../store/types.js';
+import type { AdminDeps } from './context.js';
+import { sampleAnswerChanges, type AnswerChanges } from './dryrun.js';
+import { AdminError } from './errors.js';
+
+export interface ChangeRequest {
+  /** Parsed If-Match: a version number, or undefined when absent (or `*`). */
+  ifMatch: number | undefined;
+  dryRun: boolean;
+  /** Client addresses for the dry run's answer comparison, when the request names them. */
+  sample?: string[];
+  author: string;
+  reason: string;
+  action: string;
+  target: string;
+  /** Edits the document in place; throws AdminError (404, 409 …) when the edit does not apply. */
+  edit(document: ConfigDocument): void;
+}
+
+export type ChangeOutcome =
+  | { kind: 'committed'; record: VersionRecord }
+  /** The edit changed nothing (a repeated request): no version is created. */
+  | { kind: 'unchanged'; version: number }
+  | { kind: 'dry-run'; version: number; diff: DiffEntry[]; answers: AnswerChanges };
+
+const MAX_ATTEMPTS = 10;
+
+export class ChangeRunner {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: AdminDeps) {}
+
+  /** Runs `fn` after every earlier change of this process has finished. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async head(): Promise<VersionRecord> {
+    const store = this.deps.store;
+    const head = await guard(() => store.head());
+    const record = head > 0 ? await guard(() => store.get(head)) : null;
+    if (!record) throw new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', `config version ${head} cannot be read`);
+    return record;
+  }
+
+  apply(req: ChangeRequest): Promise<ChangeOutcome> {
+    return this.serial(async () => {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const current = await this.head();
+        if (req.ifMatch !== undefined && req.ifMatch !== current.version) {
+          throw new AdminError('MERIDIAN_ERR_PRECONDITION_FAILED', `If-Match names version ${req.ifMatch}; the current version is ${current.version}`);
+        }
+        const draft = structuredClone(current.document);
+        req.edit(draft);
+        const result = this.deps.compile(draft);
+        if (!result.ok) {
+          throw new AdminError('MERIDIAN_ERR_INVALID_CONFIG', result.problems[0]!.reason, result.problems[0]!.path, result.problems);
+        }
+        const diff = diffDocuments(current.document, result.document);
+        if (req.dryRun) {
+          const before = this.deps.compile(current.document);
+          const answers = sampleAnswerChanges(this.deps, before.ok ? before.compiled : null, result.compiled, req.sample);
+          return { kind: 'dry-run', version: current.version, diff, answers };
+        }
+        if (diff.length === 0) return { kind: 'unchanged', version: current.version };
+        const outcome = await guard(() =>
+          this.deps.store.commit({ expected: current.version, document: result.document, diff, author: req.author, reason: req.reason, action: req.action, target: req.target }),
+        );
+        if (outcome.ok) {
+          await this.deps.applied?.(outcome.record.version);
+          return { kind: 'committed', record: outcome.record };
+        }
+        // Another process committed first. With If-Match the client must look again; without it,
+        // the edit is re-applied to the new head (it is a delta, so nothing is lost).
+        if (req.ifMatch !== undefined) {
+          throw new AdminError('MERIDIAN_ERR_PRECONDITION_FAILED', `the config moved to version ${outcome.head} while this change was validated`);
+        }
+      }
+      throw new AdminError('MERIDIAN_ERR_BUSY');
+    });
+  }
+}
+
+/** Store failures become 503 with nothing changed; AdminErrors pass through. */
+export async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AdminError) throw err;
+    throw new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', `config store: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The `admin:` section of the YAML config: where the admin API listens and where the config store
+ * keeps its data. Reasons for the defaults are in src/admin/README.md.
+ * @module
+ */
+import { type Static, Type } from '@sinclair/typebox';
+
+export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]);
+
+export const StaticTokenSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' }),
+    role: RoleSchema,
+    /** Hex SHA-256 of the secret (`meridian token hash`); the secret itself never sits in a file. */
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminSchema = Type.Object(
+  {
+    /** `host:port` of the admin API; null = no API on this node (it still follows the store). */
+    listen: Type.Union([Type.String(), Type.Null()], { default: '127.0.0.1:8053' }),
+    /** Data directory (relative to the config file): the file store, or the local copy in cluster mode. */
+    dataDir: Type.String({ minLength: 1, default: 'data' }),
+    /** `file` (embedded) or `redis` (cluster: REDIS_URL or health.redisUrl); `auto` picks by Redis presence. */
+    store: Type.Union([Type.Literal('auto'), Type.Literal('file'), Type.Literal('redis')], { default: 'auto' }),
+    tokens: Type.Array(StaticTokenSchema, { default: [] }),
+    /** Requests per minute per token and per client IP. */
+    rateLimit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600 }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),
+    /** TTL of answers carrying a region while it drains. */
+    drainTtl: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),
+    /** Recent client addresses kept for dry-run samples. */
+    sampleSize: Type.Integer({ minimum: 0, maximum: 100_000, default: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export type AdminConfig = Static<typeof AdminSchema>;
+export type StaticToken = Static<typeof StaticTokenSchema>;

@@ -1,0 +1,35 @@
+/**
+ * What the admin API needs from the node it runs in. serve.ts builds it; tests build it around a
+ * real store and a real compiled config, so no route ever reaches for a global.
+ * @module
+ */
+import type { CompiledDocument, CompileResult } from '../config/document.js';
+import type { HealthBus } from '../health/types.js';
+import type { Logger } from '../obs/log.js';
+import type { Service } from '../routing/service.js';
+import type { ConfigStore } from '../store/types.js';
+import type { AdminConfig, StaticToken } from './config.js';
+
+export interface AdminDeps {
+  store: ConfigStore;
+  /** Validates and compiles a document with this node's process settings (probe defaults). */
+  compile(document: unknown): CompileResult;
+  /** The version this node answers from and its services (explain reads the live decision). */
+  live(): { version: number; services: Map<string, Service> };
+  /** Services of another compiled config on this node's geo database and health (dry runs). */
+  servicesFor(compiled: CompiledDocument): Map<string, Service>;
+  /** Resolves once this node answers from `version` (read-your-writes for the API's caller). */
+  applied?(version: number): Promise<void>;
+  /** Overrides live on the health bus (Redis or the embedded file), not in config versions. */
+  bus: HealthBus;
+  /** Called after an override changed, so this node's health snapshot follows at once. */
+  onOverridesChanged?(): void;
+  /** Recent client addresses seen by this node's DNS listeners (dry-run samples). */
+  recentClients(): string[];
+  /** Connections still open through a region's forwarders (from their load reports), or null. */
+  forwarderConnections?(region: string): number | null;
+  settings: AdminConfig;
+  staticTokens: StaticToken[];
+  log: Logger;
+  now?(): number;
+}

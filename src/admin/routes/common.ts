@@ -1,0 +1,91 @@
+/**
+ * What every write route shares: If-Match parsing, the `dryRun`/`reason`/`sample` query, the reply
+ * shapes (committed, unchanged, dry run) with the new version as ETag.
+ * @module
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ChangeOutcome, ChangeRequest } from '../change.js';
+import { AdminError, ErrorBodySchema } from '../errors.js';
+import type { Role } from '../../store/types.js';
+
+export const WriteQuery = Type.Object(
+  {
+    dryRun: Type.Optional(Type.Boolean({ description: 'validate and show the diff and the answers that would change; commit nothing' })),
+    reason: Type.Optional(Type.String({ maxLength: 1000, description: 'recorded in the version and the audit log' })),
+    sample: Type.Optional(Type.String({ maxLength: 64_000, description: 'dry run: comma-separated client addresses to compare answers for' })),
+  },
+  { additionalProperties: false },
+);
+
+export interface WriteQueryType {
+  dryRun?: boolean;
+  reason?: string;
+  sample?: string;
+}
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 100, description: 'the config version the change was made against (the ETag of a GET); a stale one gets 412' })),
+});
+
+/** Responses every route may give besides its own success. */
+export const errorResponses = {
+  400: ErrorBodySchema,
+  401: ErrorBodySchema,
+  403: ErrorBodySchema,
+  404: ErrorBodySchema,
+  409: ErrorBodySchema,
+  412: ErrorBodySchema,
+  429: ErrorBodySchema,
+  503: ErrorBodySchema,
+};
+
+export const etag = (version: number): string => `"${version}"`;
+
+/** `"12"`, `W/"12"` or `12` -> 12; `*` or absent -> undefined (apply to whatever is current). */
+export function parseIfMatch(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const text = (Array.isArray(header) ? header[0]! : header).trim();
+  if (text === '*') return undefined;
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(text);
+  if (!m) throw new AdminError('MERIDIAN_ERR_VALIDATION', 'If-Match must be a config version such as "12" (the ETag of a GET)', 'headers/if-match');
+  return Number(m[1]);
+}
+
+export function routeConfig(role: Role): { role: Role } {
+  return { role };
+}
+
+/** Builds the change request of a write route from its HTTP request. */
+export function changeOf(req: FastifyRequest, action: string, target: string, edit: ChangeRequest['edit']): ChangeRequest {
+  const q = (req.query ?? {}) as WriteQueryType;
+  return {
+    ifMatch: parseIfMatch(req.headers['if-match']),
+    dryRun: q.dryRun === true,
+    ...(q.sample ? { sample: q.sample.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    author: req.principal?.name ?? 'unknown',
+    reason: q.reason?.trim() || (req.headers['x-meridian-reason'] as string | undefined)?.slice(0, 1000) || '',
+    action,
+    target,
+    edit,
+  };
+}
+
+/** Sends the outcome of a change: 200 (or `createdStatus`) with the version as ETag. */
+export function sendOutcome(reply: FastifyReply, outcome: ChangeOutcome, createdStatus = 200): FastifyReply {
+  switch (outcome.kind) {
+    case 'committed':
+      return reply
+        .status(createdStatus)
+        .header('etag', etag(outcome.record.version))
+        .send({ version: outcome.record.version, action: outcome.record.action, target: outcome.record.target, diff: outcome.record.diff });
+    case 'unchanged':
+      return reply.status(200).header('etag', etag(outcome.version)).send({ version: outcome.version, unchanged: true, diff: [] });
+    case 'dry-run':
+      return reply.status(200).header('etag', etag(outcome.version)).send({ dryRun: true, version: outcome.version, diff: outcome.diff, answers: outcome.answers });
+  }
+}
+
+export function notFound(what: string): AdminError {
+  return new AdminError('MERIDIAN_ERR_NOT_FOUND', `${what} does not exist`);
+}

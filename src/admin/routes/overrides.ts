@@ -1,0 +1,94 @@
+/**
+ * Overrides (force a region or an endpoint up, down or drained, optionally for a while). They live
+ * on the health bus, beside what the probes report, and outrank it; they are not config versions
+ * (an incident action must not be undone by a config rollback) but every one is audited.
+ * @module
+ */
+import { Type } from '@sinclair/typebox';
+import { makeOverride } from '../../health/overrides.js';
+import type { OverrideScope } from '../../health/types.js';
+import type { AdminApp, AdminRuntime } from '../app.js';
+import { AdminError } from '../errors.js';
+import { errorResponses, routeConfig } from './common.js';
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' });
+const RegionScope = Type.Object({ region: Id });
+const EndpointScope = Type.Object({ region: Id, endpoint: Id });
+const OverrideBody = Type.Object(
+  {
+    state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')]),
+    // The grammar of parseDuration (src/health/overrides.ts): `ms` was allowed here and refused there.
+    for: Type.Optional(Type.Union([Type.String({ pattern: '^(\\d+[smhd])+$', maxLength: 64, description: 'expiry, e.g. 30m, 2h, 1h30m' }), Type.Null()])),
+    reason: Type.String({ minLength: 1, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+const view = (o: { scope: string; state: string; expiresAt: number | null; reason: string; author: string; createdAt: number }) => ({
+  scope: o.scope,
+  state: o.state,
+  expiresAt: o.expiresAt === null ? null : new Date(o.expiresAt).toISOString(),
+  reason: o.reason,
+  author: o.author,
+  createdAt: new Date(o.createdAt).toISOString(),
+});
+
+export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
+  const { deps } = rt;
+  const now = (): number => deps.now?.() ?? Date.now();
+
+  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { ...errorResponses } } }, async () => {
+    const list = await deps.bus.readOverrides();
+    return list.filter((o) => o.expiresAt === null || o.expiresAt > now()).map(view);
+  });
+
+  const set = async (scope: OverrideScope, body: { state: string; for?: string | null | undefined; reason: string }, author: string) => {
+    let override;
+    try {
+      override = makeOverride({ scope, state: body.state, for: body.for ?? null, reason: body.reason, author, now: now() });
+    } catch (err) {
+      throw new AdminError('MERIDIAN_ERR_VALIDATION', (err as Error).message, 'body');
+    }
+    // An expiry past what a Date can hold (`for: 99999999999d`) used to be written to the bus and
+    // then fail the reply with a 500: check before anything is written.
+    if (override.expiresAt !== null && Number.isNaN(new Date(override.expiresAt).getTime())) {
+      throw new AdminError('MERIDIAN_ERR_VALIDATION', `for: ${body.for} is too far in the future`, 'body/for');
+    }
+    await deps.bus.writeOverride(override);
+    await deps.store.appendAudit({ author, action: 'override.set', target: scope, version: null, reason: body.reason, detail: { state: override.state, expiresAt: override.expiresAt } });
+    deps.onOverridesChanged?.();
+    return view(override);
+  };
+  const clear = async (scope: OverrideScope, author: string, reason: string) => {
+    const existed = await deps.bus.deleteOverride(scope);
+    if (!existed) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
+    await deps.store.appendAudit({ author, action: 'override.clear', target: scope, version: null, reason });
+    deps.onOverridesChanged?.();
+    return { scope, cleared: true };
+  };
+  const ReasonQuery = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false });
+
+  /** An override must name a region (and endpoint) of the current config: a typo would silently do nothing. */
+  const mustExist = async (region: string, endpoint?: string): Promise<void> => {
+    const r = (await rt.changes.head()).document.regions.find((x) => x.id === region);
+    if (!r) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${region} does not exist`, 'params/region');
+    if (endpoint !== undefined && !r.endpoints.some((e) => (e.id ?? `${e.address}:${e.port}`) === endpoint)) {
+      throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${region} has no endpoint ${endpoint}`, 'params/endpoint');
+    }
+  };
+
+  app.put('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, body: OverrideBody, response: { ...errorResponses } } }, async (req) => {
+    await mustExist(req.params.region);
+    return set(`region/${req.params.region}`, req.body, req.principal!.name);
+  });
+  app.put('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force an endpoint\'s state', params: EndpointScope, body: OverrideBody, response: { ...errorResponses } } }, async (req) => {
+    await mustExist(req.params.region, req.params.endpoint);
+    return set(`endpoint/${req.params.region}/${req.params.endpoint}`, req.body, req.principal!.name);
+  });
+  app.delete('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ReasonQuery, response: { ...errorResponses } } }, async (req) =>
+    clear(`region/${req.params.region}`, req.principal!.name, req.query.reason ?? ''),
+  );
+  app.delete('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ReasonQuery, response: { ...errorResponses } } }, async (req) =>
+    clear(`endpoint/${req.params.region}/${req.params.endpoint}`, req.principal!.name, req.query.reason ?? ''),
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * Services (names whose answers are chosen per client): /v1/services[/:name].
+ * @module
+ */
+import { Type } from '@sinclair/typebox';
+import { ServiceSchema } from '../../config/schema.js';
+import { canonicalOrigin } from '../../zone/parse.js';
+import type { AdminApp, AdminRuntime } from '../app.js';
+import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
+const ServiceBody = Type.Omit(ServiceSchema, ['name'], { additionalProperties: false });
+
+export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
+  app.get('/v1/services', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'List services', response: { ...errorResponses } } }, async (_req, reply) => {
+    const head = await rt.changes.head();
+    return reply.header('etag', etag(head.version)).send(head.document.services);
+  });
+  app.get('/v1/services/:name', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'One service', params: NameParams, response: { ...errorResponses } } }, async (req, reply) => {
+    const head = await rt.changes.head();
+    const svc = head.document.services.find((s) => canonicalOrigin(s.name) === canonicalOrigin(req.params.name));
+    if (!svc) throw notFound(`service ${canonicalOrigin(req.params.name)}`);
+    return reply.header('etag', etag(head.version)).send(svc);
+  });
+  app.put(
+    '/v1/services/:name',
+    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Create or replace a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ServiceBody, response: { ...errorResponses } } },
+    async (req, reply) => {
+      const name = canonicalOrigin(req.params.name);
+      let created = false;
+      const outcome = await rt.changes.apply(
+        changeOf(req, 'service.put', `service/${name}`, (doc) => {
+          const i = doc.services.findIndex((s) => canonicalOrigin(s.name) === name);
+          const svc = { ...req.body, name: name.slice(0, -1) };
+          if (i < 0) {
+            created = true;
+            doc.services.push(svc);
+          } else doc.services[i] = svc;
+        }),
+      );
+      return sendOutcome(reply, outcome, created ? 201 : 200);
+    },
+  );
+  app.delete(
+    '/v1/services/:name',
+    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Delete a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    async (req, reply) => {
+      const name = canonicalOrigin(req.params.name);
+      const outcome = await rt.changes.apply(
+        changeOf(req, 'service.delete', `service/${name}`, (doc) => {
+          const i = doc.services.findIndex((s) => canonicalOrigin(s.name) === name);
+          if (i < 0) throw notFound(`service ${name}`);
+          doc.services.splice(i, 1);
+        }),
+      );
+      return sendOutcome(reply, outcome);
+    },
+  );
+}

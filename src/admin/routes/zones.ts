@@ -1,0 +1,62 @@
+/**
+ * Zones and their static records: /v1/zones[/:origin]. Records are zone-file presentation form,
+ * validated by the same parser as zone files.
+ * @module
+ */
+import { Type } from '@sinclair/typebox';
+import { ZoneRecordSchema } from '../../config/document.js';
+import { canonicalOrigin } from '../../zone/parse.js';
+import type { AdminApp, AdminRuntime } from '../app.js';
+import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+import { AdminError } from '../errors.js';
+
+const OriginParams = Type.Object({ origin: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
+const ZoneBody = Type.Object({ records: Type.Array(ZoneRecordSchema, { maxItems: 100_000 }) }, { additionalProperties: false });
+
+export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
+  app.get('/v1/zones', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'List zones', response: { ...errorResponses } } }, async (_req, reply) => {
+    const head = await rt.changes.head();
+    return reply.header('etag', etag(head.version)).send(head.document.zones.map((z) => ({ origin: canonicalOrigin(z.origin), records: z.records.length })));
+  });
+  app.get('/v1/zones/:origin', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'One zone with its records', params: OriginParams, response: { ...errorResponses } } }, async (req, reply) => {
+    const head = await rt.changes.head();
+    const zone = head.document.zones.find((z) => canonicalOrigin(z.origin) === canonicalOrigin(req.params.origin));
+    if (!zone) throw notFound(`zone ${canonicalOrigin(req.params.origin)}`);
+    return reply.header('etag', etag(head.version)).send(zone);
+  });
+  app.put(
+    '/v1/zones/:origin',
+    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Create or replace a zone', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ZoneBody, response: { ...errorResponses } } },
+    async (req, reply) => {
+      const origin = canonicalOrigin(req.params.origin);
+      if (origin === '.') throw new AdminError('MERIDIAN_ERR_VALIDATION', 'the root zone cannot be served here', 'params/origin');
+      let created = false;
+      const outcome = await rt.changes.apply(
+        changeOf(req, 'zone.put', `zone/${origin}`, (doc) => {
+          const i = doc.zones.findIndex((z) => canonicalOrigin(z.origin) === origin);
+          const zone = { origin, records: req.body.records };
+          if (i < 0) {
+            created = true;
+            doc.zones.push(zone);
+          } else doc.zones[i] = zone;
+        }),
+      );
+      return sendOutcome(reply, outcome, created ? 201 : 200);
+    },
+  );
+  app.delete(
+    '/v1/zones/:origin',
+    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Delete a zone (its services must go first)', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    async (req, reply) => {
+      const origin = canonicalOrigin(req.params.origin);
+      const outcome = await rt.changes.apply(
+        changeOf(req, 'zone.delete', `zone/${origin}`, (doc) => {
+          const i = doc.zones.findIndex((z) => canonicalOrigin(z.origin) === origin);
+          if (i < 0) throw notFound(`zone ${origin}`);
+          doc.zones.splice(i, 1);
+        }),
+      );
+      return sendOutcome(reply, outcome);
+    },
+  );
+}

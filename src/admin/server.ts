@@ -1,0 +1,63 @@
+/**
+ * Starts the admin API on its own address. On a non-loopback address it refuses to start without
+ * tokens; on loopback with none, it creates a `bootstrap` admin token and writes the secret to
+ * `<dataDir>/admin-token` (mode 0600), so the demo is usable and still never unauthenticated.
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { ListenAddress } from '../config/load.js';
+import { buildAdminApp, type AdminApp, type AdminRuntime } from './app.js';
+import { newSecret, sha256Hex } from './auth.js';
+import type { AdminDeps } from './context.js';
+
+export interface AdminServer {
+  app: AdminApp;
+  runtime: AdminRuntime;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export class AdminStartError extends Error {
+  readonly code = 'MERIDIAN_ERR_ADMIN_NO_TOKENS';
+}
+
+export const isLoopback = (host: string): boolean => host === '::1' || /^127\./.test(host);
+
+export const BOOTSTRAP_TOKEN_FILE = 'admin-token';
+
+export async function ensureTokens(deps: AdminDeps, host: string, dataDir: string): Promise<string | null> {
+  const stored = await deps.store.tokens.list();
+  if (stored.length + deps.staticTokens.length > 0) return null;
+  if (!isLoopback(host)) {
+    throw new AdminStartError(`MERIDIAN_ERR_ADMIN_NO_TOKENS: the admin API would listen on ${host} without any token; configure admin.tokens (see \`meridian token\`) or listen on loopback`);
+  }
+  const secret = newSecret();
+  await mkdir(dataDir, { recursive: true });
+  const file = join(dataDir, BOOTSTRAP_TOKEN_FILE);
+  await writeFile(file, secret + '\n', { mode: 0o600 });
+  await deps.store.tokens.put({ name: 'bootstrap', role: 'admin', sha256: sha256Hex(secret), createdAt: new Date().toISOString(), createdBy: 'meridian' });
+  await deps.store.appendAudit({ author: 'meridian', action: 'token.create', target: 'token/bootstrap', version: null, reason: 'no tokens on a loopback admin API: bootstrap admin token', detail: { role: 'admin', file } });
+  return file;
+}
+
+export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, dataDir: string): Promise<AdminServer> {
+  const bootstrapFile = await ensureTokens(deps, listen.host, dataDir);
+  if (bootstrapFile) deps.log.warn({ file: bootstrapFile }, 'admin API: created a bootstrap admin token (no tokens were configured); read it from this file');
+  const { app, runtime } = await buildAdminApp(deps);
+  await app.listen({ host: listen.host, port: listen.port });
+  await runtime.drains.resume().catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'admin API: could not resume drains'));
+  deps.log.info({ address: `${listen.host}:${(app.server.address() as AddressInfo).port}` }, 'admin API listening');
+  return {
+    app,
+    runtime,
+    get port() {
+      return (app.server.address() as AddressInfo).port;
+    },
+    async close() {
+      runtime.drains.close();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * `meridian token new --name NAME --role viewer|operator|admin`: makes a token for the YAML's
+ * `admin.tokens` list. It prints the secret (give it to the client) and the config entry, which
+ * holds only the secret's SHA-256, so config files and their backups never contain a credential.
+ * Tokens made through the API (POST /v1/tokens) live in the config store instead.
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { Value } from '@sinclair/typebox/value';
+import { StaticTokenSchema } from '../admin/config.js';
+import { newSecret, sha256Hex } from '../admin/auth.js';
+
+const USAGE = 'usage: meridian token new --name NAME --role viewer|operator|admin\n       meridian token hash   (reads a secret on stdin, prints its sha256)\n';
+
+export async function tokenCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: 'string' }, role: { type: 'string' } } });
+  const [sub] = positionals;
+  if (sub === 'hash') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const secret = Buffer.concat(chunks).toString('utf8').trim();
+    if (!secret) {
+      process.stderr.write('token hash: no secret on stdin\n');
+      return 2;
+    }
+    process.stdout.write(sha256Hex(secret) + '\n');
+    return 0;
+  }
+  if (sub !== 'new' || positionals.length !== 1) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const secret = newSecret();
+  const entry = { name: values.name ?? '', role: values.role ?? '', sha256: sha256Hex(secret) };
+  const problems = [...Value.Errors(StaticTokenSchema, entry)].map((e) => `${e.path.slice(1)}: ${e.message}`);
+  if (problems.length) {
+    process.stderr.write(`token new: ${problems.join('; ')}\n${USAGE}`);
+    return 2;
+  }
+  process.stdout.write(`secret (shown once; give it to the client as "Authorization: Bearer <secret>"):\n  ${secret}\n\nadd to the admin: section of the YAML config:\n  tokens:\n    - { name: ${entry.name}, role: ${entry.role}, sha256: ${entry.sha256} }\n`);
+  return 0;
+}

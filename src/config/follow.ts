@@ -1,0 +1,186 @@
+/**
+ * How a DNS node follows the config store: seed an empty store from the YAML, apply the head, then
+ * every new version (store notices; the Redis store also polls, so a missed notice costs at most a
+ * second). Each version is compiled before it is swapped in; one that does not compile here is
+ * logged and skipped, and the node keeps answering from the last good one.
+ *
+ * In cluster mode each applied version is also written to a local copy, so the node boots and
+ * answers with Redis down; it then keeps trying to reach the store and catches up once it can.
+ * @module
+ */
+import type { Logger } from '../obs/log.js';
+import { readLocalCopy, writeLocalCopy } from '../store/local-copy.js';
+import type { ConfigStore, VersionRecord } from '../store/types.js';
+import { compileDocument, type CompiledDocument, type ConfigDocument } from './document.js';
+
+export interface FollowerOptions {
+  openStore(): Promise<ConfigStore>;
+  /** The YAML's zones/regions/services: version 1 of an empty store. */
+  seed: ConfigDocument;
+  /** The YAML's probe defaults, needed to compile endpoints' checks. */
+  probeDefaults: unknown;
+  apply(compiled: CompiledDocument, record: VersionRecord): void;
+  /** Cluster mode: where the local copy lives; null in embedded mode (the store is local already). */
+  localCopyPath: string | null;
+  log: Logger;
+  /** Retry period for a store that could not be opened. */
+  retryMs?: number;
+  /** Period of the head check that catches a store whose history restarted. */
+  checkMs?: number;
+}
+
+export class ConfigFollower {
+  store: ConfigStore | null = null;
+  private current: VersionRecord | null = null;
+  private running: Promise<void> = Promise.resolve();
+  /** Local-copy writes in version order: a slow older write must never land after a newer one. */
+  private copyWrites: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+  private readonly listeners: ((record: VersionRecord) => void)[] = [];
+
+  constructor(private readonly opts: FollowerOptions) {}
+
+  /** The version being answered from (0 before the first). */
+  get version(): number {
+    return this.current?.version ?? 0;
+  }
+
+  get document(): ConfigDocument | null {
+    return this.current?.document ?? null;
+  }
+
+  /** Called after every applied version. */
+  onApplied(listener: (record: VersionRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once a version is applied: from the store, or (store unreachable) the local copy or the YAML. */
+  async start(): Promise<void> {
+    try {
+      await this.connect();
+      return;
+    } catch (err) {
+      if (this.opts.localCopyPath === null) throw err;
+      this.opts.log.error({ err: (err as Error).message }, 'config store unreachable; booting from the local copy and retrying');
+    }
+    const local = readLocalCopy(this.opts.localCopyPath);
+    if (local) this.applyRecord(local, false);
+    else {
+      this.opts.log.warn('no local copy of the config yet: answering from the YAML until the store is reachable');
+      this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed }, false);
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect().catch((err: unknown) => {
+        this.opts.log.debug({ err: (err as Error).message }, 'config store still unreachable');
+        this.scheduleRetry();
+      });
+    }, this.opts.retryMs ?? 2000);
+    this.retryTimer.unref();
+  }
+
+  private async connect(): Promise<void> {
+    const store = await this.opts.openStore();
+    if (this.closed) {
+      await store.close();
+      return;
+    }
+    try {
+      this.store = store;
+      await this.sync(store);
+      this.unsubscribe = store.onVersion(() => void this.catchUp());
+      // Notices only announce heads above the last one; a store that lost its history announces
+      // nothing, so look at the head now and then as well (one GET).
+      this.checkTimer = setInterval(() => void this.catchUp(), this.opts.checkMs ?? 2000);
+      this.checkTimer.unref();
+    } catch (err) {
+      this.store = null;
+      this.unsubscribe?.();
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Applies the head if it is newer than what is applied; serialised, never overlapping. */
+  catchUp(): Promise<void> {
+    this.running = this.running.then(async () => {
+      const store = this.store;
+      if (!store || this.closed) return;
+      try {
+        await this.sync(store);
+      } catch (err) {
+        // The store notices and polls again; the node keeps answering from what it has.
+        this.opts.log.warn({ err: (err as Error).message }, 'could not read the new config version; will retry on the next notice');
+      }
+    });
+    return this.running;
+  }
+
+  private async sync(store: ConfigStore): Promise<void> {
+    let head = await store.head();
+    if (head === 0) head = await this.seed(store);
+    // A head below ours means the store lost its history (a Redis without persistence was
+    // restarted, then re-seeded): it is still the source of truth, so follow it.
+    if (head === this.version) return;
+    if (head < this.version) this.opts.log.warn({ head, applied: this.version }, 'the config store restarted its history; following it');
+    const record = await store.get(head);
+    if (!record) throw new Error(`config version ${head} is missing from the store`);
+    this.applyRecord(record, true);
+  }
+
+  /**
+   * Fills an empty store: with the config this node runs, when it runs one (Redis lost its data;
+   * the cluster's last config survives), else with the YAML's. Exactly one of several nodes wins.
+   */
+  private async seed(store: ConfigStore): Promise<number> {
+    const fromNode = this.current !== null && this.current.version > 0;
+    const document = fromNode ? this.current!.document : this.opts.seed;
+    const reason = fromNode ? `store was empty: re-seeded from this node's config version ${this.current!.version}` : 'seeded from the YAML config';
+    const seeded = await store.commit({ expected: 0, document, diff: [], author: 'bootstrap', reason, action: 'seed', target: 'config' });
+    if (seeded.ok) this.opts.log.info({ reason }, 'config store was empty: seeded version 1');
+    return store.head();
+  }
+
+  private applyRecord(record: VersionRecord, persist: boolean): void {
+    const result = compileDocument(record.document, this.opts.probeDefaults);
+    if (!result.ok) {
+      this.opts.log.error({ version: record.version, problems: result.problems.slice(0, 5) }, 'config version does not compile on this node; keeping the previous one');
+      return;
+    }
+    this.opts.apply(result.compiled, record);
+    this.current = record;
+    this.opts.log.info({ version: record.version, author: record.author, action: record.action }, 'config version applied');
+    if (persist && this.opts.localCopyPath) {
+      const path = this.opts.localCopyPath;
+      this.copyWrites = this.copyWrites.then(() =>
+        writeLocalCopy(path, record).catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message, path }, 'could not write the local config copy')),
+      );
+    }
+    for (const l of this.listeners) l(record);
+  }
+
+  /** Recompiles the applied document (after a SIGHUP changed the probe defaults). */
+  recompile(probeDefaults: unknown): ReturnType<typeof compileDocument> | null {
+    if (!this.current) return null;
+    return compileDocument(this.current.document, probeDefaults);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.unsubscribe?.();
+    await this.running;
+    await this.copyWrites;
+    await this.store?.close();
+    this.store = null;
+  }
+}

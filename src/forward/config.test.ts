@@ -1,0 +1,131 @@
+/**
+ * The forwarder's config through the real loader: defaults when `forward:` and `forwarder:` are
+ * absent (existing configs stay valid), compiled values, and every cross-check reported on the
+ * line of the offending YAML node.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadConfigFile, loadConfigText } from '../config/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'meridian-fwd-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, 'zone'), '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n');
+
+/** Ends inside region eu, so a test can append its `forwarder:` block (line 13) or a `forward:` section. */
+const HEAD = `zones: [{ origin: gslb.example.com, file: zone }]
+services:
+  - name: www.gslb.example.com
+    regions: [eu]
+regions:
+  - id: eu
+    location: { lat: 53.35, lon: -6.26, continent: EU, country: IE }
+    addresses: { ipv4: [192.0.2.10] }
+    endpoints:
+      - { id: web-1, address: 127.0.0.1, port: 8080 }
+      - { id: web-2, address: 127.0.0.1, port: 8080 }
+      - { id: api-1, address: 127.0.0.1, port: 9090 }
+`;
+
+function load(text: string) {
+  return loadConfigText(text, join(dir, 'meridian.yaml'));
+}
+
+describe('forward config', () => {
+  it('absent: defaults, no listeners, every region without a relay', () => {
+    const r = load(HEAD);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    const f = r.config.forward;
+    assert.deepEqual(f.listeners, []);
+    assert.equal(f.drainDeadlineMs, 30_000);
+    assert.deepEqual(f.outlier, { consecutiveFailures: 1, baseEjectionMs: 5_000, maxEjectionMs: 60_000 });
+    assert.deepEqual(f.load, { reportIntervalMs: 1_000, reportTtlMs: 5_000, threshold: 0.8, floor: 0.1 });
+    assert.deepEqual(f.relay, { headerTimeoutMs: 2_000, ackTimeoutMs: 10_000 });
+    assert.deepEqual(f.regions.get('eu'), { relay: null, capacity: null, listen: new Map(), weights: new Map() });
+  });
+
+  it('the demo config still loads', () => {
+    const r = loadConfigFile(new URL('../../zones/meridian.yaml', import.meta.url).pathname);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  });
+
+  it('compiles a listener with its defaults and a region block', () => {
+    const r = load(`${HEAD}    forwarder:
+      relay: 10.0.0.1:7400
+      capacity: 5000
+      listen: { web: 127.0.0.1:8443 }
+      weights: { web-1: 3 }
+forward:
+  connectTimeoutMs: 500
+  listeners:
+    - { name: web, service: www.gslb.example.com, listen: 0.0.0.0:443, backends: { port: 8080 } }
+    - name: tls
+      service: www.gslb.example.com.
+      listen: "[::]:8443"
+      balance: source-hash
+      proxyProtocol: v2
+      idleTimeoutMs: 1000
+      sni: { routes: [{ names: [API.example.com.], backends: { ids: [api-1] } }] }
+`);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    const [web, tls] = r.config.forward.listeners;
+    assert.deepEqual(web, {
+      name: 'web',
+      service: 'www.gslb.example.com.',
+      listen: { host: '0.0.0.0', port: 443 },
+      backends: { port: 8080 },
+      balance: 'weighted-least-connections',
+      proxyProtocol: 'none',
+      maxConnections: 10_000,
+      connectTimeoutMs: 500,
+      idleTimeoutMs: 300_000,
+      sni: null,
+    });
+    assert.equal(tls!.listen.host, '::');
+    assert.equal(tls!.idleTimeoutMs, 1_000);
+    assert.deepEqual(tls!.sni, { routes: [{ names: ['api.example.com'], backends: { ids: ['api-1'] } }], unmatched: 'default', timeoutMs: 5_000 });
+    const eu = r.config.forward.regions.get('eu')!;
+    assert.deepEqual(eu.relay, { host: '10.0.0.1', port: 7400 });
+    assert.equal(eu.capacity, 5_000);
+    assert.deepEqual(eu.listen.get('web'), { host: '127.0.0.1', port: 8443 });
+    assert.equal(eu.weights.get('web-1'), 3);
+  });
+
+  const problems: [string, string, number, RegExp][] = [
+    ['unknown service', 'forward:\n  listeners:\n    - { name: web, service: nope.example.com, listen: 127.0.0.1:1 }\n', 15, /unknown service "nope.example.com"/],
+    ['bad listen address', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: localhost:1 }\n', 15, /not an IP address/],
+    ['duplicate listener', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1 }\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:2 }\n', 16, /defined twice/],
+    ['unknown endpoint id', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1, backends: { ids: [web-9] } }\n', 15, /no region has an endpoint "web-9"/],
+    ['bad SNI pattern', 'forward:\n  listeners:\n    - name: web\n      service: www.gslb.example.com\n      listen: 127.0.0.1:1\n      sni: { routes: [{ names: ["a b"], backends: {} }] }\n', 18, /not a host name/],
+    ['unknown balance mode', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1, balance: random }\n', 15, /balance/],
+    ['max ejection below base', 'forward:\n  outlier: { baseEjectionMs: 5000, maxEjectionMs: 1000 }\n', 14, /maxEjectionMs must be at least/],
+    ['report TTL not above the interval', 'forward:\n  load: { reportIntervalMs: 1000, reportTtlMs: 1000 }\n', 14, /reportTtlMs must be longer/],
+  ];
+  for (const [name, tail, line, reason] of problems) {
+    it(`reports ${name} on its line`, () => {
+      const r = load(HEAD + tail);
+      assert.ok(!r.ok);
+      const hit = r.errors.find((e) => reason.test(e.reason));
+      assert.ok(hit, JSON.stringify(r.errors));
+      assert.equal(hit.line, line, hit.reason);
+    });
+  }
+
+  const regionProblems: [string, string, RegExp][] = [
+    ['a relay that is not host:port', '    forwarder: { relay: "10.0.0.1" }\n', /forwarder.relay/],
+    ['a listen override for no listener', '    forwarder: { listen: { nope: 127.0.0.1:1 } }\n', /no listener named "nope"/],
+    ['a weight for an endpoint of no such id', '    forwarder: { weights: { web-9: 2 } }\n', /no endpoint "web-9" in this region/],
+    ['an unknown key', '    forwarder: { relays: 127.0.0.1:1 }\n', /regions\/0\/forwarder/],
+  ];
+  for (const [name, block, reason] of regionProblems) {
+    it(`reports ${name} in a region's forwarder block`, () => {
+      const r = load(HEAD + block);
+      assert.ok(!r.ok);
+      const hit = r.errors.find((e) => reason.test(e.reason));
+      assert.ok(hit, JSON.stringify(r.errors));
+      assert.equal(hit.line, 13, hit.reason);
+    });
+  }
+});

@@ -1,0 +1,253 @@
+/**
+ * The forwarder's configuration: the `forward:` block (listeners and timings, shared by every
+ * region) and the optional `forwarder:` block of a region (its relay address, capacity, bind
+ * overrides and backend weights), then the cross-checks the schema cannot express. Defaults and
+ * their reasons: src/forward/README.md.
+ * @module
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import type { ListenAddress } from '../config/load.js';
+import type { CompiledRouting } from '../config/routing.js';
+import type { RegionSource } from '../config/schema.js';
+import { canonicalOrigin } from '../zone/parse.js';
+
+export const BALANCE_MODES = ['round-robin', 'weighted-round-robin', 'least-connections', 'weighted-least-connections', 'source-hash'] as const;
+export type BalanceMode = (typeof BALANCE_MODES)[number];
+
+/** Which of a region's `endpoints` a listener (or an SNI route) sends to. Neither key: all of them. */
+export const BackendSelectorSchema = Type.Object(
+  {
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const SniRouteSchema = Type.Object(
+  {
+    /** Exact host names, or `*.suffix` for any name below the suffix (one label or more). */
+    names: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1 }),
+    backends: BackendSelectorSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const SniSchema = Type.Object(
+  {
+    routes: Type.Array(SniRouteSchema, { default: [] }),
+    /** No SNI, no matching route, or not TLS: `default` uses the listener's backends, `reject` closes. */
+    unmatched: Type.Union([Type.Literal('default'), Type.Literal('reject')], { default: 'default' }),
+    /** The ClientHello must arrive within this time (slowloris guard). */
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
+  },
+  // No default for the block itself: a listener without `sni:` must not read ClientHellos.
+  { additionalProperties: false },
+);
+
+export const ListenerSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }),
+    /** The DNS service this port serves: its policy chain orders the regions for failover. */
+    service: Type.String({ minLength: 1 }),
+    /** `host:port` to bind; a region can override it (`regions[].forwarder.listen.<name>`). */
+    listen: Type.String({ minLength: 1 }),
+    backends: BackendSelectorSchema,
+    balance: Type.Union(BALANCE_MODES.map((m) => Type.Literal(m)), { default: 'weighted-least-connections' }),
+    proxyProtocol: Type.Union([Type.Literal('none'), Type.Literal('v1'), Type.Literal('v2')], { default: 'none' }),
+    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+    idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
+    sni: Type.Optional(SniSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ForwardSchema = Type.Object(
+  {
+    listeners: Type.Array(ListenerSchema, { default: [] }),
+    connectTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
+    idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 300_000 }),
+    drainDeadlineMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+    outlier: Type.Object(
+      {
+        consecutiveFailures: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+        baseEjectionMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 5_000 }),
+        maxEjectionMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    relay: Type.Object(
+      {
+        /** The receiving forwarder must read the PROXY v2 header within this time. */
+        headerTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
+        /** The sender waits this long for the receiver's "connected to a backend" byte. */
+        ackTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    load: Type.Object(
+      {
+        reportIntervalMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
+        reportTtlMs: Type.Integer({ minimum: 200, maximum: 600_000, default: 5_000 }),
+        threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
+        floor: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** `regions[].forwarder`: optional, so existing region documents are unchanged. */
+export const RegionForwarderSchema = Type.Object(
+  {
+    /** `host:port` of this region's relay listener, where other regions' forwarders send over. */
+    relay: Type.Optional(Type.String({ minLength: 1 })),
+    /** Connections at 100 % utilisation (load feedback); default: the sum of the listeners' caps. */
+    capacity: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
+    /** Per listener name, a bind address replacing the listener's `listen` in this region. */
+    listen: Type.Record(Type.String(), Type.String(), { default: {} }),
+    /** Per endpoint id, a backend weight (default 1; 0 = no new connections). */
+    weights: Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: 10_000 }), { default: {} }),
+  },
+  { additionalProperties: false },
+);
+
+export type ForwardSource = Static<typeof ForwardSchema>;
+export type ListenerSource = Static<typeof ListenerSchema>;
+export type BackendSelector = Static<typeof BackendSelectorSchema>;
+
+export interface SniRoute {
+  /** Lower case, no trailing dot; `*.suffix` kept as written. */
+  names: string[];
+  backends: BackendSelector;
+}
+
+export interface ListenerConfig {
+  name: string;
+  /** Canonical service name (trailing dot), as in `routing.services`. */
+  service: string;
+  listen: ListenAddress;
+  backends: BackendSelector;
+  balance: BalanceMode;
+  proxyProtocol: 'none' | 'v1' | 'v2';
+  maxConnections: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  sni: { routes: SniRoute[]; unmatched: 'default' | 'reject'; timeoutMs: number } | null;
+}
+
+export interface RegionForwarder {
+  relay: ListenAddress | null;
+  capacity: number | null;
+  listen: Map<string, ListenAddress>;
+  weights: Map<string, number>;
+}
+
+export interface ForwardConfig {
+  listeners: ListenerConfig[];
+  drainDeadlineMs: number;
+  outlier: ForwardSource['outlier'];
+  relay: ForwardSource['relay'];
+  load: ForwardSource['load'];
+  /** Every configured region, with defaults when it has no `forwarder:` block. */
+  regions: Map<string, RegionForwarder>;
+}
+
+export interface ForwardProblem {
+  path: (string | number)[];
+  reason: string;
+}
+
+type ParseListen = (text: string) => ListenAddress | string;
+
+/** Cross-checks and compiles; `parseListen` is load.ts's, passed in to keep imports one-way. */
+export function compileForward(
+  source: ForwardSource,
+  regions: RegionSource[],
+  routing: CompiledRouting,
+  parseListen: ParseListen,
+): { forward: ForwardConfig; problems: ForwardProblem[] } {
+  const problems: ForwardProblem[] = [];
+  const services = new Set(routing.services.map((s) => s.name));
+  const endpointIds = new Set(routing.endpoints.map((e) => e.id));
+  const names = new Set<string>();
+  const listeners: ListenerConfig[] = [];
+  const checkSelector = (sel: BackendSelector, path: (string | number)[]): void => {
+    sel.ids?.forEach((id, k) => {
+      if (!endpointIds.has(id)) problems.push({ path: [...path, 'ids', k], reason: `forward: no region has an endpoint "${id}"` });
+    });
+  };
+  source.listeners.forEach((l, i) => {
+    const at = (...rest: (string | number)[]): (string | number)[] => ['forward', 'listeners', i, ...rest];
+    if (names.has(l.name)) problems.push({ path: at('name'), reason: `forward: listener "${l.name}" is defined twice` });
+    names.add(l.name);
+    const service = canonicalOrigin(l.service);
+    if (!services.has(service)) problems.push({ path: at('service'), reason: `forward: listener ${l.name}: unknown service "${l.service}"` });
+    const listen = parseListen(l.listen);
+    if (typeof listen === 'string') problems.push({ path: at('listen'), reason: `forward: listener ${l.name}: ${listen}` });
+    checkSelector(l.backends, at('backends'));
+    let sni: ListenerConfig['sni'] = null;
+    if (l.sni) {
+      const routes = l.sni.routes.map((r, j) => {
+        r.names.forEach((n, k) => {
+          if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?$/i.test(n)) {
+            problems.push({ path: at('sni', 'routes', j, 'names', k), reason: `forward: listener ${l.name}: "${n}" is not a host name or *.suffix` });
+          }
+        });
+        checkSelector(r.backends, at('sni', 'routes', j, 'backends'));
+        return { names: r.names.map((n) => n.toLowerCase().replace(/\.$/, '')), backends: r.backends };
+      });
+      sni = { routes, unmatched: l.sni.unmatched, timeoutMs: l.sni.timeoutMs };
+    }
+    listeners.push({
+      name: l.name,
+      service,
+      listen: typeof listen === 'string' ? { host: '127.0.0.1', port: 0 } : listen,
+      backends: l.backends,
+      balance: l.balance,
+      proxyProtocol: l.proxyProtocol,
+      maxConnections: l.maxConnections,
+      connectTimeoutMs: l.connectTimeoutMs ?? source.connectTimeoutMs,
+      idleTimeoutMs: l.idleTimeoutMs ?? source.idleTimeoutMs,
+      sni,
+    });
+  });
+  if (source.outlier.maxEjectionMs < source.outlier.baseEjectionMs) {
+    problems.push({ path: ['forward', 'outlier', 'maxEjectionMs'], reason: 'forward: outlier.maxEjectionMs must be at least baseEjectionMs' });
+  }
+  if (source.load.reportTtlMs <= source.load.reportIntervalMs) {
+    problems.push({ path: ['forward', 'load', 'reportTtlMs'], reason: 'forward: load.reportTtlMs must be longer than reportIntervalMs (a live forwarder must never look dead)' });
+  }
+
+  const compiled = new Map<string, RegionForwarder>();
+  regions.forEach((r, i) => {
+    const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, 'forwarder', ...rest];
+    const f = r.forwarder;
+    let relay: ListenAddress | null = null;
+    if (f?.relay !== undefined) {
+      const p = parseListen(f.relay);
+      if (typeof p === 'string') problems.push({ path: at('relay'), reason: `region ${r.id}: forwarder.relay: ${p}` });
+      else relay = p;
+    }
+    const listen = new Map<string, ListenAddress>();
+    for (const [name, text] of Object.entries(f?.listen ?? {})) {
+      if (!names.has(name)) problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen: no listener named "${name}"` });
+      const p = parseListen(text);
+      if (typeof p === 'string') problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen.${name}: ${p}` });
+      else listen.set(name, p);
+    }
+    const own = new Set(r.endpoints.map((e) => e.id ?? `${e.address}:${e.port}`));
+    const weights = new Map<string, number>();
+    for (const [id, w] of Object.entries(f?.weights ?? {})) {
+      if (!own.has(id)) problems.push({ path: at('weights', id), reason: `region ${r.id}: forwarder.weights: no endpoint "${id}" in this region` });
+      weights.set(id, w);
+    }
+    compiled.set(r.id, { relay, capacity: f?.capacity ?? null, listen, weights });
+  });
+
+  return {
+    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
+    problems,
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * The forwarder of one region as a library: `startForwarder(config, region, deps)` binds every
+ * listener (and the region's relay listener), publishes load reports, follows the health snapshot
+ * (a `drained` region drains, and accepts again when that is lifted) and returns a handle.
+ * `meridian forward` wraps it (src/commands/forward.ts); `meridian serve` can embed it the same way.
+ * @module
+ */
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import type { LoadedConfig } from '../config/load.js';
+import type { HealthBus } from '../health/types.js';
+import type { Logger } from '../obs/log.js';
+import type { GeoLookup } from '../routing/service.js';
+import { DrainController, type DrainResult } from './drain.js';
+import { RelayListener } from './hop.js';
+import { ForwardListener, type ForwardHealth } from './listener.js';
+import { LoadReporter } from './load.js';
+import { registerForwarderMetrics } from './metrics.js';
+import { OutlierDetector } from './passive.js';
+import { ForwarderState } from './state.js';
+
+export interface ForwarderDeps {
+  /** The health snapshot source (a HealthSource): read per connection, followed for drains. */
+  health: { readonly current: ForwardHealth; onSwap?(listener: (h: ForwardHealth) => void): () => void };
+  /** Where load reports go; null = not published (tests, or no bus). */
+  bus: HealthBus | null;
+  /** The geo database, for services whose chain needs it (the hop order). */
+  geo?: () => GeoLookup | null;
+  log?: Logger;
+  /** Registers the forwarder's metrics here. */
+  metrics?: Registry;
+  /** Instance id in load reports; default `<region>/<hostname>/<pid>`. */
+  instanceId?: string;
+  now?: () => number;
+}
+
+export interface Forwarder {
+  readonly region: string;
+  readonly state: ForwarderState;
+  readonly outlier: OutlierDetector;
+  readonly loadReporter: LoadReporter | null;
+  readonly draining: boolean;
+  readonly lastDrain: DrainResult | null;
+  /** Plain counters: per listener, per backend, relays. */
+  readonly stats: ForwarderStats;
+  /** The bound address of a listener (port 0 in config = an ephemeral port). */
+  address(listener: string): { host: string; port: number } | null;
+  readonly relayPort: number | null;
+  /** Stops accepting, waits for open connections up to `deadlineMs`, closes the rest. */
+  drain(deadlineMs?: number): Promise<DrainResult>;
+  /** A reloaded config: pools, weights, relay targets and timeouts apply to new connections. */
+  update(config: LoadedConfig): void;
+  /** Closes everything now (drain first for a graceful stop). */
+  close(): Promise<void>;
+}
+
+export interface ForwarderStats {
+  active: number;
+  bufferedBytes: number;
+  listeners: Record<string, ReturnType<ForwarderState['listener']>>;
+  backends: Record<string, { active: number; connections: number; connectFailures: number; ejected: boolean }>;
+  relayOut: Record<string, { ok: number; failed: number }>;
+  relayInRejected: number;
+}
+
+export async function startForwarder(initial: LoadedConfig, region: string, deps: ForwarderDeps): Promise<Forwarder> {
+  if (!initial.routing.regions.some((r) => r.id === region)) throw new Error(`forward: unknown region "${region}"`);
+  let config = initial;
+  const log = deps.log?.child({ component: 'forward', region });
+  const now = deps.now ?? Date.now;
+  const state = new ForwarderState();
+  const outlier = new OutlierDetector(config.forward.outlier, now);
+  let drainer: DrainController;
+  const env = {
+    region,
+    state,
+    outlier,
+    config: () => config,
+    health: () => deps.health.current,
+    geo: () => deps.geo?.() ?? null,
+    draining: () => drainer.draining,
+    closed: () => drainer.notify(),
+    ...(log ? { log } : {}),
+  };
+  const bindOf = (name: string, fallback: { host: string; port: number }) => config.forward.regions.get(region)?.listen.get(name) ?? fallback;
+  const listeners = new Map(config.forward.listeners.map((l) => [l.name, new ForwardListener(l, bindOf(l.name, l.listen), env)]));
+  const relayAt = config.forward.regions.get(region)?.relay ?? null;
+  const relayListener = relayAt
+    ? new RelayListener(relayAt, {
+        headerTimeoutMs: config.forward.relay.headerTimeoutMs,
+        ...(log ? { log } : {}),
+        onRelayed: (r) => {
+          const l = listeners.get(r.listener);
+          if (l) return l.serveRelayed(r);
+          state.relayInRejected++;
+          r.socket.destroy();
+        },
+        onRejected: (reason) => {
+          state.relayInRejected++;
+          log?.debug({ reason }, 'relay connection rejected');
+        },
+      })
+    : null;
+  const startAll = async (): Promise<void> => {
+    await Promise.all([...[...listeners.values()].map((l) => l.start()), relayListener?.start()]);
+  };
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([...[...listeners.values()].map((l) => l.stop()), relayListener?.stop()]);
+  };
+  drainer = new DrainController(state, { stopAccepting: stopAll, resumeAccepting: startAll }, log, now);
+  try {
+    await startAll();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  const capacity = (): number => config.forward.regions.get(region)?.capacity ?? config.forward.listeners.reduce((n, l) => n + l.maxConnections, 0);
+  const loadReporter = deps.bus
+    ? new LoadReporter({
+        bus: deps.bus,
+        region,
+        forwarder: deps.instanceId ?? `${region}/${hostname()}/${process.pid}`,
+        state,
+        capacity,
+        intervalMs: config.forward.load.reportIntervalMs,
+        ttlMs: config.forward.load.reportTtlMs,
+        ...(log ? { log } : {}),
+        now,
+      })
+    : null;
+  loadReporter?.start();
+
+  // A `drained` region (override or config state) drains its forwarder; lifting it accepts again.
+  const follow = (h: ForwardHealth): void => {
+    const drained = h.region(region) === 'drained';
+    if (drained && !drainer.draining) void drainer.drain(config.forward.drainDeadlineMs, 'override');
+    else if (!drained && drainer.cause === 'override') void drainer.resume().catch((err: Error) => log?.error({ err: err.message }, 'cannot accept again after the drain'));
+  };
+  const unfollow = deps.health.onSwap?.(follow) ?? (() => undefined);
+  follow(deps.health.current);
+
+  const fwd: Forwarder = {
+    region,
+    state,
+    outlier,
+    loadReporter,
+    get draining() {
+      return drainer.draining;
+    },
+    get lastDrain() {
+      return drainer.last;
+    },
+    get stats() {
+      const ejected = new Set(outlier.ejected());
+      return {
+        active: state.active,
+        bufferedBytes: state.bufferedBytes(),
+        listeners: Object.fromEntries([...state.listeners].map(([k, c]) => [k, { ...c }])),
+        backends: Object.fromEntries([...state.backends].map(([k, b]) => [k, { active: b.active, connections: b.connections, connectFailures: b.connectFailures, ejected: ejected.has(k) }])),
+        relayOut: Object.fromEntries([...state.relayOut].map(([k, c]) => [k, { ...c }])),
+        relayInRejected: state.relayInRejected,
+      };
+    },
+    address(name) {
+      const l = listeners.get(name);
+      return l?.port != null ? { host: l.bind.host, port: l.port } : null;
+    },
+    get relayPort() {
+      return relayListener?.port ?? null;
+    },
+    drain: (deadlineMs = config.forward.drainDeadlineMs) => drainer.drain(deadlineMs, 'caller'),
+    update(next) {
+      config = next;
+      outlier.update(next.forward.outlier);
+      for (const l of next.forward.listeners) {
+        const running = listeners.get(l.name);
+        if (!running) log?.warn({ listener: l.name }, 'new listener: it starts at the next restart');
+        else {
+          if (JSON.stringify(bindOf(l.name, l.listen)) !== JSON.stringify(running.bind)) log?.warn({ listener: l.name }, 'listen address changed: it applies at the next restart');
+          running.update(l);
+        }
+      }
+    },
+    async close() {
+      unfollow();
+      unregister();
+      loadReporter?.stop();
+      await stopAll();
+      for (const c of [...state.conns]) {
+        if (c.relay) c.relay.abort();
+        else c.client.destroy();
+        c.pending?.destroy();
+      }
+    },
+  };
+  const unregister = deps.metrics ? registerForwarderMetrics(deps.metrics, fwd) : () => undefined;
+  log?.info({ listeners: [...listeners.values()].map((l) => `${l.cfg.name}@${l.bind.host}:${l.port}`), relay: relayAt ? `${relayAt.host}:${relayListener!.port}` : null }, 'forwarder ready');
+  return fwd;
+}

@@ -1,0 +1,355 @@
+/**
+ * One forwarder listener: accepts client connections on a service's port and gives each a backend.
+ *
+ * Per connection, in order (every loop is bounded by the pool or the region list):
+ * 1. Refuse cleanly (FIN, no data) when draining or at `maxConnections`.
+ * 2. SNI listeners read the ClientHello (bounded, timed) and pick the pool by server name.
+ * 3. Local backends: usable = weight > 0, not down or drained in the health snapshot, not ejected
+ *    by passive health. The balancer picks one; a failed connect ejects it and the next is tried,
+ *    while the client waits paused, so it never sees the failure.
+ * 4. No local backend connected (and the connection did not itself arrive over a relay): one hop
+ *    to the next region's forwarder, in the service's DNS order for this client (hop.ts).
+ * 5. Last resort: local backends that are ejected but up in the snapshot (ejection is a guess).
+ * 6. Otherwise the client is closed and counted as failed.
+ * Then the PROXY header (if configured) and any bytes already read go to the backend, and the
+ * relay (relay.ts) moves bytes until both sides are done.
+ * @module
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { ListenAddress, LoadedConfig } from '../config/load.js';
+import type { RegionState } from '../health/snapshot.js';
+import type { HealthSnapshot } from '../health/snapshot.js';
+import type { Logger } from '../obs/log.js';
+import type { GeoLookup } from '../routing/service.js';
+import type { ListenerConfig } from './config.js';
+import { dialRelay, RELAY_ACK, regionOrder, type RelayedIn } from './hop.js';
+import type { OutlierDetector } from './passive.js';
+import { createBalancer, type Balancer } from './pick.js';
+import { encodeV1, encodeV2, meridianTlv, type ProxyAddresses } from './proxy-protocol.js';
+import { startRelay } from './relay.js';
+import { MAX_CLIENT_HELLO_BYTES, parseClientHello, sniMatches, type SniResult } from './sni.js';
+import { selectEndpoints, type BackendRecord, type Conn, type ForwarderState } from './state.js';
+
+/** The health the forwarder reads: region states for the hop order, endpoint verdicts for pools. */
+export interface ForwardHealth extends HealthSnapshot {
+  endpoint?(key: string): { status: RegionState } | undefined;
+}
+
+export interface ListenerEnv {
+  region: string;
+  state: ForwarderState;
+  outlier: OutlierDetector;
+  config(): LoadedConfig;
+  health(): ForwardHealth;
+  geo(): GeoLookup | null;
+  draining(): boolean;
+  /** Called after each connection closed (drain waits on it). */
+  closed?(): void;
+  log?: Logger;
+}
+
+interface Origin {
+  relayed: boolean;
+  addresses: ProxyAddresses;
+}
+
+const noop = (): void => undefined;
+
+export class ForwardListener {
+  private server: Server | null = null;
+  private readonly balancers = new Map<string, Balancer>();
+  private pools = new Map<string, BackendRecord[]>();
+  private poolsOf: LoadedConfig | null = null;
+  private boundPort: number | null = null;
+
+  constructor(
+    public cfg: ListenerConfig,
+    readonly bind: ListenAddress,
+    private readonly env: ListenerEnv,
+  ) {
+    env.state.listener(cfg.name);
+  }
+
+  get port(): number | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : null;
+  }
+
+  get listening(): boolean {
+    return this.server !== null;
+  }
+
+  async start(): Promise<void> {
+    if (this.server) return;
+    // pauseOnConnect: nothing is read from a client before its backend is ready (backpressure from the start).
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.serve(s, this.originOf(s)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // After a drain is lifted, the same port again even when the config said 0 (ephemeral).
+      server.listen(this.boundPort ?? this.bind.port, this.bind.host, () => {
+        this.boundPort = (server.address() as { port: number }).port;
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.env.log?.error({ listener: this.cfg.name, err: err.message }, 'listener error'));
+    this.server = server;
+  }
+
+  /**
+   * Stops accepting new connections; open ones continue. Does not wait for them: net.Server's
+   * close callback only fires once every connection has ended, which is the drain's job to bound.
+   */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    server?.close();
+  }
+
+  /** A new config (same listener name): new pools and balancer for the next connections. */
+  update(cfg: ListenerConfig): void {
+    if (cfg.balance !== this.cfg.balance) this.balancers.clear();
+    this.cfg = cfg;
+  }
+
+  /** A connection that another region's forwarder relayed here: local backends only. */
+  serveRelayed(r: RelayedIn): void {
+    void this.serve(r.socket, { relayed: true, addresses: r.addresses });
+  }
+
+  private originOf(s: Socket): Origin {
+    return {
+      relayed: false,
+      addresses: { sourceAddress: s.remoteAddress ?? '', sourcePort: s.remotePort ?? 0, destAddress: s.localAddress ?? '', destPort: s.localPort ?? 0 },
+    };
+  }
+
+  private async serve(socket: Socket, origin: Origin): Promise<void> {
+    const { state } = this.env;
+    const counters = state.listener(this.cfg.name);
+    socket.on('error', noop); // setup-phase errors surface as 'close'; the relay adds its own handler
+    if (this.env.draining()) {
+      counters.refusedDraining++;
+      return refuse(socket);
+    }
+    if (counters.active >= this.cfg.maxConnections) {
+      counters.refusedCap++;
+      return refuse(socket);
+    }
+    const conn: Conn = { listener: this.cfg.name, client: socket, relay: null, pending: null };
+    counters.active++;
+    counters.accepted++;
+    if (origin.relayed) counters.relayedIn++;
+    state.conns.add(conn);
+    socket.once('close', () => {
+      counters.active--;
+      state.conns.delete(conn);
+      conn.pending?.destroy();
+      this.env.closed?.();
+    });
+    socket.setNoDelay(true);
+    try {
+      let initial: Buffer | null = null;
+      let poolId = 'default';
+      if (this.cfg.sni) {
+        const hello = await readHello(socket, this.cfg.sni.timeoutMs);
+        if (socket.destroyed) return;
+        initial = hello.bytes.length ? hello.bytes : null;
+        const name = hello.result.kind === 'tls' ? hello.result.serverName : null;
+        const route = name === null ? -1 : this.cfg.sni.routes.findIndex((r) => r.names.some((n) => sniMatches(n, name)));
+        if (route >= 0) poolId = `sni:${route}`;
+        else if (this.cfg.sni.unmatched === 'reject' || hello.result.kind === 'invalid') {
+          counters.sniRejected++;
+          return void socket.destroy();
+        }
+      }
+      const pool = this.pool(poolId);
+      let picked = await this.connectLocal(conn, pool, origin, false);
+      if (!picked && !origin.relayed && !socket.destroyed) {
+        if (await this.hop(conn, origin, initial)) return;
+      }
+      if (!picked && !socket.destroyed) picked = await this.connectLocal(conn, pool, origin, true);
+      if (socket.destroyed) return void picked?.socket.destroy();
+      if (!picked) {
+        counters.failed++;
+        return refuse(socket); // a FIN: over a relay hop it tells the sender to try elsewhere
+      }
+      const { socket: backend, record } = picked;
+      if (origin.relayed) socket.write(Buffer.from([RELAY_ACK]));
+      if (this.cfg.proxyProtocol === 'v1') backend.write(encodeV1(origin.addresses));
+      else if (this.cfg.proxyProtocol === 'v2') backend.write(encodeV2(origin.addresses));
+      if (initial) backend.write(initial);
+      this.relay(conn, backend, record);
+    } catch (err) {
+      this.env.log?.error({ listener: this.cfg.name, err: (err as Error).message }, 'connection setup failed');
+      socket.destroy();
+    }
+  }
+
+  private pool(id: string): BackendRecord[] {
+    const config = this.env.config();
+    if (this.poolsOf !== config) {
+      this.pools = new Map();
+      this.poolsOf = config;
+    }
+    let pool = this.pools.get(id);
+    if (!pool) {
+      const sel = id === 'default' ? this.cfg.backends : this.cfg.sni!.routes[Number(id.slice(4))]!.backends;
+      const weights = config.forward.regions.get(this.env.region)?.weights;
+      pool = selectEndpoints(config.routing.endpoints, this.env.region, sel).map((e) => this.env.state.record(e, weights?.get(e.id) ?? 1));
+      this.pools.set(id, pool);
+    }
+    return pool;
+  }
+
+  private balancer(): Balancer {
+    let b = this.balancers.get(this.cfg.balance);
+    if (!b) this.balancers.set(this.cfg.balance, (b = createBalancer(this.cfg.balance)));
+    return b;
+  }
+
+  /** Tries the pool's backends, best first; `panic` = only those ejected by passive health. */
+  private async connectLocal(conn: Conn, pool: BackendRecord[], origin: Origin, panic: boolean): Promise<{ socket: Socket; record: BackendRecord } | null> {
+    const { outlier } = this.env;
+    const health = this.env.health();
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < pool.length && !conn.client.destroyed; attempt++) {
+      const usable = pool.filter((b) => {
+        if (tried.has(b.key) || b.weight <= 0) return false;
+        const status = health.endpoint?.(b.key)?.status ?? 'up';
+        return status === 'up' && outlier.isEjected(b.key) === panic;
+      });
+      const b = this.balancer().pick(usable, origin.addresses.sourceAddress);
+      if (!b) return null;
+      tried.add(b.key);
+      b.active++; // counted while connecting, so parallel picks see it
+      const s = await connectTcp(b.address, b.port, this.cfg.connectTimeoutMs, conn);
+      if (!(s instanceof Error)) {
+        outlier.onSuccess(b.key);
+        b.connections++;
+        return { socket: s, record: b };
+      }
+      b.active--;
+      // The client left while we were connecting: that says nothing about the backend.
+      if (conn.client.destroyed) return null;
+      b.connectFailures++;
+      const period = outlier.onFailure(b.key);
+      if (period !== null) this.env.log?.warn({ listener: this.cfg.name, backend: b.key, err: s.message, ejectedForMs: period }, 'backend ejected after a failed connect');
+    }
+    return null;
+  }
+
+  /** One hop to another region; true when the connection was handed on (or the client left). */
+  private async hop(conn: Conn, origin: Origin, initial: Buffer | null): Promise<boolean> {
+    const config = this.env.config();
+    const def = config.routing.services.find((s) => s.name === this.cfg.service);
+    if (!def) return false;
+    const order = regionOrder(def, this.env.health(), this.env.geo(), origin.addresses.sourceAddress);
+    const header = encodeV2(origin.addresses, [meridianTlv(this.cfg.name)]);
+    for (const id of order) {
+      if (id === this.env.region) continue;
+      const target = config.forward.regions.get(id)?.relay;
+      if (!target) continue;
+      const s = await dialRelay(target, header, initial, this.cfg.connectTimeoutMs, config.forward.relay.ackTimeoutMs, (p) => (conn.pending = p));
+      conn.pending = null;
+      if (conn.client.destroyed) {
+        if (!(s instanceof Error)) s.destroy();
+        return true;
+      }
+      if (s instanceof Error) {
+        this.env.state.relayTo(id).failed++;
+        this.env.log?.debug({ listener: this.cfg.name, region: id, err: s.message }, 'relay to region failed; trying the next');
+        continue;
+      }
+      this.env.state.relayTo(id).ok++;
+      this.env.state.listener(this.cfg.name).relayedOut++;
+      this.relay(conn, s, null);
+      return true;
+    }
+    return false;
+  }
+
+  private relay(conn: Conn, backend: Socket, record: BackendRecord | null): void {
+    const { state } = this.env;
+    conn.pending = null;
+    conn.relay = startRelay(conn.client, backend, {
+      idleTimeoutMs: this.cfg.idleTimeoutMs,
+      onEnd: (how, _err, c) => {
+        state.bytesFromClients += c.fromClient;
+        state.bytesFromBackends += c.fromBackend;
+        if (how === 'idle') state.listener(this.cfg.name).idleTimeouts++;
+        if (record) record.active--;
+        conn.relay = null;
+      },
+    });
+  }
+}
+
+/**
+ * Refused cleanly: a FIN without data (never an RST from closing over unread bytes); whatever the
+ * client sends meanwhile is discarded, and the socket is closed after its FIN or a second.
+ */
+function refuse(socket: Socket): void {
+  const timer = setTimeout(() => socket.destroy(), 1_000);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.resume();
+  socket.end();
+}
+
+/** A TCP connection to a backend, or the reason it failed (refused, unreachable, timeout). */
+function connectTcp(host: string, port: number, timeoutMs: number, conn: Conn): Promise<Socket | Error> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, allowHalfOpen: true });
+    conn.pending = s;
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(new Error('connect timeout'));
+    }, timeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(err);
+    };
+    s.once('error', onError);
+    // Destroyed from outside (the client left, drain deadline): no 'error' comes, only 'close'.
+    const onClose = (): void => onError(new Error('aborted'));
+    s.once('close', onClose);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.removeListener('error', onError);
+      s.removeListener('close', onClose);
+      s.on('error', noop); // until the relay attaches its handler, in the same tick
+      s.setNoDelay(true);
+      resolve(s);
+    });
+  });
+}
+
+/** Reads until the ClientHello is complete (or clearly not TLS), bounded in bytes and time. */
+function readHello(socket: Socket, timeoutMs: number): Promise<{ bytes: Buffer; result: SniResult }> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const done = (result: SniResult): void => {
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+      socket.removeListener('close', onEnd);
+      socket.pause();
+      resolve({ bytes: buf, result });
+    };
+    const onData = (chunk: Buffer): void => {
+      buf = Buffer.concat([buf, chunk]);
+      const r = parseClientHello(buf);
+      if (r.kind !== 'need-more') done(r);
+      else if (buf.length >= MAX_CLIENT_HELLO_BYTES) done({ kind: 'invalid', reason: 'ClientHello too large' });
+    };
+    const onEnd = (): void => done({ kind: 'invalid', reason: 'closed before the ClientHello' });
+    const timer = setTimeout(() => done({ kind: 'invalid', reason: 'ClientHello timeout' }), timeoutMs);
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.resume();
+  });
+}

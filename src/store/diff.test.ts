@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { diffDocuments, escapePointerToken } from './diff.js';
+import type { DiffEntry } from './types.js';
+
+/** A minimal RFC 6902 applier (add/remove/replace) with RFC 6901 unescaping: the oracle for the property test. */
+function applyPatch(doc: unknown, patch: DiffEntry[]): unknown {
+  let root = structuredClone(doc);
+  for (const op of patch) {
+    if (op.path === '') {
+      root = op.op === 'remove' ? undefined : structuredClone(op.after);
+      continue;
+    }
+    const tokens = op.path.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = tokens.pop()!;
+    let parent = root as Record<string, unknown> | unknown[];
+    for (const t of tokens) parent = (parent as Record<string, unknown>)[t] as typeof parent;
+    if (Array.isArray(parent)) {
+      const i = Number(last);
+      assert.ok(Number.isInteger(i) && i >= 0 && i <= parent.length, `bad index ${op.path}`);
+      if (op.op === 'add') parent.splice(i, 0, structuredClone(op.after));
+      else if (op.op === 'remove') parent.splice(i, 1);
+      else parent[i] = structuredClone(op.after);
+    } else {
+      if (op.op === 'add') assert.ok(!(last in parent), `add over an existing key ${op.path}`);
+      else assert.ok(last in parent, `${op.op} of a missing key ${op.path}`);
+      if (op.op === 'remove') delete parent[last];
+      else parent[last] = structuredClone(op.after);
+    }
+  }
+  return root;
+}
+
+describe('diffDocuments', () => {
+  it('equal documents have no diff, whatever their key order', () => {
+    assert.deepEqual(diffDocuments({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }), []);
+    assert.deepEqual(diffDocuments(null, null), []);
+  });
+
+  const table: [string, unknown, unknown, DiffEntry[]][] = [
+    ['replaced leaf', { weight: 1 }, { weight: 2 }, [{ op: 'replace', path: '/weight', before: 1, after: 2 }]],
+    ['added key', { a: 1 }, { a: 1, b: { c: 2 } }, [{ op: 'add', path: '/b', after: { c: 2 } }]],
+    ['removed key', { a: 1, b: 2 }, { a: 1 }, [{ op: 'remove', path: '/b', before: 2 }]],
+    ['keys in sorted order', { z: 1, a: 1 }, { z: 2, a: 2 }, [
+      { op: 'replace', path: '/a', before: 1, after: 2 },
+      { op: 'replace', path: '/z', before: 1, after: 2 },
+    ]],
+    ['nested by index', { regions: [{ id: 'eu', weight: 1 }, { id: 'us', weight: 1 }] }, { regions: [{ id: 'eu', weight: 1 }, { id: 'us', weight: 5 }] }, [
+      { op: 'replace', path: '/regions/1/weight', before: 1, after: 5 },
+    ]],
+    ['array grows: ascending adds', [1], [1, 2, 3], [
+      { op: 'add', path: '/1', after: 2 },
+      { op: 'add', path: '/2', after: 3 },
+    ]],
+    ['array shrinks: descending removes', [1, 2, 3], [1], [
+      { op: 'remove', path: '/2', before: 3 },
+      { op: 'remove', path: '/1', before: 2 },
+    ]],
+    ['insert at the front is by index, not a move', ['b'], ['a', 'b'], [
+      { op: 'replace', path: '/0', before: 'b', after: 'a' },
+      { op: 'add', path: '/1', after: 'b' },
+    ]],
+    ['type change is a replace', { a: [1] }, { a: { 0: 1 } }, [{ op: 'replace', path: '/a', before: [1], after: { 0: 1 } }]],
+    ['null vs object', { a: null }, { a: {} }, [{ op: 'replace', path: '/a', before: null, after: {} }]],
+    ['RFC 6901 escaping', { 'a/b': 1, 'm~n': 1 }, { 'a/b': 2, 'm~n': 2 }, [
+      { op: 'replace', path: '/a~1b', before: 1, after: 2 },
+      { op: 'replace', path: '/m~0n', before: 1, after: 2 },
+    ]],
+    ['undefined property is absent', { a: 1, b: undefined }, { a: 1 }, []],
+    ['root replace', 1, 'x', [{ op: 'replace', path: '', before: 1, after: 'x' }]],
+    ['empty key', { '': 1 }, { '': 2 }, [{ op: 'replace', path: '/', before: 1, after: 2 }]],
+  ];
+  for (const [name, before, after, want] of table) {
+    it(name, () => assert.deepEqual(diffDocuments(before, after), want));
+  }
+
+  it('escapes ~ before /, so "~1" stays distinct from "/"', () => {
+    assert.equal(escapePointerToken('~1'), '~01');
+    assert.equal(escapePointerToken('/'), '~1');
+    assert.equal(escapePointerToken('a~/b'), 'a~0~1b');
+  });
+
+  it('is deterministic and, applied in order as an RFC 6902 patch, turns before into after', () => {
+    const key = fc.oneof(fc.constantFrom('a', 'b', '~', '/', 'a/b', '~1', ''), fc.string({ maxLength: 3 }));
+    const { json } = fc.letrec((tie) => ({
+      json: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(null), fc.boolean(), fc.integer({ min: -3, max: 3 }), fc.constantFrom('x', 'y'), tie('arr'), tie('obj')),
+      arr: fc.array(tie('json'), { maxLength: 4 }),
+      obj: fc.dictionary(key, tie('json'), { maxKeys: 4, noNullPrototype: true }),
+    }));
+    // Pairs that share structure, so the diff goes deep instead of replacing the root.
+    const pair = json.chain((a) => fc.tuple(fc.constant(a), fc.oneof(fc.constant(structuredClone(a)), json, mutate(a))));
+    fc.assert(
+      fc.property(pair, ([a, b]) => {
+        const d = diffDocuments(a, b);
+        assert.deepEqual(diffDocuments(a, b), d);
+        assert.deepEqual(applyPatch(a, d), b);
+        if (JSON.stringify(a) === JSON.stringify(b)) assert.deepEqual(d, []);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** A copy of `v` with one nested value changed (or an array element appended). */
+function mutate(v: unknown): fc.Arbitrary<unknown> {
+  return fc.integer({ min: 0, max: 1000 }).map((seed) => {
+    const copy = structuredClone(v);
+    let node: unknown = copy;
+    for (let depth = 0; depth < 4; depth++) {
+      if (Array.isArray(node)) {
+        if (node.length === 0 || seed % 3 === 0) {
+          node.push(seed);
+          return copy;
+        }
+        const i = seed % node.length;
+        if (typeof node[i] !== 'object' || node[i] === null) {
+          node[i] = `m${seed}`;
+          return copy;
+        }
+        node = node[i];
+      } else if (typeof node === 'object' && node !== null) {
+        const keys = Object.keys(node);
+        const o = node as Record<string, unknown>;
+        if (keys.length === 0 || seed % 3 === 0) {
+          o[`k${seed}`] = seed;
+          return copy;
+        }
+        const k = keys[seed % keys.length]!;
+        if (typeof o[k] !== 'object' || o[k] === null) {
+          if (seed % 2) delete o[k];
+          else o[k] = `m${seed}`;
+          return copy;
+        }
+        node = o[k];
+      } else return `m${seed}`;
+    }
+    return copy;
+  });
+}

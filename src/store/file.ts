@@ -1,0 +1,286 @@
+/**
+ * The embedded-mode ConfigStore: files in a data directory, one process owning it (meridian.lock).
+ *
+ *   <dataDir>/versions/0000000001.json   one VersionRecord per file, never rewritten
+ *   <dataDir>/audit.jsonl                append-only audit log (audit-log.ts)
+ *   <dataDir>/tokens.json                JSON array of TokenRecord, sorted by name (mode 0600)
+ *   <dataDir>/meridian.lock              `<pid> <token>` of the owning process (lock.ts)
+ *
+ * A commit is the atomic creation of its version file (atomic.ts): that rename is the commit
+ * point. The audit line follows; if the process dies in between, opening the store appends the
+ * missing audit entries from the version files, so history and audit always agree after open.
+ * Commits run one at a time (an async mutex) and compare-and-set on the head cached in memory,
+ * which is authoritative because no other writer can hold the directory.
+ * @module
+ */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../obs/log.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic.js';
+import { AuditLog } from './audit-log.js';
+import { lockDir, type DirLock } from './lock.js';
+import {
+  auditMatcher,
+  buildVersionRecord,
+  commitAuditEntry,
+  completeAuditEntry,
+  listRange,
+  metaOf,
+  Mutex,
+  notify,
+  parseTokenRecord,
+  parseVersionText,
+} from './records.js';
+import type {
+  AuditEntry,
+  AuditQuery,
+  CommitRequest,
+  CommitResult,
+  ConfigStore,
+  NewAuditEntry,
+  TokenRecord,
+  TokenStore,
+  VersionMeta,
+  VersionRecord,
+} from './types.js';
+
+export interface FileStoreOptions {
+  /** Clock for version and audit times (ms since epoch). */
+  now?: () => number;
+  log?: Logger;
+}
+
+/** Ten digits: names sort in version order in `ls`, up to 9,999,999,999 versions. */
+export function versionFileName(version: number): string {
+  return `${String(version).padStart(10, '0')}.json`;
+}
+
+const VERSION_FILE = /^(\d+)\.json$/;
+
+export async function openFileStore(dataDir: string, opts: FileStoreOptions = {}): Promise<FileStore> {
+  const versionsDir = join(dataDir, 'versions');
+  await mkdir(versionsDir, { recursive: true });
+  const lock = await lockDir(dataDir);
+  try {
+    // Leftovers of writes a crash interrupted; never committed state (the rename is the commit).
+    await removeStaleTemps(dataDir);
+    await removeStaleTemps(versionsDir);
+    let head = 0;
+    for (const name of await readdir(versionsDir)) {
+      const m = VERSION_FILE.exec(name);
+      if (m) head = Math.max(head, Number(m[1]));
+    }
+    const store = new FileStore(dataDir, head, await AuditLog.open(join(dataDir, 'audit.jsonl')), await loadTokens(join(dataDir, 'tokens.json')), lock, opts);
+    if (head > 0) {
+      // The head must be readable: it is what a node compiles on boot. A damaged file is an error here, not at first use.
+      const rec = await store.get(head);
+      if (!rec || rec.version !== head) throw new Error(`config store: ${store.versionPath(head)} holds version ${rec?.version}`);
+    }
+    if (store.auditLog.skipped > 0) opts.log?.warn({ skipped: store.auditLog.skipped }, 'config store: unreadable lines in audit.jsonl skipped');
+    await store.repairAudit();
+    return store;
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function loadTokens(path: string): Promise<Map<string, TokenRecord>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw err;
+  }
+  // A damaged tokens file refuses to open: starting with no tokens would lock every operator out silently.
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`config store: ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(data)) throw new Error(`config store: ${path}: expected a JSON array of tokens`);
+  return new Map(data.map((t, i) => parseTokenRecord(t, `config store: ${path}[${i}]`)).map((t) => [t.name, t]));
+}
+
+export class FileStore implements ConfigStore {
+  readonly kind = 'file';
+  readonly tokens: TokenStore;
+  private readonly mutex = new Mutex();
+  private readonly listeners = new Set<(version: number) => void>();
+  /** Version metadata read so far; versions are immutable, so the cache never goes stale. */
+  private readonly metas = new Map<number, VersionMeta>();
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+  /** Set when a commit's audit append failed: the next audit write repairs first. */
+  private auditBehind = false;
+  private closed = false;
+
+  /** Use openFileStore. */
+  constructor(
+    readonly dataDir: string,
+    private headVersion: number,
+    readonly auditLog: AuditLog,
+    tokens: Map<string, TokenRecord>,
+    private readonly lock: DirLock,
+    opts: FileStoreOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log;
+    this.tokens = new FileTokens(join(dataDir, 'tokens.json'), tokens, this.mutex, () => this.assertOpen());
+  }
+
+  versionPath(version: number): string {
+    return join(this.dataDir, 'versions', versionFileName(version));
+  }
+
+  async head(): Promise<number> {
+    return this.headVersion;
+  }
+
+  async get(version: number): Promise<VersionRecord | null> {
+    if (!Number.isSafeInteger(version) || version < 1 || version > this.headVersion) return null;
+    const path = this.versionPath(version);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const rec = parseVersionText(text, `config store: ${path}`);
+    this.metas.set(version, metaOf(rec));
+    return rec;
+  }
+
+  async list(opts: { before?: number; limit?: number } = {}): Promise<VersionMeta[]> {
+    const out: VersionMeta[] = [];
+    for (const v of listRange(this.headVersion, opts)) {
+      const meta = this.metas.get(v) ?? (await this.get(v));
+      if (meta) out.push(metaOf(meta));
+    }
+    return out;
+  }
+
+  commit(req: CommitRequest): Promise<CommitResult> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      if (req.expected !== this.headVersion) return { ok: false, head: this.headVersion };
+      const record = buildVersionRecord(req, this.headVersion + 1, new Date(this.now()).toISOString());
+      await writeFileAtomic(this.versionPath(record.version), `${JSON.stringify(record)}\n`);
+      // Committed: from here on the version exists whatever happens to the audit line.
+      this.headVersion = record.version;
+      this.metas.set(record.version, metaOf(record));
+      try {
+        await this.appendLocked([commitAuditEntry(record)]);
+      } catch (err) {
+        // Failing the commit now would make the client retry and create a second version.
+        this.auditBehind = true;
+        this.log?.error({ err, version: record.version }, 'config store: audit append failed; will repair on the next audit write');
+      }
+      const v = record.version;
+      queueMicrotask(() => notify(this.listeners, v, (err) => this.log?.error({ err }, 'config store: onVersion listener threw')));
+      return { ok: true, record };
+    });
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      if (this.auditBehind) await this.repairAudit();
+      const [full] = await this.appendLocked([entry]);
+      return full!;
+    });
+  }
+
+  async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const { match, limit } = auditMatcher(query);
+    const all = await this.auditLog.readAll();
+    const out: AuditEntry[] = [];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) if (match(all[i]!)) out.push(all[i]!);
+    return out;
+  }
+
+  onVersion(listener: (version: number) => void): () => void {
+    const l = (v: number): void => listener(v); // a distinct function per call, so one listener can subscribe twice
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Wait for the commit in flight: its version and audit line must be complete before the lock goes.
+    await this.mutex.run(async () => {
+      this.closed = true;
+    });
+    this.listeners.clear();
+    await this.lock.release();
+  }
+
+  /**
+   * Appends the audit entries of versions that have none (a crash or a failed append between the
+   * version file and its audit line). Runs at open and under the mutex.
+   */
+  async repairAudit(): Promise<void> {
+    const missing: NewAuditEntry[] = [];
+    for (let v = this.auditLog.lastVersion + 1; v <= this.headVersion; v++) {
+      const rec = await this.get(v);
+      if (rec) missing.push(commitAuditEntry(rec));
+    }
+    if (missing.length > 0) {
+      await this.appendLocked(missing);
+      this.log?.warn({ versions: missing.map((e) => e.version) }, 'config store: repaired missing audit entries');
+    }
+    this.auditBehind = false;
+  }
+
+  private async appendLocked(entries: NewAuditEntry[]): Promise<AuditEntry[]> {
+    const now = new Date(this.now()).toISOString();
+    const full = entries.map((e, i) => completeAuditEntry(e, this.auditLog.lastSeq + 1 + i, now));
+    await this.auditLog.append(full);
+    return full;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('config store: closed');
+  }
+}
+
+class FileTokens implements TokenStore {
+  constructor(
+    private readonly path: string,
+    private tokens: Map<string, TokenRecord>,
+    private readonly mutex: Mutex,
+    private readonly assertOpen: () => void,
+  ) {}
+
+  async list(): Promise<TokenRecord[]> {
+    return [...this.tokens.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((t) => ({ ...t }));
+  }
+
+  async put(token: TokenRecord): Promise<void> {
+    const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
+    await this.replace((m) => {
+      m.set(t.name, t);
+      return true;
+    });
+  }
+
+  delete(name: string): Promise<boolean> {
+    return this.replace((m) => m.delete(name));
+  }
+
+  /** Writes the changed set, then swaps it in: a failed write leaves memory and file as they were. */
+  private replace(change: (m: Map<string, TokenRecord>) => boolean): Promise<boolean> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      const next = new Map(this.tokens);
+      if (!change(next)) return false;
+      const sorted = [...next.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      await writeFileAtomic(this.path, `${JSON.stringify(sorted, null, 2)}\n`, 0o600);
+      this.tokens = next;
+      return true;
+    });
+  }
+}

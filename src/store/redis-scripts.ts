@@ -1,0 +1,63 @@
+/**
+ * The RedisStore's Lua scripts and its audit stream entry format (see redis.ts for the key layout).
+ * @module
+ */
+import { parseAuditEntry } from './records.js';
+import type { AuditEntry } from './types.js';
+
+// Every check comes before the first write: Redis does not roll a script back, so a script that
+// failed half-way would leave a head without its audit entry.
+const CHECKS = `
+local function kind(k) return redis.call('TYPE', k)['ok'] end
+local function check(k, want)
+  local t = kind(k)
+  if t ~= 'none' and t ~= want then return 'MERIDIAN ' .. k .. ' is a ' .. t .. ', not a ' .. want end
+  return nil
+end
+local function seqcheck(k)
+  local s = redis.call('GET', k)
+  if s and not tonumber(s) then return 'MERIDIAN ' .. k .. ' is not an integer' end
+  return check(k, 'string')
+end`;
+
+/** KEYS: head, v:<expected+1>, meta, audit, audit:seq. ARGV: expected, record, meta, maxlen, entry, channel. */
+export const COMMIT = `${CHECKS}
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if not head then return redis.error_reply('MERIDIAN ' .. KEYS[1] .. ' is not an integer') end
+if head ~= tonumber(ARGV[1]) then return {0, head} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('MERIDIAN ' .. KEYS[2] .. ' exists above head ' .. head) end
+local err = check(KEYS[3], 'hash') or check(KEYS[4], 'stream') or seqcheck(KEYS[5])
+if err then return redis.error_reply(err) end
+local v = head + 1
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], tostring(v), ARGV[3])
+redis.call('SET', KEYS[1], v)
+local seq = redis.call('INCR', KEYS[5])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, 'e', ARGV[5])
+redis.call('PUBLISH', ARGV[6], v)
+return {1, v, seq}`;
+
+/** KEYS: audit, audit:seq. ARGV: maxlen, entry. */
+export const APPEND_AUDIT = `${CHECKS}
+local err = check(KEYS[1], 'stream') or seqcheck(KEYS[2])
+if err then return redis.error_reply(err) end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'e', ARGV[2])
+return seq`;
+
+/** The stream keeps seq in its own field; the JSON holds the rest. */
+export function auditJson(e: AuditEntry): string {
+  const { seq: _seq, ...rest } = e;
+  return JSON.stringify(rest);
+}
+
+export function parseStreamEntry(fields: string[]): AuditEntry | null {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  if (f.seq === undefined || f.e === undefined) return null;
+  try {
+    return parseAuditEntry({ ...(JSON.parse(f.e) as object), seq: Number(f.seq) });
+  } catch {
+    return null;
+  }
+}

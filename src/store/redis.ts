@@ -1,0 +1,371 @@
+/**
+ * The cluster-mode ConfigStore over Redis (ioredis). Keys (all share the `{meridian}` hash tag, so
+ * the commit script's keys are in one slot on Redis Cluster):
+ *
+ *   {meridian}:config:head     STRING  current version (absent = 0)
+ *   {meridian}:config:v:<n>    STRING  JSON VersionRecord n
+ *   {meridian}:config:meta     HASH    <n> → JSON VersionMeta (list() without moving documents)
+ *   {meridian}:audit           STREAM  fields `seq` and `e` (JSON entry without seq); MAXLEN ~ auditMaxLen
+ *   {meridian}:audit:seq       STRING  last audit seq (INCR in the same script as the XADD)
+ *   {meridian}:tokens          HASH    <name> → JSON TokenRecord
+ *   {meridian}:config          pub/sub channel: the new version number, as decimal text
+ *
+ * A commit is one Lua script (compare head, write the version, its meta, the head, the audit entry,
+ * publish), so it is atomic and exactly one of N racing commits on the same head wins. Audit seq is
+ * a counter incremented in the script that appends to the stream, so seq order is stream order,
+ * seqs are 1, 2, 3 … like the file store's, and they stay safe integers (stream ids `ms-n` do not fit).
+ *
+ * onVersion is fed three ways: this process's own commits, the pub/sub channel (a second
+ * connection), and a head poll every `pollMs` that catches notices lost while the subscriber was
+ * reconnecting. All go through announce(), which fires only for a head above the last one fired.
+ * Like the health bus: no offline queue, no retries per request, a command timeout and capped,
+ * jittered reconnect backoff, so while Redis is away calls reject at once.
+ * @module
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { backoff } from '../health/redis-bus.js';
+import type { Logger } from '../obs/log.js';
+import {
+  auditMatcher,
+  buildVersionRecord,
+  commitAuditEntry,
+  completeAuditEntry,
+  listRange,
+  metaOf,
+  notify,
+  parseTokenRecord,
+  parseVersionMeta,
+  parseVersionText,
+} from './records.js';
+import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry } from './redis-scripts.js';
+import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, NewAuditEntry, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
+
+export interface RedisStoreOptions {
+  /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
+  prefix?: string;
+  /** Head poll period (ms); 0 disables it (then only pub/sub and own commits feed onVersion). */
+  pollMs?: number;
+  /** Approximate cap of the audit stream (XADD MAXLEN ~). */
+  auditMaxLen?: number;
+  /**
+   * The version the caller already has (e.g. from its local copy): onVersion announces heads above
+   * it, and the first announcement waits for the first listener, so the catch-up cannot fire between
+   * open and onVersion. Default: the head at open (only later heads are announced).
+   */
+  since?: number;
+  /** openRedisStore rejects if not connected and subscribed within this time. */
+  openTimeoutMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  now?: () => number;
+  log?: Logger;
+}
+
+export const REDIS_STORE_DEFAULTS = {
+  prefix: '{meridian}',
+  pollMs: 1_000,
+  auditMaxLen: 100_000,
+  openTimeoutMs: 5_000,
+  retryBaseMs: 100,
+  retryMaxMs: 2_000,
+  commandTimeoutMs: 2_000,
+  connectTimeoutMs: 2_000,
+} as const;
+
+/** Entries read per XREVRANGE while answering an audit query. */
+const AUDIT_PAGE = 500;
+
+type Scripted = Redis & {
+  meridianCommit(...args: string[]): Promise<number[]>;
+  meridianAppendAudit(...args: string[]): Promise<number>;
+};
+
+export async function openRedisStore(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+  const store = new RedisStore(url, opts);
+  try {
+    await store.start(opts.openTimeoutMs ?? REDIS_STORE_DEFAULTS.openTimeoutMs, opts.since);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+export class RedisStore implements ConfigStore {
+  readonly kind = 'redis';
+  readonly tokens: TokenStore;
+  /** Last transport error, for diagnostics (/v1/status). */
+  lastError: string | null = null;
+  private readonly cmd: Scripted;
+  private readonly sub: Redis;
+  private readonly keys;
+  private readonly listeners = new Set<(version: number) => void>();
+  private readonly connectWaiters = new Set<() => void>();
+  private readonly opts: RedisStoreOptions;
+  private readonly now: () => number;
+  /** Highest version announced; nothing at or below it is announced again. Infinity until start() sets the baseline. */
+  private lastFired = Number.POSITIVE_INFINITY;
+  private subscribed = false;
+  /** Set while a `since` catch-up waits for its first listener. */
+  private holdForListener = false;
+  private polling = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  /** Use openRedisStore. */
+  constructor(url: string, opts: RedisStoreOptions = {}) {
+    const prefix = opts.prefix ?? REDIS_STORE_DEFAULTS.prefix;
+    if (!/\{[^{}]+\}/.test(prefix)) throw new Error(`config store: prefix '${prefix}' needs a {hash tag} for Redis Cluster`);
+    this.keys = {
+      head: `${prefix}:config:head`,
+      version: (n: number) => `${prefix}:config:v:${n}`,
+      meta: `${prefix}:config:meta`,
+      audit: `${prefix}:audit`,
+      auditSeq: `${prefix}:audit:seq`,
+      tokens: `${prefix}:tokens`,
+      channel: `${prefix}:config`,
+    };
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    const base = opts.retryBaseMs ?? REDIS_STORE_DEFAULTS.retryBaseMs;
+    const max = opts.retryMaxMs ?? REDIS_STORE_DEFAULTS.retryMaxMs;
+    const common: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // We subscribe ourselves on every `ready` and poll once subscribed: that closes the gap.
+      autoResubscribe: false,
+      commandTimeout: opts.commandTimeoutMs ?? REDIS_STORE_DEFAULTS.commandTimeoutMs,
+      connectTimeout: opts.connectTimeoutMs ?? REDIS_STORE_DEFAULTS.connectTimeoutMs,
+      retryStrategy: (attempt) => (this.closed ? null : backoff(attempt, base, max)),
+    };
+    this.cmd = new Redis(url, { ...common, connectionName: 'meridian-config' }) as Scripted;
+    this.sub = new Redis(url, { ...common, connectionName: 'meridian-config-sub' });
+    this.cmd.defineCommand('meridianCommit', { numberOfKeys: 5, lua: COMMIT });
+    this.cmd.defineCommand('meridianAppendAudit', { numberOfKeys: 2, lua: APPEND_AUDIT });
+    const onError = (err: Error): void => {
+      this.lastError = err.message;
+    };
+    this.cmd.on('error', onError);
+    this.sub.on('error', onError);
+    this.cmd.on('ready', () => this.wakeWaiters());
+    this.sub.on('ready', () => void this.resubscribe());
+    this.sub.on('close', () => {
+      this.subscribed = false;
+    });
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.keys.channel) return;
+      const v = Number(message);
+      if (Number.isSafeInteger(v)) this.announce(v);
+      else void this.poll(); // unreadable notice: still "something changed", so look
+    });
+    this.tokens = new RedisTokens(this.cmd, this.keys.tokens, opts.log);
+  }
+
+  get connected(): boolean {
+    return !this.closed && this.cmd.status === 'ready' && this.subscribed;
+  }
+
+  /** Waits for both connections, sets the notice baseline and starts the poll. */
+  async start(timeoutMs: number, since?: number): Promise<void> {
+    await this.whenConnected(timeoutMs);
+    this.lastFired = since ?? (await this.head());
+    this.holdForListener = since !== undefined;
+    const pollMs = this.opts.pollMs ?? REDIS_STORE_DEFAULTS.pollMs;
+    if (pollMs > 0) {
+      this.timer = setInterval(() => void this.poll(), pollMs);
+      this.timer.unref(); // a store must not keep a finished CLI process alive
+    }
+    void this.poll(); // a head committed between the GET above and now
+  }
+
+  whenConnected(timeoutMs: number): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!this.connected) return;
+        clearTimeout(timer);
+        this.connectWaiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.connectWaiters.delete(check);
+        reject(new Error(`config store: Redis not connected after ${timeoutMs} ms${this.lastError ? ` (${this.lastError})` : ''}`));
+      }, timeoutMs);
+      this.connectWaiters.add(check);
+    });
+  }
+
+  async head(): Promise<number> {
+    const text = await this.cmd.get(this.keys.head);
+    if (text === null) return 0;
+    const v = Number(text);
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`config store: ${this.keys.head} is not a version: ${text}`);
+    return v;
+  }
+
+  async get(version: number): Promise<VersionRecord | null> {
+    if (!Number.isSafeInteger(version) || version < 1) return null;
+    const key = this.keys.version(version);
+    const text = await this.cmd.get(key);
+    return text === null ? null : parseVersionText(text, `config store: ${key}`);
+  }
+
+  async list(opts: { before?: number; limit?: number } = {}): Promise<VersionMeta[]> {
+    const versions = listRange(await this.head(), opts);
+    if (versions.length === 0) return [];
+    const metas = await this.cmd.hmget(this.keys.meta, ...versions.map(String));
+    const out: VersionMeta[] = [];
+    for (let i = 0; i < versions.length; i++) {
+      const text = metas[i];
+      // No meta entry (written by hand, or damaged): fall back to the record itself.
+      const meta = text ? parseVersionMeta(JSON.parse(text), `config store: ${this.keys.meta}[${versions[i]}]`) : await this.get(versions[i]!);
+      if (meta) out.push(metaOf(meta));
+    }
+    return out;
+  }
+
+  async commit(req: CommitRequest): Promise<CommitResult> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(req.expected) || req.expected < 0) return { ok: false, head: await this.head() };
+    const record = buildVersionRecord(req, req.expected + 1, new Date(this.now()).toISOString());
+    const entry = auditJson(completeAuditEntry(commitAuditEntry(record), 0, record.time));
+    const k = this.keys;
+    const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
+    const [ok, v] = await this.cmd.meridianCommit(
+      k.head, k.version(record.version), k.meta, k.audit, k.auditSeq,
+      String(req.expected), JSON.stringify(record), JSON.stringify(metaOf(record)), maxLen, entry, k.channel,
+    );
+    if (ok !== 1) return { ok: false, head: Number(v) };
+    // Our own commit need not wait for the pub/sub round trip (announce dedupes the echo).
+    queueMicrotask(() => this.announce(record.version));
+    return { ok: true, record };
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    this.assertOpen();
+    const full = completeAuditEntry(entry, 0, new Date(this.now()).toISOString());
+    const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
+    full.seq = Number(await this.cmd.meridianAppendAudit(this.keys.audit, this.keys.auditSeq, maxLen, auditJson(full)));
+    return full;
+  }
+
+  /** Newest first, paging back through the stream until `limit` entries match or the stream ends. */
+  async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const { match, limit } = auditMatcher(query);
+    const out: AuditEntry[] = [];
+    let end = '+';
+    while (out.length < limit) {
+      const page = (await this.cmd.xrevrange(this.keys.audit, end, '-', 'COUNT', AUDIT_PAGE)) as [string, string[]][];
+      for (const [, fields] of page) {
+        const e = parseStreamEntry(fields);
+        if (e && match(e)) out.push(e);
+        if (out.length >= limit) break;
+      }
+      if (page.length < AUDIT_PAGE) break;
+      end = `(${page[page.length - 1]![0]}`;
+    }
+    return out;
+  }
+
+  onVersion(listener: (version: number) => void): () => void {
+    const l = (v: number): void => listener(v);
+    this.listeners.add(l);
+    if (this.holdForListener) {
+      this.holdForListener = false;
+      void this.poll();
+    }
+    return () => this.listeners.delete(l);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.listeners.clear();
+    await Promise.all([quit(this.cmd), quit(this.sub)]);
+  }
+
+  /** Fires listeners for a head above the last one fired; stale, repeated and late notices are dropped. */
+  private announce(version: number): void {
+    if (this.closed || this.holdForListener || !(version > this.lastFired)) return;
+    this.lastFired = version;
+    notify(this.listeners, version, (err) => this.opts.log?.error({ err }, 'config store: onVersion listener threw'));
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed || this.cmd.status !== 'ready' || this.lastFired === Number.POSITIVE_INFINITY) return;
+    this.polling = true;
+    try {
+      const head = await this.head();
+      if (head < this.lastFired) {
+        // Redis lost data (restart without persistence, flush): versions at or below lastFired will not be announced.
+        this.opts.log?.error({ head, announced: this.lastFired }, 'config store: Redis head went backwards');
+      }
+      this.announce(head);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async resubscribe(): Promise<void> {
+    try {
+      await this.sub.subscribe(this.keys.channel);
+      this.subscribed = true;
+      this.wakeWaiters();
+      void this.poll(); // notices published while we were away are gone: look at the head now
+    } catch (err) {
+      this.lastError = (err as Error).message; // dropped again before the reply; the next `ready` retries
+    }
+  }
+
+  private wakeWaiters(): void {
+    for (const w of [...this.connectWaiters]) w();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('config store: closed');
+  }
+}
+
+class RedisTokens implements TokenStore {
+  constructor(
+    private readonly cmd: Redis,
+    private readonly key: string,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  async list(): Promise<TokenRecord[]> {
+    const out: TokenRecord[] = [];
+    for (const [name, json] of Object.entries(await this.cmd.hgetall(this.key))) {
+      try {
+        out.push(parseTokenRecord(JSON.parse(json), `config store: ${this.key}[${name}]`));
+      } catch (err) {
+        // One damaged record must not lock every other operator out.
+        this.log?.warn({ err, name }, 'config store: unreadable token record skipped');
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async put(token: TokenRecord): Promise<void> {
+    const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
+    await this.cmd.hset(this.key, t.name, JSON.stringify(t));
+  }
+
+  async delete(name: string): Promise<boolean> {
+    return (await this.cmd.hdel(this.key, name)) === 1;
+  }
+}
+
+async function quit(r: Redis): Promise<void> {
+  try {
+    await r.quit();
+  } catch {
+    r.disconnect(); // not connected: QUIT cannot be sent; drop the socket and the reconnect timer
+  }
+}

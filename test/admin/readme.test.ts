@@ -1,0 +1,54 @@
+/**
+ * src/admin/README.md against the code: one row per MERIDIAN_ERR_* code of errors.ts with its
+ * status (and no row for a code that does not exist), one row per route with the role the auth
+ * matrix checks, and one row per key of the `admin:` section with its default.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
+import { AdminSchema } from '../../src/admin/config.js';
+import { ERRORS } from '../../src/admin/errors.js';
+import { ROUTES } from './routes.js';
+
+const README = readFileSync(new URL('../../src/admin/README.md', import.meta.url), 'utf8');
+
+/** The rows of the Markdown table whose header starts with `first`. */
+function table(first: string): string[][] {
+  const lines = README.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
+  assert.ok(start >= 0, `no table headed "${first}"`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+const unquote = (s: string): string => s.replace(/^`|`$/g, '');
+
+test('the error table lists every code of errors.ts with its status, and nothing else', () => {
+  const rows = table('code');
+  const documented = new Map(rows.map(([code, status]) => [unquote(code!), Number(status)]));
+  assert.equal(documented.size, rows.length, 'a code is listed twice');
+  assert.deepEqual([...documented.keys()].sort(), Object.keys(ERRORS).sort());
+  for (const [code, { status }] of Object.entries(ERRORS)) assert.equal(documented.get(code), status, code);
+  for (const [code, , when] of rows) assert.ok(when && when.length > 10, `${code} needs a "when"`);
+});
+
+test('the route table lists every route with the role the auth matrix checks', () => {
+  const documented = table('method').map(([method, route, role]) => `${method} ${unquote(route!)} ${role}`);
+  const expected = ROUTES.map((r) => `${r.method} ${r.route} ${r.role ?? 'public'}`);
+  assert.deepEqual([...documented].sort(), [...expected].sort());
+});
+
+test('the config table lists every key of the admin: section with its default', () => {
+  const defaults = Value.Default(AdminSchema, {}) as Record<string, unknown>;
+  const rows = table('key');
+  assert.deepEqual(rows.map(([k]) => unquote(k!)).sort(), Object.keys(AdminSchema.properties).sort());
+  for (const [key, dflt] of rows) {
+    const want = JSON.stringify(defaults[unquote(key!)]);
+    assert.equal(unquote(dflt!.split(' ')[0]!), typeof defaults[unquote(key!)] === 'string' ? JSON.parse(want) : want, key);
+  }
+});

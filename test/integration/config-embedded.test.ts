@@ -1,0 +1,79 @@
+/**
+ * The config store in embedded mode (files in the data directory): the YAML seeds version 1 once;
+ * after that the store is the truth, across restarts and SIGHUP reloads.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { startDnsNode, type DnsNode } from '../../src/serve.js';
+import { decode, query, udpExchange } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.js';
+
+const Z = 'gslb.example.com';
+
+async function answer(port: number, name = `svc.${Z}`): Promise<string | undefined> {
+  const raw = await udpExchange(port, query(name, 'A'), { timeoutMs: 500 });
+  return raw ? (decode(raw).answers[0]?.data as string | undefined) : undefined;
+}
+
+const extra = {
+  admin: { listen: '127.0.0.1:0' },
+  regions: [
+    { id: 'us-east', location: { lat: 39, lon: -77, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } },
+    { id: 'eu-west', location: { lat: 53, lon: -6, continent: 'EU', country: 'IE' }, addresses: { ipv4: ['198.51.100.10'] } },
+  ],
+  services: [{ name: `svc.${Z}`, ttl: 30, regions: ['us-east', 'eu-west'], policy: { failover: ['us-east', 'eu-west'] } }],
+};
+
+test('embedded store: seeded once from the YAML, then the truth across restart and SIGHUP', async () => {
+  const srv = await startTestServer({ extra });
+  let restarted: DnsNode | null = null;
+  try {
+    assert.equal(srv.node.follower!.version, 1);
+    assert.deepEqual(readdirSync(join(srv.dir, 'data', 'versions')).filter((f) => f.endsWith('.json')).length, 1);
+    const token = readFileSync(join(srv.dir, 'data', 'admin-token'), 'utf8').trim();
+    const res = await srv.node.admin!.app.inject({
+      method: 'PUT',
+      url: `/v1/services/svc.${Z}?reason=prefer-eu`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { ttl: 30, regions: ['us-east', 'eu-west'], policy: { failover: ['eu-west', 'us-east'] } },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers.etag, '"2"');
+    assert.equal(srv.node.follower!.version, 2, 'the API node applies its own commit at once');
+    assert.equal(await answer(srv.port), '198.51.100.10');
+
+    // SIGHUP re-reads the YAML's settings but keeps the store's zones/regions/services.
+    assert.deepEqual(srv.node.reload(), []);
+    assert.equal(await answer(srv.port), '198.51.100.10', 'reload did not bring the YAML service back');
+
+    // A restart reads the store, not the YAML, even though the YAML still says us-east first.
+    await srv.node.close();
+    restarted = await startDnsNode(join(srv.dir, 'meridian.yaml'), pino({ level: 'silent' }));
+    assert.equal(restarted.follower!.version, 2);
+    assert.equal(await answer(restarted.udp[0]!.boundPort), '198.51.100.10');
+    const versions = await restarted.follower!.store!.list();
+    assert.deepEqual(versions.map((v) => [v.version, v.action, v.author]), [[2, 'service.put', 'bootstrap'], [1, 'seed', 'bootstrap']]);
+    assert.equal(versions[0]!.reason, 'prefer-eu');
+  } finally {
+    await restarted?.close();
+    await srv.stop().catch(() => undefined);
+  }
+});
+
+test('a store version that no longer compiles under new YAML settings fails the reload, keeping the running data', async () => {
+  const srv = await startTestServer({ extra: { ...extra, regions: extra.regions.map((r, i) => (i === 0 ? { ...r, endpoints: [{ id: 'web', address: '127.0.0.1', port: 9, check: { type: 'tcp' } }] } : r)) } });
+  try {
+    const file = join(srv.dir, 'meridian.yaml');
+    const yaml = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // Probe defaults in the YAML are part of compiling endpoints' checks; make them invalid.
+    writeFileSync(file, JSON.stringify({ ...yaml, health: { probe: { intervalMs: 5 } } }));
+    const problems = srv.node.reload();
+    assert.ok(problems.length > 0, 'reload rejected');
+    assert.equal(await answer(srv.port), '192.0.2.10', 'old data keeps answering');
+  } finally {
+    await srv.stop();
+  }
+});
