@@ -74,7 +74,7 @@ export class DrainController {
         if (!region) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${id} does not exist`);
         if (region.drain || region.state === 'drained') return; // already draining or drained: idempotent
         const oldTtl = Math.max(0, ...doc.services.filter((s) => s.regions.includes(id)).map((s) => s.ttl));
-        region.drain = { phase: 'lowering', ttl, startedAt: new Date(now).toISOString(), completeAt: new Date(now + PROPAGATION_MS + oldTtl * 1000).toISOString() };
+        region.drain = { phase: 'lowering', ttl, startedAt: new Date(now).toISOString(), completeAt: new Date(now + PROPAGATION_MS + oldTtl * 1000).toISOString(), previousState: region.state === 'down' ? 'down' : 'up' };
       },
     });
     if (outcome.kind === 'dry-run') {
@@ -91,8 +91,9 @@ export class DrainController {
         const region = doc.regions.find((r) => r.id === id);
         if (!region) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${id} does not exist`);
         if (!region.drain && region.state !== 'drained') return;
+        // Back to what it was: a region an operator had set down stays down after the drain ends.
+        region.state = region.drain?.previousState ?? 'up';
         delete region.drain;
-        region.state = 'up';
       },
     });
     if (outcome.kind === 'dry-run') return { ...(await this.status(id)), ...{ dryRun: true, diff: outcome.diff } };

@@ -1,16 +1,69 @@
 /**
- * `meridian explain NAME CLIENT-IP [--ecs PREFIX]`: loads the config, the geo database and the
- * current health (Redis in cluster mode, the cold-start view plus overrides in embedded mode) and
- * prints the service's decision for that client step by step (src/routing/explain.ts).
+ * `meridian explain NAME CLIENT-IP [--ecs PREFIX]`: the decision for one client, step by step.
+ *
+ * With an admin API in the config it asks the running node (`GET /v1/explain`): that is the live
+ * decision, with the node's config version, probe results and geo database. The token comes from
+ * MERIDIAN_TOKEN or the bootstrap token file. Without a reachable API it computes the decision here
+ * (src/routing/explain.ts) from the config store's head version (or the YAML without a store), the
+ * geo database and the current health (Redis in cluster mode; the cold-start view plus overrides in
+ * embedded mode, which is why the live node is asked first).
  * @module
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
+import { compileDocument } from '../config/document.js';
+import { loadConfigFile, parseListen, type LoadedConfig } from '../config/load.js';
 import { openHealthPlane } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
-import { explain, formatExplanation } from '../routing/explain.js';
+import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
 import { buildServices, openGeo } from '../serve.js';
+import { parseVersionText } from '../store/records.js';
 import { formatSourceError } from '../zone/types.js';
+import { BOOTSTRAP_TOKEN_FILE } from '../admin/server.js';
+
+type Query = { name: string; ip: string; ecs?: string; qtype?: 'A' | 'AAAA' };
+
+/** The live node's answer, or null when there is no admin API to ask (or it cannot be reached). */
+async function askLiveNode(config: LoadedConfig, q: Query): Promise<{ ok: true; explanation: Explanation & { version: number } } | { ok: false; error: string } | null> {
+  const listen = config.admin?.listen ? parseListen(config.admin.listen) : null;
+  if (!listen || typeof listen === 'string') return null;
+  const dataDir = resolvePath(dirname(config.file), config.admin!.dataDir);
+  let token = process.env.MERIDIAN_TOKEN;
+  try {
+    token ??= readFileSync(join(dataDir, BOOTSTRAP_TOKEN_FILE), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const params = new URLSearchParams({ name: q.name, ip: q.ip, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { type: q.qtype } : {}) });
+  try {
+    const res = await fetch(`http://${host}:${listen.port}/v1/explain?${params}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3000) });
+    const body = (await res.json()) as { error?: { message: string } } & Explanation & { version: number };
+    if (res.ok) return { ok: true, explanation: body };
+    if (res.status === 400 || res.status === 404) return { ok: false, error: body.error?.message ?? `HTTP ${res.status}` };
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+/** The store's head document in embedded mode, read without taking the running node's lock. */
+function headDocumentOf(config: LoadedConfig): LoadedConfig {
+  if (!config.admin) return config;
+  const dir = join(resolvePath(dirname(config.file), config.admin.dataDir), 'versions');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^\d+\.json$/.test(n)).sort();
+  } catch {
+    return config;
+  }
+  const last = names.at(-1);
+  if (!last) return config;
+  const record = parseVersionText(readFileSync(join(dir, last), 'utf8'), join(dir, last));
+  const compiled = compileDocument(record.document, config.health.probe);
+  return compiled.ok ? { ...config, ...compiled.compiled } : config;
+}
 
 export async function explainCommand(args: string[], defaultConfig: string): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,13 +81,25 @@ export async function explainCommand(args: string[], defaultConfig: string): Pro
     for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');
     return 1;
   }
-  const geo = openGeo(loaded.config, null);
-  const plane = openHealthPlane(loaded.config, { probes: false });
+  const q: Query = { name, ip, ...(values.ecs !== undefined ? { ecs: values.ecs } : {}), ...(values.type ? { qtype: values.type as 'A' | 'AAAA' } : {}) };
+  const live = await askLiveNode(loaded.config, q);
+  if (live) {
+    if (!live.ok) {
+      process.stderr.write(live.error + '\n');
+      return 1;
+    }
+    const { version, ...explanation } = live.explanation;
+    process.stdout.write((values.json ? JSON.stringify(live.explanation, null, 2) : `${formatExplanation(explanation)}\n(live node, config version ${version})`) + '\n');
+    return 0;
+  }
+  const config = headDocumentOf(loaded.config);
+  const geo = openGeo(config, null);
+  const plane = openHealthPlane(config, { probes: false });
   try {
     if (plane.bus instanceof RedisBus) await plane.bus.whenConnected(5_000).catch(() => process.stderr.write('explain: Redis unreachable; health shown as cold start\n'));
     await plane.source.refresh();
-    const services = buildServices(loaded.config, { geo: () => geo?.current ?? null, health: () => plane.source.current });
-    const result = explain(services, name, ip, { ...(values.ecs !== undefined ? { ecs: values.ecs } : {}), ...(values.type ? { qtype: values.type as 'A' | 'AAAA' } : {}) });
+    const services = buildServices(config, { geo: () => geo?.current ?? null, health: () => plane.source.current });
+    const result = explain(services, q.name, q.ip, { ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { qtype: q.qtype } : {}) });
     if (!result.ok) {
       process.stderr.write(result.error + '\n');
       return 1;

@@ -96,6 +96,8 @@ export const RegionSchema = Type.Object(
           ttl: Type.Integer({ minimum: 0, maximum: 86_400 }),
           startedAt: Type.String(),
           completeAt: Type.String(),
+          /** The region's state before the drain, restored when the drain is cancelled. */
+          previousState: Type.Optional(Type.Union([Type.Literal('up'), Type.Literal('down')])),
         },
         { additionalProperties: false },
       ),

@@ -220,6 +220,20 @@ export function compileForward(
     problems.push({ path: ['forward', 'load', 'reportTtlMs'], reason: 'forward: load.reportTtlMs must be longer than reportIntervalMs (a live forwarder must never look dead)' });
   }
 
+  const compiled = compileRegionForwarders(regions, names, parseListen, problems);
+
+  return {
+    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
+    problems,
+  };
+}
+
+/**
+ * The `forwarder:` blocks of a set of regions. Also for a config whose regions come from the config
+ * store rather than the YAML (src/config/document.ts): `{ ...forward, regions:
+ * compileRegionForwarders(document.regions, listenerNames, parseListen, problems) }`.
+ */
+export function compileRegionForwarders(regions: RegionSource[], listenerNames: ReadonlySet<string>, parseListen: ParseListen, problems: ForwardProblem[]): Map<string, RegionForwarder> {
   const compiled = new Map<string, RegionForwarder>();
   regions.forEach((r, i) => {
     const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, 'forwarder', ...rest];
@@ -232,7 +246,7 @@ export function compileForward(
     }
     const listen = new Map<string, ListenAddress>();
     for (const [name, text] of Object.entries(f?.listen ?? {})) {
-      if (!names.has(name)) problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen: no listener named "${name}"` });
+      if (!listenerNames.has(name)) problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen: no listener named "${name}"` });
       const p = parseListen(text);
       if (typeof p === 'string') problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen.${name}: ${p}` });
       else listen.set(name, p);
@@ -246,8 +260,5 @@ export function compileForward(
     compiled.set(r.id, { relay, capacity: f?.capacity ?? null, listen, weights });
   });
 
-  return {
-    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
-    problems,
-  };
+  return compiled;
 }

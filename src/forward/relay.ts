@@ -88,6 +88,8 @@ export function startRelay(client: Socket, backend: Socket, opts: RelayOptions):
         else {
           other.once('finish', () => other.destroy());
           if (!other.writableEnded) other.end();
+          // A peer that never reads would keep the flush (and the socket) forever: bound it.
+          other.setTimeout(opts.idleTimeoutMs, () => other.destroy());
         }
       }
       if (++closed === 2) opts.onEnd(how ?? 'done', error, counters);

@@ -35,7 +35,8 @@ describe('overrides: durations', () => {
     ['1h30m', 5_400_000],
   ];
   for (const [text, ms] of cases) it(`${text} = ${ms} ms`, () => assert.equal(parseDuration(text), ms));
-  for (const bad of ['30', '0m', '1w', '-5m', 'm', '1.5h', '']) {
+  // '367d' and '0821629811d': regression, an unbounded expiry overflowed Date and broke listings.
+  for (const bad of ['30', '0m', '1w', '-5m', 'm', '1.5h', '', '367d', '0821629811d']) {
     it(`rejects '${bad}'`, () => assert.throws(() => parseDuration(bad), /duration/));
   }
   it('formats the two largest units', () => {

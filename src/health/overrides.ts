@@ -56,12 +56,16 @@ const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 
  * `30m`, `2h`, `1d`, `1h30m`, `90s` → milliseconds. Seconds are the smallest unit: an override is
  * a human action, and sub-second expiry would only hide typos like `30` (meant as minutes).
  */
+export const MAX_DURATION_MS = 366 * 86_400_000;
+
 export function parseDuration(text: string): number {
   const t = text.trim();
   if (!/^(\d+[smhd])+$/.test(t)) throw new Error(`duration: expected e.g. 30m, 2h, 1d or 1h30m, got '${text}'`);
   let ms = 0;
   for (const m of t.matchAll(/(\d+)([smhd])/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
   if (ms <= 0) throw new Error(`duration: must be positive, got '${text}'`);
+  // A bound keeps expiry times representable (Date, JSON) and catches typos like 30000d.
+  if (ms > MAX_DURATION_MS) throw new Error(`duration: at most 366d, got '${text}'`);
   return ms;
 }
 

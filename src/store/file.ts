@@ -267,6 +267,15 @@ class FileTokens implements TokenStore {
     });
   }
 
+  async create(token: TokenRecord): Promise<boolean> {
+    const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
+    return this.replace((m) => {
+      if (m.has(t.name)) return false;
+      m.set(t.name, t);
+      return true;
+    });
+  }
+
   delete(name: string): Promise<boolean> {
     return this.replace((m) => m.delete(name));
   }

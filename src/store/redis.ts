@@ -357,6 +357,11 @@ class RedisTokens implements TokenStore {
     await this.cmd.hset(this.key, t.name, JSON.stringify(t));
   }
 
+  async create(token: TokenRecord): Promise<boolean> {
+    const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
+    return (await this.cmd.hsetnx(this.key, t.name, JSON.stringify(t))) === 1;
+  }
+
   async delete(name: string): Promise<boolean> {
     return (await this.cmd.hdel(this.key, name)) === 1;
   }

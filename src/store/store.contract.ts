@@ -189,6 +189,16 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       assert.deepEqual((await store.tokens.list()).map((x) => x.name), ['zed']);
     });
 
+    it('tokens: create is atomic: of concurrent creates of one name exactly one wins, and it never replaces', async (t) => {
+      const { store } = await harness(t);
+      const results = await Promise.all(['viewer', 'operator', 'admin', 'viewer'].map((role) => store.tokens.create(token('ci', role as TokenRecord['role']))));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = (await store.tokens.list()).find((x) => x.name === 'ci')!;
+      assert.equal(await store.tokens.create({ ...token('ci', 'admin'), sha256: 'f'.repeat(64) }), false);
+      assert.deepEqual((await store.tokens.list()).find((x) => x.name === 'ci'), winner, 'the existing token is untouched');
+      await assert.rejects(store.tokens.create({ ...token('bad'), sha256: 'secret' }), /sha256/);
+    });
+
     it('versions, audit and tokens survive a restart; seqs and versions continue', async (t) => {
       const h = await harness(t);
       await commitN(h.store, 2);

@@ -89,6 +89,8 @@ export interface TokenStore {
   list(): Promise<TokenRecord[]>;
   /** Creates or replaces the token of that name. */
   put(token: TokenRecord): Promise<void>;
+  /** Creates the token only if no token has that name (atomic); false when one exists. */
+  create(token: TokenRecord): Promise<boolean>;
   delete(name: string): Promise<boolean>;
 }
 

@@ -94,6 +94,16 @@ describe('drain: lower the TTL, wait out the old one, stop handing the region ou
     assert.equal(await n.head(), head + 2);
   });
 
+  test('regression: ending a drain restores the state the region had before (down stays down)', async () => {
+    const region = (await n.api('GET', '/v1/regions/ap-southeast')).json;
+    const { drain: _d, id: _id, ...body } = region;
+    assert.equal((await n.api('PUT', '/v1/regions/ap-southeast', { body: { ...body, state: 'down' } })).status, 200);
+    assert.equal((await n.api('POST', '/v1/regions/ap-southeast/drain', { body: {} })).json.phase, 'lowering');
+    await n.api('DELETE', '/v1/regions/ap-southeast/drain');
+    assert.equal((await n.api('GET', '/v1/regions/ap-southeast')).json.state, 'down', 'not silently brought up');
+    assert.equal((await n.api('PUT', '/v1/regions/ap-southeast', { body: { ...body, state: 'up' } })).status, 200);
+  });
+
   test('dry run, unknown region, bad TTL', async () => {
     const head = await n.head();
     const dry = await n.api('POST', '/v1/regions/eu-west/drain?dryRun=true', { body: { ttl: 1 } });

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
@@ -75,5 +77,45 @@ test('a store version that no longer compiles under new YAML settings fails the 
     assert.equal(await answer(srv.port), '192.0.2.10', 'old data keeps answering');
   } finally {
     await srv.stop();
+  }
+});
+
+test('meridian explain asks the live node when it has an admin API, else reads the store\'s head', async () => {
+  // The CLI finds the API by the configured address, so it needs a real port rather than 0.
+  const port = await new Promise<number>((r) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as net.AddressInfo).port;
+      probe.close(() => r(p));
+    });
+  });
+  const srv = await startTestServer({ extra: { ...extra, admin: { listen: `127.0.0.1:${port}` } } });
+  // Asynchronous: the node being asked runs in this process, so the test must not block its loop.
+  const cli = (): Promise<{ status: number; stdout: string; stderr: string }> =>
+    new Promise((r) => {
+      execFile(process.execPath, ['--import', 'tsx', new URL('../../src/cli.ts', import.meta.url).pathname, 'explain', `svc.${Z}`, '192.0.2.1', '--config', join(srv.dir, 'meridian.yaml')], { encoding: 'utf8' }, (err, stdout, stderr) =>
+        r({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  try {
+    const token = readFileSync(join(srv.dir, 'data', 'admin-token'), 'utf8').trim();
+    const res = await srv.node.admin!.app.inject({
+      method: 'PUT',
+      url: `/v1/services/svc.${Z}`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { ttl: 30, regions: ['us-east', 'eu-west'], policy: { failover: ['eu-west', 'us-east'] } },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const live = await cli();
+    assert.equal(live.status, 0, String(live.stderr));
+    assert.match(String(live.stdout), /answer: A 198\.51\.100\.10/);
+    assert.match(String(live.stdout), /\(live node, config version 2\)/);
+    await srv.node.close();
+    // No node to ask: computed here, from the store's head (version 2), not from the YAML.
+    const offline = await cli();
+    assert.equal(offline.status, 0, String(offline.stderr));
+    assert.match(String(offline.stdout), /answer: A 198\.51\.100\.10/);
+    assert.doesNotMatch(String(offline.stdout), /live node/);
+  } finally {
+    await srv.stop().catch(() => undefined);
   }
 });

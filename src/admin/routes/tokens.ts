@@ -26,7 +26,9 @@ export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
       const existing = await deps.store.tokens.list();
       if (existing.some((t) => t.name === name) || deps.staticTokens.some((t) => t.name === name)) throw new AdminError('MERIDIAN_ERR_CONFLICT', `a token named ${name} exists`, 'body/name');
       const secret = newSecret();
-      await deps.store.tokens.put({ name, role, sha256: sha256Hex(secret), createdAt: new Date(deps.now?.() ?? Date.now()).toISOString(), createdBy: req.principal!.name });
+      // Atomic create: of two simultaneous requests for one name, exactly one gets the token.
+      const created = await deps.store.tokens.create({ name, role, sha256: sha256Hex(secret), createdAt: new Date(deps.now?.() ?? Date.now()).toISOString(), createdBy: req.principal!.name });
+      if (!created) throw new AdminError('MERIDIAN_ERR_CONFLICT', `a token named ${name} exists`, 'body/name');
       await deps.store.appendAudit({ author: req.principal!.name, action: 'token.create', target: `token/${name}`, version: null, reason: req.body.reason ?? '', detail: { role } });
       tokens.invalidate();
       return reply.status(201).send({ name, role, secret });
