@@ -33,6 +33,10 @@
 #   HAPROXY_SPLICE [0]      1 = "option splice-auto" in the HAProxy under test (kernel splice for bulk data)
 #   BENCH_FWD_CPU [0] / BENCH_LOAD_CPU [1]  taskset CPUs: the forwarder under test alone on one CPU; the load tool
 #                           (wrk, iperf3 -c) and the backend (HAProxy http, iperf3 -s) on the other
+#   BENCH_SPIN [1]          1 = keep both CPUs from going idle with one SCHED_IDLE busy loop each (chrt -i 0): any
+#                           normal task preempts it at once, but the vCPU never halts, so a wake-up does not pay the
+#                           VM's halt/IPI exit (see README.md: without it, the most efficient forwarder is penalised
+#                           most). Their CPU time is left out of the "busy" columns; they add 2 to the load average
 #   BENCH_FWD_QUOTA [0]     forwarder-bound mode: cap the forwarder under test at this % of one CPU (CFS quota in a
 #                           cgroup of its own; needs root and a writable cgroup cpu controller), so that the forwarder,
 #                           not the load side, is the bottleneck. 0 = no cap (the issue-7 setup)
@@ -52,11 +56,12 @@ LCPU="${BENCH_LOAD_CPU:-1}"
 FORWARDER="${FORWARDER:-auto}"
 HAPROXY_SPLICE="${HAPROXY_SPLICE:-0}"
 QUOTA="${BENCH_FWD_QUOTA:-0}"
+SPIN="${BENCH_SPIN:-1}"
 read -r -a NODE_FLAGS_A <<<"${NODE_FLAGS:-}"
 
 die() { echo "bench:forward: $*" >&2; exit 1; }
 say() { echo "bench:forward: $*" >&2; }
-for n in "$SECONDS_RUN" "$ROUNDS" "$WARMUP" "$CONNS" "$FCPU" "$LCPU" "$QUOTA"; do
+for n in "$SECONDS_RUN" "$ROUNDS" "$WARMUP" "$CONNS" "$FCPU" "$LCPU" "$QUOTA" "$SPIN"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_* values must be integers (got '$n')"
 done
 (( SECONDS_RUN >= 1 && SECONDS_RUN <= 120 )) || die "BENCH_SECONDS must be 1..120"
@@ -74,8 +79,9 @@ PIN_F=(taskset -c "$FCPU")
 PIN_L=(taskset -c "$LCPU")
 if (( NCPU < 2 )); then
   say "only $NCPU CPU: running without pinning (forwarder, load tool and backend share the CPU)"
-  PIN_F=(); PIN_L=(); FCPU=-; LCPU=-
+  PIN_F=(); PIN_L=(); FCPU=-; LCPU=-; SPIN=0
 fi
+if [[ "$SPIN" == 1 ]] && ! command -v chrt >/dev/null; then say "chrt not found: no idle spinners (BENCH_SPIN=0)"; SPIN=0; fi
 
 # The meridian slot.
 if [[ "$FORWARDER" == auto ]]; then
@@ -114,6 +120,7 @@ WORK="$(mktemp -d /tmp/bench-forward.XXXXXX)"
 T_START="$(date +%s)"
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A PIDS=() PORTS=() LABELS=()  # per server (forwarders of the current scenario)
+declare -A SPIN_PID=()                 # per CPU: its SCHED_IDLE busy loop
 BACKEND_PIDS=()
 SERVER_PID=""
 stop_pid() { # pid
@@ -134,6 +141,7 @@ stop_forwarders() {
 stop_backends() { local p; for p in "${BACKEND_PIDS[@]}"; do stop_pid "$p"; done; BACKEND_PIDS=(); }
 cleanup() {
   stop_forwarders; stop_backends
+  local c; for c in "${!SPIN_PID[@]}"; do stop_pid "${SPIN_PID[$c]}"; done
   if [[ -n "$CG" ]]; then rmdir "$CG" 2>/dev/null || say "could not remove $CG"; fi
   if [[ "${BENCH_KEEP:-}" == 1 ]]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
@@ -161,6 +169,15 @@ wait_listen() { # port pid logfile name
   done
   say "$4 not listening on $1 after 60 s; log:"; tail -30 "$3" >&2; return 1
 }
+
+# Idle spinners: a vCPU with nothing to run halts, and waking it costs a VM exit and an IPI, tens of µs. A
+# SCHED_IDLE loop keeps both vCPUs running; any other task preempts it immediately on wake-up.
+if [[ "$SPIN" == 1 ]]; then
+  for c in "$FCPU" "$LCPU"; do
+    chrt -i 0 taskset -c "$c" sh -c 'while :; do :; done' &
+    SPIN_PID[$c]=$!
+  done
+fi
 
 # ---- backends (on the load CPU) -------------------------------------------------------------------------
 HTTP_BACKEND_PORT=""; IPERF_PORT=""
@@ -303,10 +320,13 @@ EOF
 # /proc/stat; includes softirq time, which the kernel does not charge to the process).
 TCK="$(getconf CLK_TCK)"
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-cpu_snap() { awk -v c="cpu$1" '$1 == c { idle = $5 + $6; tot = 0; for (i = 2; i <= 9; i++) tot += $i; print tot, idle }' /proc/stat; }
-busy_pct() { # "tot idle" before, "tot idle" after
-  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]; di = y[2] - x[2];
-    if (dt <= 0) print "-"; else printf "%.0f", 100 * (dt - di) / dt }'
+cpu_snap() { # cpu -> "total idle spinner" ticks (the spinner's time counts as idle)
+  local sp=0; [[ -n "${SPIN_PID[$1]:-}" ]] && sp="$(proc_ticks "${SPIN_PID[$1]}")"
+  awk -v c="cpu$1" -v sp="$sp" '$1 == c { idle = $5 + $6; tot = 0; for (i = 2; i <= 9; i++) tot += $i; print tot, idle, sp }' /proc/stat
+}
+busy_pct() { # snapshot before, snapshot after
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); dt = y[1] - x[1]; di = y[2] - x[2] + y[3] - x[3];
+    if (dt <= 0) print "-"; else { v = 100 * (dt - di) / dt; if (v < 0) v = 0; printf "%.0f", v } }'
 }
 
 # One load run: prints "value errors" (value: Gbit/s for bulk, req/s for the others; errors: counted
@@ -432,8 +452,9 @@ declare -A HEAD=() HAPROXY_CPU=()   # figure/server -> median ratio; figure -> H
     "$(iperf3 --version 2>/dev/null | head -1 | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')." \
     "Forwarder under test on CPU $FCPU${QUOTA_TXT}; load tool and backend on CPU $LCPU. Backends: iperf3 -s (bulk), HAProxy" \
     "mode http answering \`200 ok\` itself (keepalive, newconn). ${SECONDS_RUN}s per run, $ROUNDS interleaved rounds" \
-    "(one forwarder under load at a time, order reversed every other round). Load average (1/5/15 min) at start" \
-    "$LOAD_START, at end $LOAD_END."
+    "(one forwarder under load at a time, order reversed every other round)." \
+    "$( [[ "$SPIN" == 1 ]] && echo "Both CPUs kept from idling by a SCHED_IDLE busy loop each (BENCH_SPIN=1; they add 2 to the load average and are left out of the busy columns).")" \
+    "Load average (1/5/15 min) at start $LOAD_START, at end $LOAD_END."
   for fig in $FIGURES; do
     echo
     echo "#### ${FIGNAME[$fig]} (${TOOL[$fig]}), ${UNIT[$fig]}"
