@@ -25,6 +25,7 @@ import { ConfigFollower } from './config/follow.js';
 import { parseListen } from './config/load.js';
 import { compileDocument, type CompiledDocument } from './config/document.js';
 import { redisUrlOf } from './health/plane.js';
+import { isLive } from './health/load.js';
 import { openFileStore } from './store/file.js';
 import { openRedisStore } from './store/redis.js';
 import type { ConfigStore } from './store/types.js';
@@ -196,6 +197,10 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
           bus: plane.bus,
           onOverridesChanged: () => void plane.source.refresh(),
           recentClients: () => sampler.recent(),
+          forwarderConnections: async (region) => {
+            const live = (await plane.bus.readLoads([region])).filter((r) => isLive(r, Date.now()));
+            return live.length ? live.reduce((n, r) => n + r.active, 0) : null;
+          },
           settings: config.admin,
           staticTokens: config.admin.tokens,
           log,

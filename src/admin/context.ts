@@ -27,7 +27,7 @@ export interface AdminDeps {
   /** Recent client addresses seen by this node's DNS listeners (dry-run samples). */
   recentClients(): string[];
   /** Connections still open through a region's forwarders (from their load reports), or null. */
-  forwarderConnections?(region: string): number | null;
+  forwarderConnections?(region: string): Promise<number | null>;
   settings: AdminConfig;
   staticTokens: StaticToken[];
   log: Logger;

@@ -42,7 +42,7 @@ export class DrainController {
     return this.deps.now?.() ?? Date.now();
   }
 
-  private statusOf(doc: ConfigDocument, version: number, id: string): DrainStatus {
+  private statusOf(doc: ConfigDocument, version: number, id: string, connections: number | null): DrainStatus {
     const region = doc.regions.find((r) => r.id === id);
     if (!region) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${id} does not exist`);
     const d = region.drain;
@@ -56,13 +56,15 @@ export class DrainController {
       startedAt: d?.startedAt ?? null,
       completeAt: d?.completeAt ?? null,
       remainingSeconds: Math.round(remaining * 10) / 10,
-      forwarderConnections: this.deps.forwarderConnections?.(id) ?? null,
+      forwarderConnections: connections,
     };
   }
 
   async status(id: string): Promise<DrainStatus> {
     const head = await this.changes.head();
-    return this.statusOf(head.document, head.version, id);
+    // Load reports are the forwarders' own count; a bus that cannot be read leaves the field null.
+    const connections = this.deps.forwarderConnections ? await this.deps.forwarderConnections(id).catch(() => null) : null;
+    return this.statusOf(head.document, head.version, id, connections);
   }
 
   async start(id: string, base: ChangeRequest, ttl = this.deps.settings.drainTtl): Promise<DrainStatus> {

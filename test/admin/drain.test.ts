@@ -94,6 +94,16 @@ describe('drain: lower the TTL, wait out the old one, stop handing the region ou
     assert.equal(await n.head(), head + 2);
   });
 
+  test('GET on a drain reports the connections the region\'s forwarders still hold (their load reports)', async () => {
+    assert.equal((await n.api('GET', '/v1/regions/ap-southeast/drain')).json.forwarderConnections, null, 'no forwarder has reported');
+    const report = (forwarder: string, active: number) => ({ region: 'ap-southeast', forwarder, at: Date.now(), ttlMs: 60_000, capacity: 100, active, newPerSec: 0, connectFailuresPerSec: 0, backends: {} });
+    await n.node.health.bus.writeLoad(report('fwd-a', 7), 60_000);
+    await n.node.health.bus.writeLoad(report('fwd-b', 5), 60_000);
+    assert.equal((await n.api('GET', '/v1/regions/ap-southeast/drain')).json.forwarderConnections, 12, 'both forwarders of the region add up');
+    await n.node.health.bus.writeLoad({ ...report('fwd-a', 0), at: Date.now() - 120_000 }, 60_000);
+    assert.equal((await n.api('GET', '/v1/regions/ap-southeast/drain')).json.forwarderConnections, 5, 'an expired report no longer counts');
+  });
+
   test('regression: ending a drain restores the state the region had before (down stays down)', async () => {
     const region = (await n.api('GET', '/v1/regions/ap-southeast')).json;
     const { drain: _d, id: _id, ...body } = region;
