@@ -23,12 +23,13 @@ import { openHealthPlane, type HealthPlane } from './health/plane.js';
 import { VERSION } from './version.js';
 import { ConfigFollower } from './config/follow.js';
 import { parseListen } from './config/load.js';
-import { compileDocument, type CompiledDocument } from './config/document.js';
+import { compileDocument, type CompiledDocument, type ConfigDocument } from './config/document.js';
+import { compileRegionForwarders, type ForwardProblem } from './forward/config.js';
 import { redisUrlOf } from './health/plane.js';
 import { isLive } from './health/load.js';
 import { openFileStore } from './store/file.js';
 import { openRedisStore } from './store/redis.js';
-import type { ConfigStore } from './store/types.js';
+import type { ConfigStore, VersionRecord } from './store/types.js';
 import { ClientSampler } from './routing/samples.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 
@@ -73,6 +74,17 @@ export function openGeo(config: LoadedConfig, log: Logger | null): GeoSource | n
     log.info({ database: source.current.description }, 'geo database loaded');
   }
   return source;
+}
+
+/**
+ * The config with a store version's zones and routing swapped in; the regions' `forwarder:` blocks
+ * are recompiled from the version's regions, so forwarders follow edits made through the API.
+ */
+export function configWithDocument(config: LoadedConfig, compiled: CompiledDocument, document: ConfigDocument, log: Logger): LoadedConfig {
+  const problems: ForwardProblem[] = [];
+  const regions = compileRegionForwarders(document.regions, new Set(config.forward.listeners.map((l) => l.name)), parseListen, problems);
+  if (problems.length) log.error({ problems: problems.map((p) => p.reason) }, 'forwarder settings of this config version are invalid; keeping the previous ones');
+  return { ...config, zones: compiled.zones, routing: compiled.routing, document, forward: problems.length ? config.forward : { ...config.forward, regions } };
 }
 
 /** The store named by `admin.store`: Redis in cluster mode, files in the data directory otherwise. */
@@ -129,8 +141,8 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   const sampler = new ClientSampler(config.admin?.sampleSize ?? 0);
   if (config.admin) responder.clientSampler = sampler;
   /** Swaps in a compiled config document (a store version), exactly as a reload swaps zone files. */
-  const applyCompiled = (compiled: CompiledDocument): void => {
-    config = { ...config, zones: compiled.zones, routing: compiled.routing };
+  const applyCompiled = (compiled: CompiledDocument, record: VersionRecord): void => {
+    config = configWithDocument(config, compiled, record.document, log);
     plane.update(config);
     services = buildServices(config, env);
     responder.setZones(zoneSet(config, services));
