@@ -47,7 +47,7 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
     try {
       override = makeOverride({ scope, state: body.state, for: body.for ?? null, reason: body.reason, author, now: now() });
     } catch (err) {
-      throw new AdminError('MERIDIAN_ERR_VALIDATION', (err as Error).message, 'body');
+      throw new AdminError('MERIDIAN_ERR_VALIDATION', (err as Error).message, /^duration/.test((err as Error).message) ? 'body/for' : 'body');
     }
     // An expiry past what a Date can hold (`for: 99999999999d`) used to be written to the bus and
     // then fail the reply with a 500: check before anything is written.
