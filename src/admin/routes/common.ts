@@ -86,6 +86,24 @@ export function sendOutcome(reply: FastifyReply, outcome: ChangeOutcome, created
   }
 }
 
+/** Replaces the first item of `list` that matches, or appends `item`; true when it appended. */
+export function upsert<T>(list: T[], match: (x: T) => boolean, item: T): boolean {
+  const i = list.findIndex(match);
+  if (i >= 0) {
+    list[i] = item;
+    return false;
+  }
+  list.push(item);
+  return true;
+}
+
+/** Removes the first item of `list` that matches; 404 naming `what` when none does. */
+export function removeOrNotFound<T>(list: T[], match: (x: T) => boolean, what: string): void {
+  const i = list.findIndex(match);
+  if (i < 0) throw notFound(what);
+  list.splice(i, 1);
+}
+
 export function notFound(what: string): AdminError {
   return new AdminError('MERIDIAN_ERR_NOT_FOUND', `${what} does not exist`);
 }

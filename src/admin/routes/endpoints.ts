@@ -9,7 +9,7 @@ import { EndpointSchema } from '../../config/schema.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
 import { RegionParams } from './regions.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 
 const DeleteQuery = Type.Composite([
   WriteQuery,
@@ -40,11 +40,7 @@ export function registerEndpointRoutes(app: AdminApp, rt: AdminRuntime): void {
         changeOf(req, 'endpoint.register', `endpoint/${id}/${key}`, (doc) => {
           const region = doc.regions.find((r) => r.id === id);
           if (!region) throw notFound(`region ${id}`);
-          const i = region.endpoints.findIndex((e) => keyOf(e) === key);
-          if (i < 0) {
-            created = true;
-            region.endpoints.push(req.body);
-          } else region.endpoints[i] = req.body;
+          created = upsert(region.endpoints, (e) => keyOf(e) === key, req.body);
         }),
       );
       return sendOutcome(reply, outcome, created && outcome.kind === 'committed' ? 201 : 200);

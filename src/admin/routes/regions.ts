@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { RegionSchema } from '../../config/schema.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 
 export const RegionParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 const RegionBody = Type.Omit(RegionSchema, ['id', 'drain'], { additionalProperties: false });
@@ -33,14 +33,9 @@ export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
       let created = false;
       const outcome = await rt.changes.apply(
         changeOf(req, 'region.put', `region/${id}`, (doc) => {
-          const i = doc.regions.findIndex((r) => r.id === id);
           // A drain in progress belongs to the drain routes; replacing the region keeps it.
-          const drain = i >= 0 ? doc.regions[i]!.drain : undefined;
-          const region = { ...req.body, id, ...(drain ? { drain } : {}) };
-          if (i < 0) {
-            created = true;
-            doc.regions.push(region);
-          } else doc.regions[i] = region;
+          const drain = doc.regions.find((r) => r.id === id)?.drain;
+          created = upsert(doc.regions, (r) => r.id === id, { ...req.body, id, ...(drain ? { drain } : {}) });
         }),
       );
       return sendOutcome(reply, outcome, created ? 201 : 200);

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { ServiceSchema } from '../../config/schema.js';
 import { canonicalOrigin } from '../../zone/parse.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
 const ServiceBody = Type.Omit(ServiceSchema, ['name'], { additionalProperties: false });
@@ -30,12 +30,7 @@ export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
       let created = false;
       const outcome = await rt.changes.apply(
         changeOf(req, 'service.put', `service/${name}`, (doc) => {
-          const i = doc.services.findIndex((s) => canonicalOrigin(s.name) === name);
-          const svc = { ...req.body, name: name.slice(0, -1) };
-          if (i < 0) {
-            created = true;
-            doc.services.push(svc);
-          } else doc.services[i] = svc;
+          created = upsert(doc.services, (s) => canonicalOrigin(s.name) === name, { ...req.body, name: name.slice(0, -1) });
         }),
       );
       return sendOutcome(reply, outcome, created ? 201 : 200);
@@ -48,9 +43,7 @@ export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
       const name = canonicalOrigin(req.params.name);
       const outcome = await rt.changes.apply(
         changeOf(req, 'service.delete', `service/${name}`, (doc) => {
-          const i = doc.services.findIndex((s) => canonicalOrigin(s.name) === name);
-          if (i < 0) throw notFound(`service ${name}`);
-          doc.services.splice(i, 1);
+          removeOrNotFound(doc.services, (s) => canonicalOrigin(s.name) === name, `service ${name}`);
         }),
       );
       return sendOutcome(reply, outcome);

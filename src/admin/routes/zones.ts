@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { ZoneRecordSchema } from '../../config/document.js';
 import { canonicalOrigin } from '../../zone/parse.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { AdminError } from '../errors.js';
 
 const OriginParams = Type.Object({ origin: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
@@ -33,12 +33,7 @@ export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
       let created = false;
       const outcome = await rt.changes.apply(
         changeOf(req, 'zone.put', `zone/${origin}`, (doc) => {
-          const i = doc.zones.findIndex((z) => canonicalOrigin(z.origin) === origin);
-          const zone = { origin, records: req.body.records };
-          if (i < 0) {
-            created = true;
-            doc.zones.push(zone);
-          } else doc.zones[i] = zone;
+          created = upsert(doc.zones, (z) => canonicalOrigin(z.origin) === origin, { origin, records: req.body.records });
         }),
       );
       return sendOutcome(reply, outcome, created ? 201 : 200);
@@ -51,9 +46,7 @@ export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
       const origin = canonicalOrigin(req.params.origin);
       const outcome = await rt.changes.apply(
         changeOf(req, 'zone.delete', `zone/${origin}`, (doc) => {
-          const i = doc.zones.findIndex((z) => canonicalOrigin(z.origin) === origin);
-          if (i < 0) throw notFound(`zone ${origin}`);
-          doc.zones.splice(i, 1);
+          removeOrNotFound(doc.zones, (z) => canonicalOrigin(z.origin) === origin, `zone ${origin}`);
         }),
       );
       return sendOutcome(reply, outcome);
