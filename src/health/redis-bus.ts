@@ -70,6 +70,24 @@ type Scripted = Redis & {
   meridianDeleteIfSame(hashKey: string, field: string, value: string): Promise<number>;
 };
 
+/**
+ * ioredis options for Meridian's connections (the health bus and the config store): no offline
+ * queue, no retries per request, no resend, no auto-resubscribe (callers subscribe themselves on
+ * `ready`), bounded command and connect timeouts, and capped jittered reconnects until `closed()`.
+ * Nothing ever waits on a Redis that is away; callers see the error and keep their snapshot.
+ */
+export function staticStabilityOptions(t: { commandTimeoutMs: number; connectTimeoutMs: number; retryBaseMs: number; retryMaxMs: number }, closed: () => boolean): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    commandTimeout: t.commandTimeoutMs,
+    connectTimeout: t.connectTimeoutMs,
+    retryStrategy: (attempt) => (closed() ? null : backoff(attempt, t.retryBaseMs, t.retryMaxMs)),
+  };
+}
+
 export function backoff(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(exp * (0.75 + random() * 0.5));
@@ -97,18 +115,17 @@ export class RedisBus implements HealthBus {
       channel: `${prefix}:health`,
     };
     this.now = opts.now ?? Date.now;
-    const base = opts.retryBaseMs ?? REDIS_BUS_DEFAULTS.retryBaseMs;
-    const max = opts.retryMaxMs ?? REDIS_BUS_DEFAULTS.retryMaxMs;
-    const common: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // We subscribe ourselves on every `ready`, so the resync can wait for the SUBSCRIBE reply.
-      autoResubscribe: false,
-      commandTimeout: opts.commandTimeoutMs ?? REDIS_BUS_DEFAULTS.commandTimeoutMs,
-      connectTimeout: opts.connectTimeoutMs ?? REDIS_BUS_DEFAULTS.connectTimeoutMs,
-      retryStrategy: (attempt) => (this.closed ? null : backoff(attempt, base, max)),
-    };
+    // We subscribe ourselves on every `ready`, so the resync can wait for the SUBSCRIBE reply.
+    const d = REDIS_BUS_DEFAULTS;
+    const common = staticStabilityOptions(
+      {
+        commandTimeoutMs: opts.commandTimeoutMs ?? d.commandTimeoutMs,
+        connectTimeoutMs: opts.connectTimeoutMs ?? d.connectTimeoutMs,
+        retryBaseMs: opts.retryBaseMs ?? d.retryBaseMs,
+        retryMaxMs: opts.retryMaxMs ?? d.retryMaxMs,
+      },
+      () => this.closed,
+    );
     this.cmd = new Redis(opts.url, { ...common, connectionName: 'meridian-health' }) as Scripted;
     this.sub = new Redis(opts.url, { ...common, connectionName: 'meridian-health-sub' });
     this.cmd.defineCommand('meridianPublishChange', { numberOfKeys: 1, lua: PUBLISH_CHANGE });

@@ -22,8 +22,8 @@
  * jittered reconnect backoff, so while Redis is away calls reject at once.
  * @module
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { backoff } from '../health/redis-bus.js';
+import { Redis } from 'ioredis';
+import { staticStabilityOptions } from '../health/redis-bus.js';
 import type { Logger } from '../obs/log.js';
 import {
   auditMatcher,
@@ -129,18 +129,17 @@ export class RedisStore implements ConfigStore {
     };
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    const base = opts.retryBaseMs ?? REDIS_STORE_DEFAULTS.retryBaseMs;
-    const max = opts.retryMaxMs ?? REDIS_STORE_DEFAULTS.retryMaxMs;
-    const common: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // We subscribe ourselves on every `ready` and poll once subscribed: that closes the gap.
-      autoResubscribe: false,
-      commandTimeout: opts.commandTimeoutMs ?? REDIS_STORE_DEFAULTS.commandTimeoutMs,
-      connectTimeout: opts.connectTimeoutMs ?? REDIS_STORE_DEFAULTS.connectTimeoutMs,
-      retryStrategy: (attempt) => (this.closed ? null : backoff(attempt, base, max)),
-    };
+    // We subscribe ourselves on every `ready` and poll once subscribed: that closes the gap.
+    const d = REDIS_STORE_DEFAULTS;
+    const common = staticStabilityOptions(
+      {
+        commandTimeoutMs: opts.commandTimeoutMs ?? d.commandTimeoutMs,
+        connectTimeoutMs: opts.connectTimeoutMs ?? d.connectTimeoutMs,
+        retryBaseMs: opts.retryBaseMs ?? d.retryBaseMs,
+        retryMaxMs: opts.retryMaxMs ?? d.retryMaxMs,
+      },
+      () => this.closed,
+    );
     this.cmd = new Redis(url, { ...common, connectionName: 'meridian-config' }) as Scripted;
     this.sub = new Redis(url, { ...common, connectionName: 'meridian-config-sub' });
     this.cmd.defineCommand('meridianCommit', { numberOfKeys: 5, lua: COMMIT });
