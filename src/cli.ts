@@ -9,11 +9,6 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile, loadZoneText } from './config/load.js';
 import { createLogger } from './obs/log.js';
 import { ConfigError, startDnsNode } from './serve.js';
-import { explainCommand } from './commands/explain.js';
-import { overrideCommand } from './commands/override.js';
-import { probeCommand } from './commands/probe.js';
-import { forwardCommand } from './commands/forward.js';
-import { tokenCommand } from './commands/token.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
@@ -122,15 +117,15 @@ async function main(argv: string[]): Promise<number> {
     case 'check':
       return check(rest);
     case 'explain':
-      return explainCommand(rest, DEFAULT_CONFIG);
+      return (await import('./commands/explain.js')).explainCommand(rest, DEFAULT_CONFIG);
     case 'probe':
-      return probeCommand(rest, DEFAULT_CONFIG);
+      return (await import('./commands/probe.js')).probeCommand(rest, DEFAULT_CONFIG);
     case 'forward':
-      return forwardCommand(rest, DEFAULT_CONFIG);
+      return (await import('./commands/forward.js')).forwardCommand(rest, DEFAULT_CONFIG);
     case 'override':
-      return overrideCommand(rest, DEFAULT_CONFIG);
+      return (await import('./commands/override.js')).overrideCommand(rest, DEFAULT_CONFIG);
     case 'token':
-      return tokenCommand(rest);
+      return (await import('./commands/token.js')).tokenCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(VERSION + '\n');

@@ -31,7 +31,7 @@ import { openFileStore } from './store/file.js';
 import { openRedisStore } from './store/redis.js';
 import type { ConfigStore, VersionRecord } from './store/types.js';
 import { ClientSampler } from './routing/samples.js';
-import { startAdminServer, type AdminServer } from './admin/server.js';
+import type { AdminServer } from './admin/server.js';
 
 export interface DnsNode {
   config: LoadedConfig;
@@ -199,6 +199,9 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     try {
       if (typeof listen === 'string') throw new ConfigError([`${config.file}: admin.listen: ${listen}`]);
       if (!f.store) throw new Error('the admin API needs the config store, which is unreachable');
+      // Loaded only when the API is on: fastify and its plugins make the heap bigger and every
+      // scavenge slower (bench/forward/README.md), which a DNS node without an API should not pay.
+      const { startAdminServer } = await import('./admin/server.js');
       admin = await startAdminServer(
         {
           store: f.store,

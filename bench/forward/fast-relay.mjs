@@ -16,6 +16,8 @@
 //                         --eager-listeners)
 //   --eager-listeners     'drain' and 'close' listeners on both sockets up front, once('connect'), instead of
 //                         'drain' only while paused and 'close' on the client only
+//   --client-onread       client -> backend reads into the reused buffer too: accepted sockets are built by
+//                         our own connection handler with net.Socket's onread (see src/forward/accept.ts)
 //   --idle=MS             idle timeout [60000], 0 = none
 //   --max-conns=N         connection limit (server.maxConnections) [10000]
 //   --backlog=N           listen backlog [4096]
@@ -46,7 +48,7 @@ if (positional.length !== 2) {
   console.error('usage: node fast-relay.mjs [flags] LISTEN_PORT BACKEND_HOST:BACKEND_PORT');
   process.exit(2);
 }
-const known = ['pipe', 'no-onread', 'no-nodelay', 'no-pause-on-connect', 'no-direct-close', 'timer-per-socket', 'closures', 'eager-listeners'];
+const known = ['client-onread', 'pipe', 'no-onread', 'no-nodelay', 'no-pause-on-connect', 'no-direct-close', 'timer-per-socket', 'closures', 'eager-listeners'];
 for (const a of args) {
   if (a.startsWith('--') && !known.includes(a.slice(2)) && !/^--(idle|max-conns|backlog|buffer|hwm)=\d+$/.test(a)) {
     console.error(`fast-relay: unknown flag ${a}`);
@@ -55,6 +57,7 @@ for (const a of args) {
 }
 const PIPE = flag('pipe');
 const ONREAD = !flag('no-onread') && !PIPE;
+const CLIENT_ONREAD = flag('client-onread') && ONREAD;
 const NODELAY = !flag('no-nodelay');
 const PAUSE_ON_CONNECT = !flag('no-pause-on-connect');
 const DIRECT_CLOSE = !flag('no-direct-close');
@@ -77,13 +80,18 @@ const GOT_EOF = Symbol('gotEof'); // this socket has delivered EOF (its peer sen
 const PAIR = Symbol('pair');
 
 // ---- the reused read buffer (onread) ------------------------------------------------------------------
-// One buffer shared by every backend socket: reads run one at a time on the event loop, and a read's bytes
-// are handed to write() before the next read. If that write could not be completed synchronously, the
-// socket's write queue still references the buffer, so it is given away and the next read gets a new one.
-let shared = Buffer.allocUnsafe(BUF_SIZE);
+// Each onread socket owns one buffer, reused read after read. It is NOT shared between sockets: node keeps
+// the buffer a socket will read into next from the moment its previous read returns, so a buffer shared by
+// several sockets could be read into by one while a queued write of another still points at it (an earlier
+// version of this file did that and corrupted data under backpressure; test/forward/accept.test.ts). The
+// onread callback runs right before node asks for the next buffer, for the same socket, so it leaves the
+// answer in `next`: the same buffer if its bytes were written synchronously, else (the write queue owns
+// it now) a fresh one.
+let next = null;
 function readBuffer() {
-  if (shared === null) shared = Buffer.allocUnsafe(BUF_SIZE);
-  return shared;
+  const b = next ?? Buffer.allocUnsafe(BUF_SIZE);
+  next = null;
+  return b;
 }
 // ---- one sweep timer for idle connections ---------------------------------------------------------------
 let tick = 0; // coarse clock, advanced by the sweep timer
@@ -115,9 +123,17 @@ function onUpstreamRead(n, buf) { // onread callback; this = backend socket
   const client = this[PEER];
   if (this[PAIR] !== undefined) this[PAIR].t = tick;
   const ok = client.write(n === buf.length ? buf : buf.subarray(0, n));
-  if (client.writableLength !== 0 && buf === shared) shared = null;
+  if (client.writableLength === 0) next = buf;
   if (!ok && !EAGER) client.once('drain', onDrain);
   return ok; // false: pause this socket until the client drains
+}
+function onClientRead(n, buf) { // onread callback; this = client socket
+  const upstream = this[PEER];
+  if (this[PAIR] !== undefined) this[PAIR].t = tick;
+  const ok = upstream.write(n === buf.length ? buf : buf.subarray(0, n));
+  if (upstream.writableLength === 0) next = buf;
+  if (!ok && !EAGER) upstream.once('drain', onDrain);
+  return ok;
 }
 function onDrain() { this[PEER].resume(); } // this = the drained socket; resume its source
 function onEnd() { // this socket got FIN: forward it
@@ -168,7 +184,7 @@ function relayManual(client) {
     client.on('drain', () => upstream.resume());
     if (PAUSE_ON_CONNECT) upstream.once('connect', () => client.resume());
   } else {
-    client.on('data', onData);
+    if (!CLIENT_ONREAD) client.on('data', onData);
     if (!ONREAD) upstream.on('data', onData);
     client.on('end', onEnd);
     upstream.on('end', onEnd);
@@ -210,6 +226,19 @@ const server = net.createServer(
 server.maxConnections = MAX_CONNS;
 server.on('error', (e) => { console.error(`fast-relay: ${e.message}`); process.exit(1); });
 server.listen({ host: '127.0.0.1', port: listenPort, backlog: BACKLOG }, () => {
+  if (CLIENT_ONREAD) {
+    // Build the accepted socket ourselves so that it can take onread (net.Server has no such option).
+    server._handle.onconnection = (err, handle) => {
+      if (err) return;
+      if (server._connections >= MAX_CONNS) { handle.close(); return; }
+      const socket = new net.Socket({ handle, allowHalfOpen: true, pauseOnCreate: PAUSE_ON_CONNECT, readable: true, writable: true,
+        readableHighWaterMark: HWM, writableHighWaterMark: HWM, onread: { buffer: readBuffer, callback: onClientRead } });
+      if (NODELAY) socket.setNoDelay(true);
+      server._connections++;
+      socket.server = server; socket._server = server;
+      relayManual(socket);
+    };
+  }
   const flags = args.filter((a) => a.startsWith('--')).join(' ');
   console.log(`fast-relay 127.0.0.1:${listenPort} -> ${HOST}:${PORT}${flags ? ` (${flags})` : ''}`);
 });

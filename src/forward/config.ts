@@ -68,6 +68,7 @@ export const ForwardSchema = Type.Object(
     connectTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
     idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 300_000 }),
     drainDeadlineMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+    readBufferBytes: Type.Integer({ minimum: 4_096, maximum: 1_048_576, default: 65_536 }),
     outlier: Type.Object(
       {
         consecutiveFailures: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
@@ -147,6 +148,8 @@ export interface RegionForwarder {
 export interface ForwardConfig {
   listeners: ListenerConfig[];
   drainDeadlineMs: number;
+  /** Per relayed socket (two per connection), held while the connection is open. */
+  readBufferBytes: number;
   outlier: ForwardSource['outlier'];
   relay: ForwardSource['relay'];
   load: ForwardSource['load'];
@@ -223,7 +226,7 @@ export function compileForward(
   const compiled = compileRegionForwarders(regions, names, parseListen, problems);
 
   return {
-    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
+    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
     problems,
   };
 }

@@ -17,6 +17,7 @@ import { ForwardListener, type ForwardHealth } from './listener.js';
 import { LoadReporter } from './load.js';
 import { registerForwarderMetrics } from './metrics.js';
 import { OutlierDetector } from './passive.js';
+import { setRelayReadBufferBytes } from './relay.js';
 import { ForwarderState } from './state.js';
 
 export interface ForwarderDeps {
@@ -66,6 +67,7 @@ export interface ForwarderStats {
 export async function startForwarder(initial: LoadedConfig, region: string, deps: ForwarderDeps): Promise<Forwarder> {
   if (!initial.routing.regions.some((r) => r.id === region)) throw new Error(`forward: unknown region "${region}"`);
   let config = initial;
+  setRelayReadBufferBytes(config.forward.readBufferBytes);
   const log = deps.log?.child({ component: 'forward', region });
   const now = deps.now ?? Date.now;
   const state = new ForwarderState();
@@ -172,6 +174,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
     drain: (deadlineMs = config.forward.drainDeadlineMs) => drainer.drain(deadlineMs, 'caller'),
     update(next) {
       config = next;
+      setRelayReadBufferBytes(next.forward.readBufferBytes);
       outlier.update(next.forward.outlier);
       for (const l of next.forward.listeners) {
         const running = listeners.get(l.name);

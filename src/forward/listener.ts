@@ -26,7 +26,8 @@ import { dialRelay, RELAY_ACK, regionOrder, type RelayedIn } from './hop.js';
 import type { OutlierDetector } from './passive.js';
 import { createBalancer, type Balancer } from './pick.js';
 import { encodeV1, encodeV2, meridianTlv, type ProxyAddresses } from './proxy-protocol.js';
-import { startRelay } from './relay.js';
+import { installRelayAccept } from './accept.js';
+import { relayReads, startRelay, usesRelayReads } from './relay.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello, sniMatches, type SniResult } from './sni.js';
 import { selectEndpoints, type BackendRecord, type Conn, type ForwarderState } from './state.js';
 
@@ -48,9 +49,24 @@ export interface ListenerEnv {
   log?: Logger;
 }
 
-interface Origin {
-  relayed: boolean;
-  addresses: ProxyAddresses;
+/** Where a connection came from. The addresses cost two system calls, so they are read only when used. */
+class Origin {
+  private known: ProxyAddresses | null;
+  constructor(
+    readonly relayed: boolean,
+    private readonly socket: Socket | null,
+    addresses: ProxyAddresses | null,
+  ) {
+    this.known = addresses;
+  }
+
+  get addresses(): ProxyAddresses {
+    if (this.known === null) {
+      const s = this.socket!;
+      this.known = { sourceAddress: s.remoteAddress ?? '', sourcePort: s.remotePort ?? 0, destAddress: s.localAddress ?? '', destPort: s.localPort ?? 0 };
+    }
+    return this.known;
+  }
 }
 
 const noop = (): void => undefined;
@@ -61,6 +77,8 @@ export class ForwardListener {
   private pools = new Map<string, BackendRecord[]>();
   private poolsOf: LoadedConfig | null = null;
   private boundPort: number | null = null;
+  /** True when accepted sockets read through the relay's reused buffer (accept.ts). */
+  fastAccept = false;
 
   constructor(
     public cfg: ListenerConfig,
@@ -82,7 +100,7 @@ export class ForwardListener {
   async start(): Promise<void> {
     if (this.server) return;
     // pauseOnConnect: nothing is read from a client before its backend is ready (backpressure from the start).
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.serve(s, this.originOf(s)));
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => void this.serve(s, new Origin(false, s, null)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // After a drain is lifted, the same port again even when the config said 0 (ephemeral).
@@ -93,6 +111,9 @@ export class ForwardListener {
       });
     });
     server.on('error', (err) => this.env.log?.error({ listener: this.cfg.name, err: err.message }, 'listener error'));
+    // SNI listeners read the ClientHello through 'data' events before choosing a pool, so they keep
+    // net.Server's own accept path.
+    this.fastAccept = !this.cfg.sni && installRelayAccept(server, (s) => void this.serve(s, new Origin(false, s, null)));
     this.server = server;
   }
 
@@ -114,14 +135,7 @@ export class ForwardListener {
 
   /** A connection that another region's forwarder relayed here: local backends only. */
   serveRelayed(r: RelayedIn): void {
-    void this.serve(r.socket, { relayed: true, addresses: r.addresses });
-  }
-
-  private originOf(s: Socket): Origin {
-    return {
-      relayed: false,
-      addresses: { sourceAddress: s.remoteAddress ?? '', sourcePort: s.remotePort ?? 0, destAddress: s.localAddress ?? '', destPort: s.localPort ?? 0 },
-    };
+    void this.serve(r.socket, new Origin(true, null, r.addresses));
   }
 
   private async serve(socket: Socket, origin: Origin): Promise<void> {
@@ -219,7 +233,8 @@ export class ForwardListener {
         const status = health.endpoint?.(b.key)?.status ?? 'up';
         return status === 'up' && outlier.isEjected(b.key) === panic;
       });
-      const b = this.balancer().pick(usable, origin.addresses.sourceAddress);
+      const balancer = this.balancer();
+      const b = balancer.pick(usable, balancer.usesSource ? origin.addresses.sourceAddress : '');
       if (!b) return null;
       tried.add(b.key);
       b.active++; // counted while connecting, so parallel picks see it
@@ -301,7 +316,10 @@ function refuse(socket: Socket): void {
 /** A TCP connection to a backend, or the reason it failed (refused, unreachable, timeout). */
 function connectTcp(host: string, port: number, timeoutMs: number, conn: Conn): Promise<Socket | Error> {
   return new Promise((resolve) => {
-    const s = connect({ host, port, allowHalfOpen: true });
+    const s = connect({ host, port, allowHalfOpen: true, noDelay: true, onread: relayReads });
+    usesRelayReads(s);
+    // Nothing is read before the relay starts: with onread, bytes read with no relay attached are dropped.
+    s.pause();
     conn.pending = s;
     const timer = setTimeout(() => {
       s.destroy();
@@ -321,7 +339,6 @@ function connectTcp(host: string, port: number, timeoutMs: number, conn: Conn): 
       s.removeListener('error', onError);
       s.removeListener('close', onClose);
       s.on('error', noop); // until the relay attaches its handler, in the same tick
-      s.setNoDelay(true);
       resolve(s);
     });
   });

@@ -29,6 +29,8 @@ export interface Pickable {
 
 export interface Balancer {
   pick<B extends Pickable>(candidates: readonly B[], clientAddress: string): B | null;
+  /** Whether pick() reads the client address (reading it costs a system call per connection). */
+  readonly usesSource: boolean;
 }
 
 export function createBalancer(mode: BalanceMode): Balancer {
@@ -49,6 +51,7 @@ export function createBalancer(mode: BalanceMode): Balancer {
 function roundRobin(): Balancer {
   let next = 0;
   return {
+    usesSource: false,
     pick(c) {
       if (c.length === 0) return null;
       const b = c[next % c.length]!;
@@ -63,6 +66,7 @@ function smoothWeighted(): Balancer {
   // bounded by one round of the total weight, so it cannot come back with a burst.
   const credit = new Map<string, number>();
   return {
+    usesSource: false,
     pick(c) {
       if (c.length === 0) return null;
       let total = 0;
@@ -88,6 +92,7 @@ function smoothWeighted(): Balancer {
 function least(cost: (b: Pickable) => number): Balancer {
   let rotate = 0;
   return {
+    usesSource: false,
     pick(c) {
       if (c.length === 0) return null;
       // Start the scan at a rotating offset: equal costs then take turns.
@@ -110,6 +115,7 @@ function least(cost: (b: Pickable) => number): Balancer {
 
 function sourceHash(): Balancer {
   return {
+    usesSource: true,
     pick(c, clientAddress) {
       if (c.length === 0) return null;
       const h = stringHash(clientAddress);

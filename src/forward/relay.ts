@@ -10,9 +10,24 @@
  *   other direction keeps flowing (both sockets must have `allowHalfOpen: true`). The connection is
  *   over when both directions have ended.
  * - Errors: an error on either socket destroys both (no half-dead pairs).
- * - Idle: no read and no completed write on the client socket for `idleTimeoutMs` closes both; the
- *   client socket sees every byte of both directions, so one timer covers the pair.
+ * - Idle: no byte read on either side and no progress of either write queue for `idleTimeoutMs`
+ *   closes both (checked by one sweep timer for all pairs, so within a sweep period of the limit).
  * - `onEnd` is called exactly once, after both sockets have closed.
+ *
+ * How it stays cheap (bench/forward/README.md, "Relay research", measured each of these):
+ * - Sockets created with {@link relayReads} (backend sockets from `net.connect`, client sockets
+ *   from accept.ts) read into a buffer of their own, reused read after read, instead of a fresh
+ *   64 KiB buffer per read. Fresh buffers are what made bulk transfers slow: every read faulted
+ *   in new pages and V8 ran its external-memory GCs every few tens of milliseconds. Reuse is safe
+ *   because a read's bytes are handed to `write()` at once; when that write could not complete
+ *   synchronously, the buffer belongs to the write queue and the socket gets a new one.
+ *   The buffer is per socket, never shared: node holds the buffer a socket reads into next from
+ *   the end of its previous read, so a shared one could be overwritten under another socket's
+ *   queued write (test/forward/accept.test.ts catches exactly that).
+ * - Handlers are shared functions that find their pair through a symbol on the socket, not
+ *   closures per connection, and one sweep timer replaces a timer per socket.
+ * Sockets made without {@link relayReads} (the cross-region relay's, the SNI listener's) are
+ * relayed through `'data'` events with the same rules.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -38,71 +53,259 @@ export interface Relay {
   abort(): void;
 }
 
-export function startRelay(client: Socket, backend: Socket, opts: RelayOptions): Relay {
-  const counters: RelayCounters = { fromClient: 0, fromBackend: 0 };
-  let how: RelayEnd | null = null;
-  let error: Error | null = null;
-  let closed = 0;
+/** What each relayed socket reads into; `forward.readBufferBytes` (src/forward/README.md). */
+let readBufferBytes = 64 * 1024;
+/** How often idle pairs are looked for; the idle timeout is honoured within this much. */
+const SWEEP_MS = 100;
 
-  const finish = (h: RelayEnd, err: Error | null): void => {
-    if (how === null) {
-      how = h;
-      error = err;
+const PAIR = Symbol('meridian.relayPair');
+/** On sockets created with relayReads: the buffer node will read into next. */
+const HELD = Symbol('meridian.readBuffer');
+
+interface RelaySocket extends Socket {
+  [PAIR]?: Pair;
+  [HELD]?: Buffer | undefined;
+}
+
+/** Sets the read buffer size of sockets created from now on (process-wide, like the buffers). */
+export function setRelayReadBufferBytes(bytes: number): void {
+  readBufferBytes = bytes;
+}
+
+/**
+ * Buffers of relays that ended, for the next sockets: a fresh 64 KiB allocation per socket costs
+ * page faults and GC pressure on every new connection. Bounded, so a burst that ended does not
+ * keep its memory.
+ */
+const pool: Buffer[] = [];
+const MAX_POOLED = 256;
+
+/**
+ * The buffer a socket reads into next. Node asks for it when the socket gets its handle and right
+ * after each read callback, for the same socket, so the callback leaves its choice in `nextBuffer`
+ * (the one it just read into, or a new one when a write queue holds that now).
+ */
+let nextBuffer: Buffer | null = null;
+/** What readBuffer() handed out last: the buffer of the socket just created (see usesRelayReads). */
+let handedOut: Buffer | null = null;
+function newBuffer(): Buffer {
+  for (let b = pool.pop(); b !== undefined; b = pool.pop()) if (b.length === readBufferBytes) return b;
+  return Buffer.allocUnsafe(readBufferBytes);
+}
+function readBuffer(): Buffer {
+  const b = nextBuffer ?? newBuffer();
+  nextBuffer = null;
+  handedOut = b;
+  return b;
+}
+/** A closed socket's buffer: nothing reads into it or writes from it any more. */
+function recycle(s: RelaySocket): void {
+  const b = s[HELD];
+  if (b !== undefined && pool.length < MAX_POOLED && b.length === readBufferBytes) pool.push(b);
+  s[HELD] = undefined;
+}
+
+/**
+ * Bytes read before a pair is attached (a refused connection that is being drained of input,
+ * a backend that spoke before the relay started) are not data to forward: they are dropped, as
+ * `refuse()` and the paused setup intend. Returns false to pause the socket otherwise.
+ */
+function onUserBufferRead(this: RelaySocket, n: number, buf: Buffer): boolean {
+  const pair = this[PAIR];
+  if (pair === undefined) {
+    nextBuffer = buf;
+    return true;
+  }
+  return pair.forward(this, n === buf.length ? buf : buf.subarray(0, n), buf);
+}
+
+/**
+ * `onread` for `net.connect()` and for accept.ts: reads into the socket's own buffer and goes through
+ * the pair the socket belongs to. Sockets with it never emit `'data'`.
+ */
+export const relayReads = { buffer: readBuffer, callback: onUserBufferRead } as const;
+
+/**
+ * Marks a socket built with {@link relayReads}: call right after `net.connect()` or
+ * `new Socket({ handle })`, which is when node took its first buffer.
+ */
+export function usesRelayReads(socket: Socket): void {
+  (socket as RelaySocket)[HELD] = handedOut ?? undefined;
+  handedOut = null;
+}
+
+// ---- the idle sweep: one timer for every pair, running only while pairs exist -------------------------
+const pairs = new Set<Pair>();
+let sweeper: NodeJS.Timeout | null = null;
+function track(p: Pair): void {
+  pairs.add(p);
+  if (sweeper === null) {
+    sweeper = setInterval(sweep, SWEEP_MS);
+    sweeper.unref();
+  }
+}
+function untrack(p: Pair): void {
+  pairs.delete(p);
+  if (pairs.size === 0 && sweeper !== null) {
+    clearInterval(sweeper);
+    sweeper = null;
+  }
+}
+function sweep(): void {
+  const now = Date.now();
+  for (const p of pairs) p.checkIdle(now);
+}
+
+// ---- shared event handlers (`this` is the socket) -----------------------------------------------------
+function onData(this: RelaySocket, chunk: Buffer): void {
+  this[PAIR]?.forward(this, chunk, null);
+}
+function onDrain(this: RelaySocket): void {
+  this[PAIR]?.drained(this);
+}
+function onEndOfInput(this: RelaySocket): void {
+  this[PAIR]?.ended(this);
+}
+function onSocketError(this: RelaySocket, err: Error): void {
+  this[PAIR]?.destroyBoth('error', err);
+}
+function onSocketClose(this: RelaySocket): void {
+  this[PAIR]?.closed(this);
+}
+function destroyThis(this: Socket): void {
+  this.destroy();
+}
+
+class Pair implements Relay {
+  readonly counters: RelayCounters = { fromClient: 0, fromBackend: 0 };
+  private how: RelayEnd | null = null;
+  private error: Error | null = null;
+  private closedCount = 0;
+  /** Set by every read; the sweep clears it and starts the idle clock when it finds it clear. */
+  private active = true;
+  private idleSince = 0;
+  private lastQueued = 0;
+
+  constructor(
+    private readonly client: RelaySocket,
+    private readonly backend: RelaySocket,
+    private readonly opts: RelayOptions,
+  ) {}
+
+  start(): void {
+    const { client, backend } = this;
+    client[PAIR] = this;
+    backend[PAIR] = this;
+    for (const s of [client, backend]) {
+      if (s[HELD] === undefined) s.on('data', onData);
+      s.on('end', onEndOfInput);
+      s.on('drain', onDrain);
+      s.on('error', onSocketError);
+      s.on('close', onSocketClose);
     }
-  };
-  const destroyBoth = (h: RelayEnd, err: Error | null): void => {
-    finish(h, err);
-    client.destroy();
-    backend.destroy();
-  };
+    // A FIN that arrived while the backend was being chosen (the SNI reader saw it) was already emitted.
+    if (client.readableEnded) backend.end();
+    if (backend.readableEnded) client.end();
+    this.idleSince = Date.now();
+    track(this);
+    // Data that arrived while the backend was being chosen waits in the client's read buffer.
+    client.resume();
+    backend.resume();
+  }
 
-  const pump = (src: Socket, dst: Socket, count: (n: number) => void): void => {
-    src.on('data', (chunk: Buffer) => {
-      count(chunk.length);
-      if (!dst.write(chunk)) src.pause();
-    });
-    dst.on('drain', () => src.resume());
-    // A FIN is passed on after the buffered data (end() flushes first); the other way keeps flowing.
-    src.on('end', () => dst.end());
-  };
+  /** Bytes read from `src`: write them to the other side; false (and a pause) when it is full. */
+  forward(src: RelaySocket, bytes: Buffer, readBuf: Buffer | null): boolean {
+    this.active = true;
+    const toBackend = src === this.client;
+    const dst = toBackend ? this.backend : this.client;
+    if (toBackend) this.counters.fromClient += bytes.length;
+    else this.counters.fromBackend += bytes.length;
+    const ok = dst.write(bytes);
+    if (readBuf === null) {
+      if (!ok) src.pause();
+    } else {
+      // Written synchronously: read into it again. Otherwise the write queue owns it now.
+      const next = dst.writableLength === 0 ? readBuf : newBuffer();
+      src[HELD] = next;
+      nextBuffer = next;
+    }
+    return ok;
+  }
+
+  /** `dst` has room again: resume the side that writes into it. */
+  drained(dst: RelaySocket): void {
+    this.active = true;
+    const src = dst === this.client ? this.backend : this.client;
+    if (!src.destroyed) src.resume();
+  }
+
+  /** `src` sent its FIN: pass it on after the data queued before it; the other way keeps flowing. */
+  ended(src: RelaySocket): void {
+    const dst = src === this.client ? this.backend : this.client;
+    if (!dst.destroyed) dst.end();
+  }
+
+  closed(s: RelaySocket): void {
+    const other = s === this.client ? this.backend : this.client;
+    if (!other.destroyed) {
+      // The pair is over once one side is gone: flush what the other still has to write, then close it.
+      if (other.writableFinished) other.destroy();
+      else {
+        other.once('finish', destroyThis);
+        if (!other.writableEnded) other.end();
+        // A peer that never reads would keep the flush (and the socket) forever: bound it.
+        other.setTimeout(this.opts.idleTimeoutMs, destroyThis);
+      }
+    }
+    if (++this.closedCount === 2) {
+      untrack(this);
+      recycle(this.client);
+      recycle(this.backend);
+      this.opts.onEnd(this.how ?? 'done', this.error, this.counters);
+    }
+  }
+
+  checkIdle(now: number): void {
+    const queued = this.client.writableLength + this.backend.writableLength;
+    if (this.active || queued !== this.lastQueued) {
+      this.active = false;
+      this.lastQueued = queued;
+      this.idleSince = now;
+    } else if (now - this.idleSince >= this.opts.idleTimeoutMs) {
+      this.destroyBoth('idle', null);
+    }
+  }
+
+  destroyBoth(how: RelayEnd, err: Error | null): void {
+    if (this.how === null) {
+      this.how = how;
+      this.error = err;
+    }
+    untrack(this);
+    this.client.destroy();
+    this.backend.destroy();
+  }
+
+  buffered(): number {
+    const { client, backend } = this;
+    return client.writableLength + backend.writableLength + client.readableLength + backend.readableLength;
+  }
+
+  abort(): void {
+    this.destroyBoth('aborted', null);
+  }
+}
+
+export function startRelay(client: Socket, backend: Socket, opts: RelayOptions): Relay {
   if (client.destroyed || backend.destroyed) {
     // One side left while the backend was being chosen: there is nothing to relay.
     client.destroy();
     backend.destroy();
+    const counters: RelayCounters = { fromClient: 0, fromBackend: 0 };
     setImmediate(() => opts.onEnd('aborted', null, counters));
     return { counters, buffered: () => 0, abort: () => undefined };
   }
-  pump(client, backend, (n) => (counters.fromClient += n));
-  pump(backend, client, (n) => (counters.fromBackend += n));
-  // A FIN that arrived while the backend was being chosen (the SNI reader saw it) was already emitted.
-  if (client.readableEnded) backend.end();
-  if (backend.readableEnded) client.end();
-
-  for (const s of [client, backend]) {
-    s.on('error', (err: Error) => destroyBoth('error', err));
-    s.once('close', () => {
-      const other = s === client ? backend : client;
-      if (!other.destroyed) {
-        // The pair is over once one side is gone: flush what the other still has to write, then close it.
-        if (other.writableFinished) other.destroy();
-        else {
-          other.once('finish', () => other.destroy());
-          if (!other.writableEnded) other.end();
-          // A peer that never reads would keep the flush (and the socket) forever: bound it.
-          other.setTimeout(opts.idleTimeoutMs, () => other.destroy());
-        }
-      }
-      if (++closed === 2) opts.onEnd(how ?? 'done', error, counters);
-    });
-  }
-  client.setTimeout(opts.idleTimeoutMs, () => destroyBoth('idle', null));
-  // Data that arrived while the backend was being chosen waits in the client's read buffer.
-  client.resume();
-  backend.resume();
-
-  return {
-    counters,
-    buffered: () => client.writableLength + backend.writableLength + client.readableLength + backend.readableLength,
-    abort: () => destroyBoth('aborted', null),
-  };
+  const pair = new Pair(client, backend, opts);
+  pair.start();
+  return pair;
 }

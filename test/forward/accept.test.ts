@@ -1,0 +1,107 @@
+/**
+ * The accept fast path (src/forward/accept.ts) and the reused read buffer of the relay
+ * (src/forward/relay.ts), over real loopback sockets. The forwarder tests exercise both through
+ * the listener; these pin down what only they can show: that the fast path is installed on this
+ * Node, and that the shared buffer never hands a queued write's bytes to the next read (the data
+ * is a distinct pseudo-random stream in each direction, read slowly at the far end, compared by hash).
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import { installRelayAccept } from '../../src/forward/accept.js';
+import { relayReads, startRelay, usesRelayReads, type RelayEnd } from '../../src/forward/relay.js';
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+/** A relay in front of `backendPort`: accepted sockets through installRelayAccept, backends with onread. */
+async function relayServer(t: TestContext, backendPort: number): Promise<{ port: number; ends: RelayEnd[]; dataEvents: () => number }> {
+  const ends: RelayEnd[] = [];
+  let dataEvents = 0;
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  const port = await listen(server);
+  const installed = installRelayAccept(server, (client) => {
+    client.on('data', () => dataEvents++);
+    const backend = connect({ host: '127.0.0.1', port: backendPort, allowHalfOpen: true, noDelay: true, onread: relayReads });
+    usesRelayReads(backend);
+    backend.pause();
+    backend.once('connect', () => startRelay(client, backend, { idleTimeoutMs: 30_000, onEnd: (how) => ends.push(how) }));
+    backend.once('error', () => client.destroy());
+  });
+  assert.equal(installed, true, 'the accept fast path is not available on this Node: check src/forward/accept.ts');
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  return { port, ends, dataEvents: () => dataEvents };
+}
+
+/** Reads everything with pauses (a slow reader), hashing as it goes; resolves at EOF. */
+function slowRead(s: Socket): Promise<{ bytes: number; sha: string }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  let reads = 0;
+  return new Promise((resolve, reject) => {
+    s.on('data', (d: Buffer) => {
+      h.update(d);
+      bytes += d.length;
+      if (++reads % 16 === 0) {
+        s.pause();
+        setTimeout(() => s.resume(), 5);
+      }
+    });
+    s.once('end', () => resolve({ bytes, sha: h.digest('hex') }));
+    s.once('error', reject);
+  });
+}
+
+/** Writes `total` bytes of a pseudo-random stream, respecting backpressure; returns its hash. */
+function writeStream(s: Socket, total: number): Promise<string> {
+  const h = createHash('sha256');
+  let sent = 0;
+  return new Promise((resolve, reject) => {
+    const pump = (): void => {
+      while (sent < total) {
+        const chunk = randomBytes(Math.min(total - sent, 1 + Math.floor(Math.random() * 100_000)));
+        h.update(chunk);
+        sent += chunk.length;
+        if (!s.write(chunk)) return void s.once('drain', pump);
+      }
+      s.end();
+      resolve(h.digest('hex'));
+    };
+    s.once('error', reject);
+    pump();
+  });
+}
+
+describe('accept fast path and the reused read buffer', () => {
+  it('is installed on this Node and carries distinct streams both ways intact past slow readers', async (t) => {
+    const TOTAL = 24 * 1024 * 1024;
+    const backendResult = { sent: Promise.resolve(''), got: Promise.resolve({ bytes: 0, sha: '' }) };
+    const backend = createServer({ allowHalfOpen: true }, (s) => {
+      backendResult.got = slowRead(s);
+      backendResult.sent = writeStream(s, TOTAL);
+    });
+    const backendPort = await listen(backend);
+    t.after(() => new Promise<void>((r) => backend.close(() => r())));
+    const relay = await relayServer(t, backendPort);
+
+    const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    const [clientGot, clientSent] = await Promise.all([slowRead(c), writeStream(c, TOTAL)]);
+    const [backendGot, backendSent] = await Promise.all([backendResult.got, backendResult.sent]);
+
+    assert.equal(backendGot.bytes, TOTAL);
+    assert.equal(backendGot.sha, clientSent, 'client -> backend stream corrupted');
+    assert.equal(clientGot.bytes, TOTAL);
+    assert.equal(clientGot.sha, backendSent, 'backend -> client stream corrupted');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(relay.ends, ['done']);
+    assert.equal(relay.dataEvents(), 0, "accepted sockets read through onread, not 'data' events");
+  });
+
+  it('returns false and leaves a server that is not listening alone', () => {
+    const server = createServer();
+    assert.equal(installRelayAccept(server, () => undefined), false);
+  });
+});
