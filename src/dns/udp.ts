@@ -13,6 +13,15 @@ export interface UdpOptions {
   errorRateLimit: number;
 }
 
+/**
+ * The answer goes back to the address the query came from, always an IP literal, so dgram's
+ * per-send `dns.lookup()` (argument checks and a `process.nextTick` per datagram) has nothing to
+ * look up: this one hands the literal straight back, synchronously.
+ */
+function literalLookup(family: 4 | 6): dgram.SocketOptions['lookup'] {
+  return ((address: string, _options: unknown, callback: (err: Error | null, address: string, family: number) => void) => callback(null, address, family)) as dgram.SocketOptions['lookup'];
+}
+
 export class UdpListener {
   private socket: dgram.Socket | null = null;
   private errorWindowStart = 0;
@@ -30,7 +39,8 @@ export class UdpListener {
   }
 
   start(): Promise<void> {
-    const socket = dgram.createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(this.host) });
+    const family = isIPv6(this.host) ? 6 : 4;
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literalLookup(family) });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     return new Promise((resolve, reject) => {
