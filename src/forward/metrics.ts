@@ -8,6 +8,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { splitKey } from '../probe/types.js';
 import type { Forwarder } from './forwarder.js';
+import { pooledReadBufferBytes } from './relay.js';
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
   new Counter({
@@ -111,6 +112,10 @@ function define(registry: Registry, forwarders: () => Forwarder[]): void {
     });
   });
   gauge(registry, 'meridian_forward_buffered_bytes', 'Bytes held in relay buffers now (bounded per connection by backpressure).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.state.bufferedBytes())));
+  gauge(registry, 'meridian_forward_read_buffer_bytes', 'Reused read buffers (forward.readBufferBytes each, two per connection) held by open connections.', ['region'], (set) =>
+    each((fwd, region) => set({ region }, fwd.state.readBufferBytes())),
+  );
+  gauge(registry, 'meridian_forward_read_buffer_pool_bytes', 'Read buffers of ended connections kept for new ones (process-wide, at most 256).', [], (set) => set({}, pooledReadBufferBytes()));
   gauge(registry, 'meridian_forward_draining', '1 while the forwarder drains (not accepting).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.draining ? 1 : 0)));
   gauge(registry, 'meridian_forward_drain_remaining_connections', 'While draining: connections still open; after a drain: those its deadline closed.', ['region'], (set) => {
     each((fwd, region) => set({ region }, fwd.draining ? fwd.state.active : (fwd.lastDrain?.remaining ?? 0)));

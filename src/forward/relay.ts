@@ -49,6 +49,8 @@ export interface Relay {
   readonly counters: RelayCounters;
   /** Bytes held in memory by this pair now (both sockets' read and write buffers). */
   buffered(): number;
+  /** Bytes of the reused read buffers its sockets hold (readBufferBytes each, 0 for 'data' sockets). */
+  readBuffers(): number;
   /** Closes both sockets now (drain deadline, shutdown). */
   abort(): void;
 }
@@ -98,6 +100,13 @@ function readBuffer(): Buffer {
   handedOut = b;
   return b;
 }
+/** Bytes of read buffers waiting in the pool for new connections. */
+export function pooledReadBufferBytes(): number {
+  let n = 0;
+  for (const b of pool) n += b.length;
+  return n;
+}
+
 /** A closed socket's buffer: nothing reads into it or writes from it any more. */
 function recycle(s: RelaySocket): void {
   const b = s[HELD];
@@ -291,6 +300,10 @@ class Pair implements Relay {
     return client.writableLength + backend.writableLength + client.readableLength + backend.readableLength;
   }
 
+  readBuffers(): number {
+    return (this.client[HELD]?.length ?? 0) + (this.backend[HELD]?.length ?? 0);
+  }
+
   abort(): void {
     this.destroyBoth('aborted', null);
   }
@@ -303,7 +316,7 @@ export function startRelay(client: Socket, backend: Socket, opts: RelayOptions):
     backend.destroy();
     const counters: RelayCounters = { fromClient: 0, fromBackend: 0 };
     setImmediate(() => opts.onEnd('aborted', null, counters));
-    return { counters, buffered: () => 0, abort: () => undefined };
+    return { counters, buffered: () => 0, readBuffers: () => 0, abort: () => undefined };
   }
   const pair = new Pair(client, backend, opts);
   pair.start();

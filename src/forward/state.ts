@@ -90,6 +90,13 @@ export class ForwarderState {
     return this.conns.size;
   }
 
+  /** Bytes of reused read buffers held by open connections (relay.ts). */
+  readBufferBytes(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.relay?.readBuffers() ?? 0;
+    return n;
+  }
+
   /** Bytes held in relay buffers across all connections (the slow-reader bound is tested on it). */
   bufferedBytes(): number {
     let n = 0;

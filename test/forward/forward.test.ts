@@ -292,11 +292,19 @@ describe('forwarding', () => {
       /^meridian_forward_backend_ejected\{region="eu",endpoint="b0"\} 1$/m,
       /^meridian_forward_bytes_total\{region="eu",direction="from_client"\} 7$/m,
       /^meridian_forward_draining\{region="eu"\} 0$/m,
+      // One open connection: client and backend socket each hold one 64 KiB read buffer.
+      /^meridian_forward_read_buffer_bytes\{region="eu"\} 131072$/m,
     ]) assert.match(text, re);
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
-    assert.ok(names.length === 13 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
+    assert.ok(names.length === 15 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
     c.socket.end();
     await c.closed;
+    await until(() => fwd.stats.active === 0);
+    // Ended: its buffers went back to the pool for the next connections.
+    const after = await registry.metrics();
+    assert.match(after, /^meridian_forward_read_buffer_bytes\{region="eu"\} 0$/m);
+    const pooled = Number(/^meridian_forward_read_buffer_pool_bytes (\d+)$/m.exec(after)?.[1]);
+    assert.ok(pooled >= 131072 && pooled <= 256 * 65536, `pool holds ${pooled} bytes`);
   });
 
   for (const version of ['v1', 'v2'] as const) {
