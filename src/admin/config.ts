@@ -33,6 +33,18 @@ export const AdminSchema = Type.Object(
     drainTtl: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),
     /** Recent client addresses kept for dry-run samples. */
     sampleSize: Type.Integer({ minimum: 0, maximum: 100_000, default: 1024 }),
+    /** Pruning of old versions and audit entries by the nodes that serve the API (retention.ts). */
+    retention: Type.Object(
+      {
+        /** Newest versions kept (0 = all). */
+        versions: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1000 }),
+        /** Audit entries kept this many days (0 = forever). */
+        auditDays: Type.Integer({ minimum: 0, maximum: 36_500, default: 400 }),
+        /** When to prune: a node-cron expression (5 or 6 fields), local time. */
+        cron: Type.String({ minLength: 1, default: '43 3 * * *' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

@@ -11,10 +11,13 @@ import type { ListenAddress } from '../config/load.js';
 import { buildAdminApp, type AdminApp, type AdminRuntime } from './app.js';
 import { newSecret, sha256Hex } from './auth.js';
 import type { AdminDeps } from './context.js';
+import { Retention } from './retention.js';
 
 export interface AdminServer {
   app: AdminApp;
   runtime: AdminRuntime;
+  /** The pruning schedule of the config store (admin.retention). */
+  retention: Retention;
   readonly port: number;
   close(): Promise<void>;
 }
@@ -49,13 +52,17 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
   await app.listen({ host: listen.host, port: listen.port });
   await runtime.drains.resume().catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'admin API: could not resume drains'));
   deps.log.info({ address: `${listen.host}:${(app.server.address() as AddressInfo).port}` }, 'admin API listening');
+  const retention = new Retention(deps.store, deps.settings.retention, deps.log);
+  retention.start();
   return {
     app,
     runtime,
+    retention,
     get port() {
       return (app.server.address() as AddressInfo).port;
     },
     async close() {
+      retention.stop();
       runtime.drains.close();
       await app.close();
     },

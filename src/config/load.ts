@@ -15,6 +15,7 @@ import { dedupe, validateZone } from '../zone/validate.js';
 import { compileZone, type Zone } from '../zone/zone.js';
 import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
 import type { AdminConfig } from '../admin/config.js';
+import { retentionProblem } from '../admin/retention.js';
 
 import { compileForward, type ForwardConfig } from '../forward/config.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
@@ -98,6 +99,8 @@ export function loadConfigText(text: string, file: string): LoadResult {
   for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
   const { forward, problems: forwardProblems } = compileForward(source.forward, source.regions, routing, parseListen);
   for (const p of forwardProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
+  const retention = source.admin ? retentionProblem(source.admin.retention) : null;
+  if (retention) errors.push({ file, line: lineOf(doc, counter, ['admin', 'retention', 'cron']), reason: retention });
 
   const zones: Zone[] = [];
   const zoneSources: ZoneSource[] = [];

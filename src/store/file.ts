@@ -13,7 +13,7 @@
  * which is authoritative because no other writer can hold the directory.
  * @module
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../obs/log.js';
 import { removeStaleTemps, writeFileAtomic } from './atomic.js';
@@ -24,6 +24,8 @@ import {
   buildVersionRecord,
   commitAuditEntry,
   completeAuditEntry,
+  firstKeptAuditIndex,
+  lastPrunedVersion,
   listRange,
   metaOf,
   Mutex,
@@ -38,6 +40,8 @@ import type {
   CommitResult,
   ConfigStore,
   NewAuditEntry,
+  PruneOptions,
+  PruneResult,
   TokenRecord,
   TokenStore,
   VersionMeta,
@@ -57,6 +61,11 @@ export function versionFileName(version: number): string {
 
 const VERSION_FILE = /^(\d+)\.json$/;
 
+function versionOfFileName(name: string): number | null {
+  const m = VERSION_FILE.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
 export async function openFileStore(dataDir: string, opts: FileStoreOptions = {}): Promise<FileStore> {
   const versionsDir = join(dataDir, 'versions');
   await mkdir(versionsDir, { recursive: true });
@@ -66,10 +75,7 @@ export async function openFileStore(dataDir: string, opts: FileStoreOptions = {}
     await removeStaleTemps(dataDir);
     await removeStaleTemps(versionsDir);
     let head = 0;
-    for (const name of await readdir(versionsDir)) {
-      const m = VERSION_FILE.exec(name);
-      if (m) head = Math.max(head, Number(m[1]));
-    }
+    for (const name of await readdir(versionsDir)) head = Math.max(head, versionOfFileName(name) ?? 0);
     const store = new FileStore(dataDir, head, await AuditLog.open(join(dataDir, 'audit.jsonl')), await loadTokens(join(dataDir, 'tokens.json')), lock, opts);
     if (head > 0) {
       // The head must be readable: it is what a node compiles on boot. A damaged file is an error here, not at first use.
@@ -121,7 +127,7 @@ export class FileStore implements ConfigStore {
   constructor(
     readonly dataDir: string,
     private headVersion: number,
-    readonly auditLog: AuditLog,
+    public auditLog: AuditLog,
     tokens: Map<string, TokenRecord>,
     private readonly lock: DirLock,
     opts: FileStoreOptions,
@@ -200,6 +206,42 @@ export class FileStore implements ConfigStore {
     const out: AuditEntry[] = [];
     for (let i = all.length - 1; i >= 0 && out.length < limit; i--) if (match(all[i]!)) out.push(all[i]!);
     return out;
+  }
+
+  /**
+   * Deletes old version files and rewrites audit.jsonl without the old entries (atomically). Besides
+   * the newest entry it keeps the newest entry of a version, because the audit repair at open
+   * starts after the highest version the log has.
+   */
+  prune(opts: PruneOptions): Promise<PruneResult> {
+    return this.mutex.run(async () => {
+      this.assertOpen();
+      let versions = 0;
+      const last = lastPrunedVersion(this.headVersion, opts.keepVersions);
+      if (last > 0) {
+        for (const name of await readdir(join(this.dataDir, 'versions'))) {
+          const v = versionOfFileName(name);
+          if (v === null || v > last) continue;
+          await rm(join(this.dataDir, 'versions', name), { force: true });
+          this.metas.delete(v);
+          versions++;
+        }
+      }
+      let auditEntries = 0;
+      if (opts.auditBefore) {
+        const all = await this.auditLog.readAll();
+        const from = firstKeptAuditIndex(all, opts.auditBefore);
+        let newestWithVersion = -1;
+        for (let i = all.length - 1; i >= 0 && newestWithVersion < 0; i--) if (all[i]!.version !== null) newestWithVersion = i;
+        const kept = all.filter((_, i) => i >= from || i === newestWithVersion);
+        auditEntries = all.length - kept.length;
+        if (auditEntries > 0) {
+          await writeFileAtomic(this.auditLog.path, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+          this.auditLog = await AuditLog.open(this.auditLog.path);
+        }
+      }
+      return { versions, auditEntries };
+    });
   }
 
   onVersion(listener: (version: number) => void): () => void {

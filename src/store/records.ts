@@ -195,3 +195,19 @@ export function notify(listeners: Iterable<(version: number) => void>, version: 
     }
   }
 }
+
+/**
+ * Retention of an audit log kept oldest first: the index of the first entry to keep, i.e. the first
+ * one not older than `before`, and never past the newest entry (which always stays).
+ */
+export function firstKeptAuditIndex(entries: readonly { time: string }[], before: Date): number {
+  const cutoff = before.getTime();
+  let i = 0;
+  while (i < entries.length - 1 && Date.parse(entries[i]!.time) < cutoff) i++;
+  return i;
+}
+
+/** Retention of versions: the newest version to delete (0 = none), keeping the newest `keep`. */
+export function lastPrunedVersion(head: number, keep: number): number {
+  return keep > 0 ? Math.max(0, head - keep) : 0;
+}

@@ -30,6 +30,8 @@ import {
   buildVersionRecord,
   commitAuditEntry,
   completeAuditEntry,
+  firstKeptAuditIndex,
+  lastPrunedVersion,
   listRange,
   metaOf,
   notify,
@@ -38,7 +40,7 @@ import {
   parseVersionText,
 } from './records.js';
 import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry } from './redis-scripts.js';
-import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, NewAuditEntry, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
+import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, NewAuditEntry, PruneOptions, PruneResult, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
 
 export interface RedisStoreOptions {
   /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
@@ -267,6 +269,49 @@ export class RedisStore implements ConfigStore {
       end = `(${page[page.length - 1]![0]}`;
     }
     return out;
+  }
+
+  /**
+   * Old versions: their record keys and meta fields, found through the meta hash (one field per
+   * version), deleted in batches. Old audit entries: the stream is in time order, so the prefix
+   * before the first entry to keep is trimmed with XTRIM MINID (Redis >= 6.2).
+   */
+  async prune(opts: PruneOptions): Promise<PruneResult> {
+    this.assertOpen();
+    let versions = 0;
+    const last = lastPrunedVersion(await this.head(), opts.keepVersions);
+    if (last > 0) {
+      const old = (await this.cmd.hkeys(this.keys.meta)).map(Number).filter((v) => Number.isSafeInteger(v) && v >= 1 && v <= last);
+      for (let i = 0; i < old.length; i += AUDIT_PAGE) {
+        const batch = old.slice(i, i + AUDIT_PAGE);
+        const res = await this.cmd.multi().del(...batch.map((v) => this.keys.version(v))).hdel(this.keys.meta, ...batch.map(String)).exec();
+        versions += Number(res?.[0]?.[1] ?? 0);
+      }
+    }
+    let auditEntries = 0;
+    if (opts.auditBefore) {
+      let start = '-';
+      let keepFrom: string | null = null;
+      for (;;) {
+        const page = (await this.cmd.xrange(this.keys.audit, start, '+', 'COUNT', AUDIT_PAGE)) as [string, string[]][];
+        if (page.length === 0) {
+          // The previous (full) page ended with the newest entry: keep that one.
+          if (start !== '-') keepFrom = start.slice(1);
+          break;
+        }
+        const times = page.map(([, fields]) => ({ time: parseStreamEntry(fields)?.time ?? '' }));
+        const i = firstKeptAuditIndex(times, opts.auditBefore);
+        const isLastPage = page.length < AUDIT_PAGE;
+        // Found one recent enough, or this is the newest entry (which always stays).
+        if (Date.parse(times[i]!.time) >= opts.auditBefore.getTime() || isLastPage) {
+          keepFrom = page[i]![0];
+          break;
+        }
+        start = `(${page[page.length - 1]![0]}`;
+      }
+      if (keepFrom !== null) auditEntries = Number(await this.cmd.xtrim(this.keys.audit, 'MINID', keepFrom));
+    }
+    return { versions, auditEntries };
   }
 
   onVersion(listener: (version: number) => void): () => void {

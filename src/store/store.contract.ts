@@ -220,6 +220,35 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       assert.equal(newest!.seq, before.audit[0]!.seq + 1);
     });
 
+    it('prune: old versions and old audit entries go, the newest stay; idempotent; history carries on after a restart', async (t) => {
+      const h = await harness(t);
+      for (let i = 1; i <= 3; i++) {
+        await h.store.appendAudit({ time: `2020-01-0${i}T00:00:00.000Z`, author: 'old', action: 'override.set', target: `t/${i}`, version: null, reason: '' });
+      }
+      await commitN(h.store, 5);
+      assert.deepEqual(await h.store.prune({ keepVersions: 0, auditBefore: null }), { versions: 0, auditEntries: 0 });
+      assert.deepEqual(await h.store.prune({ keepVersions: 2, auditBefore: new Date('2021-01-01T00:00:00Z') }), { versions: 3, auditEntries: 3 });
+      for (const v of [1, 2, 3]) assert.equal(await h.store.get(v), null, `version ${v} pruned`);
+      assert.equal((await h.store.get(4))?.version, 4);
+      assert.deepEqual((await h.store.list()).map((m) => m.version), [5, 4]);
+      const audit = await h.store.audit();
+      assert.deepEqual(audit.map((e) => e.version), [5, 4, 3, 2, 1]);
+      assert.deepEqual(await h.store.prune({ keepVersions: 2, auditBefore: new Date('2021-01-01T00:00:00Z') }), { versions: 0, auditEntries: 0 });
+      // Everything older than the cutoff: the newest entry still stays, so seqs carry on.
+      const pruned = await h.store.prune({ keepVersions: 1, auditBefore: new Date(Date.now() + 86_400_000) });
+      assert.deepEqual(pruned, { versions: 1, auditEntries: 4 });
+      assert.deepEqual((await h.store.audit()).map((e) => e.seq), [audit[0]!.seq]);
+      await h.store.close();
+      const again = await h.reopen();
+      t.after(() => again.close());
+      assert.equal(await again.head(), 5);
+      assert.deepEqual((await again.list()).map((m) => m.version), [5]);
+      assert.deepEqual((await again.audit()).map((e) => e.seq), [audit[0]!.seq], 'no audit entry repaired back after the restart');
+      const res = await again.commit(req(5, 6));
+      assert.ok(res.ok && res.record.version === 6);
+      assert.deepEqual((await again.audit()).map((e) => e.seq), [audit[0]!.seq + 1, audit[0]!.seq]);
+    });
+
     it('100 parallel commits, each retrying on {ok:false} with a fresh head: exactly 100 versions, none lost', async (t) => {
       const h = await harness(t);
       await commitN(h.store, 1);

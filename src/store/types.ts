@@ -74,6 +74,18 @@ export interface AuditQuery {
   limit?: number;
 }
 
+export interface PruneOptions {
+  /** Keep this many newest versions; 0 = keep every version. */
+  keepVersions: number;
+  /** Drop audit entries older than this; null = keep every entry. */
+  auditBefore: Date | null;
+}
+
+export interface PruneResult {
+  versions: number;
+  auditEntries: number;
+}
+
 export type Role = 'viewer' | 'operator' | 'admin';
 
 export interface TokenRecord {
@@ -111,6 +123,13 @@ export interface ConfigStore {
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   audit(query?: AuditQuery): Promise<AuditEntry[]>;
   readonly tokens: TokenStore;
+  /**
+   * Retention: removes the versions older than the newest `keepVersions` (the head always stays) and
+   * the audit entries older than `auditBefore`, oldest first (the newest entry always stays, so seqs
+   * carry on). Idempotent; several nodes may run it
+   * at once. A pruned version reads as absent (`get` null, skipped by `list`).
+   */
+  prune(opts: PruneOptions): Promise<PruneResult>;
   /** Notice of every new head, from this process or any other. Returns an unsubscribe function. */
   onVersion(listener: (version: number) => void): () => void;
   close(): Promise<void>;
