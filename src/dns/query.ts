@@ -9,12 +9,16 @@
  * or a TSIG that is not last -> FORMERR. Trailing bytes after the last record are tolerated.
  * @module
  */
+import { u16, u32 } from './bytes.js';
 import { EDNS_DO, EdnsOption, Flag, HEADER_LEN, OPCODE_MASK, OPCODE_QUERY, Rcode } from './constants.js';
 
 export interface ClientSubnet {
   family: 1 | 2;
   sourcePrefix: number;
-  /** Address bytes exactly as sent (ceil(source/8) bytes): echoed back unchanged. */
+  /**
+   * Address bytes exactly as sent (ceil(source/8) bytes): echoed back unchanged. A view into the
+   * query message, valid while the query is being answered (nothing keeps it longer).
+   */
   address: Buffer;
 }
 
@@ -110,8 +114,8 @@ const NAME_REASONS: Record<number, string> = {
 
 export function decodeQuery(msg: Buffer): Decoded {
   if (msg.length < HEADER_LEN) return { kind: 'drop', reason: 'short' };
-  const id = msg.readUInt16BE(0);
-  const flags = msg.readUInt16BE(2);
+  const id = u16(msg, 0);
+  const flags = u16(msg, 2);
   if (flags & Flag.QR) return { kind: 'drop', reason: 'response' };
   const fail = (rcode: number, reason: string, questionEnd = 0, edns: Edns | null = null): Decoded => ({
     kind: 'error',
@@ -123,18 +127,18 @@ export function decodeQuery(msg: Buffer): Decoded {
     edns,
   });
   if (((flags & OPCODE_MASK) >> 11) !== OPCODE_QUERY) return fail(Rcode.NOTIMP, 'opcode not implemented');
-  const qdcount = msg.readUInt16BE(4);
-  const ancount = msg.readUInt16BE(6);
-  const nscount = msg.readUInt16BE(8);
-  const arcount = msg.readUInt16BE(10);
+  const qdcount = u16(msg, 4);
+  const ancount = u16(msg, 6);
+  const nscount = u16(msg, 8);
+  const arcount = u16(msg, 10);
   if (qdcount !== 1) return fail(Rcode.FORMERR, `qdcount ${qdcount}`);
 
   const nameEnd = readQname(msg, HEADER_LEN);
   if (nameEnd < 0) return fail(Rcode.FORMERR, NAME_REASONS[nameEnd]!);
   if (nameEnd + 4 > msg.length) return fail(Rcode.FORMERR, 'truncated question');
   const key = scratch.toString('latin1', 0, nameEnd - HEADER_LEN - 1);
-  const qtype = msg.readUInt16BE(nameEnd);
-  const qclass = msg.readUInt16BE(nameEnd + 2);
+  const qtype = u16(msg, nameEnd);
+  const qclass = u16(msg, nameEnd + 2);
   const questionEnd = nameEnd + 4;
   // Checked after the question so that every FORMERR with a parsable question echoes it (BIND's
   // choice, one rule for all cases).
@@ -147,18 +151,18 @@ export function decodeQuery(msg: Buffer): Decoded {
     const ownerStart = off;
     off = skipName(msg, off);
     if (off < 0 || off + 10 > msg.length) return fail(Rcode.FORMERR, 'truncated additional record', questionEnd, edns);
-    const type = msg.readUInt16BE(off);
-    const rdlen = msg.readUInt16BE(off + 8);
+    const type = u16(msg, off);
+    const rdlen = u16(msg, off + 8);
     const rdata = off + 10;
     const next = rdata + rdlen;
     if (next > msg.length) return fail(Rcode.FORMERR, 'additional record overruns message', questionEnd, edns);
     if (type === TYPE_OPT) {
       if (edns) return fail(Rcode.FORMERR, 'more than one OPT record', questionEnd, edns);
       if (off - ownerStart !== 1 || msg[ownerStart] !== 0) return fail(Rcode.FORMERR, 'OPT owner is not the root', questionEnd);
-      const ttl = msg.readUInt32BE(off + 4);
+      const ttl = u32(msg, off + 4);
       const version = (ttl >>> 16) & 0xff;
       edns = {
-        udpSize: Math.max(512, msg.readUInt16BE(off + 2)),
+        udpSize: Math.max(512, u16(msg, off + 2)),
         version,
         dnssecOk: (ttl & EDNS_DO) !== 0,
         ecs: null,
@@ -186,8 +190,8 @@ export function decodeQuery(msg: Buffer): Decoded {
 function parseOptions(msg: Buffer, off: number, end: number, edns: Edns): string | null {
   while (off < end) {
     if (off + 4 > end) return 'EDNS option header truncated';
-    const code = msg.readUInt16BE(off);
-    const len = msg.readUInt16BE(off + 2);
+    const code = u16(msg, off);
+    const len = u16(msg, off + 2);
     const data = off + 4;
     if (data + len > end) return 'EDNS option overruns OPT';
     if (code === EdnsOption.CLIENT_SUBNET) {
@@ -205,7 +209,7 @@ function parseOptions(msg: Buffer, off: number, end: number, edns: Edns): string
 /** RFC 7871 §6 validation, rule for rule as gdnsd's handle_edns_client_subnet applies them. */
 export function parseClientSubnet(msg: Buffer, off: number, len: number): ClientSubnet | string {
   if (len < 4) return 'client-subnet option shorter than 4 bytes';
-  const family = msg.readUInt16BE(off);
+  const family = u16(msg, off);
   const source = msg[off + 2]!;
   const scope = msg[off + 3]!;
   if (family !== 1 && family !== 2) return `client-subnet family ${family} unknown`;
@@ -219,5 +223,5 @@ export function parseClientSubnet(msg: Buffer, off: number, len: number): Client
     const mask = 0xff >> (source % 8);
     if (last & mask) return 'client-subnet address has bits set beyond the source prefix';
   }
-  return { family, sourcePrefix: source, address: Buffer.from(msg.subarray(off + 4, off + 4 + addrLen)) };
+  return { family, sourcePrefix: source, address: msg.subarray(off + 4, off + 4 + addrLen) };
 }

@@ -16,6 +16,7 @@ import { decodeQuery } from './query.js';
 import { clientFromAddress, clientFromEcs } from '../routing/client.js';
 import type { Service } from '../routing/service.js';
 import type { ClientSampler } from '../routing/samples.js';
+import { copyBytes, put16, put32 } from './bytes.js';
 import { DnsStats } from './stats.js';
 import { MessageWriter } from './writer.js';
 
@@ -220,14 +221,14 @@ export class Responder {
       }
     }
     const out = Buffer.allocUnsafe(qEnd + bodyLen + optLen);
-    out.writeUInt16BE(q.id, 0);
-    out.writeUInt16BE(Flag.QR | (q.flags & ANSWER_FLAGS_KEPT) | flags, 2);
-    out.writeUInt16BE(1, 4);
-    out.writeUInt16BE(an, 6);
-    out.writeUInt16BE(ns, 8);
-    out.writeUInt16BE(ar + (q.edns ? 1 : 0), 10);
-    msg.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
-    p.body.copy(out, qEnd, 0, bodyLen);
+    put16(out, 0, q.id);
+    put16(out, 2, Flag.QR | (q.flags & ANSWER_FLAGS_KEPT) | flags);
+    put16(out, 4, 1);
+    put16(out, 6, an);
+    put16(out, 8, ns);
+    put16(out, 10, ar + (q.edns ? 1 : 0));
+    copyBytes(msg, HEADER_LEN, qEnd, out, HEADER_LEN);
+    if (bodyLen > 0) out.set(bodyLen === p.body.length ? p.body : p.body.subarray(0, bodyLen), qEnd);
     if (q.edns) writeOpt(out, qEnd + bodyLen, q.edns, this.opts.udpSize, 0, scope);
     this.stats.countRcode(flags & 0xf);
     return out;
@@ -280,19 +281,20 @@ function optLength(edns: Edns): number {
  */
 function writeOpt(out: Buffer, pos: number, edns: Edns, udpSize: number, extRcode: number, scope: number): void {
   out[pos] = 0;
-  out.writeUInt16BE(41, pos + 1);
-  out.writeUInt16BE(udpSize, pos + 3);
-  out.writeUInt32BE(((extRcode & 0xff) << 24) | (edns.dnssecOk ? EDNS_DO : 0), pos + 5);
+  put16(out, pos + 1, 41);
+  put16(out, pos + 3, udpSize);
+  put32(out, pos + 5, ((extRcode & 0xff) << 24) | (edns.dnssecOk ? EDNS_DO : 0));
   const ecs = edns.ecs;
   if (!ecs) {
-    out.writeUInt16BE(0, pos + 9);
+    put16(out, pos + 9, 0);
     return;
   }
-  out.writeUInt16BE(8 + ecs.address.length, pos + 9);
-  out.writeUInt16BE(8, pos + 11);
-  out.writeUInt16BE(4 + ecs.address.length, pos + 13);
-  out.writeUInt16BE(ecs.family, pos + 15);
+  const a = ecs.address;
+  put16(out, pos + 9, 8 + a.length);
+  put16(out, pos + 11, 8);
+  put16(out, pos + 13, 4 + a.length);
+  put16(out, pos + 15, ecs.family);
   out[pos + 17] = ecs.sourcePrefix;
   out[pos + 18] = scope;
-  ecs.address.copy(out, pos + 19);
+  copyBytes(a, 0, a.length, out, pos + 19);
 }

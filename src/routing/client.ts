@@ -32,7 +32,8 @@ export function clientFromAddress(address: string, source: Client['source'] = 's
 export function clientFromEcs(ecs: ClientSubnet): Client {
   const len = ecs.family === 1 ? 4 : 16;
   const bytes = new Uint8Array(len);
-  bytes.set(ecs.address.subarray(0, len));
+  const a = ecs.address;
+  for (let i = 0; i < a.length && i < len; i++) bytes[i] = a[i]!;
   const family = ecs.family === 1 ? 4 : 6;
   return { family, bytes, knownBits: ecs.sourcePrefix, source: 'ecs' };
 }
