@@ -57,6 +57,19 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 describe('RedisStore specifics', { skip }, () => {
+  it('tells when Redis persists nothing (no AOF, no RDB snapshots), and not once either is on', async (t) => {
+    const store = await open(tag());
+    const admin = new Redis(redis.url);
+    t.after(async () => {
+      await admin.config('SET', 'appendonly', 'no');
+      admin.disconnect();
+      await store.close();
+    });
+    assert.equal(await store.checkPersistence(), 'appendonly no, save ""');
+    await admin.config('SET', 'appendonly', 'yes');
+    assert.equal(await store.checkPersistence(), null);
+  });
+
   it('uses the documented keys: {meridian} head, v:<n>, meta, audit stream with seq, tokens hash, channel', async () => {
     const raw = new Redis(redis.url);
     const sub = new Redis(redis.url);

@@ -92,6 +92,9 @@ export async function openRedisStore(url: string, opts: RedisStoreOptions = {}):
     await store.close();
     throw err;
   }
+  void store.checkPersistence().then((problem) => {
+    if (problem) opts.log?.warn({ redis: problem }, 'config store: Redis does not persist its data; after a Redis restart the nodes re-seed the store from their running config and version numbers and history start again. Enable AOF (appendonly yes) or RDB snapshots');
+  });
   return store;
 }
 
@@ -197,6 +200,22 @@ export class RedisStore implements ConfigStore {
       }, timeoutMs);
       this.connectWaiters.add(check);
     });
+  }
+
+  /**
+   * The store's history lives only in Redis, so Redis should persist it (AOF or RDB). Returns what is
+   * off (`appendonly no, save ""`), or null when either is on or when CONFIG is not allowed (managed
+   * Redis often renames it; then we cannot tell and say nothing).
+   */
+  async checkPersistence(): Promise<string | null> {
+    try {
+      const aof = (await this.cmd.config('GET', 'appendonly')) as string[];
+      const save = (await this.cmd.config('GET', 'save')) as string[];
+      if (aof[1] === 'no' && save[1] === '') return 'appendonly no, save ""';
+      return null;
+    } catch {
+      return null;
+    }
   }
 
   async head(): Promise<number> {
