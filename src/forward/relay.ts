@@ -95,10 +95,15 @@ function newBuffer(): Buffer {
   return Buffer.allocUnsafe(readBufferBytes);
 }
 function readBuffer(): Buffer {
-  const b = nextBuffer ?? newBuffer();
-  nextBuffer = null;
-  handedOut = b;
-  return b;
+  if (nextBuffer !== null) {
+    // After a read: the callback chose (it always does before node asks).
+    const b = nextBuffer;
+    nextBuffer = null;
+    return b;
+  }
+  // A socket getting its handle: usesRelayReads() records this one as its buffer, right after.
+  handedOut = newBuffer();
+  return handedOut;
 }
 /** Bytes of read buffers waiting in the pool for new connections. */
 export function pooledReadBufferBytes(): number {

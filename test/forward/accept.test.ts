@@ -24,7 +24,10 @@ async function relayServer(t: TestContext, backendPort: number): Promise<{ port:
   const port = await listen(server);
   const installed = installRelayAccept(server, (client) => {
     client.on('data', () => dataEvents++);
-    const backend = connect({ host: '127.0.0.1', port: backendPort, allowHalfOpen: true, noDelay: true, onread: relayReads });
+    // A high write high-water mark keeps write() returning true while bytes are still queued, so the
+    // relay keeps reading: exactly when a reused buffer must not be read into again (the
+    // "writableLength, not write()'s result" rule of relay.ts; with a 16 KiB mark it rarely shows).
+    const backend = connect({ host: '127.0.0.1', port: backendPort, allowHalfOpen: true, noDelay: true, onread: relayReads, writableHighWaterMark: 8 * 1024 * 1024 });
     usesRelayReads(backend);
     backend.pause();
     backend.once('connect', () => startRelay(client, backend, { idleTimeoutMs: 30_000, onEnd: (how) => ends.push(how) }));
@@ -44,9 +47,9 @@ function slowRead(s: Socket): Promise<{ bytes: number; sha: string }> {
     s.on('data', (d: Buffer) => {
       h.update(d);
       bytes += d.length;
-      if (++reads % 16 === 0) {
+      if (++reads % 4 === 0) {
         s.pause();
-        setTimeout(() => s.resume(), 5);
+        setTimeout(() => s.resume(), 2);
       }
     });
     s.once('end', () => resolve({ bytes, sha: h.digest('hex') }));
@@ -98,6 +101,40 @@ describe('accept fast path and the reused read buffer', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(relay.ends, ['done']);
     assert.equal(relay.dataEvents(), 0, "accepted sockets read through onread, not 'data' events");
+  });
+
+  it('two waves of 16 concurrent connections: pooled buffers of the first wave carry the second intact', async (t) => {
+    const TOTAL = 2 * 1024 * 1024;
+    const sides: { sent: Promise<string>; got: Promise<{ bytes: number; sha: string }> }[] = [];
+    const backend = createServer({ allowHalfOpen: true }, (s) => {
+      sides.push({ got: slowRead(s), sent: writeStream(s, TOTAL) });
+    });
+    const backendPort = await listen(backend);
+    t.after(() => new Promise<void>((r) => backend.close(() => r())));
+    const relay = await relayServer(t, backendPort);
+    for (let wave = 0; wave < 2; wave++) {
+      sides.length = 0;
+      const clients = await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
+          await new Promise<void>((r) => c.once('connect', () => r()));
+          const [got, sent] = await Promise.all([slowRead(c), writeStream(c, TOTAL)]);
+          return { got, sent };
+        }),
+      );
+      const backendSides = await Promise.all(sides.map(async (b) => ({ got: await b.got, sent: await b.sent })));
+      // Pair each client with its backend connection by the hash of what the client sent.
+      const byClientSent = new Map(backendSides.map((b) => [b.got.sha, b]));
+      for (const c of clients) {
+        const b = byClientSent.get(c.sent);
+        assert.ok(b, `wave ${wave}: a client -> backend stream arrived corrupted`);
+        assert.equal(c.got.sha, b.sent, `wave ${wave}: a backend -> client stream arrived corrupted`);
+        assert.equal(c.got.bytes, TOTAL);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(relay.ends.length, 32);
+    assert.ok(relay.ends.every((e) => e === 'done'), relay.ends.join());
   });
 
   it('returns false and leaves a server that is not listening alone', () => {
