@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { installRelayAccept } from '../../src/forward/accept.js';
 import { relayReads, startRelay, usesRelayReads, type RelayEnd } from '../../src/forward/relay.js';
@@ -27,7 +27,9 @@ async function relayServer(t: TestContext, backendPort: number): Promise<{ port:
     // A high write high-water mark keeps write() returning true while bytes are still queued, so the
     // relay keeps reading: exactly when a reused buffer must not be read into again (the
     // "writableLength, not write()'s result" rule of relay.ts; with a 16 KiB mark it rarely shows).
-    const backend = connect({ host: '127.0.0.1', port: backendPort, allowHalfOpen: true, noDelay: true, onread: relayReads, writableHighWaterMark: 8 * 1024 * 1024 });
+    // (net.connect passes it on to the socket's stream options; @types/node does not list it.)
+    const opts = { host: '127.0.0.1', port: backendPort, allowHalfOpen: true, noDelay: true, onread: relayReads, writableHighWaterMark: 8 * 1024 * 1024 };
+    const backend = connect(opts as NetConnectOpts);
     usesRelayReads(backend);
     backend.pause();
     backend.once('connect', () => startRelay(client, backend, { idleTimeoutMs: 30_000, onEnd: (how) => ends.push(how) }));
