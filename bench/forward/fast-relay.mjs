@@ -119,21 +119,13 @@ function onData(chunk) { // client -> backend (and backend -> client without onr
     if (!EAGER) peer.once('drain', onDrain);
   }
 }
-function onUpstreamRead(n, buf) { // onread callback; this = backend socket
-  const client = this[PEER];
+function onUserRead(n, buf) { // onread callback of either socket; this = the socket that read
+  const peer = this[PEER];
   if (this[PAIR] !== undefined) this[PAIR].t = tick;
-  const ok = client.write(n === buf.length ? buf : buf.subarray(0, n));
-  if (client.writableLength === 0) next = buf;
-  if (!ok && !EAGER) client.once('drain', onDrain);
-  return ok; // false: pause this socket until the client drains
-}
-function onClientRead(n, buf) { // onread callback; this = client socket
-  const upstream = this[PEER];
-  if (this[PAIR] !== undefined) this[PAIR].t = tick;
-  const ok = upstream.write(n === buf.length ? buf : buf.subarray(0, n));
-  if (upstream.writableLength === 0) next = buf;
-  if (!ok && !EAGER) upstream.once('drain', onDrain);
-  return ok;
+  const ok = peer.write(n === buf.length ? buf : buf.subarray(0, n));
+  if (peer.writableLength === 0) next = buf;
+  if (!ok && !EAGER) peer.once('drain', onDrain);
+  return ok; // false: pause this socket until its peer drains
 }
 function onDrain() { this[PEER].resume(); } // this = the drained socket; resume its source
 function onEnd() { // this socket got FIN: forward it
@@ -161,7 +153,7 @@ function onConnect() { this[PEER].resume(); }
 function onTimeout() { this.destroy(); this[PEER].destroy(); }
 
 const connectOpts = { host: HOST, port: PORT, allowHalfOpen: true, noDelay: NODELAY, writableHighWaterMark: HWM };
-if (ONREAD) connectOpts.onread = { buffer: readBuffer, callback: onUpstreamRead };
+if (ONREAD) connectOpts.onread = { buffer: readBuffer, callback: onUserRead };
 
 function relayManual(client) {
   const upstream = net.connect(connectOpts);
@@ -232,7 +224,7 @@ server.listen({ host: '127.0.0.1', port: listenPort, backlog: BACKLOG }, () => {
       if (err) return;
       if (server._connections >= MAX_CONNS) { handle.close(); return; }
       const socket = new net.Socket({ handle, allowHalfOpen: true, pauseOnCreate: PAUSE_ON_CONNECT, readable: true, writable: true,
-        readableHighWaterMark: HWM, writableHighWaterMark: HWM, onread: { buffer: readBuffer, callback: onClientRead } });
+        readableHighWaterMark: HWM, writableHighWaterMark: HWM, onread: { buffer: readBuffer, callback: onUserRead } });
       if (NODELAY) socket.setNoDelay(true);
       server._connections++;
       socket.server = server; socket._server = server;
