@@ -9,7 +9,7 @@
  *
  * This leans on two parts of `node:net` that are not public API: the listening handle's
  * `onconnection(err, clientHandle)` callback and the `handle` option of `new net.Socket()`. Both
- * are what `net.Server` uses internally (checked on Node 20). When either is missing, `install`
+ * are what `net.Server` uses internally (checked on Node 20). When either is missing, `installRelayAccept`
  * returns false and the server keeps its normal accept path, which works the same, only slower;
  * test/forward/accept.test.ts fails on a Node where the fast path is no longer installed, so an
  * upgrade cannot lose it silently.
