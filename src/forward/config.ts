@@ -69,6 +69,8 @@ export const ForwardSchema = Type.Object(
     idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 300_000 }),
     drainDeadlineMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
     readBufferBytes: Type.Integer({ minimum: 4_096, maximum: 1_048_576, default: 65_536 }),
+    /** Relay plain listeners' connections on libuv handles (fast-lane.ts); false = net.Socket only. */
+    fastLane: Type.Boolean({ default: true }),
     outlier: Type.Object(
       {
         consecutiveFailures: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
@@ -150,6 +152,8 @@ export interface ForwardConfig {
   drainDeadlineMs: number;
   /** Per relayed socket (two per connection), held while the connection is open. */
   readBufferBytes: number;
+  /** Plain listeners relay on libuv handles when this Node has them (fast-lane.ts). */
+  fastLane: boolean;
   outlier: ForwardSource['outlier'];
   relay: ForwardSource['relay'];
   load: ForwardSource['load'];
@@ -226,7 +230,7 @@ export function compileForward(
   const compiled = compileRegionForwarders(regions, names, parseListen, problems);
 
   return {
-    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
+    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, fastLane: source.fastLane, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
     problems,
   };
 }

@@ -46,6 +46,8 @@ export interface Forwarder {
   readonly stats: ForwarderStats;
   /** The bound address of a listener (port 0 in config = an ephemeral port). */
   address(listener: string): { host: string; port: number } | null;
+  /** How a listener relays new connections: 'fast' (libuv handles, fast-lane.ts) or 'socket'; null = no such listener. */
+  lane(listener: string): 'fast' | 'socket' | null;
   readonly relayPort: number | null;
   /** Stops accepting, waits for open connections up to `deadlineMs`, closes the rest. */
   drain(deadlineMs?: number): Promise<DrainResult>;
@@ -167,6 +169,10 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
     address(name) {
       const l = listeners.get(name);
       return l?.port != null ? { host: l.bind.host, port: l.port } : null;
+    },
+    lane(name) {
+      const l = listeners.get(name);
+      return l?.listening ? l.lane : null;
     },
     get relayPort() {
       return relayListener?.port ?? null;

@@ -26,10 +26,11 @@ import { dialRelay, RELAY_ACK, regionOrder, type RelayedIn } from './hop.js';
 import type { OutlierDetector } from './passive.js';
 import { createBalancer, type Balancer } from './pick.js';
 import { encodeV1, encodeV2, meridianTlv, type ProxyAddresses } from './proxy-protocol.js';
-import { installRelayAccept } from './accept.js';
-import { relayReads, startRelay, usesRelayReads } from './relay.js';
+import { installAccept, socketFromHandle } from './accept.js';
+import { acceptedEnd, dialLane, fastLane, startLaneRelay, type LaneEnd, type TcpHandle } from './fast-lane.js';
+import { relayReads, startRelay, usesRelayReads, type RelayOptions } from './relay.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello, sniMatches, type SniResult } from './sni.js';
-import { selectEndpoints, type BackendRecord, type Conn, type ForwarderState } from './state.js';
+import { selectEndpoints, type BackendRecord, type Conn, type ConnSide, type ForwarderState } from './state.js';
 
 /** The health the forwarder reads: region states for the hop order, endpoint verdicts for pools. */
 export interface ForwardHealth extends HealthSnapshot {
@@ -49,12 +50,26 @@ export interface ListenerEnv {
   log?: Logger;
 }
 
+/** What a connection's addresses are read from: a net.Socket, or a fast-lane handle. */
+interface AddressSource {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+}
+
+/** A connected upstream (backend or relay hop) and the backend record it counts against. */
+interface Picked<T> {
+  upstream: T;
+  record: BackendRecord;
+}
+
 /** Where a connection came from. The addresses cost two system calls, so they are read only when used. */
 class Origin {
   private known: ProxyAddresses | null;
   constructor(
     readonly relayed: boolean,
-    private readonly socket: Socket | null,
+    private readonly socket: AddressSource | null,
     addresses: ProxyAddresses | null,
   ) {
     this.known = addresses;
@@ -77,7 +92,7 @@ export class ForwardListener {
   private pools = new Map<string, BackendRecord[]>();
   private poolsOf: LoadedConfig | null = null;
   private boundPort: number | null = null;
-  /** True when accepted sockets read through the relay's reused buffer (accept.ts). */
+  /** True when this listener accepts through accept.ts (reused read buffers, and the fast lane). */
   fastAccept = false;
 
   constructor(
@@ -113,8 +128,79 @@ export class ForwardListener {
     server.on('error', (err) => this.env.log?.error({ listener: this.cfg.name, err: err.message }, 'listener error'));
     // SNI listeners read the ClientHello through 'data' events before choosing a pool, so they keep
     // net.Server's own accept path.
-    this.fastAccept = !this.cfg.sni && installRelayAccept(server, (s) => void this.serve(s, new Origin(false, s, null)));
+    this.fastAccept = !this.cfg.sni && installAccept(server, (handle) => this.accept(server, handle));
     this.server = server;
+  }
+
+  /** How new connections are relayed: on libuv handles (fast-lane.ts) or on net.Socket. */
+  get lane(): 'fast' | 'socket' {
+    return this.fastAccept && fastLane && this.env.config().forward.fastLane ? 'fast' : 'socket';
+  }
+
+  private accept(server: Server, handle: unknown): void {
+    if (this.lane === 'fast') return this.serveFast(server, handle as TcpHandle);
+    const s = socketFromHandle(server, handle);
+    void this.serve(s, new Origin(false, s, null));
+  }
+
+  /** The fast lane: a local backend on libuv handles; anything else on net.Socket (see fast-lane.ts). */
+  private serveFast(server: Server, handle: TcpHandle): void {
+    const counters = this.env.state.listener(this.cfg.name);
+    if (this.env.draining() || counters.active >= this.cfg.maxConnections) {
+      const s = socketFromHandle(server, handle);
+      return void this.serve(s, new Origin(false, s, null)); // which refuses it, and counts that
+    }
+    const client = acceptedEnd(handle);
+    const origin = new Origin(false, client, null);
+    const conn = this.admit(client, origin);
+    client.onClose = () => this.release(conn);
+    void this.routeFast(server, conn, client, origin);
+  }
+
+  private async routeFast(server: Server, conn: Conn, client: LaneEnd, origin: Origin): Promise<void> {
+    try {
+      const pool = this.pool('default');
+      const timeout = this.cfg.connectTimeoutMs;
+      const picked = await this.connectLocal(conn, pool, origin, false, (b) => dialLane(b.address, b.port, timeout, (p) => (conn.pending = p)));
+      conn.pending = null;
+      if (client.destroyed) return discard(picked);
+      if (picked) {
+        const { upstream, record } = picked;
+        if (this.cfg.proxyProtocol === 'v1') upstream.writeFirst(encodeV1(origin.addresses));
+        else if (this.cfg.proxyProtocol === 'v2') upstream.writeFirst(encodeV2(origin.addresses));
+        conn.relay = startLaneRelay(client, upstream, this.relayOptions(conn, record));
+        return;
+      }
+      // No local backend connected: the hop and the last-resort pass run on net.Socket (hop.ts speaks it).
+      const socket = client.toSocket(server);
+      socket.on('error', noop);
+      conn.client = socket;
+      await this.afterLocal(conn, socket, origin, pool, null, null);
+    } catch (err) {
+      this.env.log?.error({ listener: this.cfg.name, err: (err as Error).message }, 'connection setup failed');
+      conn.client.destroy();
+    }
+  }
+
+  /** Counts a connection in (refusals are decided before). */
+  private admit(client: ConnSide, origin: Origin): Conn {
+    const { state } = this.env;
+    const counters = state.listener(this.cfg.name);
+    const conn: Conn = { listener: this.cfg.name, client, relay: null, pending: null };
+    counters.active++;
+    counters.accepted++;
+    if (origin.relayed) counters.relayedIn++;
+    state.conns.add(conn);
+    return conn;
+  }
+
+  /** The client side closed: count it out (exactly once per admitted connection). */
+  private release(conn: Conn): void {
+    const { state } = this.env;
+    state.listener(conn.listener).active--;
+    state.conns.delete(conn);
+    conn.pending?.destroy();
+    this.env.closed?.();
   }
 
   /**
@@ -150,17 +236,8 @@ export class ForwardListener {
       counters.refusedCap++;
       return refuse(socket);
     }
-    const conn: Conn = { listener: this.cfg.name, client: socket, relay: null, pending: null };
-    counters.active++;
-    counters.accepted++;
-    if (origin.relayed) counters.relayedIn++;
-    state.conns.add(conn);
-    socket.once('close', () => {
-      counters.active--;
-      state.conns.delete(conn);
-      conn.pending?.destroy();
-      this.env.closed?.();
-    });
+    const conn = this.admit(socket, origin);
+    socket.once('close', () => this.release(conn));
     socket.setNoDelay(true);
     try {
       let initial: Buffer | null = null;
@@ -178,26 +255,36 @@ export class ForwardListener {
         }
       }
       const pool = this.pool(poolId);
-      let picked = await this.connectLocal(conn, pool, origin, false);
-      if (!picked && !origin.relayed && !socket.destroyed) {
-        if (await this.hop(conn, origin, initial)) return;
-      }
-      if (!picked && !socket.destroyed) picked = await this.connectLocal(conn, pool, origin, true);
-      if (socket.destroyed) return void picked?.socket.destroy();
-      if (!picked) {
-        counters.failed++;
-        return refuse(socket); // a FIN: over a relay hop it tells the sender to try elsewhere
-      }
-      const { socket: backend, record } = picked;
-      if (origin.relayed) socket.write(Buffer.from([RELAY_ACK]));
-      if (this.cfg.proxyProtocol === 'v1') backend.write(encodeV1(origin.addresses));
-      else if (this.cfg.proxyProtocol === 'v2') backend.write(encodeV2(origin.addresses));
-      if (initial) backend.write(initial);
-      this.relay(conn, backend, record);
+      const picked = await this.connectLocal(conn, pool, origin, false, this.dialSocket(conn));
+      await this.afterLocal(conn, socket, origin, pool, initial, picked);
     } catch (err) {
       this.env.log?.error({ listener: this.cfg.name, err: (err as Error).message }, 'connection setup failed');
       socket.destroy();
     }
+  }
+
+  /** After the first pass over the local backends: the hop, the last-resort pass, then the relay. */
+  private async afterLocal(conn: Conn, socket: Socket, origin: Origin, pool: BackendRecord[], initial: Buffer | null, first: Picked<Socket> | null): Promise<void> {
+    let picked = first;
+    if (!picked && !origin.relayed && !socket.destroyed) {
+      if (await this.hop(conn, socket, origin, initial)) return;
+    }
+    if (!picked && !socket.destroyed) picked = await this.connectLocal(conn, pool, origin, true, this.dialSocket(conn));
+    if (socket.destroyed) return discard(picked);
+    if (!picked) {
+      this.env.state.listener(this.cfg.name).failed++;
+      return refuse(socket); // a FIN: over a relay hop it tells the sender to try elsewhere
+    }
+    const { upstream: backend, record } = picked;
+    if (origin.relayed) socket.write(Buffer.from([RELAY_ACK]));
+    if (this.cfg.proxyProtocol === 'v1') backend.write(encodeV1(origin.addresses));
+    else if (this.cfg.proxyProtocol === 'v2') backend.write(encodeV2(origin.addresses));
+    if (initial) backend.write(initial);
+    this.relay(conn, socket, backend, record);
+  }
+
+  private dialSocket(conn: Conn): (b: BackendRecord) => Promise<Socket | Error> {
+    return (b) => connectTcp(b.address, b.port, this.cfg.connectTimeoutMs, conn);
   }
 
   private pool(id: string): BackendRecord[] {
@@ -223,7 +310,7 @@ export class ForwardListener {
   }
 
   /** Tries the pool's backends, best first; `panic` = only those ejected by passive health. */
-  private async connectLocal(conn: Conn, pool: BackendRecord[], origin: Origin, panic: boolean): Promise<{ socket: Socket; record: BackendRecord } | null> {
+  private async connectLocal<T>(conn: Conn, pool: BackendRecord[], origin: Origin, panic: boolean, dial: (b: BackendRecord) => Promise<T | Error>): Promise<Picked<T> | null> {
     const { outlier } = this.env;
     const health = this.env.health();
     const tried = new Set<string>();
@@ -238,11 +325,11 @@ export class ForwardListener {
       if (!b) return null;
       tried.add(b.key);
       b.active++; // counted while connecting, so parallel picks see it
-      const s = await connectTcp(b.address, b.port, this.cfg.connectTimeoutMs, conn);
+      const s = await dial(b);
       if (!(s instanceof Error)) {
         outlier.onSuccess(b.key);
         b.connections++;
-        return { socket: s, record: b };
+        return { upstream: s, record: b };
       }
       b.active--;
       // The client left while we were connecting: that says nothing about the backend.
@@ -255,7 +342,7 @@ export class ForwardListener {
   }
 
   /** One hop to another region; true when the connection was handed on (or the client left). */
-  private async hop(conn: Conn, origin: Origin, initial: Buffer | null): Promise<boolean> {
+  private async hop(conn: Conn, client: Socket, origin: Origin, initial: Buffer | null): Promise<boolean> {
     const config = this.env.config();
     const def = config.routing.services.find((s) => s.name === this.cfg.service);
     if (!def) return false;
@@ -278,16 +365,20 @@ export class ForwardListener {
       }
       this.env.state.relayTo(id).ok++;
       this.env.state.listener(this.cfg.name).relayedOut++;
-      this.relay(conn, s, null);
+      this.relay(conn, client, s, null);
       return true;
     }
     return false;
   }
 
-  private relay(conn: Conn, backend: Socket, record: BackendRecord | null): void {
-    const { state } = this.env;
+  private relay(conn: Conn, client: Socket, backend: Socket, record: BackendRecord | null): void {
     conn.pending = null;
-    conn.relay = startRelay(conn.client, backend, {
+    conn.relay = startRelay(client, backend, this.relayOptions(conn, record));
+  }
+
+  private relayOptions(conn: Conn, record: BackendRecord | null): RelayOptions {
+    const { state } = this.env;
+    return {
       idleTimeoutMs: this.cfg.idleTimeoutMs,
       onEnd: (how, _err, c) => {
         state.bytesFromClients += c.fromClient;
@@ -296,8 +387,18 @@ export class ForwardListener {
         if (record) record.active--;
         conn.relay = null;
       },
-    });
+    };
   }
+}
+
+/**
+ * A backend connected for a client that left meanwhile: close it, and count it out again
+ * (connectLocal counted it in; nothing else will, since no relay starts).
+ */
+function discard(picked: Picked<{ destroy(): void }> | null): void {
+  if (picked === null) return;
+  picked.upstream.destroy();
+  picked.record.active--;
 }
 
 /**

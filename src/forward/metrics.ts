@@ -116,6 +116,14 @@ function define(registry: Registry, forwarders: () => Forwarder[]): void {
     each((fwd, region) => set({ region }, fwd.state.readBufferBytes())),
   );
   gauge(registry, 'meridian_forward_read_buffer_pool_bytes', 'Read buffers of ended connections kept for new ones (process-wide, at most 256).', [], (set) => set({}, pooledReadBufferBytes()));
+  gauge(registry, 'meridian_forward_fast_lane', '1 when the listener relays on libuv handles (src/forward/fast-lane.ts), 0 on net.Socket (SNI, forward.fastLane off, or a Node without the bindings).', ['region', 'listener'], (set) => {
+    each((fwd, region) => {
+      for (const listener of fwd.state.listeners.keys()) {
+        const lane = fwd.lane(listener);
+        if (lane !== null) set({ region, listener }, lane === 'fast' ? 1 : 0);
+      }
+    });
+  });
   gauge(registry, 'meridian_forward_draining', '1 while the forwarder drains (not accepting).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.draining ? 1 : 0)));
   gauge(registry, 'meridian_forward_drain_remaining_connections', 'While draining: connections still open; after a drain: those its deadline closed.', ['region'], (set) => {
     each((fwd, region) => set({ region }, fwd.draining ? fwd.state.active : (fwd.lastDrain?.remaining ?? 0)));

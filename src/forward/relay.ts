@@ -90,9 +90,14 @@ const MAX_POOLED = 256;
 let nextBuffer: Buffer | null = null;
 /** What readBuffer() handed out last: the buffer of the socket just created (see usesRelayReads). */
 let handedOut: Buffer | null = null;
-function newBuffer(): Buffer {
+/** A read buffer of the configured size, from the pool when it has one (also used by fast-lane.ts). */
+export function takeReadBuffer(): Buffer {
   for (let b = pool.pop(); b !== undefined; b = pool.pop()) if (b.length === readBufferBytes) return b;
   return Buffer.allocUnsafe(readBufferBytes);
+}
+/** A buffer nothing reads into or writes from any more, for the next connection (bounded pool). */
+export function giveBackReadBuffer(b: Buffer): void {
+  if (pool.length < MAX_POOLED && b.length === readBufferBytes) pool.push(b);
 }
 function readBuffer(): Buffer {
   if (nextBuffer !== null) {
@@ -102,7 +107,7 @@ function readBuffer(): Buffer {
     return b;
   }
   // A socket getting its handle: usesRelayReads() records this one as its buffer, right after.
-  handedOut = newBuffer();
+  handedOut = takeReadBuffer();
   return handedOut;
 }
 /** Bytes of read buffers waiting in the pool for new connections. */
@@ -115,7 +120,7 @@ export function pooledReadBufferBytes(): number {
 /** A closed socket's buffer: nothing reads into it or writes from it any more. */
 function recycle(s: RelaySocket): void {
   const b = s[HELD];
-  if (b !== undefined && pool.length < MAX_POOLED && b.length === readBufferBytes) pool.push(b);
+  if (b !== undefined) giveBackReadBuffer(b);
   s[HELD] = undefined;
 }
 
@@ -149,16 +154,20 @@ export function usesRelayReads(socket: Socket): void {
 }
 
 // ---- the idle sweep: one timer for every pair, running only while pairs exist -------------------------
-const pairs = new Set<Pair>();
+/** A relayed pair the sweep checks for idleness (this module's Pair, fast-lane.ts's LanePair). */
+export interface IdleCheck {
+  checkIdle(now: number): void;
+}
+const pairs = new Set<IdleCheck>();
 let sweeper: NodeJS.Timeout | null = null;
-function track(p: Pair): void {
+export function track(p: IdleCheck): void {
   pairs.add(p);
   if (sweeper === null) {
     sweeper = setInterval(sweep, SWEEP_MS);
     sweeper.unref();
   }
 }
-function untrack(p: Pair): void {
+export function untrack(p: IdleCheck): void {
   pairs.delete(p);
   if (pairs.size === 0 && sweeper !== null) {
     clearInterval(sweeper);
@@ -239,7 +248,7 @@ class Pair implements Relay {
       if (!ok) src.pause();
     } else {
       // Written synchronously: read into it again. Otherwise the write queue owns it now.
-      const next = dst.writableLength === 0 ? readBuf : newBuffer();
+      const next = dst.writableLength === 0 ? readBuf : takeReadBuffer();
       src[HELD] = next;
       nextBuffer = next;
     }

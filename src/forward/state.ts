@@ -5,7 +5,6 @@
  * metrics are derived from them when read.
  * @module
  */
-import type { Socket } from 'node:net';
 import type { EndpointDefinition } from '../config/routing.js';
 import type { BackendSelector } from './config.js';
 import type { Pickable } from './pick.js';
@@ -44,14 +43,20 @@ export function newListenerCounters(): ListenerCounters {
   return { active: 0, accepted: 0, refusedCap: 0, refusedDraining: 0, failed: 0, relayedOut: 0, relayedIn: 0, idleTimeouts: 0, sniRejected: 0 };
 }
 
+/** One side of a connection as drain and shutdown see it: a net.Socket, or a fast-lane handle. */
+export interface ConnSide {
+  readonly destroyed: boolean;
+  destroy(): void;
+}
+
 /** One client connection, from accept to close. */
 export interface Conn {
   listener: string;
-  client: Socket;
+  client: ConnSide;
   /** Set once bytes flow. */
   relay: Relay | null;
-  /** A backend or relay socket being connected, so drain and close can abort it too. */
-  pending: Socket | null;
+  /** A backend or relay connection being made, so drain and close can abort it too. */
+  pending: ConnSide | null;
 }
 
 export class ForwarderState {

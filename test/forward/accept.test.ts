@@ -1,6 +1,7 @@
 /**
- * The accept fast path (src/forward/accept.ts) and the reused read buffer of the relay
- * (src/forward/relay.ts), over real loopback sockets. The forwarder tests exercise both through
+ * The accept fast path (src/forward/accept.ts), the reused read buffer of the relay
+ * (src/forward/relay.ts) and the fast lane's relay on libuv handles (src/forward/fast-lane.ts),
+ * over real loopback sockets. The forwarder tests exercise both through
  * the listener; these pin down what only they can show: that the fast path is installed on this
  * Node, and that the shared buffer never hands a queued write's bytes to the next read (the data
  * is a distinct pseudo-random stream in each direction, read slowly at the far end, compared by hash).
@@ -9,20 +10,35 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { installRelayAccept } from '../../src/forward/accept.js';
+import { installAccept, socketFromHandle } from '../../src/forward/accept.js';
+import { acceptedEnd, dialLane, fastLane, startLaneRelay, type TcpHandle } from '../../src/forward/fast-lane.js';
 import { relayReads, startRelay, usesRelayReads, type RelayEnd } from '../../src/forward/relay.js';
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-/** A relay in front of `backendPort`: accepted sockets through installRelayAccept, backends with onread. */
-async function relayServer(t: TestContext, backendPort: number): Promise<{ port: number; ends: RelayEnd[]; dataEvents: () => number }> {
+type Lane = 'socket' | 'fast';
+
+/**
+ * A relay in front of `backendPort`, accepting through installAccept. Lane 'socket': accepted
+ * sockets and backends with onread, relay.ts. Lane 'fast': handles and fast-lane.ts.
+ */
+async function relayServer(t: TestContext, backendPort: number, lane: Lane): Promise<{ port: number; ends: RelayEnd[]; dataEvents: () => number }> {
   const ends: RelayEnd[] = [];
   let dataEvents = 0;
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
   const port = await listen(server);
-  const installed = installRelayAccept(server, (client) => {
+  const installed = installAccept(server, (handle) => {
+    if (lane === 'fast') {
+      const client = acceptedEnd(handle as TcpHandle);
+      void dialLane('127.0.0.1', backendPort, 5_000, () => undefined).then((up) => {
+        if (up instanceof Error) return client.destroy();
+        startLaneRelay(client, up, { idleTimeoutMs: 30_000, onEnd: (how) => ends.push(how) });
+      });
+      return;
+    }
+    const client = socketFromHandle(server, handle);
     client.on('data', () => dataEvents++);
     // A high write high-water mark keeps write() returning true while bytes are still queued, so the
     // relay keeps reading: exactly when a reused buffer must not be read into again (the
@@ -79,7 +95,13 @@ function writeStream(s: Socket, total: number): Promise<string> {
   });
 }
 
-describe('accept fast path and the reused read buffer', () => {
+describe('the fast lane', () => {
+  it('has the handle bindings it needs on this Node (else every listener silently takes the slower socket path)', () => {
+    assert.equal(fastLane, true, 'src/forward/fast-lane.ts found no usable process.binding(tcp_wrap/stream_wrap) on this Node');
+  });
+});
+
+for (const lane of ['socket', 'fast'] as const) describe(`accept fast path and the reused read buffer (${lane} lane)`, () => {
   it('is installed on this Node and carries distinct streams both ways intact past slow readers', async (t) => {
     const TOTAL = 24 * 1024 * 1024;
     const backendResult = { sent: Promise.resolve(''), got: Promise.resolve({ bytes: 0, sha: '' }) };
@@ -89,7 +111,7 @@ describe('accept fast path and the reused read buffer', () => {
     });
     const backendPort = await listen(backend);
     t.after(() => new Promise<void>((r) => backend.close(() => r())));
-    const relay = await relayServer(t, backendPort);
+    const relay = await relayServer(t, backendPort, lane);
 
     const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
     await new Promise<void>((r) => c.once('connect', () => r()));
@@ -113,7 +135,7 @@ describe('accept fast path and the reused read buffer', () => {
     });
     const backendPort = await listen(backend);
     t.after(() => new Promise<void>((r) => backend.close(() => r())));
-    const relay = await relayServer(t, backendPort);
+    const relay = await relayServer(t, backendPort, lane);
     for (let wave = 0; wave < 2; wave++) {
       sides.length = 0;
       const clients = await Promise.all(
@@ -141,6 +163,6 @@ describe('accept fast path and the reused read buffer', () => {
 
   it('returns false and leaves a server that is not listening alone', () => {
     const server = createServer();
-    assert.equal(installRelayAccept(server, () => undefined), false);
+    assert.equal(installAccept(server, () => undefined), false);
   });
 });

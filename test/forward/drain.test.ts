@@ -1,19 +1,22 @@
 /**
  * Drain over real sockets: open connections finish with no reset while new ones are refused; the
  * deadline closes what remains and reports it (also as a metric); a `drained` override drains the
- * region's forwarder and clearing it accepts again.
+ * region's forwarder and clearing it accepts again. On both lanes (fast-lane.ts and net.Socket).
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import { openHealthPlane } from '../../src/health/plane.js';
 import { until as untilSwap } from '../../src/health/testkit.js';
 import { client, makeConfig, roundTrip, start, startBackend, until, webListener, type Backend } from './helpers.js';
 
+/** The lane the running suite tests (set by each suite's `before`). */
+let fastLane = true;
+
 async function setup(t: TestContext, forward: Record<string, unknown> = {}) {
   const backend: Backend = await startBackend();
-  const { config, cleanup } = makeConfig([{ id: 'eu', backends: [backend.port] }], { listeners: [webListener()], ...forward });
+  const { config, cleanup } = makeConfig([{ id: 'eu', backends: [backend.port] }], { listeners: [webListener()], fastLane, ...forward });
   const metrics = new Registry();
   const fwd = await start(config, 'eu', { metrics });
   t.after(async () => {
@@ -43,7 +46,11 @@ async function metric(registry: Registry, name: string): Promise<number> {
   return Number(line.split(' ')[1]);
 }
 
-describe('drain', () => {
+for (const lane of ['fast', 'socket'] as const) describe(`drain (${lane} lane)`, () => {
+  before(() => {
+    fastLane = lane === 'fast';
+  });
+
   it('completes with 0 reset connections: open sessions finish, new connections are refused', async (t) => {
     const { fwd, port, metrics } = await setup(t);
     const clients = await Promise.all(Array.from({ length: 5 }, () => client(port)));
@@ -82,7 +89,7 @@ describe('drain', () => {
 
   it('a drained override drains the region; clearing it accepts connections again', async (t) => {
     const backend = await startBackend();
-    const { config, cleanup } = makeConfig([{ id: 'eu', backends: [backend.port] }], { listeners: [webListener()], drainDeadlineMs: 5_000 });
+    const { config, cleanup } = makeConfig([{ id: 'eu', backends: [backend.port] }], { listeners: [webListener()], fastLane, drainDeadlineMs: 5_000 });
     const plane = openHealthPlane(config, { probes: false });
     const fwd = await start(config, 'eu', { health: plane.source, bus: plane.bus });
     t.after(async () => {

@@ -1,12 +1,14 @@
 /**
  * The forwarder over real loopback sockets: proxying, a backend process killed mid-stream, dead
  * backends retried transparently, half-close both ways, bounded memory with a slow reader, the
- * connection cap, the idle timeout, weights, and PROXY v1/v2 toward backends.
+ * connection cap, the idle timeout, weights, and PROXY v1/v2 toward backends. Every test runs on
+ * both lanes: the fast lane (libuv handles, src/forward/fast-lane.ts, the default) and net.Socket
+ * (`forward.fastLane: false`, also what SNI listeners and a Node without the bindings use).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { after, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import { decodeV2 } from '../../src/forward/proxy-protocol.js';
 import type { Forwarder } from '../../src/forward/forwarder.js';
@@ -17,8 +19,11 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+/** The lane the running suite tests (set by each suite's `before`). */
+let fastLane = true;
+
 async function forwarder(t: TestContext, regions: RegionSpec[], listener: Record<string, unknown> = {}, forward: Record<string, unknown> = {}): Promise<{ fwd: Forwarder; port: number }> {
-  const { config, cleanup } = makeConfig(regions, { listeners: [webListener(listener)], ...forward });
+  const { config, cleanup } = makeConfig(regions, { listeners: [webListener(listener)], fastLane, ...forward });
   const fwd = await start(config, regions[0]!.id);
   t.after(async () => {
     await fwd.close();
@@ -69,10 +74,15 @@ async function blackhole(): Promise<number> {
   throw new Error('could not fill the accept queue');
 }
 
-describe('forwarding', () => {
+for (const lane of ['fast', 'socket'] as const) describe(`forwarding (${lane} lane)`, () => {
+  before(() => {
+    fastLane = lane === 'fast';
+  });
+
   it('relays bytes both ways and counts the connection', async (t) => {
     const [b] = await backends(t, 1);
     const { fwd, port } = await forwarder(t, [{ id: 'eu', backends: [b!.port] }]);
+    assert.equal(fwd.lane('web'), lane);
     const c = await client(port);
     await roundTrip(c, 'hello through the forwarder');
     c.socket.end();
@@ -274,7 +284,7 @@ describe('forwarding', () => {
   it('exports its counters as meridian_forward_* metrics', async (t) => {
     const [b] = await backends(t, 1);
     const dead = await freePort();
-    const { config, cleanup } = makeConfig([{ id: 'eu', backends: [dead, b!.port] }], { listeners: [webListener({ balance: 'round-robin' })] });
+    const { config, cleanup } = makeConfig([{ id: 'eu', backends: [dead, b!.port] }], { listeners: [webListener({ balance: 'round-robin' })], fastLane });
     const registry = new Registry();
     const fwd = await start(config, 'eu', { metrics: registry });
     t.after(async () => {
@@ -292,11 +302,12 @@ describe('forwarding', () => {
       /^meridian_forward_backend_ejected\{region="eu",endpoint="b0"\} 1$/m,
       /^meridian_forward_bytes_total\{region="eu",direction="from_client"\} 7$/m,
       /^meridian_forward_draining\{region="eu"\} 0$/m,
+      new RegExp(`^meridian_forward_fast_lane\\{region="eu",listener="web"\\} ${lane === 'fast' ? 1 : 0}$`, 'm'),
       // One open connection: client and backend socket each hold one 64 KiB read buffer.
       /^meridian_forward_read_buffer_bytes\{region="eu"\} 131072$/m,
     ]) assert.match(text, re);
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
-    assert.ok(names.length === 15 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
+    assert.ok(names.length === 16 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
     c.socket.end();
     await c.closed;
     await until(() => fwd.stats.active === 0);
