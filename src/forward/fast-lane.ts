@@ -27,7 +27,7 @@
  * ({@link LaneEnd.toSocket}); refusals (drain, cap) do that at once.
  * @module
  */
-import { isIPv6, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { socketFromHandle } from './accept.js';
 import { giveBackReadBuffer, takeReadBuffer, track, untrack, type Relay, type RelayCounters, type RelayEnd, type RelayOptions } from './relay.js';
@@ -298,7 +298,8 @@ export function dialLane(address: string, port: number, timeoutMs: number, onPen
   req.oncomplete = afterConnect;
   req.address = address;
   req.port = port;
-  const err = isIPv6(address) ? handle.connect6(req, address, port) : handle.connect(req, address, port);
+  // Endpoint addresses are validated IP literals (config/routing.ts): a colon means IPv6, no regex needed.
+  const err = address.includes(':') ? handle.connect6(req, address, port) : handle.connect(req, address, port);
   if (err !== 0) {
     end.close();
     return Promise.resolve(uvError(err, 'connect'));

@@ -99,6 +99,25 @@ describe('the fast lane', () => {
   it('has the handle bindings it needs on this Node (else every listener silently takes the slower socket path)', () => {
     assert.equal(fastLane, true, 'src/forward/fast-lane.ts found no usable process.binding(tcp_wrap/stream_wrap) on this Node');
   });
+
+  it('dials IPv6 backends (connect6) and reports a refused connect as an error, not a hang', async (t) => {
+    const backend = createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((resolve) => backend.listen(0, '::1', () => resolve()));
+    const port = (backend.address() as { port: number }).port;
+    const up = await dialLane('::1', port, 2_000, () => undefined);
+    assert.ok(!(up instanceof Error), String(up));
+    assert.equal(up.remoteAddress, '::1');
+    assert.equal(up.remotePort, port);
+    up.destroy();
+    await new Promise<void>((r) => backend.close(() => r()));
+    // Nothing listens there any more: ECONNREFUSED, well before the connect timeout.
+    const t0 = Date.now();
+    const refused = await dialLane('::1', port, 5_000, () => undefined);
+    assert.ok(refused instanceof Error);
+    assert.equal((refused as Error & { code?: string }).code, 'ECONNREFUSED');
+    assert.ok(Date.now() - t0 < 4_000);
+    t.diagnostic(`refused after ${Date.now() - t0} ms`);
+  });
 });
 
 for (const lane of ['socket', 'fast'] as const) describe(`accept fast path and the reused read buffer (${lane} lane)`, () => {
