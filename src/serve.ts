@@ -32,6 +32,7 @@ import { openRedisStore } from './store/redis.js';
 import type { ConfigStore, VersionRecord } from './store/types.js';
 import { ClientSampler } from './routing/samples.js';
 import type { AdminServer } from './admin/server.js';
+import type { Forwarder } from './forward/forwarder.js';
 
 export interface DnsNode {
   config: LoadedConfig;
@@ -44,6 +45,8 @@ export interface DnsNode {
   follower: ConfigFollower | null;
   /** The admin API, when `admin.listen` is set. */
   admin: AdminServer | null;
+  /** The forwarders of the regions in `forward.embedded`, running in this process. */
+  forwarders: Forwarder[];
   /** Port of the /metrics endpoint, when `metrics.listen` is set. */
   readonly metricsPort: number | null;
   /** Re-reads the config file; returns the problems found (empty when the new data is live). */
@@ -144,6 +147,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   const applyCompiled = (compiled: CompiledDocument, record: VersionRecord): void => {
     config = configWithDocument(config, compiled, record.document, log);
     plane.update(config);
+    for (const f of forwarders) f.update(config);
     services = buildServices(config, env);
     responder.setZones(zoneSet(config, services));
   };
@@ -152,7 +156,12 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   const all = [...udp, ...tcp];
   let follower: ConfigFollower | null = null;
   let admin: AdminServer | null = null;
+  const forwarders: Forwarder[] = [];
   const stopAll = async (): Promise<void> => {
+    // Forwarders first, while the health plane they read is still up: they drain (new connections
+    // refused, open ones get forward.drainDeadlineMs), as `meridian forward` does on SIGTERM.
+    await Promise.all(forwarders.map((f) => f.drain(config.forward.drainDeadlineMs)));
+    await Promise.all(forwarders.map((f) => f.close()));
     await admin?.close();
     await follower?.close();
     await Promise.all(all.map((l) => l.close()));
@@ -184,6 +193,18 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     health: () => plane,
   });
   probeMetrics.register(metrics);
+  if (config.forward.embedded.length) {
+    // Loaded only when used, like the admin API: a DNS node without forwarders does not carry them.
+    const { startForwarder } = await import('./forward/forwarder.js');
+    try {
+      for (const region of config.forward.embedded) {
+        forwarders.push(await startForwarder(config, region, { health: plane.source, bus: plane.bus, geo: () => geo?.current ?? null, log, metrics }));
+      }
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+  }
   let metricsServer: Server | null = null;
   if (config.metricsListen) {
     try {
@@ -241,6 +262,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     health: plane,
     follower,
     admin,
+    forwarders,
     get metricsPort() {
       return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
     },
@@ -265,6 +287,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         config = { ...next.config, dns: config.dns, listen: config.listen, admin: config.admin, ...(again?.ok ? again.compiled : { zones: config.zones, routing: config.routing }) };
       } else config = { ...next.config, dns: config.dns, listen: config.listen };
       plane.update(config);
+      for (const f of forwarders) f.update(config);
       geo?.reload();
       services = buildServices(config, env);
       responder.setZones(zoneSet(config, services));

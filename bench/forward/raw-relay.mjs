@@ -1,9 +1,10 @@
-// EXPERIMENT, not a design to copy: the same relay written on Node's internal libuv handle bindings
+// EXPERIMENT (research; the product version is src/forward/fast-lane.ts): the same relay written on Node's internal libuv handle bindings
 // (process.binding('tcp_wrap') / ('stream_wrap'), the layer under net.Socket), with no net.Socket and no
 // Readable/Writable streams at all. It exists to measure how much of a node relay's CPU goes to the
 // stream layer and how much to libuv + the kernel (bench/forward/README.md, "Relay research").
 // process.binding is deprecated (DEP0111) and these handle APIs are internal and change between Node
-// majors (written against Node 20); the forwarder must not use them.
+// majors (written against Node 20). The forwarder's fast lane (src/forward/fast-lane.ts) is this relay
+// made production-grade: bindings checked at load with a net.Socket fallback, timeouts, metrics, tests.
 //
 // Usage: node raw-relay.mjs LISTEN_PORT BACKEND_HOST:BACKEND_PORT   (listens on 127.0.0.1)
 // Semantics: half-close forwarded (a FIN becomes a shutdown() once the writes before it are done; libuv's

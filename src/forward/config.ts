@@ -71,6 +71,8 @@ export const ForwardSchema = Type.Object(
     readBufferBytes: Type.Integer({ minimum: 4_096, maximum: 1_048_576, default: 65_536 }),
     /** Relay plain listeners' connections on libuv handles (fast-lane.ts); false = net.Socket only. */
     fastLane: Type.Boolean({ default: true }),
+    /** Regions whose forwarders `meridian serve` runs in its own process (the one-process demo). */
+    embedded: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     outlier: Type.Object(
       {
         consecutiveFailures: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
@@ -154,6 +156,8 @@ export interface ForwardConfig {
   readBufferBytes: number;
   /** Plain listeners relay on libuv handles when this Node has them (fast-lane.ts). */
   fastLane: boolean;
+  /** Regions whose forwarders run inside `meridian serve`. */
+  embedded: string[];
   outlier: ForwardSource['outlier'];
   relay: ForwardSource['relay'];
   load: ForwardSource['load'];
@@ -228,11 +232,38 @@ export function compileForward(
   }
 
   const compiled = compileRegionForwarders(regions, names, parseListen, problems);
+  checkEmbedded(source.embedded, listeners, compiled, problems);
 
   return {
-    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, fastLane: source.fastLane, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
+    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, fastLane: source.fastLane, embedded: source.embedded, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
     problems,
   };
+}
+
+/**
+ * `forward.embedded`: known regions, each once, with listeners to run, and no two in-process
+ * sockets (listeners and relay listeners of all embedded regions) on the same address, which would
+ * otherwise only show as EADDRINUSE when `serve` starts.
+ */
+function checkEmbedded(embedded: string[], listeners: ListenerConfig[], regions: Map<string, RegionForwarder>, problems: ForwardProblem[]): void {
+  const seen = new Set<string>();
+  const bound = new Map<string, string>();
+  embedded.forEach((id, i) => {
+    const at = ['forward', 'embedded', i];
+    const region = regions.get(id);
+    if (!region) return void problems.push({ path: at, reason: `forward: embedded: unknown region "${id}"` });
+    if (seen.has(id)) return void problems.push({ path: at, reason: `forward: embedded: region "${id}" is listed twice` });
+    seen.add(id);
+    if (listeners.length === 0) problems.push({ path: at, reason: 'forward: embedded: there are no forward.listeners to run' });
+    const addresses = [...listeners.map((l) => [`listener ${l.name}`, region.listen.get(l.name) ?? l.listen] as const), ...(region.relay ? [['relay', region.relay] as const] : [])];
+    for (const [what, a] of addresses) {
+      if (a.port === 0) continue; // ephemeral: never clashes
+      const key = `${a.host}:${a.port}`;
+      const other = bound.get(key);
+      if (other) problems.push({ path: at, reason: `forward: embedded: ${id} ${what} and ${other} both listen on ${key} (set regions[].forwarder.listen / relay per region)` });
+      else bound.set(key, `${id} ${what}`);
+    }
+  });
 }
 
 /**
