@@ -411,9 +411,12 @@ export class LanePair implements Relay, RelayCounters {
   ended(src: LaneEnd): void {
     src.eof = true;
     const dst = src.peer!;
-    if (dst.eof && this.shutdownsDone === this.shutdownsIssued) {
-      // Both sides have sent their FIN and every byte is written: close() sends our FIN to `dst`
-      // itself, so the shutdown() HAProxy skips here too is one system call saved per connection.
+    if (dst.eof && src.handle.writeQueueSize === 0 && dst.handle.writeQueueSize === 0) {
+      // Both sides have sent their FIN and libuv holds no bytes for either (always so: a side's EOF
+      // is read only after the write of its last bytes completed; checked anyway): close() now. The kernel
+      // still sends what is in each socket's send buffer, then the FIN (nothing is left unread, so
+      // no reset), so a shutdown() toward `dst`, and the one toward `src` that may still be queued
+      // behind the poll loop (it is cancelled), would only cost system calls: HAProxy makes none.
       this.finish('done', null);
       return;
     }
