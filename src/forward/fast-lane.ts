@@ -235,14 +235,21 @@ export class LaneEnd {
 
   /** Bytes of our own before the relay starts (a PROXY header); an error closes this side (or the pair). */
   writeFirst(bytes: Buffer): void {
-    const req = B!.newWrite();
-    req.handle = this.handle;
-    req.oncomplete = afterOwnWrite;
-    req.async = false;
+    const req = newWriteReq(this.handle, afterOwnWrite, null);
     req.buffer = bytes;
-    req.source = null;
     if (this.handle.writeBuffer(req, bytes) !== 0) this.destroy();
   }
+}
+
+/** A write request toward `handle`, its bytes coming from `source` (null: bytes of our own). */
+function newWriteReq(handle: TcpHandle, oncomplete: WriteReq['oncomplete'], source: LaneEnd | null): WriteReq {
+  const req = B!.newWrite();
+  req.handle = handle;
+  req.oncomplete = oncomplete;
+  req.async = false;
+  req.buffer = null;
+  req.source = source;
+  return req;
 }
 
 function onHandleClosed(this: TcpHandle): void {
@@ -386,12 +393,7 @@ export class LanePair implements Relay, RelayCounters {
     else this.fromBackend += n;
     const buf = src.buf!;
     const dst = src.peer!;
-    const req = B!.newWrite();
-    req.handle = dst.handle;
-    req.oncomplete = afterRelayWrite;
-    req.async = false;
-    req.buffer = null;
-    req.source = src;
+    const req = newWriteReq(dst.handle, afterRelayWrite, src);
     const err = dst.handle.writeBuffer(req, n === buf.length ? buf : buf.subarray(0, n));
     if (err !== 0) {
       this.finish('error', uvError(err, 'write'));
