@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
+import { LanePair } from '../../src/forward/fast-lane.js';
 import { decodeV2 } from '../../src/forward/proxy-protocol.js';
 import type { Forwarder } from '../../src/forward/forwarder.js';
 import { client, freePort, makeConfig, roundTrip, start, startBackend, until, webListener, type Backend, type RegionSpec } from './helpers.js';
@@ -141,6 +142,19 @@ for (const lane of ['fast', 'socket'] as const) describe(`forwarding (${lane} la
     assert.equal(fwd.stats.backends['eu/b0']!.ejected, true);
     c.socket.end();
     await c.closed;
+  });
+
+  it('a drain deadline that falls while the backend connect hangs closes the client and counts it out', async (t) => {
+    const silent = await blackhole();
+    const { fwd, port } = await forwarder(t, [{ id: 'eu', backends: [silent] }], { connectTimeoutMs: 10_000 });
+    const c = await client(port);
+    await until(() => fwd.stats.backends['eu/b0']?.active === 1, 5_000, 'the connect attempt');
+    const result = await fwd.drain(100);
+    assert.equal(result.remaining, 1);
+    assert.deepEqual(await c.closed, { gotEnd: true, error: null });
+    await until(() => fwd.stats.active === 0, 5_000, 'the connection counted out');
+    assert.equal(fwd.stats.backends['eu/b0']!.active, 0);
+    assert.equal(fwd.state.conns.size, 0);
   });
 
   it('half-close: the client FIN reaches the backend, which still answers', async (t) => {
@@ -338,4 +352,44 @@ for (const lane of ['fast', 'socket'] as const) describe(`forwarding (${lane} la
       c.socket.destroy();
     });
   }
+});
+
+describe('switching lanes', () => {
+  it('forward.fastLane applies to connections accepted after a reload; open ones carry on in their lane', async (t) => {
+    const [b] = await backends(t, 1);
+    const regions = [{ id: 'eu', backends: [b!.port] }];
+    const { config, cleanup } = makeConfig(regions, { listeners: [webListener()] });
+    const fwd = await start(config, 'eu');
+    t.after(async () => {
+      await fwd.close();
+      cleanup();
+    });
+    const port = fwd.address('web')!.port;
+    assert.equal(fwd.lane('web'), 'fast');
+    const onFast = await client(port);
+    await roundTrip(onFast, 'first, on the fast lane');
+
+    const off = makeConfig(regions, { listeners: [webListener()], fastLane: false });
+    t.after(off.cleanup);
+    fwd.update(off.config);
+    assert.equal(fwd.lane('web'), 'socket');
+    const onSocket = await client(port);
+    await roundTrip(onSocket, 'second, on net.Socket');
+    await roundTrip(onFast, 'the first still works');
+    assert.equal(fwd.stats.active, 2);
+    // The open connections, in accept order: the first relayed on handles, the second on sockets.
+    assert.deepEqual(
+      [...fwd.state.conns].map((c) => c.relay instanceof LanePair),
+      [true, false],
+    );
+
+    fwd.update(config);
+    assert.equal(fwd.lane('web'), 'fast');
+    for (const c of [onFast, onSocket]) {
+      c.socket.end();
+      assert.deepEqual(await c.closed, { gotEnd: true, error: null });
+    }
+    await until(() => fwd.stats.active === 0);
+    assert.equal(fwd.stats.listeners.web!.accepted, 2);
+  });
 });
