@@ -352,6 +352,17 @@ for (const lane of ['fast', 'socket'] as const) describe(`forwarding (${lane} la
       c.socket.destroy();
     });
   }
+
+  it('an IPv6 client on an IPv6 listener: PROXY v1 names both IPv6 addresses', async (t) => {
+    const [b] = await backends(t, 1, () => undefined);
+    const { port } = await forwarder(t, [{ id: 'eu', backends: [b!.port] }], { proxyProtocol: 'v1', listen: '[::1]:0' });
+    const c = connect({ host: '::1', port });
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    t.after(() => void c.destroy());
+    c.write('six');
+    await until(() => b!.received[0]?.toString('latin1').endsWith('six') ?? false);
+    assert.equal(b!.received[0]!.toString(), `PROXY TCP6 ::1 ::1 ${c.localPort} ${port}\r\nsix`);
+  });
 });
 
 describe('switching lanes', () => {
