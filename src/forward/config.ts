@@ -248,13 +248,13 @@ export function compileForward(
 function checkEmbedded(embedded: string[], listeners: ListenerConfig[], regions: Map<string, RegionForwarder>, problems: ForwardProblem[]): void {
   const seen = new Set<string>();
   const bound = new Map<string, string>();
+  if (embedded.length && listeners.length === 0) problems.push({ path: ['forward', 'embedded'], reason: 'forward: embedded: there are no forward.listeners to run' });
   embedded.forEach((id, i) => {
     const at = ['forward', 'embedded', i];
     const region = regions.get(id);
     if (!region) return void problems.push({ path: at, reason: `forward: embedded: unknown region "${id}"` });
     if (seen.has(id)) return void problems.push({ path: at, reason: `forward: embedded: region "${id}" is listed twice` });
     seen.add(id);
-    if (listeners.length === 0) problems.push({ path: at, reason: 'forward: embedded: there are no forward.listeners to run' });
     const addresses = [...listeners.map((l) => [`listener ${l.name}`, region.listen.get(l.name) ?? l.listen] as const), ...(region.relay ? [['relay', region.relay] as const] : [])];
     for (const [what, a] of addresses) {
       if (a.port === 0) continue; // ephemeral: never clashes

@@ -30,7 +30,7 @@
 import type { Server, Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { socketFromHandle } from './accept.js';
-import { giveBackReadBuffer, takeReadBuffer, track, untrack, type Relay, type RelayCounters, type RelayEnd, type RelayOptions } from './relay.js';
+import { giveBackReadBuffer, takeReadBuffer, trackIdle, untrackIdle, type Relay, type RelayCounters, type RelayEnd, type RelayOptions } from './relay.js';
 
 // ---- the bindings ----------------------------------------------------------------------------------
 
@@ -382,7 +382,7 @@ export class LanePair implements Relay, RelayCounters {
       end.handle.useUserBuffer(end.buf);
       end.handle.onread = onLaneRead;
     }
-    track(this);
+    trackIdle(this);
     if (client.handle.readStart() !== 0 || upstream.handle.readStart() !== 0) this.finish('error', new Error('readStart failed'));
   }
 
@@ -440,7 +440,7 @@ export class LanePair implements Relay, RelayCounters {
     this.closing = true;
     this.how = how;
     this.error = err;
-    untrack(this);
+    untrackIdle(this);
     this.client.close();
     this.upstream.close();
   }

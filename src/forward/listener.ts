@@ -166,8 +166,8 @@ export class ForwardListener {
       if (client.destroyed) return discard(picked);
       if (picked) {
         const { upstream, record } = picked;
-        if (this.cfg.proxyProtocol === 'v1') upstream.writeFirst(encodeV1(origin.addresses));
-        else if (this.cfg.proxyProtocol === 'v2') upstream.writeFirst(encodeV2(origin.addresses));
+        const header = this.proxyHeader(origin);
+        if (header) upstream.writeFirst(header);
         conn.relay = startLaneRelay(client, upstream, this.relayOptions(conn, record));
         return;
       }
@@ -277,10 +277,17 @@ export class ForwardListener {
     }
     const { upstream: backend, record } = picked;
     if (origin.relayed) socket.write(Buffer.from([RELAY_ACK]));
-    if (this.cfg.proxyProtocol === 'v1') backend.write(encodeV1(origin.addresses));
-    else if (this.cfg.proxyProtocol === 'v2') backend.write(encodeV2(origin.addresses));
+    const header = this.proxyHeader(origin);
+    if (header) backend.write(header);
     if (initial) backend.write(initial);
     this.relay(conn, socket, backend, record);
+  }
+
+  /** The PROXY header this listener sends its backends first, if it is configured to. */
+  private proxyHeader(origin: Origin): Buffer | null {
+    if (this.cfg.proxyProtocol === 'v1') return encodeV1(origin.addresses);
+    if (this.cfg.proxyProtocol === 'v2') return encodeV2(origin.addresses);
+    return null;
   }
 
   private dialSocket(conn: Conn): (b: BackendRecord) => Promise<Socket | Error> {

@@ -160,14 +160,14 @@ export interface IdleCheck {
 }
 const pairs = new Set<IdleCheck>();
 let sweeper: NodeJS.Timeout | null = null;
-export function track(p: IdleCheck): void {
+export function trackIdle(p: IdleCheck): void {
   pairs.add(p);
   if (sweeper === null) {
     sweeper = setInterval(sweep, SWEEP_MS);
     sweeper.unref();
   }
 }
-export function untrack(p: IdleCheck): void {
+export function untrackIdle(p: IdleCheck): void {
   pairs.delete(p);
   if (pairs.size === 0 && sweeper !== null) {
     clearInterval(sweeper);
@@ -230,7 +230,7 @@ class Pair implements Relay {
     if (client.readableEnded) backend.end();
     if (backend.readableEnded) client.end();
     this.idleSince = Date.now();
-    track(this);
+    trackIdle(this);
     // Data that arrived while the backend was being chosen waits in the client's read buffer.
     client.resume();
     backend.resume();
@@ -281,7 +281,7 @@ class Pair implements Relay {
       }
     }
     if (++this.closedCount === 2) {
-      untrack(this);
+      untrackIdle(this);
       recycle(this.client);
       recycle(this.backend);
       this.opts.onEnd(this.how ?? 'done', this.error, this.counters);
@@ -304,7 +304,7 @@ class Pair implements Relay {
       this.how = how;
       this.error = err;
     }
-    untrack(this);
+    untrackIdle(this);
     this.client.destroy();
     this.backend.destroy();
   }
