@@ -125,6 +125,12 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
   // budget is a second, tiny fixed window of our own, checked right after authentication.
   const perToken = new FixedWindowLimiter(deps.settings.rateLimit, 60_000, deps.now ?? Date.now);
 
+  // Response schemas (routes/responses.ts) document the bodies; they must never shape them. fastify's
+  // default serializer would drop any field a schema does not list and coerce mismatched types, so a
+  // schema that lags behind a route would silently change what clients get. openapi.test.ts checks
+  // real bodies against the schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
   // Bodies are JSON only: fastify's built-in text/plain parser would hand a string to the schema
   // (a 400 "body must be object") where 415 is the answer.
   app.removeContentTypeParser('text/plain');

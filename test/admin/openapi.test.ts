@@ -3,11 +3,15 @@
  * path, query, header and body schemas become fast-check arbitraries (a small JSON Schema →
  * arbitrary converter, with a share of junk values at every level), and the requests go out with
  * an admin token. Whatever is generated, the answer must be below 500, and every error must be a
- * registered MERIDIAN_ERR_* code with its registered status. Writes really happen: it is a temp node.
+ * registered MERIDIAN_ERR_* code with its registered status, and every 2xx JSON body must match the
+ * schema documented for its status (the documented success bodies cannot drift from the real ones).
+ * Writes really happen: it is a temp node.
  * Also: /openapi.json is OpenAPI 3 and lists every /v1 route, /docs serves Swagger UI.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { sha256Hex, newSecret } from '../../src/admin/auth.js';
 import { ERRORS } from '../../src/admin/errors.js';
@@ -117,6 +121,7 @@ interface Parameter {
 interface Operation {
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: Schema }> };
+  responses?: Record<string, { content?: Record<string, { schema: Schema }> }>;
 }
 
 interface GeneratedRequest {
@@ -177,6 +182,20 @@ function requestArbitrary(method: string, path: string, op: Operation): fc.Arbit
 
 const ADMIN = newSecret();
 
+/** A validator for the OpenAPI 3.0 schemas @fastify/swagger writes (`nullable`, formats such as date-time). */
+function schemaValidator(): { check(schema: object, body: unknown): string | null } {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats.default(ajv);
+  const compiled = new Map<object, ValidateFunction>();
+  return {
+    check(schema, body) {
+      let v = compiled.get(schema);
+      if (!v) compiled.set(schema, (v = ajv.compile(schema)));
+      return v(body) ? null : ajv.errorsText(v.errors);
+    },
+  };
+}
+
 describe('OpenAPI document and a property test driven by it', () => {
   let n: AdminNode;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -226,8 +245,38 @@ describe('OpenAPI document and a property test driven by it', () => {
     assert.equal(css.status, 200);
   });
 
-  test('no generated request gets a 5xx; every error is a registered code with its status', async () => {
+  test("every /v1 route's success body matches the schema documented for its status", async () => {
+    const validator = schemaValidator();
+    const admin = (method: string, url: string, body?: unknown) => n.api(method, url, body === undefined ? {} : { body });
+    const checked: string[] = [];
+    const check = async (method: string, route: string, url: string, body?: unknown): Promise<void> => {
+      const r = await n.api(method, url, body === undefined ? {} : { body });
+      assert.ok(r.status >= 200 && r.status < 300, `${method} ${url} → ${r.status} ${r.body.slice(0, 200)}`);
+      if (!/^application\/json/.test(String(r.headers['content-type']))) return;
+      const schema = doc.paths[route]?.[method.toLowerCase()]?.responses?.[String(r.status)]?.content?.['application/json']?.schema;
+      assert.ok(schema, `${method} ${route}: no documented ${r.status} body`);
+      const problem = validator.check(schema, r.json);
+      assert.equal(problem, null, `${method} ${route} ${r.status}: ${problem}; body ${r.body.slice(0, 300)}`);
+      checked.push(`${method} ${route} ${r.status}`);
+    };
+    // One succeeding request per route (routes.ts, shared with the auth matrix), in its order.
+    for (const row of ROUTES.filter((r) => r.route.startsWith('/v1/'))) {
+      await row.prepare?.(admin);
+      await check(row.method, row.route, row.url, row.body?.());
+    }
+    // The matrix exports the audit log as JSON lines; the JSON form has a schema too. And a dry run.
+    await check('GET', '/v1/audit', '/v1/audit?limit=5');
+    await check('PUT', '/v1/regions/{id}/weight', '/v1/regions/ap-southeast/weight?dryRun=true', { weight: 7 });
+    await check('POST', '/v1/regions/{id}/drain', '/v1/regions/eu-west/drain?dryRun=true', {});
+    // Every /v1 route but the JSON-lines export was checked, some statuses twice.
+    const routesChecked = new Set(checked.map((c) => c.split(' ').slice(0, 2).join(' ')));
+    assert.equal(routesChecked.size, ROUTES.filter((r) => r.route.startsWith('/v1/')).length);
+  });
+
+  test('no generated request gets a 5xx; every error is a registered code with its status; 2xx bodies match their documented schema', async () => {
     const failures: string[] = [];
+    const validator = schemaValidator();
+    const bodiesChecked = new Map<string, number>();
     let sent = 0;
     const statuses = new Map<number, number>();
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
@@ -239,6 +288,16 @@ describe('OpenAPI document and a property test driven by it', () => {
             statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
             const what = `${req.method} ${req.url} ${req.payload ?? ''} → ${res.statusCode} ${res.body.slice(0, 300)}`;
             if (res.statusCode >= 500) failures.push(what);
+            if (res.statusCode < 300 && /^application\/json/.test(String(res.headers['content-type']))) {
+              const schema = op.responses?.[String(res.statusCode)]?.content?.['application/json']?.schema;
+              if (!schema) failures.push(`undocumented success status: ${what}`);
+              else {
+                const problem = validator.check(schema, JSON.parse(res.body));
+                if (problem) failures.push(`body does not match the documented ${res.statusCode} schema (${problem}): ${what}`);
+                const key = `${req.method} ${path} ${res.statusCode}`;
+                bodiesChecked.set(key, (bodiesChecked.get(key) ?? 0) + 1);
+              }
+            }
             if (res.statusCode >= 400) {
               const code = (JSON.parse(res.body) as { error?: { code?: string } }).error?.code;
               if (!code || !(code in ERRORS) || ERRORS[code as keyof typeof ERRORS].status !== res.statusCode) failures.push(`unregistered error: ${what}`);
@@ -249,7 +308,7 @@ describe('OpenAPI document and a property test driven by it', () => {
         ).catch((err: Error) => failures.push(`${method.toUpperCase()} ${path}: ${err.message.split('\n').slice(0, 6).join(' | ')}`));
       }
     }
-    console.log(`# ${sent} generated requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
+    console.log(`# ${sent} generated requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; success bodies checked for ${bodiesChecked.size} route × status pairs`);
     assert.deepEqual(failures, []);
     assert.ok([...statuses.keys()].some((s) => s < 300), 'some generated requests succeeded (the generator reaches the handlers)');
   });

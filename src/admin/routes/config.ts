@@ -4,13 +4,14 @@
  */
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { errorResponses, etag, routeConfig } from './common.js';
+import { ConfigResponseSchema, StatusSchema } from './responses.js';
 
 export function registerConfigRoutes(app: AdminApp, rt: AdminRuntime): void {
-  app.get('/v1/config', { config: routeConfig('viewer'), schema: { tags: ['config'], summary: 'The current config document', response: { ...errorResponses } } }, async (_req, reply) => {
+  app.get('/v1/config', { config: routeConfig('viewer'), schema: { tags: ['config'], summary: 'The current config document', response: { 200: ConfigResponseSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send({ version: head.version, author: head.author, time: head.time, document: head.document });
   });
-  app.get('/v1/status', { config: routeConfig('viewer'), schema: { tags: ['config'], summary: 'The version this node answers from, and the store', response: { ...errorResponses } } }, async (_req, reply) => {
+  app.get('/v1/status', { config: routeConfig('viewer'), schema: { tags: ['config'], summary: 'The version this node answers from, and the store', response: { 200: StatusSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send({ store: rt.deps.store.kind, head: head.version, applied: rt.deps.live().version });
   });

@@ -10,6 +10,7 @@ import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
 import { RegionParams } from './regions.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
+import { EndpointListSchema, changeResponses } from './responses.js';
 
 const DeleteQuery = Type.Composite([
   WriteQuery,
@@ -23,7 +24,7 @@ const DeleteQuery = Type.Composite([
 const keyOf = (e: { id?: string | undefined; address: string; port: number }): string => e.id ?? `${e.address}:${e.port}`;
 
 export function registerEndpointRoutes(app: AdminApp, rt: AdminRuntime): void {
-  app.get('/v1/regions/:id/endpoints', { config: routeConfig('viewer'), schema: { tags: ['endpoints'], summary: 'A region\'s endpoints', params: RegionParams, response: { ...errorResponses } } }, async (req, reply) => {
+  app.get('/v1/regions/:id/endpoints', { config: routeConfig('viewer'), schema: { tags: ['endpoints'], summary: 'A region\'s endpoints', params: RegionParams, response: { 200: EndpointListSchema, ...errorResponses } } }, async (req, reply) => {
     const head = await rt.changes.head();
     const region = head.document.regions.find((r) => r.id === req.params.id);
     if (!region) throw notFound(`region ${req.params.id}`);
@@ -31,7 +32,7 @@ export function registerEndpointRoutes(app: AdminApp, rt: AdminRuntime): void {
   });
   app.post(
     '/v1/regions/:id/endpoints',
-    { config: routeConfig('operator'), schema: { tags: ['endpoints'], summary: 'Register (or update) an endpoint; idempotent', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: EndpointSchema, response: { ...errorResponses } } },
+    { config: routeConfig('operator'), schema: { tags: ['endpoints'], summary: 'Register (or update) an endpoint; idempotent', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: EndpointSchema, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const id = req.params.id;
       const key = keyOf(req.body);
@@ -48,7 +49,7 @@ export function registerEndpointRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.delete(
     '/v1/regions/:id/endpoints',
-    { config: routeConfig('operator'), schema: { tags: ['endpoints'], summary: 'Deregister an endpoint by ?id= or ?address=&port=; idempotent', params: RegionParams, querystring: DeleteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    { config: routeConfig('operator'), schema: { tags: ['endpoints'], summary: 'Deregister an endpoint by ?id= or ?address=&port=; idempotent', params: RegionParams, querystring: DeleteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const id = req.params.id;
       const q = req.query;

@@ -9,6 +9,7 @@ import { explain } from '../../routing/explain.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
 import { errorResponses, routeConfig } from './common.js';
+import { ExplanationSchema } from './responses.js';
 
 const ExplainQuery = Type.Object(
   {
@@ -21,7 +22,7 @@ const ExplainQuery = Type.Object(
 );
 
 export function registerExplainRoutes(app: AdminApp, rt: AdminRuntime): void {
-  app.get('/v1/explain', { config: routeConfig('viewer'), schema: { tags: ['explain'], summary: 'Explain the answer a client gets', querystring: ExplainQuery, response: { ...errorResponses } } }, async (req) => {
+  app.get('/v1/explain', { config: routeConfig('viewer'), schema: { tags: ['explain'], summary: 'Explain the answer a client gets', querystring: ExplainQuery, response: { 200: ExplanationSchema, ...errorResponses } } }, async (req) => {
     // explain() relies on clientFromAddress throwing for a non-address, which it does not ("zzz" came
     // back as an IPv6 client): check here, so a typo is a 400 and not a made-up answer.
     if (isIP(req.query.ip) === 0) throw new AdminError('MERIDIAN_ERR_VALIDATION', `"${req.query.ip}" is not an IP address`, 'querystring/ip');

@@ -10,6 +10,7 @@ import type { OverrideScope } from '../../health/types.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
 import { errorResponses, routeConfig } from './common.js';
+import { OverrideClearedSchema, OverrideListSchema, OverrideSchema } from './responses.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' });
 const RegionScope = Type.Object({ region: Id });
@@ -37,7 +38,7 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
   const { deps } = rt;
   const now = (): number => deps.now?.() ?? Date.now();
 
-  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { ...errorResponses } } }, async () => {
+  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () => {
     const list = await deps.bus.readOverrides();
     return list.filter((o) => o.expiresAt === null || o.expiresAt > now()).map(view);
   });
@@ -77,18 +78,18 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
     }
   };
 
-  app.put('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, body: OverrideBody, response: { ...errorResponses } } }, async (req) => {
+  app.put('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, body: OverrideBody, response: { 200: OverrideSchema, ...errorResponses } } }, async (req) => {
     await mustExist(req.params.region);
     return set(`region/${req.params.region}`, req.body, req.principal!.name);
   });
-  app.put('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force an endpoint\'s state', params: EndpointScope, body: OverrideBody, response: { ...errorResponses } } }, async (req) => {
+  app.put('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force an endpoint\'s state', params: EndpointScope, body: OverrideBody, response: { 200: OverrideSchema, ...errorResponses } } }, async (req) => {
     await mustExist(req.params.region, req.params.endpoint);
     return set(`endpoint/${req.params.region}/${req.params.endpoint}`, req.body, req.principal!.name);
   });
-  app.delete('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ReasonQuery, response: { ...errorResponses } } }, async (req) =>
+  app.delete('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ReasonQuery, response: { 200: OverrideClearedSchema, ...errorResponses } } }, async (req) =>
     clear(`region/${req.params.region}`, req.principal!.name, req.query.reason ?? ''),
   );
-  app.delete('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ReasonQuery, response: { ...errorResponses } } }, async (req) =>
+  app.delete('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ReasonQuery, response: { 200: OverrideClearedSchema, ...errorResponses } } }, async (req) =>
     clear(`endpoint/${req.params.region}/${req.params.endpoint}`, req.principal!.name, req.query.reason ?? ''),
   );
 }

@@ -8,6 +8,7 @@ import { RegionSchema } from '../../config/schema.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
+import { changeResponses, DrainStatusSchema, RegionListSchema } from './responses.js';
 
 export const RegionParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 const RegionBody = Type.Omit(RegionSchema, ['id', 'drain'], { additionalProperties: false });
@@ -15,11 +16,11 @@ const WeightBody = Type.Object({ weight: Type.Integer({ minimum: 0, maximum: 1_0
 const DrainBody = Type.Object({ ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'TTL of answers carrying the region while it drains (default admin.drainTtl)' })) }, { additionalProperties: false });
 
 export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
-  app.get('/v1/regions', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'List regions', response: { ...errorResponses } } }, async (_req, reply) => {
+  app.get('/v1/regions', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'List regions', response: { 200: RegionListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send(head.document.regions);
   });
-  app.get('/v1/regions/:id', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { ...errorResponses } } }, async (req, reply) => {
+  app.get('/v1/regions/:id', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { 200: RegionSchema, ...errorResponses } } }, async (req, reply) => {
     const head = await rt.changes.head();
     const region = head.document.regions.find((r) => r.id === req.params.id);
     if (!region) throw notFound(`region ${req.params.id}`);
@@ -27,7 +28,7 @@ export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
   });
   app.put(
     '/v1/regions/:id',
-    { config: routeConfig('admin'), schema: { tags: ['regions'], summary: 'Create or replace a region', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: RegionBody, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['regions'], summary: 'Create or replace a region', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: RegionBody, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const id = req.params.id;
       let created = false;
@@ -43,7 +44,7 @@ export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.delete(
     '/v1/regions/:id',
-    { config: routeConfig('admin'), schema: { tags: ['regions'], summary: 'Delete a region (no service may use it)', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['regions'], summary: 'Delete a region (no service may use it)', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const id = req.params.id;
       const outcome = await rt.changes.apply(
@@ -60,7 +61,7 @@ export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.put(
     '/v1/regions/:id/weight',
-    { config: routeConfig('operator'), schema: { tags: ['regions'], summary: 'Set a region\'s capacity weight', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: WeightBody, response: { ...errorResponses } } },
+    { config: routeConfig('operator'), schema: { tags: ['regions'], summary: 'Set a region\'s capacity weight', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: WeightBody, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const id = req.params.id;
       const outcome = await rt.changes.apply(
@@ -78,7 +79,7 @@ export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
     '/v1/regions/:id/drain',
     {
       config: routeConfig('operator'),
-      schema: { tags: ['drain'], summary: 'Drain a region: lower the TTL of its answers, wait out the old TTL, then stop handing it out', description: 'The body may be omitted (default TTL).', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: DrainBody, response: { ...errorResponses } },
+      schema: { tags: ['drain'], summary: 'Drain a region: lower the TTL of its answers, wait out the old TTL, then stop handing it out', description: 'The body may be omitted (default TTL).', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: DrainBody, response: { 202: DrainStatusSchema, ...errorResponses } },
       // fastify validates a missing body as null, which no object schema accepts: no body = `{}`.
       preValidation: async (req) => {
         if (req.body === undefined || req.body === null) (req as { body: unknown }).body = {};
@@ -90,13 +91,13 @@ export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
       return reply.status(202).header('etag', etag(status.version)).send(status);
     },
   );
-  app.get('/v1/regions/:id/drain', { config: routeConfig('viewer'), schema: { tags: ['drain'], summary: 'Progress of a region\'s drain', params: RegionParams, response: { ...errorResponses } } }, async (req, reply) => {
+  app.get('/v1/regions/:id/drain', { config: routeConfig('viewer'), schema: { tags: ['drain'], summary: 'Progress of a region\'s drain', params: RegionParams, response: { 200: DrainStatusSchema, ...errorResponses } } }, async (req, reply) => {
     const status = await rt.drains.status(req.params.id);
     return reply.header('etag', etag(status.version)).send(status);
   });
   app.delete(
     '/v1/regions/:id/drain',
-    { config: routeConfig('operator'), schema: { tags: ['drain'], summary: 'End a drain: the region is handed out again', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    { config: routeConfig('operator'), schema: { tags: ['drain'], summary: 'End a drain: the region is handed out again', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { 200: DrainStatusSchema, ...errorResponses } } },
     async (req, reply) => {
       const change = changeOf(req, 'region.undrain', `region/${req.params.id}`, () => undefined);
       const status = await rt.drains.cancel(req.params.id, change);

@@ -7,16 +7,17 @@ import { ServiceSchema } from '../../config/schema.js';
 import { canonicalOrigin } from '../../zone/parse.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
+import { changeResponses, ServiceListSchema } from './responses.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
 const ServiceBody = Type.Omit(ServiceSchema, ['name'], { additionalProperties: false });
 
 export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
-  app.get('/v1/services', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'List services', response: { ...errorResponses } } }, async (_req, reply) => {
+  app.get('/v1/services', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'List services', response: { 200: ServiceListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send(head.document.services);
   });
-  app.get('/v1/services/:name', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'One service', params: NameParams, response: { ...errorResponses } } }, async (req, reply) => {
+  app.get('/v1/services/:name', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'One service', params: NameParams, response: { 200: ServiceSchema, ...errorResponses } } }, async (req, reply) => {
     const head = await rt.changes.head();
     const svc = head.document.services.find((s) => canonicalOrigin(s.name) === canonicalOrigin(req.params.name));
     if (!svc) throw notFound(`service ${canonicalOrigin(req.params.name)}`);
@@ -24,7 +25,7 @@ export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
   });
   app.put(
     '/v1/services/:name',
-    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Create or replace a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ServiceBody, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Create or replace a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ServiceBody, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const name = canonicalOrigin(req.params.name);
       let created = false;
@@ -38,7 +39,7 @@ export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.delete(
     '/v1/services/:name',
-    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Delete a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Delete a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const name = canonicalOrigin(req.params.name);
       const outcome = await rt.changes.apply(

@@ -8,19 +8,20 @@ import { newSecret, sha256Hex } from '../auth.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
 import { errorResponses, routeConfig } from './common.js';
+import { TokenCreatedSchema, TokenDeletedSchema, TokenListSchema } from './responses.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' });
 
 export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
   const { deps, tokens } = rt;
-  app.get('/v1/tokens', { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'List tokens (never their secrets)', response: { ...errorResponses } } }, async () => {
+  app.get('/v1/tokens', { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'List tokens (never their secrets)', response: { 200: TokenListSchema, ...errorResponses } } }, async () => {
     const stored = (await deps.store.tokens.list()).map((t) => ({ name: t.name, role: t.role, createdAt: t.createdAt, createdBy: t.createdBy, source: 'store' }));
     const fixed = deps.staticTokens.map((t) => ({ name: t.name, role: t.role, createdAt: null, createdBy: null, source: 'config' }));
     return [...fixed, ...stored];
   });
   app.post(
     '/v1/tokens',
-    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'Create a token; the secret is shown only in this response', body: Type.Object({ name: Name, role: RoleSchema, reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'Create a token; the secret is shown only in this response', body: Type.Object({ name: Name, role: RoleSchema, reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { 201: TokenCreatedSchema, ...errorResponses } } },
     async (req, reply) => {
       const { name, role } = req.body;
       const existing = await deps.store.tokens.list();
@@ -36,7 +37,7 @@ export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.delete(
     '/v1/tokens/:name',
-    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'Revoke a token', params: Type.Object({ name: Name }), querystring: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'Revoke a token', params: Type.Object({ name: Name }), querystring: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { 200: TokenDeletedSchema, ...errorResponses } } },
     async (req) => {
       const { name } = req.params;
       if (deps.staticTokens.some((t) => t.name === name)) throw new AdminError('MERIDIAN_ERR_CONFLICT', `token ${name} comes from the YAML config (admin.tokens); remove it there`);

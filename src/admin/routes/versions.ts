@@ -8,6 +8,7 @@ import type { AdminApp, AdminRuntime } from '../app.js';
 import { guard } from '../change.js';
 import { AdminError } from '../errors.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
+import { AuditListSchema, VersionListSchema, VersionRecordSchema, changeResponses } from './responses.js';
 
 const VersionParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: 1e12 }) });
 
@@ -15,21 +16,21 @@ export function registerVersionRoutes(app: AdminApp, rt: AdminRuntime): void {
   const { deps } = rt;
   app.get(
     '/v1/versions',
-    { config: routeConfig('viewer'), schema: { tags: ['versions'], summary: 'Config versions, newest first', querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }), response: { ...errorResponses } } },
+    { config: routeConfig('viewer'), schema: { tags: ['versions'], summary: 'Config versions, newest first', querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }), response: { 200: VersionListSchema, ...errorResponses } } },
     async (req, reply) => {
       const head = await guard(() => deps.store.head());
       const list = await guard(() => deps.store.list({ ...(req.query.before ? { before: req.query.before } : {}), ...(req.query.limit ? { limit: req.query.limit } : {}) }));
       return reply.header('etag', etag(head)).send(list);
     },
   );
-  app.get('/v1/versions/:n', { config: routeConfig('viewer'), schema: { tags: ['versions'], summary: 'One version: document, diff, author, time, reason', params: VersionParams, response: { ...errorResponses } } }, async (req) => {
+  app.get('/v1/versions/:n', { config: routeConfig('viewer'), schema: { tags: ['versions'], summary: 'One version: document, diff, author, time, reason', params: VersionParams, response: { 200: VersionRecordSchema, ...errorResponses } } }, async (req) => {
     const record = await guard(() => deps.store.get(req.params.n));
     if (!record) throw notFound(`version ${req.params.n}`);
     return record;
   });
   app.post(
     '/v1/rollback/:n',
-    { config: routeConfig('admin'), schema: { tags: ['versions'], summary: 'Make version n\'s document current again (as a new version)', params: VersionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['versions'], summary: 'Make version n\'s document current again (as a new version)', params: VersionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const target = await guard(() => deps.store.get(req.params.n));
       if (!target) throw notFound(`version ${req.params.n}`);
@@ -61,7 +62,7 @@ export function registerVersionRoutes(app: AdminApp, rt: AdminRuntime): void {
           },
           { additionalProperties: false },
         ),
-        response: { ...errorResponses },
+        response: { 200: AuditListSchema, ...errorResponses },
       },
     },
     async (req, reply) => {

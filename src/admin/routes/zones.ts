@@ -4,21 +4,22 @@
  * @module
  */
 import { Type } from '@sinclair/typebox';
-import { ZoneRecordSchema } from '../../config/document.js';
+import { ZoneRecordSchema, ZoneSourceSchema } from '../../config/document.js';
 import { canonicalOrigin } from '../../zone/parse.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { AdminError } from '../errors.js';
+import { changeResponses, ZoneListSchema } from './responses.js';
 
 const OriginParams = Type.Object({ origin: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
 const ZoneBody = Type.Object({ records: Type.Array(ZoneRecordSchema, { maxItems: 100_000 }) }, { additionalProperties: false });
 
 export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
-  app.get('/v1/zones', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'List zones', response: { ...errorResponses } } }, async (_req, reply) => {
+  app.get('/v1/zones', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'List zones', response: { 200: ZoneListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send(head.document.zones.map((z) => ({ origin: canonicalOrigin(z.origin), records: z.records.length })));
   });
-  app.get('/v1/zones/:origin', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'One zone with its records', params: OriginParams, response: { ...errorResponses } } }, async (req, reply) => {
+  app.get('/v1/zones/:origin', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'One zone with its records', params: OriginParams, response: { 200: ZoneSourceSchema, ...errorResponses } } }, async (req, reply) => {
     const head = await rt.changes.head();
     const zone = head.document.zones.find((z) => canonicalOrigin(z.origin) === canonicalOrigin(req.params.origin));
     if (!zone) throw notFound(`zone ${canonicalOrigin(req.params.origin)}`);
@@ -26,7 +27,7 @@ export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
   });
   app.put(
     '/v1/zones/:origin',
-    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Create or replace a zone', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ZoneBody, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Create or replace a zone', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ZoneBody, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const origin = canonicalOrigin(req.params.origin);
       if (origin === '.') throw new AdminError('MERIDIAN_ERR_VALIDATION', 'the root zone cannot be served here', 'params/origin');
@@ -41,7 +42,7 @@ export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.delete(
     '/v1/zones/:origin',
-    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Delete a zone (its services must go first)', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...errorResponses } } },
+    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Delete a zone (its services must go first)', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
     async (req, reply) => {
       const origin = canonicalOrigin(req.params.origin);
       const outcome = await rt.changes.apply(

@@ -1,0 +1,163 @@
+/**
+ * The success bodies of the API, for /openapi.json. They document; they do not serialize: the app
+ * sends every body with JSON.stringify (app.ts), so a schema that lags behind a route can never
+ * drop a field from a response. test/admin/openapi.test.ts checks every 2xx body its generated
+ * requests get against the schema documented for that status, so the documentation cannot lag
+ * unnoticed either.
+ * @module
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { ConfigDocumentSchema } from '../../config/document.js';
+import { EndpointSchema, RegionSchema, ServiceSchema } from '../../config/schema.js';
+import { RoleSchema } from '../config.js';
+
+const Time = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const DiffEntrySchema = Type.Object({
+  op: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('replace')]),
+  path: Type.String({ description: 'JSON pointer into the config document' }),
+  before: Type.Optional(Type.Unknown()),
+  after: Type.Optional(Type.Unknown()),
+});
+
+const AnswerViewSchema = Type.Object({ rcode: Type.String(), addresses: Type.Array(Type.String()), ttl: Type.Integer() });
+
+const AnswerChangesSchema = Type.Object({
+  source: Type.Union([Type.Literal('request'), Type.Literal('recent'), Type.Literal('built-in')], { description: 'where the client sample came from' }),
+  clients: Type.Integer(),
+  compared: Type.Integer({ description: 'service × client × family lookups compared' }),
+  changed: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      client: Type.String(),
+      qtype: Type.Union([Type.Literal('A'), Type.Literal('AAAA')]),
+      before: Nullable(AnswerViewSchema),
+      after: Nullable(AnswerViewSchema),
+    }),
+  ),
+});
+
+/** What every write returns (common.ts `sendOutcome`), with the new (or current) version as ETag. */
+export const ChangeResultSchema = Type.Object(
+  {
+    version: Type.Integer({ description: 'the version created (committed), or the current one (unchanged, dry run)' }),
+    action: Type.Optional(Type.String({ description: 'committed: what was done, e.g. region.weight' })),
+    target: Type.Optional(Type.String({ description: 'committed: what it was done to, e.g. region/eu-west' })),
+    diff: Type.Array(DiffEntrySchema),
+    unchanged: Type.Optional(Type.Literal(true, { description: 'the change was already in force: no version was created' })),
+    dryRun: Type.Optional(Type.Literal(true)),
+    answers: Type.Optional(AnswerChangesSchema),
+  },
+  { additionalProperties: false, description: 'committed: version, action, target, diff. Unchanged: version, unchanged, an empty diff. Dry run: dryRun, version, diff, answers.' },
+);
+
+/** A write: 200 (201 when it created the resource). */
+export const changeResponses = { 200: ChangeResultSchema, 201: ChangeResultSchema };
+
+const VersionMetaProperties = {
+  version: Type.Integer(),
+  author: Type.String(),
+  time: Time,
+  reason: Type.String(),
+  action: Type.String(),
+  target: Type.String(),
+};
+
+export const VersionListSchema = Type.Array(Type.Object(VersionMetaProperties, { additionalProperties: false }));
+export const VersionRecordSchema = Type.Object({ ...VersionMetaProperties, document: ConfigDocumentSchema, diff: Type.Array(DiffEntrySchema) }, { additionalProperties: false });
+
+export const AuditListSchema = Type.Array(
+  Type.Object(
+    {
+      seq: Type.Integer(),
+      time: Time,
+      author: Type.String(),
+      action: Type.String(),
+      target: Type.String(),
+      version: Nullable(Type.Integer()),
+      reason: Type.String(),
+      detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const ConfigResponseSchema = Type.Object({ version: Type.Integer(), author: Type.String(), time: Time, document: ConfigDocumentSchema }, { additionalProperties: false });
+export const StatusSchema = Type.Object(
+  {
+    store: Type.String({ description: 'file or redis' }),
+    head: Type.Integer({ description: 'newest version in the store' }),
+    applied: Type.Integer({ description: 'version this node answers from' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RegionListSchema = Type.Array(RegionSchema);
+export const EndpointListSchema = Type.Array(EndpointSchema);
+export const ServiceListSchema = Type.Array(ServiceSchema);
+export const ZoneListSchema = Type.Array(Type.Object({ origin: Type.String(), records: Type.Integer({ description: 'number of records' }) }, { additionalProperties: false }));
+
+export const DrainStatusSchema = Type.Object(
+  {
+    region: Type.String(),
+    phase: Type.Union([Type.Literal('none'), Type.Literal('lowering'), Type.Literal('drained')]),
+    version: Type.Integer({ description: 'config version this status was read from' }),
+    ttl: Nullable(Type.Integer()),
+    startedAt: Nullable(Time),
+    completeAt: Nullable(Time),
+    remainingSeconds: Type.Number(),
+    forwarderConnections: Nullable(Type.Integer({ description: "connections still open through the region's forwarders; null = no load report" })),
+    dryRun: Type.Optional(Type.Literal(true, { description: 'with ?dryRun=true: nothing was changed; diff (and, for a start, answers) show what would be' })),
+    diff: Type.Optional(Type.Array(DiffEntrySchema)),
+    answers: Type.Optional(AnswerChangesSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const OverrideSchema = Type.Object(
+  {
+    scope: Type.String({ description: 'region/ID or endpoint/REGION/ID' }),
+    state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')]),
+    expiresAt: Nullable(Time),
+    reason: Type.String(),
+    author: Type.String(),
+    createdAt: Time,
+  },
+  { additionalProperties: false },
+);
+export const OverrideListSchema = Type.Array(OverrideSchema);
+export const OverrideClearedSchema = Type.Object({ scope: Type.String(), cleared: Type.Literal(true) }, { additionalProperties: false });
+
+export const TokenListSchema = Type.Array(
+  Type.Object(
+    {
+      name: Type.String(),
+      role: RoleSchema,
+      createdAt: Nullable(Time),
+      createdBy: Nullable(Type.String()),
+      source: Type.Union([Type.Literal('store'), Type.Literal('config')]),
+    },
+    { additionalProperties: false },
+  ),
+);
+export const TokenCreatedSchema = Type.Object({ name: Type.String(), role: RoleSchema, secret: Type.String({ description: 'shown only in this response' }) }, { additionalProperties: false });
+export const TokenDeletedSchema = Type.Object({ name: Type.String(), deleted: Type.Literal(true) }, { additionalProperties: false });
+
+export const ExplanationSchema = Type.Object(
+  {
+    version: Type.Integer({ description: 'config version the explanation was computed on' }),
+    service: Type.String(),
+    qtype: Type.Union([Type.Literal('A'), Type.Literal('AAAA')]),
+    client: Type.String(),
+    ecs: Nullable(Type.String()),
+    chain: Type.Array(Type.String()),
+    steps: Type.Array(Type.String()),
+    rcode: Type.Union([Type.Literal('NOERROR'), Type.Literal('SERVFAIL')]),
+    addresses: Type.Array(Type.String()),
+    ttl: Type.Integer(),
+    scope: Type.Integer({ description: 'ECS scope of the answer; 0 without ECS' }),
+    allDown: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
