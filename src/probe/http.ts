@@ -64,6 +64,7 @@ export function requestOptions(target: ProbeTarget, spec: HttpCheckSpec): https.
     const name = spec.sni ?? (spec.host === null ? null : stripPort(spec.host));
     opts.servername = name === null || net.isIP(name) !== 0 ? '' : name;
     opts.rejectUnauthorized = !spec.insecure;
+    if (spec.ca !== null) opts.ca = spec.ca;
   }
   return opts;
 }

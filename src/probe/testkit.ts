@@ -20,7 +20,7 @@ export function tcpTarget(port: number, timing: Partial<CheckTiming> = {}, key =
 }
 
 export function httpTarget(port: number, spec: Partial<HttpCheckSpec> = {}, timing: Partial<CheckTiming> = {}, key = 'r1/web'): ProbeTarget {
-  const check: HttpCheckSpec = { type: 'http', path: '/health', expect: [...DEFAULT_EXPECT], body: null, host: null, sni: null, insecure: false, ...spec };
+  const check: HttpCheckSpec = { type: 'http', path: '/health', expect: [...DEFAULT_EXPECT], body: null, host: null, sni: null, insecure: false, ca: null, ...spec };
   return { key, address: '127.0.0.1', port, check, timing: { ...FAST, ...timing } };
 }
 

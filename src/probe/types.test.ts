@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_EXPECT, DEFAULT_PROBE, DEFAULT_TIMING, parseCheck, parseExpect, parseProbeCheck, parseProbeDefaults, parseTiming, splitKey, USER_AGENT } from './types.js';
 import { VERSION } from '../version.js';
+import { selfSigned } from './testkit.js';
 
-const http = { type: 'http', path: '/', expect: [...DEFAULT_EXPECT], body: null, host: null, sni: null, insecure: false };
+const http = { type: 'http', path: '/', expect: [...DEFAULT_EXPECT], body: null, host: null, sni: null, insecure: false, ca: null };
+const CA = selfSigned('ca.test').cert.toString();
+const CA2 = selfSigned('ca2.test').cert.toString();
 
 const ok: { name: string; json: unknown; want: unknown }[] = [
   { name: 'missing block is a TCP check', json: undefined, want: { type: 'tcp' } },
@@ -12,6 +15,7 @@ const ok: { name: string; json: unknown; want: unknown }[] = [
   { name: 'http defaults', json: { type: 'http' }, want: http },
   { name: 'http full', json: { type: 'http', path: '/healthz?x=1', expect: [200, 204], body: 'OK', host: 'svc.example.com:8080' }, want: { ...http, path: '/healthz?x=1', expect: [200, 204], body: 'OK', host: 'svc.example.com:8080' } },
   { name: 'https sni + insecure', json: { type: 'https', sni: 'svc.example.com', insecure: true }, want: { ...http, type: 'https', sni: 'svc.example.com', insecure: true } },
+  { name: 'https with a private CA (a bundle of two)', json: { type: 'https', ca: CA + CA2 }, want: { ...http, type: 'https', ca: CA + CA2 } },
   { name: 'expect patterns', json: { type: 'http', expect: ['2xx', '301-302', 200] }, want: { ...http, expect: [...Array.from({ length: 100 }, (_, i) => 200 + i), 301, 302] } },
 ];
 for (const c of ok) test(`parseCheck ok: ${c.name}`, () => assert.deepEqual(parseCheck(c.json), c.want));
@@ -34,6 +38,11 @@ const bad: { json: unknown; re: RegExp }[] = [
   { json: { type: 'http', insecure: true }, re: /only apply to https/ },
   { json: { type: 'https', sni: '192.0.2.1' }, re: /cannot carry an IP/ },
   { json: { type: 'https', insecure: 'yes' }, re: /insecure must be true or false/ },
+  { json: { type: 'http', ca: CA }, re: /only apply to https/ },
+  { json: { type: 'https', ca: CA, insecure: true }, re: /ca has no effect with insecure: true/ },
+  { json: { type: 'https', ca: 42 }, re: /ca must be PEM text/ },
+  { json: { type: 'https', ca: '/etc/ssl/private-ca.pem' }, re: /ca must be PEM text with at least one certificate/ },
+  { json: { type: 'https', ca: '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----' }, re: /ca: certificate 1 does not parse/ },
 ];
 for (const c of bad) test(`parseCheck rejects ${JSON.stringify(c.json).slice(0, 60)}`, () => assert.throws(() => parseCheck(c.json), (e: Error) => e.message.startsWith('check: ') && c.re.test(e.message)));
 

@@ -5,6 +5,7 @@
  * are in src/probe/README.md.
  * @module
  */
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { VERSION } from '../version.js';
 
@@ -26,6 +27,11 @@ export interface HttpCheckSpec {
   sni: string | null;
   /** Skip certificate verification (still TLS). */
   insecure: boolean;
+  /**
+   * PEM certificates (a private CA) the endpoint's certificate must chain to, instead of Node's
+   * bundled roots; null = the bundled roots (plus NODE_EXTRA_CA_CERTS).
+   */
+  ca: string | null;
 }
 
 export type CheckSpec = TcpCheckSpec | HttpCheckSpec;
@@ -84,7 +90,7 @@ export interface ProbeDefaults {
 
 export const DEFAULT_PROBE: Readonly<ProbeDefaults> = Object.freeze({ timing: DEFAULT_TIMING, concurrency: 64, jitter: 0.1 });
 
-const SPEC_KEYS = ['type', 'path', 'expect', 'body', 'host', 'sni', 'insecure'];
+const SPEC_KEYS = ['type', 'path', 'expect', 'body', 'host', 'sni', 'insecure', 'ca'];
 const TIMING_KEYS = ['intervalMs', 'timeoutMs', 'rise', 'fall'];
 const HTTP_ONLY = SPEC_KEYS.filter((k) => k !== 'type');
 /** Bounds that catch typos (seconds written as ms, a missing zero) without forbidding short test intervals. */
@@ -114,14 +120,35 @@ export function parseCheck(json: unknown): CheckSpec {
     host: optionalName(o.host, 'host', true),
     sni: optionalName(o.sni, 'sni', false),
     insecure: false,
+    ca: parseCa(o.ca),
   };
   if (o.insecure !== undefined) {
     if (typeof o.insecure !== 'boolean') throw new Error('check: insecure must be true or false');
     spec.insecure = o.insecure;
   }
-  if (type === 'http' && (spec.sni !== null || o.insecure !== undefined)) throw new Error('check: sni and insecure only apply to https checks');
+  if (type === 'http' && (spec.sni !== null || o.insecure !== undefined || spec.ca !== null)) throw new Error('check: sni, insecure and ca only apply to https checks');
+  if (spec.insecure && spec.ca !== null) throw new Error('check: ca has no effect with insecure: true (nothing is verified); set one of them');
   if (spec.sni !== null && isIP(spec.sni) !== 0) throw new Error('check: sni must be a host name; SNI cannot carry an IP address (RFC 6066 §3)');
   return spec;
+}
+
+/**
+ * `ca:` PEM text with one or more certificates. Inline rather than a file path: check specs also
+ * arrive through the admin API, which must not make a node read files of the caller's choosing.
+ */
+function parseCa(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new Error('check: ca must be PEM text (-----BEGIN CERTIFICATE----- …)');
+  const blocks = v.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks || v.length > 256 * 1024) throw new Error('check: ca must be PEM text with at least one certificate (at most 256 KiB)');
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch (err) {
+      throw new Error(`check: ca: certificate ${i + 1} does not parse (${(err as Error).message})`);
+    }
+  }
+  return v;
 }
 
 /** Timing keys of a `check:` block or of `health.probe:`, each defaulting to `defaults`. */
