@@ -189,8 +189,11 @@ for (const [shape, db, file] of [['city', city, FIXTURE_PATHS.city], ['flat', fl
         const t6 = formatIPv6(b6);
         const byBytes6 = db.lookupBytes(2, b6);
         assert.deepEqual(db.lookupBytes(1, v4bytes(a)), db.lookup(t4), t4);
-        // Text of an IPv4-mapped address is looked up as IPv4 (a dual-stack socket's peer).
-        assert.deepEqual(db.lookup(t6), t6.startsWith('::ffff:') ? db.lookup(t6.slice(7)) : byBytes6, t6);
+        // Text of an IPv4-mapped address (::ffff:a.b.c.d) is looked up as IPv4 (a dual-stack socket's
+        // peer). Mapped is decided on the bytes: text that merely starts with "::ffff:" can be another
+        // address (0:0:ffff:0:0:100:: formats as "::ffff:0:0:100:0:0").
+        const mapped = b6.subarray(0, 10).every((x) => x === 0) && b6[10] === 0xff && b6[11] === 0xff;
+        assert.deepEqual(db.lookup(t6), mapped ? db.lookup(formatIPv4(Buffer.from(b6).readUInt32BE(12))) : byBytes6, t6);
         for (const [text, r] of [[t4, db.lookup(t4)], [t6, byBytes6]] as const) {
           const [raw, prefix] = mm.getWithPrefixLength(text);
           const loc = normalize(raw);
@@ -198,7 +201,14 @@ for (const [shape, db, file] of [['city', city, FIXTURE_PATHS.city], ['flat', fl
           if (r) assert.equal(r.prefixLength, prefix, text);
         }
       }),
-      { numRuns: 400 },
+      {
+        numRuns: 400,
+        // The counterexample that once failed the oracle above (not the reader), then a real mapped one.
+        examples: [
+          [46661633, Uint8Array.from([0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0])],
+          [46661633, Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 2, 200, 0, 1])],
+        ],
+      },
     );
   });
 
