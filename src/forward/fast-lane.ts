@@ -30,7 +30,7 @@
 import type { Server, Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { socketFromHandle } from './accept.js';
-import { giveBackReadBuffer, takeReadBuffer, trackIdle, untrackIdle, type Relay, type RelayCounters, type RelayEnd, type RelayOptions } from './relay.js';
+import { giveBackReadBuffer, IdleClock, takeReadBuffer, trackIdle, untrackIdle, type Relay, type RelayCounters, type RelayEnd, type RelayOptions } from './relay.js';
 
 // ---- the bindings ----------------------------------------------------------------------------------
 
@@ -351,26 +351,26 @@ function afterShutdown(this: ShutdownReq, status: number): void {
   pair.shutdownDone();
 }
 
-export class LanePair implements Relay, RelayCounters {
+export class LanePair extends IdleClock implements Relay, RelayCounters {
   readonly counters: RelayCounters = this;
   fromClient = 0;
   fromBackend = 0;
   closing = false;
-  /** Set by every read and write completion; the idle sweep clears it. */
-  active = true;
   private how: RelayEnd = 'done';
   private error: Error | null = null;
   private closedEnds = 0;
   private shutdownsIssued = 0;
   private shutdownsDone = 0;
-  private idleSince = Date.now();
-  private lastQueued = 0;
+  protected readonly idleLimitMs: number;
 
   constructor(
     readonly client: LaneEnd,
     readonly upstream: LaneEnd,
     private readonly opts: RelayOptions,
-  ) {}
+  ) {
+    super();
+    this.idleLimitMs = opts.idleTimeoutMs;
+  }
 
   start(): void {
     const { client, upstream } = this;
@@ -454,19 +454,16 @@ export class LanePair implements Relay, RelayCounters {
     this.opts.onEnd(this.how, this.error, this.counters);
   }
 
-  checkIdle(now: number): void {
-    const queued = this.client.handle.writeQueueSize + this.upstream.handle.writeQueueSize;
-    if (this.active || queued !== this.lastQueued) {
-      this.active = false;
-      this.lastQueued = queued;
-      this.idleSince = now;
-    } else if (now - this.idleSince >= this.opts.idleTimeoutMs) {
-      this.finish('idle', null);
-    }
+  protected queuedBytes(): number {
+    return this.client.handle.writeQueueSize + this.upstream.handle.writeQueueSize;
+  }
+
+  protected idleTimedOut(): void {
+    this.finish('idle', null);
   }
 
   buffered(): number {
-    return this.client.handle.writeQueueSize + this.upstream.handle.writeQueueSize;
+    return this.queuedBytes();
   }
 
   readBuffers(): number {

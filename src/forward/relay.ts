@@ -174,6 +174,34 @@ export function untrackIdle(p: IdleCheck): void {
     sweeper = null;
   }
 }
+/**
+ * The idle rule of both relays (this module's Pair and fast-lane.ts's LanePair): idle is no byte
+ * read on either side and no progress of either write queue for the relay's idle timeout.
+ */
+export abstract class IdleClock implements IdleCheck {
+  /** Set by every read (and write completion); the sweep clears it and starts the clock when it finds it clear. */
+  active = true;
+  private idleSince = Date.now();
+  private lastQueued = 0;
+
+  /** Bytes waiting in both write queues now. */
+  protected abstract queuedBytes(): number;
+  /** Called by the sweep once the limit is reached. */
+  protected abstract idleTimedOut(): void;
+  protected abstract readonly idleLimitMs: number;
+
+  checkIdle(now: number): void {
+    const queued = this.queuedBytes();
+    if (this.active || queued !== this.lastQueued) {
+      this.active = false;
+      this.lastQueued = queued;
+      this.idleSince = now;
+    } else if (now - this.idleSince >= this.idleLimitMs) {
+      this.idleTimedOut();
+    }
+  }
+}
+
 function sweep(): void {
   const now = Date.now();
   for (const p of pairs) p.checkIdle(now);
@@ -199,21 +227,21 @@ function destroyThis(this: Socket): void {
   this.destroy();
 }
 
-class Pair implements Relay {
+class Pair extends IdleClock implements Relay {
   readonly counters: RelayCounters = { fromClient: 0, fromBackend: 0 };
   private how: RelayEnd | null = null;
   private error: Error | null = null;
   private closedCount = 0;
-  /** Set by every read; the sweep clears it and starts the idle clock when it finds it clear. */
-  private active = true;
-  private idleSince = 0;
-  private lastQueued = 0;
+  protected readonly idleLimitMs: number;
 
   constructor(
     private readonly client: RelaySocket,
     private readonly backend: RelaySocket,
     private readonly opts: RelayOptions,
-  ) {}
+  ) {
+    super();
+    this.idleLimitMs = opts.idleTimeoutMs;
+  }
 
   start(): void {
     const { client, backend } = this;
@@ -229,7 +257,6 @@ class Pair implements Relay {
     // A FIN that arrived while the backend was being chosen (the SNI reader saw it) was already emitted.
     if (client.readableEnded) backend.end();
     if (backend.readableEnded) client.end();
-    this.idleSince = Date.now();
     trackIdle(this);
     // Data that arrived while the backend was being chosen waits in the client's read buffer.
     client.resume();
@@ -288,15 +315,12 @@ class Pair implements Relay {
     }
   }
 
-  checkIdle(now: number): void {
-    const queued = this.client.writableLength + this.backend.writableLength;
-    if (this.active || queued !== this.lastQueued) {
-      this.active = false;
-      this.lastQueued = queued;
-      this.idleSince = now;
-    } else if (now - this.idleSince >= this.opts.idleTimeoutMs) {
-      this.destroyBoth('idle', null);
-    }
+  protected queuedBytes(): number {
+    return this.client.writableLength + this.backend.writableLength;
+  }
+
+  protected idleTimedOut(): void {
+    this.destroyBoth('idle', null);
   }
 
   destroyBoth(how: RelayEnd, err: Error | null): void {
