@@ -66,7 +66,13 @@ test('embedded store: seeded once from the YAML, then the truth across restart a
 });
 
 test('a store version that no longer compiles under new YAML settings fails the reload, keeping the running data', async () => {
-  const srv = await startTestServer({ extra: { ...extra, regions: extra.regions.map((r, i) => (i === 0 ? { ...r, endpoints: [{ id: 'web', address: '127.0.0.1', port: 9, check: { type: 'tcp' } }] } : r)) } });
+  // An endpoint that is up (a listener of this test): the in-process probes must not move the
+  // answer while the test looks at it. (Port 9 made this test depend on whether the first probe,
+  // which marks a refused endpoint down at once, ran before the query: it failed a CI run.)
+  const up = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
+  const upPort = (up.address() as net.AddressInfo).port;
+  const srv = await startTestServer({ extra: { ...extra, regions: extra.regions.map((r, i) => (i === 0 ? { ...r, endpoints: [{ id: 'web', address: '127.0.0.1', port: upPort, check: { type: 'tcp' } }] } : r)) } });
   try {
     const file = join(srv.dir, 'meridian.yaml');
     const yaml = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -77,6 +83,7 @@ test('a store version that no longer compiles under new YAML settings fails the 
     assert.equal(await answer(srv.port), '192.0.2.10', 'old data keeps answering');
   } finally {
     await srv.stop();
+    await new Promise<void>((r) => up.close(() => r()));
   }
 });
 
