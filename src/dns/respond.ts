@@ -74,6 +74,9 @@ export function keyToName(key: string): string {
   return out;
 }
 
+/** Whether one more FORMERR/NOTIMP response may be sent now (the UDP error-response rate limit). */
+export type ErrorGate = () => boolean;
+
 export class Responder {
   readonly stats = new DnsStats();
   private zones: ZoneSet;
@@ -96,9 +99,11 @@ export class Responder {
 
   /**
    * Answers one message. `transportLimit` is 65535 for TCP and the datagram ceiling for UDP.
-   * Returns null when the message must be dropped. Never throws: an internal fault is SERVFAIL.
+   * Returns null when the message must be dropped, or when `errorGate` (the UDP error-response rate
+   * limit) keeps a FORMERR/NOTIMP back. Never throws: an internal fault is SERVFAIL. Every response
+   * returned is counted by its rcode, so the rcode counters count responses sent.
    */
-  answer(msg: Buffer, isUdp: boolean, source = '127.0.0.1'): Buffer | null {
+  answer(msg: Buffer, isUdp: boolean, source = '127.0.0.1', errorGate: ErrorGate | null = null): Buffer | null {
     this.stats.queries++;
     let decoded;
     try {
@@ -112,18 +117,27 @@ export class Responder {
       return null;
     }
     if (decoded.kind === 'error') {
+      if (this.keptBack(decoded.rcode, errorGate)) return null;
       return this.errorResponse(msg, decoded.id, decoded.flags, decoded.rcode, decoded.questionEnd, decoded.edns);
     }
     const q = decoded.query;
     try {
-      return this.answerQuery(msg, q, isUdp, source);
+      return this.answerQuery(msg, q, isUdp, source, errorGate);
     } catch {
       this.stats.internalErrors++;
       return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
     }
   }
 
-  private answerQuery(msg: Buffer, q: Query, isUdp: boolean, source: string): Buffer {
+  /** A FORMERR or NOTIMP the gate refuses is counted as rate limited, and never built or sent. */
+  private keptBack(rcode: number, gate: ErrorGate | null): boolean {
+    if (gate === null || (rcode !== Rcode.FORMERR && rcode !== Rcode.NOTIMP) || gate()) return false;
+    if (rcode === Rcode.FORMERR) this.stats.formerrRateLimited++;
+    else this.stats.notimpRateLimited++;
+    return true;
+  }
+
+  private answerQuery(msg: Buffer, q: Query, isUdp: boolean, source: string, errorGate: ErrorGate | null): Buffer | null {
     if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) {
       if (q.qclass === RRClass.CH && this.opts.chaos) return this.chaos(msg, q);
       return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
@@ -133,6 +147,7 @@ export class Responder {
       return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
     }
     if (q.qtype >= 128 && q.qtype <= 254) {
+      if (this.keptBack(Rcode.NOTIMP, errorGate)) return null;
       return this.errorResponse(msg, q.id, q.flags, Rcode.NOTIMP, q.questionEnd, q.edns);
     }
     let byType = this.cache.get(q.qtype);

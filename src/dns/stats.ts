@@ -13,8 +13,9 @@ export class DnsStats {
   /** Messages never answered: shorter than a header, QR=1, or undecodable. */
   dropped = 0;
   truncated = 0;
-  /** Error responses not sent because the error-response rate limit was reached. */
-  errorsRateLimited = 0;
+  /** FORMERR / NOTIMP responses decided but kept back: the UDP error-response rate limit was reached. */
+  formerrRateLimited = 0;
+  notimpRateLimited = 0;
   internalErrors = 0;
   /** Answers decided per client by a service's policy chain. */
   dynamic = 0;
@@ -32,6 +33,7 @@ export class DnsStats {
   tcpEvicted = 0;
   tcpTimeouts = 0;
 
+  /** One response sent (the responder returns only what the socket sends). */
   countRcode(rcode: number): void {
     switch (rcode) {
       case Rcode.NOERROR: this.noerror++; break;

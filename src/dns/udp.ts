@@ -5,8 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { Rcode } from './constants.js';
-import type { Responder } from './respond.js';
+import type { ErrorGate, Responder } from './respond.js';
 
 export interface UdpOptions {
   /** FORMERR/NOTIMP answers per second across all clients; 0 disables the cap (NSD caps at 100/s). */
@@ -26,13 +25,17 @@ export class UdpListener {
   private socket: dgram.Socket | null = null;
   private errorWindowStart = 0;
   private errorsInWindow = 0;
+  /** Built once: the responder asks it before building a FORMERR/NOTIMP (null = no cap). */
+  private readonly errorGate: ErrorGate | null;
 
   constructor(
     private readonly responder: Responder,
     readonly host: string,
     private port: number,
     private readonly opts: UdpOptions,
-  ) {}
+  ) {
+    this.errorGate = opts.errorRateLimit > 0 ? () => this.allowError() : null;
+  }
 
   get boundPort(): number {
     return this.port;
@@ -63,14 +66,8 @@ export class UdpListener {
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const stats = this.responder.stats;
     stats.udp++;
-    const out = this.responder.answer(msg, true, rinfo.address);
-    if (!out) return;
-    const rcode = out[3]! & 0xf;
-    if ((rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP) && this.opts.errorRateLimit > 0 && !this.allowError()) {
-      stats.errorsRateLimited++;
-      return;
-    }
-    this.socket?.send(out, rinfo.port, rinfo.address);
+    const out = this.responder.answer(msg, true, rinfo.address, this.errorGate);
+    if (out) this.socket?.send(out, rinfo.port, rinfo.address);
   }
 
   /** Fixed one-second window: error answers are what reflection attacks would be made of. */

@@ -46,7 +46,7 @@ export function createMetrics(src: MetricSources): Registry {
         this.reset();
         const g = geo();
         this.inc({ result: 'ok' }, g?.reloadsOk ?? 0);
-        this.inc({ result: 'rejected' }, g?.reloadsFailed ?? 0);
+        this.inc({ result: 'failed' }, g?.reloadsFailed ?? 0);
       },
     });
     new Gauge({
@@ -89,7 +89,17 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
   });
   mirrored(registry, 'meridian_dns_dropped_total', 'Messages dropped without an answer (short, QR=1).', () => s().dropped);
   mirrored(registry, 'meridian_dns_truncated_total', 'UDP answers sent with TC=1.', () => s().truncated);
-  mirrored(registry, 'meridian_dns_errors_rate_limited_total', 'FORMERR/NOTIMP answers suppressed by the error-response rate limit.', () => s().errorsRateLimited);
+  new Counter({
+    name: 'meridian_dns_errors_rate_limited_total',
+    help: 'FORMERR/NOTIMP responses decided but not sent (the UDP error-response rate limit), by rcode.',
+    labelNames: ['rcode'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ rcode: 'FORMERR' }, s().formerrRateLimited);
+      this.inc({ rcode: 'NOTIMP' }, s().notimpRateLimited);
+    },
+  });
   mirrored(registry, 'meridian_dns_internal_errors_total', 'Internal faults answered with SERVFAIL.', () => s().internalErrors);
   mirrored(registry, 'meridian_dns_tcp_connections_total', 'TCP connections accepted.', () => s().tcpConnections);
   mirrored(registry, 'meridian_dns_tcp_evicted_total', 'TCP connections closed to make room at the connection cap.', () => s().tcpEvicted);

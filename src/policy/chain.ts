@@ -79,7 +79,7 @@ export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
     }
   }
   input.trace?.push(
-    state.servfail ? 'answer: SERVFAIL (all down, policy servfail)' : `answer: ${addresses.join(', ') || 'no addresses (NODATA)'}; ECS scope /${state.scope}`,
+    state.servfail ? 'answer: SERVFAIL (all down, policy servfail)' : `answer: ${addresses.join(', ') || 'no addresses (NODATA)'}; ${state.scope === 0 ? 'the same for every client' : `the same for the client's /${state.scope}`}`,
   );
   return { state, addresses };
 }

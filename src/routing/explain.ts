@@ -14,13 +14,14 @@ export interface Explanation {
   service: string;
   qtype: 'A' | 'AAAA';
   client: string;
+  /** The client subnet the query carries, as sent (`0.0.0.0/0` opts out); null: no ECS option. */
   ecs: string | null;
   chain: string[];
   steps: string[];
   rcode: 'NOERROR' | 'SERVFAIL';
   addresses: string[];
   ttl: number;
-  /** ECS scope of the answer; 0 when the query carries no ECS (the reply then has no option). */
+  /** ECS scope of the answer: 0 for a /0 source, and 0 when the query carries no ECS (the reply then has no option). */
   scope: number;
   allDown: boolean;
 }
@@ -34,9 +35,11 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
   if (isIP(clientIp) === 0) return { ok: false, error: `"${clientIp}" is not an IP address` };
   const client = clientFromAddress(clientIp, 'explain');
   let effective = client;
+  let sent: string | null = null;
   if (opts.ecs !== undefined) {
     const parsed = clientFromPrefix(opts.ecs);
     if (typeof parsed === 'string') return { ok: false, error: `--ecs: ${parsed}` };
+    sent = clientText(parsed);
     // RFC 7871 §7.1.2: a /0 source opts out, and the resolver's own address is used.
     if (parsed.knownBits > 0) effective = parsed;
   }
@@ -51,7 +54,7 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
       service: service.def.name,
       qtype,
       client: clientText(client),
-      ecs: usesEcs ? clientText(effective) : null,
+      ecs: sent,
       chain: service.def.chain.names,
       steps,
       rcode: d.rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'NOERROR',
@@ -69,7 +72,7 @@ export function formatExplanation(e: Explanation): string {
     ...e.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${s}`),
     e.rcode === 'SERVFAIL'
       ? 'answer: SERVFAIL'
-      : `answer: ${e.addresses.length ? e.addresses.map((a) => `${e.qtype} ${a}`).join(', ') : 'NODATA'}  ttl ${e.ttl}  ECS scope ${e.ecs ? `/${e.scope}` : 'n/a (no ECS)'}${e.allDown ? '  [all-down policy]' : ''}`,
+      : `answer: ${e.addresses.length ? e.addresses.map((a) => `${e.qtype} ${a}`).join(', ') : 'NODATA'}  ttl ${e.ttl}  ${e.ecs === null ? 'no ECS (none in the query, none in the reply)' : `ECS scope /${e.scope}`}${e.allDown ? '  [all-down policy]' : ''}`,
   ];
   return lines.join('\n');
 }
