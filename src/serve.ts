@@ -223,13 +223,19 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       // Loaded only when the API is on: fastify and its plugins make the heap bigger and every
       // scavenge slower (bench/forward/README.md), which a DNS node without an API should not pay.
       const { startAdminServer } = await import('./admin/server.js');
+      // Dry runs decide with the live code on hypothetical state: what they find is not an event to log.
+      const { onAllDown: _live, ...whatIf } = env;
       admin = await startAdminServer(
         {
           store: f.store,
           compile: (doc) => compileDocument(doc, config.health.probe),
           live: () => ({ version: f.version, services }),
           applied: () => f.catchUp(),
-          servicesFor: (compiled) => buildServices({ ...config, ...compiled }, env),
+          servicesFor: (compiled) => buildServices({ ...config, ...compiled }, whatIf),
+          servicesUnder: (overrides) => {
+            const health = plane.source.withOverrides(overrides);
+            return buildServices(config, { ...whatIf, health: () => health });
+          },
           bus: plane.bus,
           onOverridesChanged: () => void plane.source.refresh(),
           recentClients: () => sampler.recent(),

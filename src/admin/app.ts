@@ -35,6 +35,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The least role a route needs; absent = public (docs, OpenAPI). */
     role?: Role;
+    /** A write that cannot be dry-run: `?dryRun=true` gets 400 MERIDIAN_ERR_DRY_RUN_UNSUPPORTED. */
+    dryRun?: 'refused';
   }
 }
 
@@ -170,10 +172,35 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
     if (m) throw new AdminError('MERIDIAN_ERR_VALIDATION', `${m.path} must be ${m.expected}`, m.path);
   });
 
+  guardDryRuns(app);
   const routes = [registerConfigRoutes, registerZoneRoutes, registerServiceRoutes, registerRegionRoutes, registerEndpointRoutes, registerOverrideRoutes, registerTokenRoutes, registerVersionRoutes, registerExplainRoutes];
   for (const register of routes) register(app, runtime);
   await app.ready();
   return { app, runtime };
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Every write under /v1 takes `?dryRun=`: it either answers what it would do and changes nothing,
+ * or refuses `true` with a coded 400. A write route that declares neither does not start (a dry
+ * run silently done for real is how an override got applied without expiry), and the refusal
+ * happens here, after validation and before the handler, so no refused route can half-run.
+ */
+function guardDryRuns(app: AdminApp): void {
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (!route.url.startsWith('/v1/') || !methods.some((m) => WRITE_METHODS.has(m))) return;
+    const query = route.schema?.querystring as { properties?: Record<string, unknown> } | undefined;
+    if (!query?.properties?.dryRun) {
+      throw new Error(`admin API: ${methods.join(',')} ${route.url} must declare ?dryRun= in its querystring schema (honoured, or refused with routeConfig(role, { dryRun: 'refused' }))`);
+    }
+  });
+  app.addHook('preHandler', async (req: FastifyRequest) => {
+    if (req.routeOptions.config?.dryRun === 'refused' && (req.query as { dryRun?: unknown } | undefined)?.dryRun === true) {
+      throw new AdminError('MERIDIAN_ERR_DRY_RUN_UNSUPPORTED', `${req.method} ${req.routeOptions.url} has no dry run; nothing was changed`, 'querystring/dryRun');
+    }
+  });
 }
 
 export { ERRORS };

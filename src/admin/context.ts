@@ -4,7 +4,7 @@
  * @module
  */
 import type { CompiledDocument, CompileResult } from '../config/document.js';
-import type { HealthBus } from '../health/types.js';
+import type { HealthBus, Override } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { Service } from '../routing/service.js';
 import type { ConfigStore } from '../store/types.js';
@@ -18,6 +18,8 @@ export interface AdminDeps {
   live(): { version: number; services: Map<string, Service> };
   /** Services of another compiled config on this node's geo database and health (dry runs). */
   servicesFor(compiled: CompiledDocument): Map<string, Service>;
+  /** The live config's services with this node's health recomputed under `overrides` (override dry runs). */
+  servicesUnder(overrides: Override[]): Map<string, Service>;
   /** Resolves once this node answers from `version` (read-your-writes for the API's caller). */
   applied?(version: number): Promise<void>;
   /** Overrides live on the health bus (Redis or the embedded file), not in config versions. */

@@ -1,12 +1,14 @@
 /**
- * A dry run's "what would clients get": every service of either config is asked for each sample
- * address, before and after, through explain (the live decision code), and the differences are
- * listed. The sample is the request's, else recent real clients, else a built-in spread.
+ * A dry run's "what would clients get": every service is asked for each sample address, before and
+ * after (two configs, or one config under two sets of overrides), through explain (the live
+ * decision code), and the differences are listed. The sample is the request's, else recent real
+ * clients, else a built-in spread.
  * @module
  */
 import { isIP } from 'node:net';
 import type { CompiledDocument } from '../config/document.js';
 import { explain, type Explanation } from '../routing/explain.js';
+import type { Service } from '../routing/service.js';
 import type { AdminDeps } from './context.js';
 
 /**
@@ -57,12 +59,19 @@ export interface AnswerChanges {
 const view = (e: Explanation | null): AnswerView | null => (e ? { rcode: e.rcode, addresses: e.addresses, ttl: e.ttl } : null);
 const same = (a: AnswerView | null, b: AnswerView | null): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** How a config change would move answers: the services of both compiled configs, compared. */
 export function sampleAnswerChanges(deps: AdminDeps, before: CompiledDocument | null, after: CompiledDocument, requested?: string[]): AnswerChanges {
+  return compareAnswers(deps, before ? deps.servicesFor(before) : new Map(), deps.servicesFor(after), requested);
+}
+
+/**
+ * Asks both sets of services (one config under two health states, or two configs) for every
+ * sample client and lists the answers that differ.
+ */
+export function compareAnswers(deps: AdminDeps, old: Map<string, Service>, next: Map<string, Service>, requested?: string[]): AnswerChanges {
   const recent = deps.recentClients();
   const source: AnswerChanges['source'] = requested?.length ? 'request' : recent.length ? 'recent' : 'built-in';
   const clients = (source === 'request' ? requested! : source === 'recent' ? recent : BUILT_IN_SAMPLE).filter((a) => isIP(a) !== 0).slice(0, MAX_SAMPLE);
-  const old = before ? deps.servicesFor(before) : new Map();
-  const next = deps.servicesFor(after);
   const names = new Set([...old.keys(), ...next.keys()]);
   const changed: AnswerChange[] = [];
   let compared = 0;

@@ -163,6 +163,14 @@ export class HealthSource {
     return out;
   }
 
+  /**
+   * The snapshot as it would be with `overrides` instead of the ones in force, from the same cached
+   * views and loads (an override's dry run). Nothing is swapped.
+   */
+  withOverrides(overrides: Override[]): AggregatedHealth {
+    return this.build(this.snapshot.version, this.aggregateNow(), overrides);
+  }
+
   /** New config (regions, thresholds): re-aggregates from the cached views, no read needed. */
   updateConfig(regions: RegionInput[], settings: Partial<HealthSettings> = {}): void {
     this.regions = regions;
@@ -290,11 +298,16 @@ export class HealthSource {
     return next;
   }
 
+  /**
+   * While the bus is away, time stands still for the views: judging the cached heartbeats against
+   * the wall clock would expire every vantage and flip the snapshot to cold without any news.
+   */
+  private aggregateNow(): number {
+    return this.readFailing || !this.bus.connected ? Math.min(this.now(), this.lastUpdateAt) : this.now();
+  }
+
   private recompute(): void {
-    // While the bus is away, time stands still for the views: judging the cached heartbeats against
-    // the wall clock would expire every vantage and flip the snapshot to cold without any news.
-    const now = this.readFailing || !this.bus.connected ? Math.min(this.now(), this.lastUpdateAt) : this.now();
-    const next = this.build(this.snapshot.version + 1, now);
+    const next = this.build(this.snapshot.version + 1, this.aggregateNow());
     if (next.fingerprint === this.snapshot.fingerprint) return;
     this.snapshot = next;
     this.stats.swaps++;
@@ -307,10 +320,10 @@ export class HealthSource {
     }
   }
 
-  private build(version: number, now: number): AggregatedHealth {
+  private build(version: number, now: number, overrides = this.overrides): AggregatedHealth {
     return aggregate({
       views: [...this.views.values()],
-      overrides: this.overrides,
+      overrides,
       regions: this.regions,
       now,
       version,

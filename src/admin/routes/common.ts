@@ -9,11 +9,23 @@ import type { ChangeOutcome, ChangeRequest } from '../change.js';
 import { AdminError, ErrorBodySchema } from '../errors.js';
 import type { Role } from '../../store/types.js';
 
+/**
+ * `?dryRun=` on a write that cannot be tried without doing it (tokens: the secret is the change).
+ * Declared so that clients see it in /openapi.json; `true` is refused by app.ts before the handler.
+ */
+export const DryRunRefused = Type.Optional(Type.Boolean({ description: 'not supported here: true is refused with 400 MERIDIAN_ERR_DRY_RUN_UNSUPPORTED and nothing is changed' }));
+
+/** `?dryRun=` on a write that answers what it would do and changes nothing (config versions, overrides). */
+export const DryRunHonoured = Type.Optional(Type.Boolean({ description: 'validate and show the diff and the answers that would change; commit nothing' }));
+
+/** `?sample=`: the clients a dry run compares answers for. */
+export const DryRunSample = Type.Optional(Type.String({ maxLength: 64_000, description: 'dry run: comma-separated client addresses to compare answers for' }));
+
 export const WriteQuery = Type.Object(
   {
-    dryRun: Type.Optional(Type.Boolean({ description: 'validate and show the diff and the answers that would change; commit nothing' })),
+    dryRun: DryRunHonoured,
     reason: Type.Optional(Type.String({ maxLength: 1000, description: 'recorded in the version and the audit log' })),
-    sample: Type.Optional(Type.String({ maxLength: 64_000, description: 'dry run: comma-separated client addresses to compare answers for' })),
+    sample: DryRunSample,
   },
   { additionalProperties: false },
 );
@@ -52,8 +64,17 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
   return Number(m[1]);
 }
 
-export function routeConfig(role: Role): { role: Role } {
-  return { role };
+/**
+ * A route's least role; a write that cannot be dry-run says so (`dryRun: 'refused'`), and app.ts
+ * then answers `?dryRun=true` with 400 MERIDIAN_ERR_DRY_RUN_UNSUPPORTED before the handler runs.
+ */
+export function routeConfig(role: Role, opts: { dryRun?: 'refused' } = {}): { role: Role; dryRun?: 'refused' } {
+  return { role, ...opts };
+}
+
+/** `a,b , c` → the addresses a dry run's answer comparison is asked for. */
+export function sampleOf(text: string | undefined): string[] | undefined {
+  return text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
 /** Builds the change request of a write route from its HTTP request. */
@@ -62,7 +83,7 @@ export function changeOf(req: FastifyRequest, action: string, target: string, ed
   return {
     ifMatch: parseIfMatch(req.headers['if-match']),
     dryRun: q.dryRun === true,
-    ...(q.sample ? { sample: q.sample.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(q.sample ? { sample: sampleOf(q.sample)! } : {}),
     author: req.principal?.name ?? 'unknown',
     reason: q.reason?.trim() || (req.headers['x-meridian-reason'] as string | undefined)?.slice(0, 1000) || '',
     action,

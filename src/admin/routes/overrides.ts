@@ -2,15 +2,18 @@
  * Overrides (force a region or an endpoint up, down or drained, optionally for a while). They live
  * on the health bus, beside what the probes report, and outrank it; they are not config versions
  * (an incident action must not be undone by a config rollback) but every one is audited.
+ * `?dryRun=true` answers what would be in force and which answers would move (the live decision
+ * code on this node's health, recomputed with the override), and writes nothing.
  * @module
  */
 import { Type } from '@sinclair/typebox';
 import { makeOverride } from '../../health/overrides.js';
-import type { OverrideScope } from '../../health/types.js';
+import type { Override, OverrideScope } from '../../health/types.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
+import { compareAnswers } from '../dryrun.js';
 import { AdminError } from '../errors.js';
-import { errorResponses, routeConfig } from './common.js';
-import { OverrideClearedSchema, OverrideListSchema, OverrideSchema } from './responses.js';
+import { DryRunHonoured, DryRunSample, errorResponses, routeConfig, sampleOf } from './common.js';
+import { OverrideClearedSchema, OverrideDryRunSchema, OverrideListSchema, OverrideSchema } from './responses.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' });
 const RegionScope = Type.Object({ region: Id });
@@ -25,6 +28,11 @@ const OverrideBody = Type.Object(
   { additionalProperties: false },
 );
 
+const SetQuery = Type.Object({ dryRun: DryRunHonoured, sample: DryRunSample }, { additionalProperties: false });
+const ClearQuery = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })), dryRun: DryRunHonoured, sample: DryRunSample }, { additionalProperties: false });
+const SetResponses = { 200: Type.Union([OverrideSchema, OverrideDryRunSchema]), ...errorResponses };
+const ClearResponses = { 200: Type.Union([OverrideClearedSchema, OverrideDryRunSchema]), ...errorResponses };
+
 const view = (o: { scope: string; state: string; expiresAt: number | null; reason: string; author: string; createdAt: number }) => ({
   scope: o.scope,
   state: o.state,
@@ -37,13 +45,12 @@ const view = (o: { scope: string; state: string; expiresAt: number | null; reaso
 export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
   const { deps } = rt;
   const now = (): number => deps.now?.() ?? Date.now();
+  const inForce = async (): Promise<Override[]> => (await deps.bus.readOverrides()).filter((o) => o.expiresAt === null || o.expiresAt > now());
 
-  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () => {
-    const list = await deps.bus.readOverrides();
-    return list.filter((o) => o.expiresAt === null || o.expiresAt > now()).map(view);
-  });
+  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () => (await inForce()).map(view));
 
-  const set = async (scope: OverrideScope, body: { state: string; for?: string | null | undefined; reason: string }, author: string) => {
+  /** The override of a request body, validated; nothing is written. */
+  const build = (scope: OverrideScope, body: { state: string; for?: string | null | undefined; reason: string }, author: string): Override => {
     let override;
     try {
       override = makeOverride({ scope, state: body.state, for: body.for ?? null, reason: body.reason, author, now: now() });
@@ -55,19 +62,33 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
     if (override.expiresAt !== null && Number.isNaN(new Date(override.expiresAt).getTime())) {
       throw new AdminError('MERIDIAN_ERR_VALIDATION', `for: ${body.for} is too far in the future`, 'body/for');
     }
+    return override;
+  };
+  /** A dry run: `next` would replace the scope's override (null: clear it); the answers of both states, compared. */
+  const rehearse = async (scope: OverrideScope, next: Override | null, sample: string | undefined) => {
+    const current = await inForce();
+    const before = current.find((o) => o.scope === scope) ?? null;
+    if (!next && !before) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
+    const after = [...current.filter((o) => o.scope !== scope), ...(next ? [next] : [])];
+    const answers = compareAnswers(deps, deps.servicesUnder(current), deps.servicesUnder(after), sampleOf(sample));
+    return { dryRun: true as const, scope, before: before && view(before), after: next && view(next), answers };
+  };
+  const set = async (scope: OverrideScope, req: { body: { state: string; for?: string | null | undefined; reason: string }; query: { dryRun?: boolean; sample?: string } }, author: string) => {
+    const override = build(scope, req.body, author);
+    if (req.query.dryRun) return rehearse(scope, override, req.query.sample);
     await deps.bus.writeOverride(override);
-    await deps.store.appendAudit({ author, action: 'override.set', target: scope, version: null, reason: body.reason, detail: { state: override.state, expiresAt: override.expiresAt } });
+    await deps.store.appendAudit({ author, action: 'override.set', target: scope, version: null, reason: override.reason, detail: { state: override.state, expiresAt: override.expiresAt } });
     deps.onOverridesChanged?.();
     return view(override);
   };
-  const clear = async (scope: OverrideScope, author: string, reason: string) => {
+  const clear = async (scope: OverrideScope, query: { reason?: string; dryRun?: boolean; sample?: string }, author: string) => {
+    if (query.dryRun) return rehearse(scope, null, query.sample);
     const existed = await deps.bus.deleteOverride(scope);
     if (!existed) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
-    await deps.store.appendAudit({ author, action: 'override.clear', target: scope, version: null, reason });
+    await deps.store.appendAudit({ author, action: 'override.clear', target: scope, version: null, reason: query.reason ?? '' });
     deps.onOverridesChanged?.();
     return { scope, cleared: true };
   };
-  const ReasonQuery = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false });
 
   /** An override must name a region (and endpoint) of the current config: a typo would silently do nothing. */
   const mustExist = async (region: string, endpoint?: string): Promise<void> => {
@@ -78,18 +99,19 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
     }
   };
 
-  app.put('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, body: OverrideBody, response: { 200: OverrideSchema, ...errorResponses } } }, async (req) => {
+  const operator = routeConfig('operator');
+  app.put('/v1/overrides/region/:region', { config: operator, schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } }, async (req) => {
     await mustExist(req.params.region);
-    return set(`region/${req.params.region}`, req.body, req.principal!.name);
+    return set(`region/${req.params.region}`, req, req.principal!.name);
   });
-  app.put('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Force an endpoint\'s state', params: EndpointScope, body: OverrideBody, response: { 200: OverrideSchema, ...errorResponses } } }, async (req) => {
+  app.put('/v1/overrides/endpoint/:region/:endpoint', { config: operator, schema: { tags: ['overrides'], summary: 'Force an endpoint\'s state', params: EndpointScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } }, async (req) => {
     await mustExist(req.params.region, req.params.endpoint);
-    return set(`endpoint/${req.params.region}/${req.params.endpoint}`, req.body, req.principal!.name);
+    return set(`endpoint/${req.params.region}/${req.params.endpoint}`, req, req.principal!.name);
   });
-  app.delete('/v1/overrides/region/:region', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ReasonQuery, response: { 200: OverrideClearedSchema, ...errorResponses } } }, async (req) =>
-    clear(`region/${req.params.region}`, req.principal!.name, req.query.reason ?? ''),
+  app.delete('/v1/overrides/region/:region', { config: operator, schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ClearQuery, response: ClearResponses } }, async (req) =>
+    clear(`region/${req.params.region}`, req.query, req.principal!.name),
   );
-  app.delete('/v1/overrides/endpoint/:region/:endpoint', { config: routeConfig('operator'), schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ReasonQuery, response: { 200: OverrideClearedSchema, ...errorResponses } } }, async (req) =>
-    clear(`endpoint/${req.params.region}/${req.params.endpoint}`, req.principal!.name, req.query.reason ?? ''),
+  app.delete('/v1/overrides/endpoint/:region/:endpoint', { config: operator, schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ClearQuery, response: ClearResponses } }, async (req) =>
+    clear(`endpoint/${req.params.region}/${req.params.endpoint}`, req.query, req.principal!.name),
   );
 }

@@ -12,7 +12,7 @@ import { EndpointSchema, RegionSchema, ServiceSchema } from '../../config/schema
 import { RoleSchema } from '../config.js';
 
 const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends TSchema>(t: T, opts: { description?: string } = {}) => Type.Union([t, Type.Null()], opts);
 
 export const DiffEntrySchema = Type.Object({
   op: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('replace')]),
@@ -128,6 +128,17 @@ export const OverrideSchema = Type.Object(
 );
 export const OverrideListSchema = Type.Array(OverrideSchema);
 export const OverrideClearedSchema = Type.Object({ scope: Type.String(), cleared: Type.Literal(true) }, { additionalProperties: false });
+/** `?dryRun=true` on an override: what is in force for the scope, what would be, and the answers that would move. */
+export const OverrideDryRunSchema = Type.Object(
+  {
+    dryRun: Type.Literal(true),
+    scope: Type.String(),
+    before: Nullable(OverrideSchema, { description: 'the override in force for this scope now' }),
+    after: Nullable(OverrideSchema, { description: 'the override that would be in force (null: cleared)' }),
+    answers: AnswerChangesSchema,
+  },
+  { additionalProperties: false },
+);
 
 export const TokenListSchema = Type.Array(
   Type.Object(

@@ -7,10 +7,15 @@ import { RoleSchema } from '../config.js';
 import { newSecret, sha256Hex } from '../auth.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { AdminError } from '../errors.js';
-import { errorResponses, routeConfig } from './common.js';
+import { DryRunRefused, errorResponses, routeConfig } from './common.js';
 import { TokenCreatedSchema, TokenDeletedSchema, TokenListSchema } from './responses.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' });
+// No dry run: a token's only effect is its secret, and a rehearsal that shows none tells nothing
+// a GET /v1/tokens does not (name taken, role). Refused, coded, rather than done for real.
+const CreateQuery = Type.Object({ dryRun: DryRunRefused }, { additionalProperties: false });
+const DeleteQuery = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })), dryRun: DryRunRefused }, { additionalProperties: false });
+const writeConfig = routeConfig('admin', { dryRun: 'refused' });
 
 export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
   const { deps, tokens } = rt;
@@ -21,7 +26,7 @@ export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
   });
   app.post(
     '/v1/tokens',
-    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'Create a token; the secret is shown only in this response', body: Type.Object({ name: Name, role: RoleSchema, reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { 201: TokenCreatedSchema, ...errorResponses } } },
+    { config: writeConfig, schema: { tags: ['tokens'], summary: 'Create a token; the secret is shown only in this response', querystring: CreateQuery, body: Type.Object({ name: Name, role: RoleSchema, reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { 201: TokenCreatedSchema, ...errorResponses } } },
     async (req, reply) => {
       const { name, role } = req.body;
       const existing = await deps.store.tokens.list();
@@ -37,7 +42,7 @@ export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
   );
   app.delete(
     '/v1/tokens/:name',
-    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'Revoke a token', params: Type.Object({ name: Name }), querystring: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { 200: TokenDeletedSchema, ...errorResponses } } },
+    { config: writeConfig, schema: { tags: ['tokens'], summary: 'Revoke a token', params: Type.Object({ name: Name }), querystring: DeleteQuery, response: { 200: TokenDeletedSchema, ...errorResponses } } },
     async (req) => {
       const { name } = req.params;
       if (deps.staticTokens.some((t) => t.name === name)) throw new AdminError('MERIDIAN_ERR_CONFLICT', `token ${name} comes from the YAML config (admin.tokens); remove it there`);
