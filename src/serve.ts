@@ -7,7 +7,8 @@
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
-import { Responder, type ZoneSet } from './dns/respond.js';
+import type { ZoneSet } from './dns/lookup.js';
+import { Responder } from './dns/respond.js';
 import { TcpListener } from './dns/tcp.js';
 import { UdpListener } from './dns/udp.js';
 import { nameKey } from './dns/writer.js';
@@ -229,7 +230,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         {
           store: f.store,
           compile: (doc) => compileDocument(doc, config.health.probe),
-          live: () => ({ version: f.version, services }),
+          live: () => ({ version: f.version, services, zones: zoneSet(config, services).byKey }),
           applied: () => f.catchUp(),
           servicesFor: (compiled) => buildServices({ ...config, ...compiled }, whatIf),
           servicesUnder: (overrides) => {

@@ -8,14 +8,18 @@ import type { HealthBus, Override } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { Service } from '../routing/service.js';
 import type { ConfigStore } from '../store/types.js';
+import type { Zone } from '../zone/zone.js';
 import type { AdminConfig, StaticToken } from './config.js';
 
 export interface AdminDeps {
   store: ConfigStore;
   /** Validates and compiles a document with this node's process settings (probe defaults). */
   compile(document: unknown): CompileResult;
-  /** The version this node answers from and its services (explain reads the live decision). */
-  live(): { version: number; services: Map<string, Service> };
+  /**
+   * The version this node answers from, its services and its zones by apex wire key (explain reads
+   * the live decision and follows CNAMEs as the node's answers do; without zones, names must be services).
+   */
+  live(): { version: number; services: Map<string, Service>; zones?: ReadonlyMap<string, Zone> };
   /** Services of another compiled config on this node's geo database and health (dry runs). */
   servicesFor(compiled: CompiledDocument): Map<string, Service>;
   /** The live config's services with this node's health recomputed under `overrides` (override dry runs). */

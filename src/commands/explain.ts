@@ -17,7 +17,7 @@ import { loadConfigFile, parseListen, type LoadedConfig } from '../config/load.j
 import { openHealthPlane } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
-import { buildServices, openGeo } from '../serve.js';
+import { buildServices, openGeo, zoneSet } from '../serve.js';
 import { parseVersionText } from '../store/records.js';
 import { formatSourceError } from '../zone/types.js';
 import { BOOTSTRAP_TOKEN_FILE } from '../admin/server.js';
@@ -99,7 +99,7 @@ export async function explainCommand(args: string[], defaultConfig: string): Pro
     if (plane.bus instanceof RedisBus) await plane.bus.whenConnected(5_000).catch(() => process.stderr.write('explain: Redis unreachable; health shown as cold start\n'));
     await plane.source.refresh();
     const services = buildServices(config, { geo: () => geo?.current ?? null, health: () => plane.source.current });
-    const result = explain(services, q.name, q.ip, { ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { qtype: q.qtype } : {}) });
+    const result = explain(services, q.name, q.ip, { zones: zoneSet(config, services).byKey, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { qtype: q.qtype } : {}) });
     if (!result.ok) {
       process.stderr.write(result.error + '\n');
       return 1;

@@ -7,17 +7,16 @@
  * per-packet work is one decode pass, two Map reads and three copies.
  * @module
  */
-import { resolve } from '../zone/resolve.js';
 import { RRClass, RRType } from '../zone/types.js';
-import type { Zone } from '../zone/zone.js';
 import { CLASSIC_UDP_LIMIT, EDNS_DO, Flag, HEADER_LEN, OPCODE_MASK, Rcode } from './constants.js';
 import type { Edns, Query } from './query.js';
 import { decodeQuery } from './query.js';
 import { clientFromAddress, clientFromEcs } from '../routing/client.js';
-import type { Service } from '../routing/service.js';
+import type { Decision, Service } from '../routing/service.js';
 import type { ClientSampler } from '../routing/samples.js';
 import { copyBytes, put16, put32 } from './bytes.js';
 import { DnsStats } from './stats.js';
+import { keyToName, lookup, type ZoneSet } from './lookup.js';
 import { MessageWriter } from './writer.js';
 
 export interface Prepared {
@@ -29,8 +28,24 @@ export interface Prepared {
   body: Buffer;
   /** Byte length of the body without optional additional records (0 when none can be dropped). */
   minimalLength: number;
-  /** Set for A/AAAA at a service name: the answer is decided per client; `body` is its NODATA. */
-  service?: Service;
+  /** Set for A/AAAA ending at a service name: its records are decided per client; `body` is the NODATA form. */
+  service?: ServiceTail;
+}
+
+/**
+ * How a service's decision joins a prepared answer. Asked directly, the decision's records are the
+ * whole answer; through in-zone CNAMEs (RFC 1034 §4.3.2 step 3a) they follow the chain, owned by the
+ * service name where the last CNAME's RDATA spells it.
+ */
+export interface ServiceTail {
+  service: Service;
+  /** Bytes and RR count of the answer section before the service's records: the CNAME chain. */
+  chainLength: number;
+  chainCount: number;
+  /** Message offset of the service name, for the records' owner pointer (12, the QNAME, when direct). */
+  owner: number;
+  /** Chain + decision bodies, built once per decision (decisions are cached per client subnet). */
+  bodies: WeakMap<Decision, Buffer>;
 }
 
 export interface ResponderOptions {
@@ -45,34 +60,8 @@ export interface ResponderOptions {
   cacheEntries: number;
 }
 
-/** Immutable zone data the responder reads; swapped whole on reload. */
-export interface ZoneSet {
-  /** Zone apex wire key (see nameKey) -> zone. */
-  byKey: Map<string, Zone>;
-  /** Service name (absolute, lower case) -> service, whose A/AAAA answers are per client. */
-  services: Map<string, Service>;
-}
-
 const ERROR_FLAGS_KEPT = OPCODE_MASK | Flag.RD | Flag.CD;
 const ANSWER_FLAGS_KEPT = Flag.RD | Flag.CD;
-
-/** Presentation form of a wire key; dots, backslashes and non-printables escaped (RFC 4343 §2.1). */
-export function keyToName(key: string): string {
-  if (key === '') return '.';
-  let out = '';
-  for (let i = 0; i < key.length; ) {
-    const len = key.charCodeAt(i);
-    for (let j = i + 1; j <= i + len; j++) {
-      const c = key.charCodeAt(j);
-      if (c === 0x2e || c === 0x5c) out += '\\' + key[j];
-      else if (c <= 0x20 || c >= 0x7f) out += '\\' + String(c).padStart(3, '0');
-      else out += key[j];
-    }
-    out += '.';
-    i += len + 1;
-  }
-  return out;
-}
 
 /** Whether one more FORMERR/NOTIMP response may be sent now (the UDP error-response rate limit). */
 export type ErrorGate = () => boolean;
@@ -168,43 +157,36 @@ export class Responder {
     return this.assemble(msg, q, prepared, limit, 0);
   }
 
-  /** A/AAAA of a service: the decision for this client, with its ECS scope. */
-  private answerService(msg: Buffer, q: Query, nodata: Prepared, service: Service, source: string, limit: number): Buffer {
+  /** A/AAAA of a service (maybe behind CNAMEs): the decision for this client, with its ECS scope. */
+  private answerService(msg: Buffer, q: Query, nodata: Prepared, tail: ServiceTail, source: string, limit: number): Buffer {
     const ecs = q.edns?.ecs;
     // RFC 7871 §7.1.2: SOURCE PREFIX-LENGTH 0 opts out; tailor to the resolver and answer SCOPE 0.
     const client = ecs && ecs.sourcePrefix > 0 ? clientFromEcs(ecs) : clientFromAddress(source);
     this.clientSampler?.offer(client);
-    const d = service.decide(client, q.qtype === RRType.A ? 4 : 6);
+    const d = tail.service.decide(client, q.qtype === RRType.A ? 4 : 6);
     if (d.allDown) this.stats.allDown++;
     if (d.rcode === Rcode.SERVFAIL) return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
     const scope = ecs && ecs.sourcePrefix > 0 ? d.scope : 0;
     if (d.an === 0) return this.assemble(msg, q, nodata, limit, scope);
     this.stats.dynamic++;
-    return this.assemble(msg, q, { flags: Flag.AA, an: d.an, ns: 0, ar: 0, body: d.body, minimalLength: 0 }, limit, scope);
-  }
-
-  private findZone(key: string): Zone | undefined {
-    const zones = this.zones.byKey;
-    for (let off = 0; ; off += key.charCodeAt(off) + 1) {
-      const z = zones.get(off === 0 ? key : key.substring(off));
-      if (z || off >= key.length) return z;
-    }
+    const body = tail.chainCount === 0 ? d.body : chainBody(nodata.body, tail, d);
+    return this.assemble(msg, q, { flags: Flag.AA, an: tail.chainCount + d.an, ns: 0, ar: 0, body, minimalLength: 0 }, limit, scope);
   }
 
   /** Resolves and encodes an answer that is not cached yet. */
   prepare(q: Query): Prepared {
-    const zone = this.findZone(q.key);
-    if (!zone) return { flags: Rcode.REFUSED, an: 0, ns: 0, ar: 0, body: Buffer.alloc(0), minimalLength: 0 };
-    const qname = keyToName(q.key);
-    const service = this.zones.services.get(qname);
-    const res = resolve(zone, qname, q.qtype, this.zones.services);
+    const found = lookup(this.zones, q.key, q.qtype);
+    if (!found) return { flags: Rcode.REFUSED, an: 0, ns: 0, ar: 0, body: Buffer.alloc(0), minimalLength: 0 };
+    const { qname, res } = found;
     const w = new MessageWriter(q.questionEnd);
     w.seedQuestion(q.key, qname, HEADER_LEN);
     for (const rr of res.answer) for (const rd of rr.rdatas) w.rr(rr.owner, rr.type, RRClass.IN, rr.ttl, rd);
+    const chainLength = w.length;
     for (const rr of res.authority) for (const rd of rr.rdatas) w.rr(rr.owner, rr.type, RRClass.IN, rr.ttl, rd);
     const withoutAdditional = w.length;
     for (const rr of res.additional) for (const rd of rr.rdatas) w.rr(rr.owner, rr.type, RRClass.IN, rr.ttl, rd);
     const count = (list: typeof res.answer): number => list.reduce((n, rr) => n + rr.rdatas.length, 0);
+    const service = res.dynamic === null ? undefined : this.zones.services.get(res.dynamic);
     return {
       flags: (res.aa ? Flag.AA : 0) | res.rcode,
       an: count(res.answer),
@@ -212,7 +194,7 @@ export class Responder {
       ar: count(res.additional),
       body: w.bytes(),
       minimalLength: res.additional.length > 0 && !res.additionalRequired ? withoutAdditional : 0,
-      ...(service && (q.qtype === RRType.A || q.qtype === RRType.AAAA) ? { service } : {}),
+      ...(service ? { service: serviceTail(service, w, chainLength, count(res.answer)) } : {}),
     };
   }
 
@@ -284,6 +266,27 @@ export class Responder {
     const p: Prepared = { flags: Flag.AA, an: 1, ns: 0, ar: 0, body: w.bytes(), minimalLength: 0 };
     return this.assemble(msg, q, p, q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT, 0);
   }
+}
+
+function serviceTail(service: Service, w: MessageWriter, chainLength: number, chainCount: number): ServiceTail {
+  // Always found: the QNAME, or the last CNAME's target, written well below the 16 KiB pointer limit.
+  const owner = w.offsetOf(service.def.name);
+  if (owner === undefined) throw new Error(`${service.def.name} is not in the prepared message`);
+  return { service, chainLength, chainCount, owner, bodies: new WeakMap() };
+}
+
+/** The CNAME chain, then the decision's records re-owned by the service name (one copy per decision). */
+function chainBody(nodata: Buffer, tail: ServiceTail, d: Decision): Buffer {
+  let body = tail.bodies.get(d);
+  if (body) return body;
+  body = Buffer.allocUnsafe(tail.chainLength + d.body.length);
+  nodata.copy(body, 0, 0, tail.chainLength);
+  d.body.copy(body, tail.chainLength);
+  // encodeAddresses writes fixed-size records, each starting with a 2-byte owner pointer.
+  const size = d.body.length / d.an;
+  for (let p = tail.chainLength; p < body.length; p += size) put16(body, p, 0xc000 | tail.owner);
+  tail.bodies.set(d, body);
+  return body;
 }
 
 function optLength(edns: Edns): number {

@@ -62,6 +62,11 @@ export class MessageWriter {
     return this.pos;
   }
 
+  /** Absolute offset where `name` is spelled out in the message so far (a pointer target), if it is. */
+  offsetOf(name: string): number | undefined {
+    return this.names.get(nameKey(name));
+  }
+
   bytes(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
   }

@@ -1,16 +1,26 @@
 /**
- * `meridian explain NAME CLIENT [--ecs PREFIX]`: the decision for one client, step by step. It runs
- * the service's own chain with a trace (never a second implementation), so it always agrees with
- * what a DNS node with the same config, health and geo database answers.
+ * `meridian explain NAME CLIENT [--ecs PREFIX]`: the decision for one client, step by step. It looks
+ * NAME up with the responder's own lookup (src/dns/lookup.ts, so in-zone CNAMEs are followed into a
+ * service exactly as answers do) and runs the service's own chain with a trace (never a second
+ * implementation), so it always agrees with what a DNS node with the same config, health and geo
+ * database answers.
  * @module
  */
 import { isIP } from 'node:net';
 import { Rcode } from '../dns/constants.js';
+import { lookup } from '../dns/lookup.js';
+import { nameKey } from '../dns/writer.js';
 import { canonicalOrigin } from '../zone/parse.js';
+import { RRType } from '../zone/types.js';
+import type { Zone } from '../zone/zone.js';
 import { clientFromAddress, clientFromPrefix, clientText } from './client.js';
 import type { Service } from './service.js';
 
 export interface Explanation {
+  /** The name asked about. */
+  name: string;
+  /** In-zone CNAMEs followed from `name` to the service (`owner CNAME target`); empty when asked directly. */
+  cnames: string[];
   service: string;
   qtype: 'A' | 'AAAA';
   client: string;
@@ -28,9 +38,29 @@ export interface Explanation {
 
 export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; error: string };
 
-export function explain(services: Map<string, Service>, name: string, clientIp: string, opts: { ecs?: string; qtype?: 'A' | 'AAAA' } = {}): ExplainResult {
-  const service = services.get(canonicalOrigin(name));
-  if (!service) return { ok: false, error: `${canonicalOrigin(name)} is not a service (services: ${[...services.keys()].join(', ') || 'none'})` };
+export interface ExplainOptions {
+  ecs?: string;
+  qtype?: 'A' | 'AAAA';
+  /**
+   * The node's zones by apex wire key (ZoneSet.byKey). With them NAME is looked up as a query for it
+   * would be, so a CNAME chain is followed into its service; without them NAME must be a service.
+   */
+  zones?: ReadonlyMap<string, Zone>;
+}
+
+/** The service a query for `name` ends at, and the CNAMEs on the way, or why there is none. */
+function target(services: ReadonlyMap<string, Service>, name: string, qtype: 'A' | 'AAAA', zones: ReadonlyMap<string, Zone> | undefined): { service: Service; cnames: string[] } | string {
+  const qname = canonicalOrigin(name);
+  const found = zones ? lookup({ byKey: zones, services }, nameKey(qname), qtype === 'A' ? RRType.A : RRType.AAAA) : null;
+  const cnames = found ? found.res.answer.filter((rr) => rr.type === RRType.CNAME).map((rr) => `${rr.owner} CNAME ${(rr.rdatas[0] as { target: string }).target}`) : [];
+  const end = found ? found.res.dynamic : qname;
+  const service = end === null ? undefined : services.get(end);
+  if (service) return { service, cnames };
+  const via = cnames.length ? `; its CNAME chain ends at ${cnames.at(-1)!.split(' ').at(-1)}` : '';
+  return `${qname} is not a service${via} (services: ${[...services.keys()].join(', ') || 'none'})`;
+}
+
+export function explain(services: ReadonlyMap<string, Service>, name: string, clientIp: string, opts: ExplainOptions = {}): ExplainResult {
   // clientFromAddress trusts its input (on the answer path it is a socket's address), so check here.
   if (isIP(clientIp) === 0) return { ok: false, error: `"${clientIp}" is not an IP address` };
   const client = clientFromAddress(clientIp, 'explain');
@@ -44,13 +74,18 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
     if (parsed.knownBits > 0) effective = parsed;
   }
   const qtype = opts.qtype ?? (effective.family === 6 ? 'AAAA' : 'A');
-  const steps: string[] = [];
+  const found = target(services, name, qtype, opts.zones);
+  if (typeof found === 'string') return { ok: false, error: found };
+  const { service, cnames } = found;
+  const steps: string[] = cnames.map((c) => `cname: ${c.replace(' CNAME ', ' -> ')}`);
   steps.push(`client: ${effective === client ? `${clientText(client)} (resolver address${opts.ecs !== undefined ? '; ECS /0 opts out' : ', no ECS'})` : `ECS ${clientText(effective)} (resolver ${clientText(client)})`}`);
   const d = service.compute(effective, qtype === 'A' ? 4 : 6, steps);
   const usesEcs = effective !== client;
   return {
     ok: true,
     explanation: {
+      name: canonicalOrigin(name),
+      cnames,
       service: service.def.name,
       qtype,
       client: clientText(client),
@@ -68,7 +103,7 @@ export function explain(services: Map<string, Service>, name: string, clientIp: 
 
 export function formatExplanation(e: Explanation): string {
   const lines = [
-    `service ${e.service} ${e.qtype}  (chain: ${e.chain.join(' -> ')})`,
+    `service ${e.service} ${e.qtype}${e.cnames.length ? ` for ${e.name}` : ''}  (chain: ${e.chain.join(' -> ')})`,
     ...e.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${s}`),
     e.rcode === 'SERVFAIL'
       ? 'answer: SERVFAIL'

@@ -28,6 +28,13 @@ export interface Resolution {
   additional: RRInstance[];
   /** Referral glue must fit or the answer is truncated; other additional data may be dropped. */
   additionalRequired: boolean;
+  /**
+   * Set when an A/AAAA lookup ends at a service name (directly or through in-zone CNAMEs): that
+   * name's addresses are decided per client and go after `answer`. The sections hold the NODATA
+   * form (answer = the CNAME chain, authority = the SOA), which is the reply when the decision has
+   * no address of the family.
+   */
+  dynamic: string | null;
 }
 
 /** RFC 8482 §4.2: a synthesized HINFO answers ANY; gdnsd uses the same text and TTL. */
@@ -104,11 +111,13 @@ function findNode(zone: Zone, name: string): ZoneNode | null {
 }
 
 /**
- * @param dynamic names whose A/AAAA answers are computed per client (services): a CNAME chain stops
- *   at one of them, with no negative SOA, so the resolver asks for the target itself.
+ * @param dynamic names whose A/AAAA answers are computed per client (services). A CNAME chain is
+ *   followed into one like into any other in-zone name (RFC 1034 §4.3.2 step 3a): for A/AAAA the
+ *   result is marked `dynamic`; other types get the zone's data at that name. Such a name owns
+ *   address data, so ANY there is answered with the RFC 8482 HINFO, never NODATA.
  */
 export function resolve(zone: Zone, qname: string, qtype: number, dynamic?: { has(name: string): boolean }): Resolution {
-  const res: Resolution = { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], additionalRequired: false };
+  const res: Resolution = { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], additionalRequired: false, dynamic: null };
   const visited = new Set<string>();
   let name = qname;
   for (let hop = 0; hop < MAX_CNAME_CHAIN; hop++) {
@@ -124,12 +133,17 @@ export function resolve(zone: Zone, qname: string, qtype: number, dynamic?: { ha
     if (cname && qtype !== RRType.CNAME) {
       res.answer.push(instance(cname, name));
       const target = (cname.rdatas[0] as { target: string }).target;
-      if (!isAtOrBelow(target, zone.origin) || visited.has(target) || dynamic?.has(target)) return res;
+      if (!isAtOrBelow(target, zone.origin) || visited.has(target)) return res;
       name = target;
       continue;
     }
+    const isDynamic = dynamic?.has(name) === true;
+    if (isDynamic && (qtype === RRType.A || qtype === RRType.AAAA)) {
+      res.dynamic = name;
+      return negative(zone, res, Rcode.NOERROR);
+    }
     if (qtype === RRType.ANY) {
-      if (node.rrsets.size === 0) return negative(zone, res, Rcode.NOERROR);
+      if (node.rrsets.size === 0 && !isDynamic) return negative(zone, res, Rcode.NOERROR);
       res.answer.push({ owner: name, type: RRType.HINFO, ttl: ANY_HINFO_TTL, rdatas: [ANY_HINFO] });
       return res;
     }

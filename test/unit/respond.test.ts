@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Responder, keyToName, type ZoneSet } from '../../src/dns/respond.js';
+import { keyToName, type ZoneSet } from '../../src/dns/lookup.js';
+import { Responder } from '../../src/dns/respond.js';
 import { nameKey } from '../../src/dns/writer.js';
 import { loadZoneText } from '../../src/config/load.js';
 import type { Zone } from '../../src/zone/zone.js';

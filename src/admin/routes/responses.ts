@@ -158,6 +158,8 @@ export const TokenDeletedSchema = Type.Object({ name: Type.String(), deleted: Ty
 export const ExplanationSchema = Type.Object(
   {
     version: Type.Integer({ description: 'config version the explanation was computed on' }),
+    name: Type.String({ description: 'the name asked about' }),
+    cnames: Type.Array(Type.String(), { description: 'in-zone CNAMEs followed from name to the service (owner CNAME target); empty when name is the service' }),
     service: Type.String(),
     qtype: Type.Union([Type.Literal('A'), Type.Literal('AAAA')]),
     client: Type.String(),
