@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileChain } from './chain.js';
 import { REGISTRY } from './registry.js';
-import { ALL } from './testkit.js';
+import { ALL, ctx, decide, health, region } from './testkit.js';
+import { clientFromAddress } from '../routing/client.js';
 
 const ids = ALL.map((r) => r.id);
 
@@ -56,4 +57,24 @@ test('every README example is a valid policy config (CoreDNS readme_test)', asyn
     const doc = parse(text) as { policy?: unknown; allDown?: unknown };
     assert.doesNotThrow(() => compileChain(doc.policy ?? {}, doc.allDown, regions), text);
   }
+});
+
+test('without a locate step all of a service\'s regions are one tier: weighted and sticky share by weight', () => {
+  // Issue 13, defect 1: the runner gave each region a tier of its own, so the first region always won.
+  const regions = [region('a', { weight: 300 }), region('b', { weight: 100 }), region('standby', { weight: 0 })];
+  for (const policy of [{ weighted: {} }, { sticky: {} }, { sticky: {}, multivalue: {} }]) {
+    const wins: Record<string, number> = {};
+    for (let i = 0; i < 4000; i++) {
+      const c = ctx({ client: clientFromAddress(`10.${i >> 8}.${i & 255}.1`), trace: null });
+      const first = decide(policy, c, { regions }).state.candidates[0]!.region.id;
+      wins[first] = (wins[first] ?? 0) + 1;
+    }
+    assert.ok(Math.abs(wins.a! / 4000 - 0.75) < 0.04 && Math.abs(wins.b! / 4000 - 0.25) < 0.04, `${JSON.stringify(policy)}: ${JSON.stringify(wins)}`);
+    assert.equal(wins.standby, undefined, 'weight 0 is standby');
+  }
+  // Without a balance step the service order decides, as before.
+  assert.equal(decide({}, ctx(), { regions }).addresses[0], regions[0]!.ipv4[0]);
+  // The standby answers only when every region with weight is down.
+  const down = health({ a: 'down', b: 'down' });
+  assert.equal(decide({ weighted: {} }, ctx({ health: down }), { regions }).state.candidates[0]!.region.id, 'standby');
 });

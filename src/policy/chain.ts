@@ -52,7 +52,9 @@ export type ChainInput = PolicyContext & { regions: Region[]; answers: number };
 
 export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
   const { regions, answers, ...ctx } = input;
-  const initial: Candidate[] = regions.map((region, tier) => ({ region, tier }));
+  // One tier: a service's regions are peers until a locate step (geo, proximity, failover) ranks
+  // them, so weighted and sticky alone balance across all of them (service order breaks no ties).
+  const initial: Candidate[] = regions.map((region) => ({ region, tier: 0 }));
   let state: ChainState = {
     candidates: initial,
     scope: 0,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { biased, greatCircleKm, proximity } from './proximity.js';
-import { ALL, ctx, geoAt, ids, state } from './testkit.js';
+import { ALL, ctx, geoAt, ids, region, REGIONS, state, tiersOf } from './testkit.js';
 
 const regionIds = ALL.map((r) => r.id);
 
@@ -37,11 +37,22 @@ for (const c of cases) {
   });
 }
 
-test('proximity: no location keeps service order, scope is the geo prefix', () => {
+test('proximity: no location keeps the candidates as they are (one tier), scope is the geo prefix', () => {
   const step = proximity.build(proximity.parseConfig({}, regionIds));
   const out = step(state(), ctx({ geo: geoAt({ country: 'DE' }), geoPrefix: 12 }));
-  assert.deepEqual(ids(out), ['us-east', 'eu-west', 'ap-southeast']);
+  assert.deepEqual(tiersOf(out), ['us-east@0', 'eu-west@0', 'ap-southeast@0']);
   assert.equal(out.scope, 12);
+});
+
+test('proximity: regions at the same effective distance (to the km) share a tier, in service order', () => {
+  const a2 = region('us-east-2', { lat: REGIONS.use.lat, lon: REGIONS.use.lon });
+  const near = region('us-east-3', { lat: REGIONS.use.lat + 0.001, lon: REGIONS.use.lon });
+  const regions = [REGIONS.euw, a2, REGIONS.use, near, REGIONS.aps];
+  const step = proximity.build(proximity.parseConfig({ bias: { 'eu-west': 50 } }, regions.map((r) => r.id)));
+  const out = step(state(regions), ctx({ geo: geoAt({ lat: 41.88, lon: -87.63 }), geoPrefix: 20 }));
+  // Chicago: the three Ashburn sites at ~956 km (one 0.1 km further: same km), then Dublin at
+  // 5,800 km biased to half, then Singapore.
+  assert.deepEqual(tiersOf(out), ['us-east-2@0', 'us-east@0', 'us-east-3@0', 'eu-west@1', 'ap-southeast@2']);
 });
 
 test('bias arithmetic', () => {

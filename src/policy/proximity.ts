@@ -3,7 +3,9 @@
  * distance scaled by the region's bias like Route 53 geoproximity: bias +50 makes a region look
  * half as far (it attracts more clients), -50 makes it look twice as far... precisely,
  * effective = distance × (1 − bias/100) for bias ≥ 0 and distance / (1 + bias/100) for bias < 0.
- * ECS scope: the geo network's prefix. Without a location the service order is kept.
+ * Regions at the same effective distance (rounded to the kilometre) form one tier, so co-located
+ * regions share by weight under weighted or sticky. ECS scope: the geo network's prefix. Without a
+ * location the candidates are left as they are (all one tier, as without a locate step).
  * @module
  */
 import { asRecord, rejectUnknownKeys } from './lists.js';
@@ -47,20 +49,24 @@ export const proximity: PolicyDefinition<ProximityConfig> = {
     return (state, ctx) => {
       const g = ctx.geo;
       if (!g || g.lat === null || g.lon === null) {
-        ctx.trace?.push('proximity: client location unknown -> service order');
+        ctx.trace?.push('proximity: client location unknown -> service regions as they are (one tier)');
         return { ...state, scope: Math.max(state.scope, ctx.geoPrefix) };
       }
       const scored = state.candidates.map((c) => {
         const km = greatCircleKm(g.lat!, g.lon!, c.region.lat, c.region.lon);
-        return { c, km, eff: biased(km, cfg.bias.get(c.region.id) ?? 0) };
+        const eff = biased(km, cfg.bias.get(c.region.id) ?? 0);
+        return { c, km, eff, tieKm: Math.round(eff) };
       });
-      // Ties (same effective distance) keep service order: sort is stable.
-      scored.sort((a, b) => a.eff - b.eff);
+      // Regions at the same effective distance (to the kilometre: two regions of one site) are one
+      // tier and share by weight; the stable sort keeps service order inside a tier.
+      scored.sort((a, b) => a.tieKm - b.tieKm);
+      const candidates = scored.map((s) => ({ region: s.c.region, tier: 0 }));
+      for (let i = 1; i < scored.length; i++) candidates[i]!.tier = candidates[i - 1]!.tier + (scored[i]!.tieKm === scored[i - 1]!.tieKm ? 0 : 1);
       ctx.trace?.push(
         `proximity: from ${g.lat.toFixed(2)},${g.lon.toFixed(2)}: ` +
-          scored.map((s) => `${s.c.region.id} ${Math.round(s.km)} km${s.eff !== s.km ? ` (biased ${Math.round(s.eff)})` : ''}`).join(', '),
+          scored.map((s, i) => `${s.c.region.id}@${candidates[i]!.tier} ${Math.round(s.km)} km${s.eff !== s.km ? ` (biased ${Math.round(s.eff)})` : ''}`).join(', '),
       );
-      return { ...state, candidates: scored.map((s, i) => ({ region: s.c.region, tier: i })), scope: Math.max(state.scope, ctx.geoPrefix) };
+      return { ...state, candidates, scope: Math.max(state.scope, ctx.geoPrefix) };
     };
   },
 };

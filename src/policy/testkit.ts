@@ -45,7 +45,8 @@ export function ctx(over: Partial<PolicyContext> & { ip?: string } = {}): Policy
 
 export function state(regions: Region[] = ALL, tiers?: number[]): ChainState {
   return {
-    candidates: regions.map((r, i): Candidate => ({ region: r, tier: tiers ? tiers[i]! : i })),
+    // Without tiers, one tier: what the chain runner starts from.
+    candidates: regions.map((r, i): Candidate => ({ region: r, tier: tiers ? tiers[i]! : 0 })),
     scope: 0,
     allDown: false,
     servfail: false,

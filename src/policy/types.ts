@@ -15,13 +15,16 @@ export interface Region {
   country: string;
   ipv4: string[];
   ipv6: string[];
-  /** Capacity weight; 0 = standby, used only when every weighted region of its tier is down. */
+  /** Capacity weight; 0 = standby, used only when no region with weight is left in any tier (balance.ts). */
   weight: number;
 }
 
 export interface Candidate {
   region: Region;
-  /** Lower is preferred: a geo or failover list position; equal tiers share traffic by weight. */
+  /**
+   * Lower is preferred: a geo or failover list position, or a proximity distance; equal tiers share
+   * traffic by weight. 0 for every region when no locate step ranked them.
+   */
   tier: number;
 }
 

@@ -7,10 +7,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dnsPacket from 'dns-packet';
 import { pino, type Logger } from 'pino';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
-import { decode, udpExchange } from '../helpers/client.js';
+import { decode, query, udpExchange } from '../helpers/client.js';
 
 export const Z = 'gslb.example.com';
 export const EU = '198.51.100.10';
@@ -161,12 +160,7 @@ export interface DnsAnswer {
 
 /** One A/AAAA query over real UDP, optionally with an ECS option (`81.2.69.0/24`). */
 export async function dnsQuery(port: number, name: string, type: 'A' | 'AAAA' = 'A', ecs?: string): Promise<DnsAnswer> {
-  const additionals: unknown[] = [];
-  if (ecs !== undefined) {
-    const [ip, len] = ecs.split('/');
-    additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 'CLIENT_SUBNET', family: ip!.includes(':') ? 2 : 1, sourcePrefixLength: Number(len), scopePrefixLength: 0, ip }] });
-  } else additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232 });
-  const msg = dnsPacket.encode({ type: 'query', id: 4321, questions: [{ type, name }], additionals: additionals as never });
+  const msg = query(name, type, { id: 4321, rd: false, ...(ecs !== undefined ? { ecs } : {}) });
   const raw = await udpExchange(port, msg, { timeoutMs: 1000 });
   if (!raw) throw new Error(`no DNS answer for ${name} ${type}`);
   const m = decode(raw);

@@ -74,6 +74,11 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Mirror the server's stdout/stderr to this process's stderr (also env DNSPROC_VERBOSE=1). */
   verbose?: boolean;
+  /**
+   * Readiness probe used instead of the `ready` log line, for a server whose log level hides it
+   * (MERIDIAN_LOG_LEVEL=warn keeps a busy admin API from logging every request).
+   */
+  ready?: (dir: string) => Promise<boolean>;
 }
 
 export interface RunningServer {
@@ -385,7 +390,7 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
         // NSD prints no ready line: probe until it answers the SOA of the first zone.
         const r = await udpQuery(probeHost, first.port, encodeQuery(probeName, 6), 300);
         if (r && r.length >= 12) break;
-      } else if (readyLine) break;
+      } else if (opts.ready ? await opts.ready(dir).catch(() => false) : readyLine) break;
       if (Date.now() > deadline) throw new Error(`server not ready within ${opts.readyTimeoutMs ?? 30000} ms`);
       await sleep(kind === 'nsd' ? 100 : 25);
     }

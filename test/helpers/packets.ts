@@ -250,3 +250,45 @@ export function questionBytes(b: Buffer): Buffer {
   if (readHeader(b).qdcount === 0) return Buffer.alloc(0);
   return b.subarray(12, skipName(b, 12) + 4);
 }
+
+/**
+ * The A/AAAA addresses of a reply's answer section, its rcode and its ECS scope (null without an
+ * ECS option): what a routing test reads, without a general decoder's cost per message (the policy
+ * matrix reads hundreds of thousands of replies).
+ */
+export function readAddresses(b: Buffer): { rcode: number; addresses: string[]; scope: number | null } {
+  const h = readHeader(b);
+  let off = 12;
+  for (let i = 0; i < h.qdcount; i++) off = skipName(b, off) + 4;
+  const addresses: string[] = [];
+  let scope: number | null = null;
+  for (let i = 0; i < h.ancount + h.nscount + h.arcount; i++) {
+    off = skipName(b, off);
+    const type = b.readUInt16BE(off);
+    const rdlen = b.readUInt16BE(off + 8);
+    const rdata = off + 10;
+    if (i < h.ancount && type === T.A && rdlen === 4) addresses.push(`${b[rdata]}.${b[rdata + 1]}.${b[rdata + 2]}.${b[rdata + 3]}`);
+    if (i < h.ancount && type === T.AAAA && rdlen === 16) addresses.push(ipv6Text(b.subarray(rdata, rdata + 16)));
+    if (type === T.OPT) {
+      for (let p = rdata; p + 4 <= rdata + rdlen; p += 4 + b.readUInt16BE(p + 2)) if (b.readUInt16BE(p) === 8) scope = b[p + 7]!;
+    }
+    off = rdata + rdlen;
+  }
+  return { rcode: h.rcode, addresses, scope };
+}
+
+/** RFC 5952 text of 16 address bytes (longest run of zero groups compressed), as dns-packet prints it. */
+function ipv6Text(bytes: Buffer): string {
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}

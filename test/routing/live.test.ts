@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { loadConfigFile } from '../../src/config/load.js';
 import { explain } from '../../src/routing/explain.js';
 import { buildServices, openGeo } from '../../src/serve.js';
-import { decode, udpExchange, type DecodedMsg } from '../helpers/client.js';
+import { decode, ecsScope, query, udpExchange } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const GEODB = new URL('../../geodb/test-city.mmdb', import.meta.url).pathname;
@@ -50,17 +49,7 @@ const ROUTING = {
 };
 
 function q(name: string, type: 'A' | 'AAAA' | 'TXT', ecs?: string, id = 77): Buffer {
-  const additionals: unknown[] = [];
-  if (ecs !== undefined) {
-    const [ip, len] = ecs.split('/');
-    additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 'CLIENT_SUBNET', family: ip!.includes(':') ? 2 : 1, sourcePrefixLength: Number(len), scopePrefixLength: 0, ip }] });
-  } else additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232 });
-  return dnsPacket.encode({ type: 'query', id, questions: [{ type, name }], additionals: additionals as never });
-}
-
-function ecsScope(m: DecodedMsg): number | null {
-  const opt = m.additionals.find((a) => a.type === 'OPT') as { options?: { code: number; scopePrefixLength: number }[] } | undefined;
-  return opt?.options?.find((o) => o.code === 8)?.scopePrefixLength ?? null;
+  return query(name, type, { id, rd: false, ...(ecs !== undefined ? { ecs } : {}) });
 }
 
 describe('services over the wire (fixture geo database)', () => {
