@@ -14,10 +14,13 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mmdb, writeMmdb, type MmdbEntry, type MmdbMap } from './mmdb-writer.js';
 
-interface Place {
+export interface Place {
   continent: string;
   country: string;
-  /** ISO 3166-2 suffix (GeoIP2 `iso_code`) and the region name (flat `state1`). */
+  /**
+   * ISO 3166-2 suffix (GeoIP2 `iso_code`; '' for a region without one) and the region's English
+   * name (GeoIP2 `names.en`, flat `state1`).
+   */
   sub?: [code: string, name: string];
   city?: string;
   at?: [lat: number, lon: number];
@@ -80,20 +83,32 @@ export const NETWORKS: ReadonlyArray<[network: string, place: keyof typeof PLACE
 
 const BUILD_EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z, fixed so that rebuilds are identical
 
-/** Synthetic GeoNames-style ids: stable per name, not real ones. */
-const ids = new Map<string, number>();
-const geonameId = (name: string): ReturnType<typeof mmdb.uint32> => {
-  if (!ids.has(name)) ids.set(name, 1000 + ids.size);
-  return mmdb.uint32(ids.get(name)!);
-};
+/** Synthetic GeoNames-style ids: stable per name within one build, not real ones. */
+type Ids = (name: string) => ReturnType<typeof mmdb.uint32>;
+function idMaker(): Ids {
+  const ids = new Map<string, number>();
+  return (name) => {
+    if (!ids.has(name)) ids.set(name, 1000 + ids.size);
+    return mmdb.uint32(ids.get(name)!);
+  };
+}
 
-function geoip2Record(p: Place): MmdbMap {
+/**
+ * GeoIP2-City shape. `withCodes: false` leaves out `subdivisions[].iso_code`, as DB-IP's own
+ * GeoIP2-format files do (they give the region's names only).
+ */
+function geoip2Record(p: Place, geonameId: Ids, withCodes = true): MmdbMap {
   const country = { geoname_id: geonameId(p.country), iso_code: p.country, names: { en: p.country } };
   const rec: MmdbMap = {};
   if (p.continent) rec.continent = { code: p.continent, geoname_id: geonameId(p.continent), names: { en: CONTINENT_NAMES[p.continent]! } };
   rec.country = country;
   rec.registered_country = country;
-  if (p.sub) rec.subdivisions = [{ geoname_id: geonameId(`${p.country}-${p.sub[0]}`), iso_code: p.sub[0], names: { en: p.sub[1] } }];
+  if (p.sub) {
+    const sub: MmdbMap = { geoname_id: geonameId(`${p.country}-${p.sub[0] || p.sub[1]}`) };
+    if (withCodes && p.sub[0]) sub.iso_code = p.sub[0];
+    sub.names = { en: p.sub[1] };
+    rec.subdivisions = [sub];
+  }
   if (p.city) rec.city = { geoname_id: geonameId(p.city), names: { en: p.city } };
   if (p.at) {
     rec.location = { accuracy_radius: mmdb.uint16(20), latitude: mmdb.double(p.at[0]), longitude: mmdb.double(p.at[1]), time_zone: p.tz ?? '' };
@@ -119,7 +134,8 @@ function flatRecord(p: Place): MmdbMap {
 export function buildFixtures(): { city: Buffer; flat: Buffer } {
   const entries = (shape: (p: Place) => MmdbMap): MmdbEntry[] =>
     NETWORKS.map(([network, place]) => ({ network, data: shape(PLACES[place]) }));
-  const city = writeMmdb(entries(geoip2Record), {
+  const ids = idMaker();
+  const city = writeMmdb(entries((p) => geoip2Record(p, ids)), {
     ipVersion: 6,
     recordSize: 24,
     databaseType: 'Meridian-Test-City',
@@ -134,6 +150,35 @@ export function buildFixtures(): { city: Buffer; flat: Buffer } {
     description: { en: 'Meridian synthetic test data, @ip-location-db shape (geodb/make-fixture.ts)' },
   });
   return { city, flat };
+}
+
+/**
+ * The record shapes of the databases Meridian reads:
+ * - `geoip2`: MaxMind GeoIP2/GeoLite2-City (`subdivisions[].iso_code` and `names`);
+ * - `geoip2-names`: DB-IP's own GeoIP2-format city files (`subdivisions[].names` only, no code);
+ * - `flat`: the `@ip-location-db/*-city-mmdb` packages (`country_code`, `state1` as a name …);
+ * - `country`: the `@ip-location-db/*-country-mmdb` packages (`{ country_code }` only), like the
+ *   embedded default.
+ */
+export type DatabaseShape = 'geoip2' | 'geoip2-names' | 'flat' | 'country';
+
+/** A database of `shape` over the given networks (for tests that need their own table). */
+export function buildDatabase(shape: DatabaseShape, networks: ReadonlyArray<[network: string, place: Place]>): Buffer {
+  const ids = idMaker();
+  const record = (p: Place): MmdbMap => {
+    if (shape === 'country') return { country_code: p.country };
+    return shape === 'flat' ? flatRecord(p) : geoip2Record(p, ids, shape === 'geoip2');
+  };
+  return writeMmdb(
+    networks.map(([network, place]) => ({ network, data: record(place) })),
+    {
+      ipVersion: 6,
+      recordSize: shape === 'flat' || shape === 'country' ? 28 : 24,
+      databaseType: `Meridian-Test-${shape}`,
+      buildEpoch: BUILD_EPOCH,
+      description: { en: `Meridian synthetic test data, ${shape} shape (geodb/make-fixture.ts)` },
+    },
+  );
 }
 
 export const FIXTURE_PATHS = {

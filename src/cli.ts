@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadZoneText } from './config/load.js';
 import { createLogger } from './obs/log.js';
-import { ConfigError, startDnsNode } from './serve.js';
+import { ConfigError, geoWarnings, startDnsNode } from './serve.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
@@ -31,7 +31,9 @@ Usage:
                                             an admin API token for admin.tokens (prints secret + sha256)
   meridian version
 
-Problems are printed as file:line: reason; check exits 1 when there are any.
+Problems are printed as file:line: reason; check exits 1 when there are any. Warnings (valid config
+that will not do what it says, e.g. subdivision rules with a country-only geo database) are printed
+as file:line: warning: reason and do not change the exit code.
 The admin API (admin.listen, default 127.0.0.1:8053) edits zones, regions and services as versioned
 config; see src/admin/README.md. With an admin: section the YAML's zones/regions/services only seed
 an empty store.
@@ -101,7 +103,15 @@ function check(args: string[]): number {
     const loaded = loadConfigFile(values.config ?? DEFAULT_CONFIG);
     problems = loaded.ok ? [] : loaded.errors.map(formatSourceError);
     if (loaded.ok) {
-      for (const z of loaded.config.zones) process.stdout.write(`zone ${z.origin}: ${z.nodes.size} names\n`);
+      const { config } = loaded;
+      for (const z of config.zones) process.stdout.write(`zone ${z.origin}: ${z.nodes.size} names\n`);
+      const warnings = config.warnings.map((w) => `${w.file}:${w.line}: warning: ${w.reason}`);
+      // The geo database as serve would open it: one it cannot open is a problem, one that lacks
+      // what the rules need is a warning.
+      const geo = geoWarnings(config);
+      if (typeof geo === 'string') problems.push(`${config.file}:0: ${geo}`);
+      else warnings.push(...geo.map((w) => `${config.file}: warning: ${w}`));
+      for (const w of warnings) process.stderr.write(w + '\n');
     }
   }
   for (const p of problems) process.stderr.write(p + '\n');

@@ -32,6 +32,7 @@ import { openFileStore } from './store/file.js';
 import { openRedisStore } from './store/redis.js';
 import type { ConfigStore, VersionRecord } from './store/types.js';
 import { ClientSampler } from './routing/samples.js';
+import { countryOnlyWarnings, policyWarnings } from './routing/warnings.js';
 import type { AdminServer } from './admin/server.js';
 import type { Forwarder } from './forward/forwarder.js';
 
@@ -78,6 +79,22 @@ export function openGeo(config: LoadedConfig, log: Logger | null): GeoSource | n
     log.info({ database: source.current.description }, 'geo database loaded');
   }
   return source;
+}
+
+/**
+ * For `meridian check`: opens the geo database as serve would (when a service needs one) and
+ * returns what the config's rules cannot get from it, or the reason it cannot be opened.
+ */
+export function geoWarnings(config: LoadedConfig): string[] | string {
+  let geo: GeoSource | null;
+  try {
+    geo = openGeo(config, null);
+  } catch (err) {
+    return `geo.database: ${(err as Error).message}`;
+  }
+  if (!geo) return [];
+  geo.stop();
+  return countryOnlyWarnings(config.routing.services, geo.current.description, config.geo.database);
 }
 
 /**
@@ -129,11 +146,23 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     },
   };
   let services = buildServices(config, env);
+  // Valid config that will not do what it says: each distinct warning is logged once, at start and
+  // when a config version or a geo database brings a new one.
+  const warned = new Set<string>();
+  const logWarnings = (): void => {
+    const found = policyWarnings(config.routing.services);
+    if (geo) found.push(...countryOnlyWarnings(config.routing.services, geo.current.description, config.geo.database));
+    for (const w of found.filter((x) => !warned.has(x))) {
+      warned.add(w);
+      log.warn(w);
+    }
+  };
   // A new geo database or health snapshot changes decisions: those cached under the old one are void.
   const clearDecisions = (): void => {
     for (const s of services.values()) s.clearCache();
   };
   geo?.onSwap(clearDecisions);
+  geo?.onSwap(logWarnings);
   plane.source.onSwap(clearDecisions);
   const responder = new Responder(zoneSet(config, services), {
     udpSize: dns.udpSize,
@@ -151,6 +180,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     for (const f of forwarders) f.update(config);
     services = buildServices(config, env);
     responder.setZones(zoneSet(config, services));
+    logWarnings();
   };
   const udp = config.listen.map((a) => new UdpListener(responder, a.host, a.port, { errorRateLimit: dns.errorRateLimit }));
   const tcp = config.listen.map((a) => new TcpListener(responder, a.host, a.port, dns.tcp));
@@ -183,6 +213,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       await follower.start();
     }
     await Promise.all(all.map((l) => l.start()));
+    logWarnings();
   } catch (err) {
     await stopAll();
     throw err;
@@ -298,6 +329,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       geo?.reload();
       services = buildServices(config, env);
       responder.setZones(zoneSet(config, services));
+      logWarnings();
       log.info({ zones: config.zones.map((z) => z.origin) }, 'reloaded');
       return [];
     },

@@ -41,6 +41,8 @@ export interface LoadedConfig {
   document: ConfigDocument;
   /** The `forward:` section and every region's `forwarder:` block, compiled (src/forward/config.ts). */
   forward: ForwardConfig;
+  /** Accepted but suspect settings, as `file:line` (`meridian check` prints them, `serve` logs them). */
+  warnings: SourceError[];
 }
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
@@ -95,7 +97,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   if (typeof metricsListen === 'string') errors.push({ file, line: lineOf(doc, counter, ['metrics', 'listen']), reason: `metrics: ${metricsListen}` });
 
   const origins = source.zones.map((z) => canonicalOrigin(z.origin));
-  const { routing, problems } = compileRouting(source.regions, source.services, origins, source.health.probe);
+  const { routing, problems, warnings } = compileRouting(source.regions, source.services, origins, source.health.probe);
   for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
   const { forward, problems: forwardProblems } = compileForward(source.forward, source.regions, routing, parseListen);
   for (const p of forwardProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
@@ -136,7 +138,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
     }
   });
   if (errors.length) return { ok: false, errors };
-  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, health: source.health, metricsListen: metricsListen as ListenAddress | null, routing, admin: source.admin ?? null, document: { zones: zoneSources, regions: source.regions, services: source.services }, forward } };
+  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, health: source.health, metricsListen: metricsListen as ListenAddress | null, routing, admin: source.admin ?? null, document: { zones: zoneSources, regions: source.regions, services: source.services }, forward, warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })) } };
 }
 
 /** Parses, validates and compiles one zone file; returns its errors instead when there are any. */

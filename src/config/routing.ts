@@ -6,6 +6,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { compileChain } from '../policy/chain.js';
+import { ConfigPathError } from '../policy/lists.js';
 import type { Region } from '../policy/types.js';
 import type { ServiceDefinition } from '../routing/service.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
@@ -38,8 +39,10 @@ export function compileRouting(
   services: ServiceSource[],
   zoneOrigins: string[],
   probeJson: unknown = {},
-): { routing: CompiledRouting; problems: RoutingProblem[] } {
+): { routing: CompiledRouting; problems: RoutingProblem[]; warnings: RoutingProblem[] } {
   const problems: RoutingProblem[] = [];
+  /** Accepted but suspect (`meridian check` prints them, `serve` logs them). */
+  const warnings: RoutingProblem[] = [];
   let probe: ProbeDefaults;
   try {
     probe = parseProbeDefaults(probeJson);
@@ -120,6 +123,7 @@ export function compileRouting(
     });
     try {
       const chain = compileChain(s.policy, s.allDown, members.map((r) => r.id));
+      for (const w of chain.warnings) warnings.push({ path: at('policy', ...w.path), reason: `service ${name}: ${w.reason}` });
       // A draining region's addresses carry the drain TTL, so caches forget them before it stops.
       const drainTtls = new Map<string, number>();
       for (const r of members) {
@@ -129,8 +133,9 @@ export function compileRouting(
       compiled.push({ name, ttl: s.ttl, regions: members, answers: s.answers, chain, ...(drainTtls.size ? { drainTtls } : {}) });
     } catch (err) {
       const msg = (err as Error).message;
-      problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy'), reason: `service ${name}: ${msg}` });
+      const below = err instanceof ConfigPathError ? err.path : [];
+      problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy', ...below), reason: `service ${name}: ${msg}` });
     }
   });
-  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions, endpoints, probe }, problems };
+  return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions, endpoints, probe }, problems, warnings };
 }

@@ -5,9 +5,11 @@
  * |---|---|---|
  * | country | `country.iso_code` | `country_code` |
  * | continent | `continent.code` | none (from the country table) |
- * | subdivision | `subdivisions[0].iso_code` -> `US-CA` | `state1`, a name (`Hesse`); a code only if it looks like one |
+ * | subdivision | `subdivisions[0].iso_code`, else `.names.en` (DB-IP) | `state1`, a name (`Hesse`) |
  * | lat, lon | `location.latitude`, `location.longitude` | `latitude`, `longitude` (float32) |
  *
+ * Subdivisions come out as ISO 3166-2 (`US-CA`, `DE-HE`) whichever the database gives, code or
+ * name (subdivisions.ts); a name the table does not know stays a name, as `CC-Name`.
  * Flat city files write every field, with `""` for unknown ones, so empty strings count as absent.
  * `registered_country` (where the block's owner registered it) is not used as a location: for
  * anycast and satellite ranges it is the one thing GeoIP2 knows, and it is not where the client is.
@@ -16,6 +18,7 @@
  * @module
  */
 import { countryInfo } from './countries.js';
+import { recordSubdivision } from './subdivisions.js';
 import type { Location } from './types.js';
 
 type Rec = Record<string, unknown>;
@@ -39,15 +42,14 @@ function coord(v: unknown, limit: number): number | null {
 
 const COUNTRY = /^[A-Z]{2}$/;
 const CONTINENT = /^(AF|AN|AS|EU|NA|OC|SA)$/;
-/** ISO 3166-2 subdivision suffixes are one to three letters or digits. */
-const SUBDIVISION_CODE = /^[A-Z0-9]{1,3}$/;
 
 /** The location in a raw record, or null when it names neither a place nor coordinates. */
 export function normalize(raw: unknown): Location | null {
   if (!isRec(raw)) return null;
   let country: string | null;
   let continent: string | null = null;
-  let subdivision: string | null = null;
+  let subCode: string | null = null;
+  let subName: string | null = null;
   let lat: number | null;
   let lon: number | null;
 
@@ -55,14 +57,17 @@ export function normalize(raw: unknown): Location | null {
     country = isRec(raw.country) ? str(raw.country.iso_code) : null;
     continent = isRec(raw.continent) ? str(raw.continent.code) : null;
     const sub = Array.isArray(raw.subdivisions) ? (raw.subdivisions[0] as unknown) : undefined;
-    subdivision = isRec(sub) ? str(sub.iso_code) : null;
+    if (isRec(sub)) {
+      subCode = str(sub.iso_code);
+      subName = isRec(sub.names) ? str(sub.names.en) : null;
+    }
     const loc = isRec(raw.location) ? raw.location : {};
     lat = coord(loc.latitude, 90);
     lon = coord(loc.longitude, 180);
   } else {
     country = str(raw.country_code);
     continent = str(raw.continent_code);
-    subdivision = str(raw.state1);
+    subName = str(raw.state1);
     lat = coord(raw.latitude, 90);
     lon = coord(raw.longitude, 180);
   }
@@ -71,8 +76,7 @@ export function normalize(raw: unknown): Location | null {
   if (country !== null && !COUNTRY.test(country)) country = null;
   if (continent !== null && !CONTINENT.test(continent.toUpperCase())) continent = null;
   if (lat === null || lon === null) lat = lon = null;
-  if (subdivision !== null && country !== null && SUBDIVISION_CODE.test(subdivision)) subdivision = `${country}-${subdivision}`;
-  else if (subdivision !== null && SUBDIVISION_CODE.test(subdivision)) subdivision = null; // a bare code means nothing without its country
+  const subdivision = recordSubdivision(country, subCode, subName);
 
   if (country !== null) {
     const info = countryInfo(country);

@@ -30,6 +30,11 @@ export interface GeoDatabaseInfo {
   recordSize: number;
   nodeCount: number;
   bytes: number;
+  /**
+   * Whether the records decoded at open name subdivisions: false for a country database, where
+   * subdivision rules never match (`meridian check` warns). Decided on up to 4,096 records.
+   */
+  subdivisions: boolean;
 }
 
 const MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.com', 'latin1')]);
@@ -106,6 +111,8 @@ export class GeoDatabase {
     if (m.ipVersion === 6) for (let i = 0; i < 96 && start < this.nodeCount; i++) start = this.record(start, 0);
     this.ipv4Start = start;
     this.check();
+    let subdivisions = false;
+    for (const loc of this.locations.values()) if (loc?.subdivision) subdivisions = true;
     const buildEpoch = m.buildEpoch.getTime() / 1000;
     if (!Number.isFinite(buildEpoch)) throw new Error('no build_epoch in the metadata');
     this.description = {
@@ -116,6 +123,7 @@ export class GeoDatabase {
       recordSize: m.recordSize,
       nodeCount: m.nodeCount,
       bytes: db.length,
+      subdivisions,
     };
     for (const s of SAMPLES) if (m.ipVersion === 6 || !s.includes(':')) this.lookup(s);
   }

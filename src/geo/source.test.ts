@@ -35,7 +35,7 @@ test('a new valid file is swapped in: version bumps, onSwap is called, lookups u
   assert.equal(swaps[0]![0], source.current);
   assert.equal(swaps[0]![1], 2);
   assert.equal(source.current.description.type, 'Meridian-Test-Flat');
-  assert.equal(source.current.lookup('2.16.0.1')?.subdivision, 'Hesse');
+  assert.equal(source.current.lookup('2.16.0.1')?.subdivision, 'DE-HE', 'the flat file names Hesse: the same code');
   assert.deepEqual(source.metrics, { reloadsOk: 1, reloadsFailed: 0, buildEpoch: 1_767_225_600 });
 });
 

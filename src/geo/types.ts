@@ -12,8 +12,9 @@ export interface GeoResult {
   /** ISO 3166-1 alpha-2, upper case. */
   country: string | null;
   /**
-   * ISO 3166-2 (`US-CA`) when the database has a subdivision code (GeoIP2 shape); the database's own
-   * region name (`Hesse`) for flat databases that carry names only.
+   * ISO 3166-2 (`US-CA`), from the database's code (GeoIP2) or its region name (DB-IP, flat
+   * `@ip-location-db` files: `California` -> `US-CA`); `CC-Name` with the database's own name when
+   * no known subdivision of the country has that name (src/geo/subdivisions.ts).
    */
   subdivision: string | null;
   /** Degrees; the country's centre when the database has only a country. */

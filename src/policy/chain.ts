@@ -7,7 +7,7 @@ import { parseAllDown, type AllDownConfig } from './alldown.js';
 import { addressesOf, buildHealthStep } from './health.js';
 import { asRecord } from './lists.js';
 import { REGISTRY } from './registry.js';
-import type { Candidate, ChainState, PolicyContext, PolicyStep, Region } from './types.js';
+import type { Candidate, ChainState, ParseNotes, PolicyContext, PolicyStep, Region } from './types.js';
 
 export interface CompiledChain {
   steps: PolicyStep[];
@@ -15,6 +15,10 @@ export interface CompiledChain {
   names: string[];
   needsGeo: boolean;
   allDown: AllDownConfig;
+  /** Accepted but suspect config, with paths below `policy` (`meridian check` prints them). */
+  warnings: ParseNotes['warnings'];
+  /** Subdivisions the rules name: they never match with a country-only geo database. */
+  subdivisions: string[];
 }
 
 /** Throws Error(`<policy>: reason`) on any problem. */
@@ -31,14 +35,15 @@ export function compileChain(policyJson: unknown, allDownJson: unknown, regionId
   const allDown = parseAllDown(allDownJson, regionIds);
   const steps: PolicyStep[] = [];
   const names: string[] = [];
+  const notes: ParseNotes = { warnings: [], subdivisions: [] };
   const add = (name: string, step: PolicyStep): void => {
     steps.push(step);
     names.push(name);
   };
-  for (const p of used.filter((d) => d.phase === 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds)));
+  for (const p of used.filter((d) => d.phase === 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds, notes)));
   add('health', buildHealthStep(allDown));
-  for (const p of used.filter((d) => d.phase !== 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds)));
-  return { steps, names, needsGeo: used.some((p) => p.needsGeo), allDown };
+  for (const p of used.filter((d) => d.phase !== 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds, notes)));
+  return { steps, names, needsGeo: used.some((p) => p.needsGeo), allDown, ...notes };
 }
 
 export interface ChainResult {

@@ -44,6 +44,16 @@ export function asRecord(json: unknown, where: string): Record<string, unknown> 
   return json as Record<string, unknown>;
 }
 
+/** A config error that knows where below `policy` it is (`['geo', 'subdivisions', 'XX-CA']`). */
+export class ConfigPathError extends Error {
+  constructor(
+    readonly path: string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export function rejectUnknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) throw new Error(`${where}: unknown key "${k}" (allowed: ${allowed.join(', ')})`);
 }

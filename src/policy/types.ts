@@ -69,6 +69,14 @@ export interface ChainState {
 
 export type PolicyStep = (state: ChainState, ctx: PolicyContext) => ChainState;
 
+/** What parsing a policy config found besides the config itself. */
+export interface ParseNotes {
+  /** Accepted but suspect: `meridian check` prints them and `serve` logs them. Paths are below `policy`. */
+  warnings: { path: string[]; reason: string }[];
+  /** ISO 3166-2 codes (or `CC-Name`) that rules depend on: they never match with a country-only database. */
+  subdivisions: string[];
+}
+
 /** One registered policy: how to parse its config (once, at load) and build its step. */
 export interface PolicyDefinition<C> {
   name: string;
@@ -76,8 +84,12 @@ export interface PolicyDefinition<C> {
   phase: 'locate' | 'balance' | 'select';
   /** Whether the step reads the client's geo record (the runner looks it up only then). */
   needsGeo: boolean;
-  /** Throws `${name}: reason` on bad config. `regionIds` are the regions the service may use. */
-  parseConfig(json: unknown, regionIds: string[]): C;
+  /**
+   * Throws `${name}: reason` on bad config (a `ConfigPathError` when it can point below the
+   * policy). `regionIds` are the regions the service may use; `notes` collects what is accepted but
+   * worth telling the operator.
+   */
+  parseConfig(json: unknown, regionIds: string[], notes?: ParseNotes): C;
   build(config: C): PolicyStep;
 }
 

@@ -226,6 +226,8 @@ describe('admin API resources (embedded mode, file store)', () => {
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { failover: ['us-east'] } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west', 'us-east'], policy: { geo: {}, proximity: {} } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { weighted: { prefix4: 99 } } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
+    const sub = await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { geo: { subdivisions: { 'XX-CA': ['eu-west'] } } } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy\/geo\/subdivisions\/XX-CA$/);
+    assert.match(JSON.stringify(sub.json.error), /geo\.subdivisions\.XX-CA: \\"XX\\" is not an ISO 3166-1 country code/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], allDown: { mode: 'panic' } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/allDown$/);
     await rejected('PUT', '/v1/services/www.example.org', { regions: ['eu-west'] }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/name$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], ttl: -1 }, 'MERIDIAN_ERR_VALIDATION', /^body\/ttl$/);
