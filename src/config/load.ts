@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
 import type { SourceError } from '../zone/types.js';
@@ -58,6 +58,13 @@ export function parseListen(text: string): ListenAddress | string {
   return { host, port };
 }
 
+/** TypeBox's message, except that a choice of words (`balance: fastest`) names the words it accepts. */
+function schemaMessage(e: ValueError): string {
+  const choices = (e.schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((s) => s.const);
+  if (choices?.length && choices.every((c) => typeof c === 'string')) return `must be one of ${choices.join(', ')}`;
+  return e.message;
+}
+
 /** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number {
   for (let p = path; ; p = p.slice(0, -1)) {
@@ -81,7 +88,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const errors: SourceError[] = [];
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
     const path = e.path.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-    errors.push({ file, line: lineOf(doc, counter, path), reason: `${e.path || '/'}: ${e.message}` });
+    errors.push({ file, line: lineOf(doc, counter, path), reason: `${e.path || '/'}: ${schemaMessage(e)}` });
   }
   if (errors.length) return { ok: false, errors };
   const source = withDefaults as ConfigSource;

@@ -11,7 +11,10 @@ import type { CompiledRouting } from '../config/routing.js';
 import type { RegionSource } from '../config/schema.js';
 import { canonicalOrigin } from '../zone/parse.js';
 
-export const BALANCE_MODES = ['round-robin', 'weighted-round-robin', 'least-connections', 'weighted-least-connections', 'source-hash'] as const;
+export const BALANCE_MODES = ['round-robin', 'weighted-round-robin', 'least-connections', 'weighted-least-connections', 'source-hash', 'least-response-time', 'random-two-choices'] as const;
+
+/** Default τ of the connect-time average (Finagle's peak EWMA default): see src/forward/README.md. */
+export const DEFAULT_DECAY_MS = 10_000;
 export type BalanceMode = (typeof BALANCE_MODES)[number];
 
 /** Which of a region's `endpoints` a listener (or an SNI route) sends to. Neither key: all of them. */
@@ -90,6 +93,13 @@ export const ForwardSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** The `least-response-time` balancer: τ of each backend's connect-time average (connect-time.ts). */
+    leastResponseTime: Type.Object(
+      {
+        decayMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: DEFAULT_DECAY_MS }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     load: Type.Object(
       {
         reportIntervalMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
@@ -160,6 +170,7 @@ export interface ForwardConfig {
   embedded: string[];
   outlier: ForwardSource['outlier'];
   relay: ForwardSource['relay'];
+  leastResponseTime: ForwardSource['leastResponseTime'];
   load: ForwardSource['load'];
   /** Every configured region, with defaults when it has no `forwarder:` block. */
   regions: Map<string, RegionForwarder>;
@@ -235,7 +246,7 @@ export function compileForward(
   checkEmbedded(source.embedded, listeners, compiled, problems);
 
   return {
-    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, fastLane: source.fastLane, embedded: source.embedded, outlier: source.outlier, relay: source.relay, load: source.load, regions: compiled },
+    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, fastLane: source.fastLane, embedded: source.embedded, outlier: source.outlier, relay: source.relay, leastResponseTime: source.leastResponseTime, load: source.load, regions: compiled },
     problems,
   };
 }

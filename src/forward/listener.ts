@@ -24,6 +24,7 @@ import type { GeoLookup } from '../routing/service.js';
 import type { ListenerConfig } from './config.js';
 import { dialRelay, RELAY_ACK, regionOrder, type RelayedIn } from './hop.js';
 import type { OutlierDetector } from './passive.js';
+import { observeConnect } from './connect-time.js';
 import { createBalancer, type Balancer } from './pick.js';
 import { encodeV1, encodeV2, meridianTlv, type ProxyAddresses } from './proxy-protocol.js';
 import { installAccept, socketFromHandle } from './accept.js';
@@ -312,8 +313,12 @@ export class ForwardListener {
 
   private balancer(): Balancer {
     let b = this.balancers.get(this.cfg.balance);
-    if (!b) this.balancers.set(this.cfg.balance, (b = createBalancer(this.cfg.balance)));
+    if (!b) this.balancers.set(this.cfg.balance, (b = createBalancer(this.cfg.balance, { decayMs: () => this.decayMs })));
     return b;
+  }
+
+  private get decayMs(): number {
+    return this.env.config().forward.leastResponseTime.decayMs;
   }
 
   /** Tries the pool's backends, best first; `panic` = only those ejected by passive health. */
@@ -332,8 +337,12 @@ export class ForwardListener {
       if (!b) return null;
       tried.add(b.key);
       b.active++; // counted while connecting, so parallel picks see it
+      const started = performance.now();
       const s = await dial(b);
       if (!(s instanceof Error)) {
+        // Both lanes come through here, each with its own dial: the connect time is measured on either.
+        const now = performance.now();
+        observeConnect(b, now - started, now, this.decayMs);
         outlier.onSuccess(b.key);
         b.connections++;
         return { upstream: s, record: b };

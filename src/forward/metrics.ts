@@ -83,6 +83,11 @@ function define(registry: Registry, forwarders: () => Forwarder[]): void {
       for (const [key, b] of fwd.state.backends) set(splitKey(key), b.connectFailures);
     });
   });
+  gauge(registry, 'meridian_forward_backend_connect_time_seconds', 'Average time to connect to each backend (EWMA over forward.leastResponseTime.decayMs; what least-response-time ranks by); absent until a first connect.', ['region', 'endpoint'], (set) => {
+    each((fwd) => {
+      for (const [key, b] of fwd.state.backends) if (!Number.isNaN(b.connectMs)) set(splitKey(key), b.connectMs / 1000);
+    });
+  });
   gauge(registry, 'meridian_forward_backend_ejected', '1 while passive health has the backend ejected.', ['region', 'endpoint'], (set) => {
     each((fwd) => {
       const ejected = new Set(fwd.outlier.ejected());

@@ -14,17 +14,39 @@
  * - source-hash: weighted rendezvous hashing of the client address (not the port): a client keeps
  *   its backend while that backend is usable, and when one goes away only its clients move. A
  *   retry after a failed connect takes the next-best backend for that client, also stable.
+ * - least-response-time: smallest connect time × (active + 1) / weight, the connect time being
+ *   the backend's EWMA (connect-time.ts), as NGINX Plus's `least_time connect` ("the least average
+ *   time and the least number of active connections, with server weights taken into account") and
+ *   Finagle/Envoy's peak EWMA (latency × outstanding). A backend that is slow to accept, being far
+ *   away or overloaded, gets fewer connections, in proportion; with equal times it is
+ *   weighted-least-connections. Ties go round robin.
+ * - random-two-choices: the power of two choices (Mitzenmacher; HAProxy's `random(2)`, Envoy's
+ *   least-request with equal weights): draw two different backends at random, with probability in
+ *   proportion to their weights, and take the one with the smaller (active + 1) / weight. Nearly
+ *   the balance of a full least-connections scan, without all forwarders' picks herding onto the
+ *   same least-loaded backend at once.
  * @module
  */
-import type { BalanceMode } from './config.js';
+import { DEFAULT_DECAY_MS, type BalanceMode } from './config.js';
+import { connectCost, poolFloor, type ConnectTimed } from './connect-time.js';
 import { fmix32, stringHash, unitInterval } from '../policy/hash.js';
 
-export interface Pickable {
+export interface Pickable extends Partial<ConnectTimed> {
   key: string;
   /** > 0; weight-0 backends are filtered out before picking. */
   weight: number;
   /** Connections open to this backend now. */
   active: number;
+}
+
+/** What the time- and chance-based balancers read; the defaults are the real clock and Math.random. */
+export interface BalancerOptions {
+  /** τ of the connect-time average (`forward.leastResponseTime.decayMs`), read at each pick. */
+  decayMs?: () => number;
+  /** Monotonic milliseconds. */
+  now?: () => number;
+  /** Uniform in [0, 1). */
+  random?: () => number;
 }
 
 export interface Balancer {
@@ -33,20 +55,35 @@ export interface Balancer {
   readonly usesSource: boolean;
 }
 
-export function createBalancer(mode: BalanceMode): Balancer {
+export function createBalancer(mode: BalanceMode, opts: BalancerOptions = {}): Balancer {
   switch (mode) {
     case 'round-robin':
       return roundRobin();
     case 'weighted-round-robin':
       return smoothWeighted();
     case 'least-connections':
-      return least((b) => b.active);
+      return least(() => activeOnly);
     case 'weighted-least-connections':
-      return least((b) => (b.active + 1) / b.weight);
+      return least(() => loadPerWeight);
     case 'source-hash':
       return sourceHash();
+    case 'least-response-time': {
+      const now = opts.now ?? (() => performance.now());
+      const decayMs = opts.decayMs ?? (() => DEFAULT_DECAY_MS);
+      return least((pool) => {
+        const floor = poolFloor(pool);
+        const t = now();
+        const tau = decayMs();
+        return (b) => (connectCost(b, floor, t, tau) * (b.active + 1)) / b.weight;
+      });
+    }
+    case 'random-two-choices':
+      return twoChoices(opts.random ?? Math.random);
   }
 }
+
+const activeOnly = (b: Pickable): number => b.active;
+const loadPerWeight = (b: Pickable): number => (b.active + 1) / b.weight;
 
 function roundRobin(): Balancer {
   let next = 0;
@@ -89,12 +126,14 @@ function smoothWeighted(): Balancer {
   };
 }
 
-function least(cost: (b: Pickable) => number): Balancer {
+/** The smallest cost wins; `costs(pool)` prepares the cost function once per pick. */
+function least(costs: (pool: readonly Pickable[]) => (b: Pickable) => number): Balancer {
   let rotate = 0;
   return {
     usesSource: false,
     pick(c) {
       if (c.length === 0) return null;
+      const cost = costs(c);
       // Start the scan at a rotating offset: equal costs then take turns.
       const start = rotate++ % c.length;
       if (rotate > 1_000_000_007) rotate = 0;
@@ -131,4 +170,34 @@ function sourceHash(): Balancer {
       return best;
     },
   };
+}
+
+function twoChoices(random: () => number): Balancer {
+  return {
+    usesSource: false,
+    pick(c) {
+      if (c.length <= 1) return c[0] ?? null;
+      let total = 0;
+      for (const b of c) total += b.weight;
+      const i = draw(c, total, -1, random);
+      const j = draw(c, total - c[i]!.weight, i, random);
+      const x = c[i]!;
+      const y = c[j]!;
+      // A tie keeps the first draw, itself random.
+      return loadPerWeight(y) < loadPerWeight(x) ? y : x;
+    },
+  };
+}
+
+/** An index of `c` other than `skip`, with probability weight / total (total excludes `skip`). */
+function draw(c: readonly Pickable[], total: number, skip: number, random: () => number): number {
+  let r = random() * total;
+  let last = -1;
+  for (let i = 0; i < c.length; i++) {
+    if (i === skip) continue;
+    last = i;
+    r -= c[i]!.weight;
+    if (r < 0) return i;
+  }
+  return last; // rounding left r at ~0 after the last backend
 }

@@ -15,6 +15,9 @@ export class BackendRecord implements Pickable {
   /** Cumulative: connections established, connect failures (refused, unreachable, timeout). */
   connections = 0;
   connectFailures = 0;
+  /** Connect-time average (connect-time.ts), fed by every successful connect on either lane. */
+  connectMs = Number.NaN;
+  connectAt = 0;
 
   constructor(
     readonly key: string,

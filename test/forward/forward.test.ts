@@ -314,6 +314,8 @@ for (const lane of ['fast', 'socket'] as const) describe(`forwarding (${lane} la
       /^meridian_forward_backend_connections_active\{region="eu",endpoint="b1"\} 1$/m,
       /^meridian_forward_backend_connect_failures_total\{region="eu",endpoint="b0"\} 1$/m,
       /^meridian_forward_backend_ejected\{region="eu",endpoint="b0"\} 1$/m,
+      // Measured on either lane for the backend that accepted; the refused one has no sample.
+      /^meridian_forward_backend_connect_time_seconds\{region="eu",endpoint="b1"\} \d/m,
       /^meridian_forward_bytes_total\{region="eu",direction="from_client"\} 7$/m,
       /^meridian_forward_draining\{region="eu"\} 0$/m,
       new RegExp(`^meridian_forward_fast_lane\\{region="eu",listener="web"\\} ${lane === 'fast' ? 1 : 0}$`, 'm'),
@@ -321,7 +323,8 @@ for (const lane of ['fast', 'socket'] as const) describe(`forwarding (${lane} la
       /^meridian_forward_read_buffer_bytes\{region="eu"\} 131072$/m,
     ]) assert.match(text, re);
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
-    assert.ok(names.length === 16 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
+    assert.doesNotMatch(text, /^meridian_forward_backend_connect_time_seconds\{region="eu",endpoint="b0"\}/m);
+    assert.ok(names.length === 17 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
     c.socket.end();
     await c.closed;
     await until(() => fwd.stats.active === 0);
