@@ -145,7 +145,23 @@ export function loadConfigText(text: string, file: string): LoadResult {
     }
   });
   if (errors.length) return { ok: false, errors };
-  return { ok: true, config: { file, dns: source.dns, listen, zones, geo: source.geo, health: source.health, metricsListen: metricsListen as ListenAddress | null, routing, admin: source.admin ?? null, document: { zones: zoneSources, regions: source.regions, services: source.services }, forward, warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })) } };
+  return {
+    ok: true,
+    config: {
+      file,
+      dns: source.dns,
+      listen,
+      zones,
+      geo: source.geo,
+      health: source.health,
+      metricsListen: metricsListen as ListenAddress | null,
+      routing,
+      admin: source.admin ?? null,
+      document: { zones: zoneSources, regions: source.regions, services: source.services },
+      forward,
+      warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })),
+    },
+  };
 }
 
 /** Parses, validates and compiles one zone file; returns its errors instead when there are any. */

@@ -5,8 +5,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { compileChain } from '../policy/chain.js';
-import { ConfigPathError } from '../policy/lists.js';
+import { compileChain, ConfigPathError } from '../policy/chain.js';
 import type { Region } from '../policy/types.js';
 import type { ServiceDefinition } from '../routing/service.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';

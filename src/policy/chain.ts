@@ -9,6 +9,9 @@ import { asRecord } from './lists.js';
 import { REGISTRY } from './registry.js';
 import type { Candidate, ChainState, ParseNotes, PolicyContext, PolicyStep, Region } from './types.js';
 
+/** Config errors that point below `policy` (compileChain's callers map the path to a line or field). */
+export { ConfigPathError } from './lists.js';
+
 export interface CompiledChain {
   steps: PolicyStep[];
   /** Step names in chain order, for explain and logs. */
