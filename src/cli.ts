@@ -25,8 +25,9 @@ Usage:
                                             probe sidecar: checks every endpoint, publishes to Redis
   meridian forward --region ID [--metrics HOST:PORT] [--id NAME] [--config FILE]
                                             L4 forwarder of a region; SIGTERM drains, SIGHUP reloads
-  meridian override list | set SCOPE up|down|drained [--for 2h] [--reason TEXT] | clear SCOPE
-                                            operator overrides (SCOPE: region/ID or endpoint/REGION/ID)
+  meridian override list | set SCOPE up|down|drained [--for 2h] --reason TEXT | clear SCOPE [--reason TEXT]
+           [--token SECRET] [--author NAME]  operator overrides (SCOPE: region/ID or endpoint/REGION/ID), audited:
+                                            through the admin API when there is one (author: the token's name)
   meridian token new --name NAME --role viewer|operator|admin
                                             an admin API token for admin.tokens (prints secret + sha256)
   meridian version

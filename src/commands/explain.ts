@@ -13,35 +13,27 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileDocument } from '../config/document.js';
-import { loadConfigFile, parseListen, type LoadedConfig } from '../config/load.js';
+import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { openHealthPlane } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
 import { buildServices, openGeo, zoneSet } from '../serve.js';
 import { parseVersionText } from '../store/records.js';
 import { formatSourceError } from '../zone/types.js';
-import { BOOTSTRAP_TOKEN_FILE } from '../admin/server.js';
+import { adminTarget, callAdmin } from './admin-client.js';
 
 type Query = { name: string; ip: string; ecs?: string; qtype?: 'A' | 'AAAA' };
 
 /** The live node's answer, or null when there is no admin API to ask (or it cannot be reached). */
 async function askLiveNode(config: LoadedConfig, q: Query): Promise<{ ok: true; explanation: Explanation & { version: number } } | { ok: false; error: string } | null> {
-  const listen = config.admin?.listen ? parseListen(config.admin.listen) : null;
-  if (!listen || typeof listen === 'string') return null;
-  const dataDir = resolvePath(dirname(config.file), config.admin!.dataDir);
-  let token = process.env.MERIDIAN_TOKEN;
-  try {
-    token ??= readFileSync(join(dataDir, BOOTSTRAP_TOKEN_FILE), 'utf8').trim();
-  } catch {
-    return null;
-  }
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const target = adminTarget(config);
+  if (!target) return null;
   const params = new URLSearchParams({ name: q.name, ip: q.ip, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { type: q.qtype } : {}) });
   try {
-    const res = await fetch(`http://${host}:${listen.port}/v1/explain?${params}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3000) });
-    const body = (await res.json()) as { error?: { message: string } } & Explanation & { version: number };
-    if (res.ok) return { ok: true, explanation: body };
-    if (res.status === 400 || res.status === 404) return { ok: false, error: body.error?.message ?? `HTTP ${res.status}` };
+    const res = await callAdmin(target, 'GET', `/v1/explain?${params}`, undefined, 3000);
+    if (res.kind === 'refused') return null;
+    if (res.status === 200) return { ok: true, explanation: res.body };
+    if (res.status === 400 || res.status === 404) return { ok: false, error: res.body?.error?.message ?? `HTTP ${res.status}` };
     return null;
   } catch {
     return null;

@@ -79,6 +79,11 @@ export interface StartOptions {
    * (MERIDIAN_LOG_LEVEL=warn keeps a busy admin API from logging every request).
    */
   ready?: (dir: string) => Promise<boolean>;
+  /**
+   * Run in this directory (created if missing) instead of a new temp dir. The caller owns it:
+   * stop() leaves it, so a second server can start on the same config and data (a restart).
+   */
+  dir?: string;
 }
 
 export interface RunningServer {
@@ -95,7 +100,7 @@ export interface RunningServer {
   pid: number;
   /** Everything the process printed so far (stdout + stderr, last ~1 MiB). */
   output(): string;
-  /** SIGTERM, wait up to 5 s, then SIGKILL; removes the temp dir (unless env DNSPROC_KEEP=1). */
+  /** SIGTERM, wait up to 5 s, then SIGKILL; removes the temp dir (unless env DNSPROC_KEEP=1 or `dir` was given). */
   stop(): Promise<void>;
   /** Resolves with the exit code/signal when the process exits. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -268,7 +273,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startMeridian(opts: StartOptions): Promise<RunningServer> {
   const kind: ServerKind | 'custom' = opts.command ? 'custom' : (opts.kind ?? serverKindFromEnv());
-  const dir = await mkdtemp(path.join(tmpdir(), 'meridian-test-'));
+  const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), 'meridian-test-')));
+  await mkdir(dir, { recursive: true });
   const verbose = opts.verbose ?? process.env.DNSPROC_VERBOSE === '1';
 
   // Listen addresses: default one free port on 127.0.0.1; any ":0" gets its own free port.
@@ -370,7 +376,7 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
       await exited;
       clearTimeout(t);
     }
-    if (process.env.DNSPROC_KEEP !== '1') await rm(dir, { recursive: true, force: true });
+    if (!opts.dir && process.env.DNSPROC_KEEP !== '1') await rm(dir, { recursive: true, force: true });
   };
 
   const first = splitHostPort(listen[0]!);

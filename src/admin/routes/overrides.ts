@@ -11,6 +11,7 @@ import { makeOverride } from '../../health/overrides.js';
 import type { Override, OverrideScope } from '../../health/types.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { compareAnswers } from '../dryrun.js';
+import { overrideClearEntry, overrideSetEntry } from '../override-audit.js';
 import { AdminError } from '../errors.js';
 import { DryRunHonoured, DryRunSample, errorResponses, routeConfig, sampleOf } from './common.js';
 import { OverrideClearedSchema, OverrideDryRunSchema, OverrideListSchema, OverrideSchema } from './responses.js';
@@ -77,7 +78,7 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
     const override = build(scope, req.body, author);
     if (req.query.dryRun) return rehearse(scope, override, req.query.sample);
     await deps.bus.writeOverride(override);
-    await deps.store.appendAudit({ author, action: 'override.set', target: scope, version: null, reason: override.reason, detail: { state: override.state, expiresAt: override.expiresAt } });
+    await deps.store.appendAudit(overrideSetEntry(override));
     deps.onOverridesChanged?.();
     return view(override);
   };
@@ -85,7 +86,7 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
     if (query.dryRun) return rehearse(scope, null, query.sample);
     const existed = await deps.bus.deleteOverride(scope);
     if (!existed) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
-    await deps.store.appendAudit({ author, action: 'override.clear', target: scope, version: null, reason: query.reason ?? '' });
+    await deps.store.appendAudit(overrideClearEntry(scope, author, query.reason ?? ''));
     deps.onOverridesChanged?.();
     return { scope, cleared: true };
   };
