@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, loadZoneText } from './config/load.js';
 import { createLogger } from './obs/log.js';
-import { ConfigError, geoWarnings, startDnsNode } from './serve.js';
+import { geoWarnings } from './node/services.js';
+import { ConfigError, startDnsNode } from './serve.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
@@ -153,12 +154,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Once a subcommand is done the process exits, whatever is still open: a role that failed to start
+ * has closed its resources (src/lifecycle/stack.ts), but a client library's reconnect timer must
+ * never keep a failed process alive where a supervisor waits for it to exit (Restart=on-failure).
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}
+
+const EXIT_GRACE_MS = 2_000;
+
+main(process.argv.slice(2)).then(exit, (err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+  exit(1);
+});

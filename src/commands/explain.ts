@@ -17,7 +17,7 @@ import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { openHealthPlane } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
-import { buildServices, openGeo, zoneSet } from '../serve.js';
+import { buildServices, openGeo, zoneSet } from '../node/services.js';
 import { parseVersionText } from '../store/records.js';
 import { formatSourceError } from '../zone/types.js';
 import { adminTarget, callAdmin } from './admin-client.js';

@@ -6,18 +6,10 @@
  * SIGHUP reloads the config (pools, weights, relay targets; listen addresses need a restart).
  * @module
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, parseListen } from '../config/load.js';
-import { startForwarder } from '../forward/forwarder.js';
-import { openHealthPlane } from '../health/plane.js';
+import { startForwardRole } from '../node/forward.js';
 import { createLogger } from '../obs/log.js';
-import { createMetrics, serveMetrics } from '../obs/metrics.js';
-import { compileDocument, type CompiledDocument, type ConfigDocument } from '../config/document.js';
-import { ConfigFollower } from '../config/follow.js';
-import type { LoadedConfig } from '../config/load.js';
-import type { Logger } from '../obs/log.js';
-import { configWithDocument, openGeo, storeOpener } from '../serve.js';
 import { formatSourceError } from '../zone/types.js';
 
 export async function forwardCommand(args: string[], defaultConfig: string): Promise<number> {
@@ -31,7 +23,7 @@ export async function forwardCommand(args: string[], defaultConfig: string): Pro
     for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');
     return 1;
   }
-  let config = loaded.config;
+  const config = loaded.config;
   const region = values.region;
   if (!region || !config.routing.regions.some((r) => r.id === region)) {
     process.stderr.write(`forward: --region must name a configured region (${config.routing.regions.map((r) => r.id).join(', ')})\n`);
@@ -46,45 +38,16 @@ export async function forwardCommand(args: string[], defaultConfig: string): Pro
     process.stderr.write(`forward: --metrics: ${metricsAt}\n`);
     return 2;
   }
-  const geo = openGeo(config, log);
-  const plane = openHealthPlane(config, { log, probes: true });
-  const registry = createMetrics({ health: () => plane });
-  let fwd;
+  let role;
   try {
-    fwd = await startForwarder(config, region, {
-      health: plane.source,
-      bus: plane.bus,
-      geo: () => geo?.current ?? null,
-      log,
-      metrics: registry,
-      ...(values.id ? { instanceId: values.id } : {}),
-    });
+    role = await startForwardRole(config, { region, metrics: metricsAt, ...(values.id ? { id: values.id } : {}) }, log);
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'cannot start the forwarder');
-    geo?.stop();
-    await plane.close();
     return 1;
   }
-  const follower = await followStore(config, log, (compiled, document) => {
-    config = configWithDocument(config, compiled, document, log);
-    plane.update(config);
-    fwd.update(config);
-  });
-  const metricsServer = metricsAt ? await serveMetrics(registry, metricsAt.host, metricsAt.port) : null;
-  log.info({ region, mode: plane.mode, configVersion: follower?.version ?? null }, 'ready');
-
-  process.on('SIGHUP', () => {
-    const next = loadConfigFile(config.file);
-    if (!next.ok) return log.error({ problems: next.errors.map(formatSourceError) }, 'reload rejected; the running config stays');
-    // With a config store, the store's regions (endpoints, forwarder blocks) stay; the YAML gives settings.
-    const doc = follower?.document;
-    const again = doc ? compileDocument(doc, next.config.health.probe) : null;
-    config = again?.ok && doc ? configWithDocument(next.config, again.compiled, doc, log) : next.config;
-    plane.update(config);
-    geo?.reload();
-    fwd.update(config);
-    log.info('reloaded');
-  });
+  const fwd = role.forwarder;
+  log.info({ region, mode: role.plane.mode, configVersion: role.follower?.version ?? null }, 'ready');
+  process.on('SIGHUP', () => role.reload());
   await new Promise<void>((done) => {
     process.once('SIGTERM', done);
     process.once('SIGINT', done);
@@ -93,37 +56,8 @@ export async function forwardCommand(args: string[], defaultConfig: string): Pro
   const hurry = (): void => void fwd.close();
   process.once('SIGTERM', hurry);
   process.once('SIGINT', hurry);
-  const result = await fwd.drain(config.forward.drainDeadlineMs);
+  const result = await fwd.drain(role.config.forward.drainDeadlineMs);
   log.info({ remaining: result.remaining, elapsedMs: result.elapsedMs }, 'stopping');
-  await fwd.close();
-  await follower?.close();
-  metricsServer?.close();
-  geo?.stop();
-  await plane.close();
+  await role.close();
   return 0;
-}
-
-/**
- * In cluster mode (an `admin:` section and Redis) the forwarder follows the config store like a DNS
- * node, so endpoints registered through the admin API become backends within a second; it keeps a
- * local copy per region to start while Redis is down. In embedded mode the store belongs to `serve`
- * (its files are locked), and the forwarder reads the YAML.
- */
-async function followStore(config: LoadedConfig, log: Logger, apply: (compiled: CompiledDocument, document: ConfigDocument) => void): Promise<ConfigFollower | null> {
-  if (!config.admin) return null;
-  const opener = storeOpener(config, log);
-  if (opener.kind !== 'redis') {
-    log.warn('config store is files owned by `meridian serve`: this forwarder follows the YAML only');
-    return null;
-  }
-  const follower = new ConfigFollower({
-    openStore: opener.open,
-    seed: config.document,
-    probeDefaults: config.health.probe,
-    apply: (compiled, record) => apply(compiled, record.document),
-    localCopyPath: join(opener.dataDir, 'forward-local-copy.json'),
-    log: log.child({ component: 'config' }),
-  });
-  await follower.start();
-  return follower;
 }

@@ -10,7 +10,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
-import type { SourceError } from '../zone/types.js';
+import { formatSourceError, type SourceError } from '../zone/types.js';
 import { dedupe, validateZone } from '../zone/validate.js';
 import { compileZone, type Zone } from '../zone/zone.js';
 import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
@@ -183,4 +183,19 @@ export function loadConfigFile(path: string): LoadResult {
     return { ok: false, errors: [{ file, line: 0, reason: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
   }
   return loadConfigText(text, file);
+}
+
+/** A config that cannot start a role: every problem as `file:line: reason`. */
+export class ConfigError extends Error {
+  readonly code = 'MERIDIAN_ERR_INVALID_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** loadConfigFile for a role's start, where any problem is fatal. */
+export function loadConfigOrThrow(path: string): LoadedConfig {
+  const loaded = loadConfigFile(path);
+  if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
+  return loaded.config;
 }

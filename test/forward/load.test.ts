@@ -16,7 +16,7 @@ import { RedisBus } from '../../src/health/redis-bus.js';
 import { HealthSource } from '../../src/health/source.js';
 import { until as untilSwap } from '../../src/health/testkit.js';
 import { explain } from '../../src/routing/explain.js';
-import { buildServices } from '../../src/serve.js';
+import { buildServices } from '../../src/node/services.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../helpers/redis.js';
 import { client, makeConfig, roundTrip, SERVICE, start, startBackend, type Client } from './helpers.js';
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { regionOrder } from '../../src/forward/hop.js';
 import { StaticHealth } from '../../src/health/snapshot.js';
 import { clientFromAddress } from '../../src/routing/client.js';
-import { buildServices, openGeo } from '../../src/serve.js';
+import { buildServices, openGeo } from '../../src/node/services.js';
 import { makeConfig } from './helpers.js';
 
 const GEODB = new URL('../../geodb/test-city.mmdb', import.meta.url).pathname;

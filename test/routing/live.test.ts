@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { loadConfigFile } from '../../src/config/load.js';
 import { explain } from '../../src/routing/explain.js';
-import { buildServices, openGeo } from '../../src/serve.js';
+import { buildServices, openGeo } from '../../src/node/services.js';
 import { decode, ecsScope, query, udpExchange } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

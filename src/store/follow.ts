@@ -1,25 +1,24 @@
 /**
- * How a DNS node follows the config store: seed an empty store from the YAML, apply the head, then
+ * How a role follows the config store: seed an empty store from the YAML, apply the head, then
  * every new version (store notices; the Redis store also polls, so a missed notice costs at most a
- * second). Each version is compiled before it is swapped in; one that does not compile here is
- * logged and skipped, and the node keeps answering from the last good one.
+ * second). Each version goes to the role's apply (src/node/sources.ts), which compiles it with the
+ * settings in force; one the role refuses is logged and skipped, and the role keeps the last good one.
  *
  * In cluster mode each applied version is also written to a local copy, so the node boots and
  * answers with Redis down; it then keeps trying to reach the store and catches up once it can.
  * @module
  */
+import type { ConfigDocument } from '../config/document.js';
 import type { Logger } from '../obs/log.js';
-import { readLocalCopy, writeLocalCopy } from '../store/local-copy.js';
-import type { ConfigStore, VersionRecord } from '../store/types.js';
-import { compileDocument, type CompiledDocument, type ConfigDocument } from './document.js';
+import { readLocalCopy, writeLocalCopy } from './local-copy.js';
+import type { ConfigStore, VersionRecord } from './types.js';
 
 export interface FollowerOptions {
   openStore(): Promise<ConfigStore>;
   /** The YAML's zones/regions/services: version 1 of an empty store. */
   seed: ConfigDocument;
-  /** The YAML's probe defaults, needed to compile endpoints' checks. */
-  probeDefaults: unknown;
-  apply(compiled: CompiledDocument, record: VersionRecord): void;
+  /** Swaps a version in; returns the problems that kept it out (empty = applied). */
+  apply(record: VersionRecord): string[];
   /** Cluster mode: where the local copy lives; null in embedded mode (the store is local already). */
   localCopyPath: string | null;
   log: Logger;
@@ -48,8 +47,9 @@ export class ConfigFollower {
     return this.current?.version ?? 0;
   }
 
-  get document(): ConfigDocument | null {
-    return this.current?.document ?? null;
+  /** The version in force, or null before the first. */
+  get record(): VersionRecord | null {
+    return this.current;
   }
 
   /** Called after every applied version. */
@@ -150,12 +150,11 @@ export class ConfigFollower {
   }
 
   private applyRecord(record: VersionRecord, persist: boolean): void {
-    const result = compileDocument(record.document, this.opts.probeDefaults);
-    if (!result.ok) {
-      this.opts.log.error({ version: record.version, problems: result.problems.slice(0, 5) }, 'config version does not compile on this node; keeping the previous one');
+    const problems = this.opts.apply(record);
+    if (problems.length) {
+      this.opts.log.error({ version: record.version, problems: problems.slice(0, 5) }, 'config version does not compile on this node; keeping the previous one');
       return;
     }
-    this.opts.apply(result.compiled, record);
     this.current = record;
     this.opts.log.info({ version: record.version, author: record.author, action: record.action }, 'config version applied');
     if (persist && this.opts.localCopyPath) {
@@ -165,12 +164,6 @@ export class ConfigFollower {
       );
     }
     for (const l of this.listeners) l(record);
-  }
-
-  /** Recompiles the applied document (after a SIGHUP changed the probe defaults). */
-  recompile(probeDefaults: unknown): ReturnType<typeof compileDocument> | null {
-    if (!this.current) return null;
-    return compileDocument(this.current.document, probeDefaults);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,84 @@
+/**
+ * The forwarder role (`meridian forward --region R`) in the shape of src/lifecycle/: built from the
+ * YAML through one stack, then every config change (a store version, SIGHUP) through apply().
+ * In cluster mode (an `admin:` section and Redis) it follows the config store like a DNS node, so
+ * endpoints registered through the admin API become backends within a second, and it keeps its own
+ * local copy to start while Redis is down. In embedded mode the store's files belong to `serve`
+ * (they are locked), and the forwarder reads the YAML.
+ * @module
+ */
+import type { Server } from 'node:http';
+import type { LoadedConfig, ListenAddress } from '../config/load.js';
+import { startForwarder, type Forwarder } from '../forward/forwarder.js';
+import { openHealthPlane, type HealthPlane } from '../health/plane.js';
+import type { Role } from '../lifecycle/role.js';
+import { build } from '../lifecycle/stack.js';
+import type { Logger } from '../obs/log.js';
+import { createMetrics, serveMetrics } from '../obs/metrics.js';
+import type { ConfigFollower } from '../store/follow.js';
+import { openGeo } from './services.js';
+import { ConfigSources } from './sources.js';
+import { followStore, storeOpener } from './store.js';
+
+export interface ForwardRole extends Role<LoadedConfig> {
+  forwarder: Forwarder;
+  plane: HealthPlane;
+  follower: ConfigFollower | null;
+  /** SIGHUP: re-reads the YAML; returns the problems (empty when applied). */
+  reload(): string[];
+}
+
+export interface ForwardRoleOptions {
+  region: string;
+  /** Where /metrics listens, if anywhere. */
+  metrics: ListenAddress | null;
+  /** Instance id in load reports. */
+  id?: string;
+}
+
+export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOptions, log: Logger): Promise<ForwardRole> {
+  return build(async (stack) => {
+    const geo = openGeo(yaml, log);
+    if (geo) stack.push('geo database', () => geo.stop());
+    const plane = openHealthPlane(yaml, { log, probes: true });
+    stack.push('health plane', () => plane.close());
+    const registry = createMetrics({ health: () => plane });
+    const deps = { health: plane.source, bus: plane.bus, geo: () => geo?.current ?? null, log, metrics: registry, ...(opts.id ? { instanceId: opts.id } : {}) };
+    const forwarder = await stack.open('forwarder', () => startForwarder(yaml, opts.region, deps), (f) => f.close());
+    let config = yaml;
+    const role: ForwardRole = {
+      get config() {
+        return config;
+      },
+      forwarder,
+      plane,
+      follower: null,
+      apply(next) {
+        config = next;
+        plane.update(next);
+        forwarder.update(next);
+        return [];
+      },
+      reload() {
+        const problems = sources.reload();
+        if (problems.length) log.error({ problems }, 'reload rejected; the running config stays');
+        else {
+          geo?.reload();
+          log.info('reloaded');
+        }
+        return problems;
+      },
+      close: () => stack.close(),
+    };
+    const sources = new ConfigSources(yaml, role, log);
+    const opener = yaml.admin ? storeOpener(yaml, log) : null;
+    if (opener?.kind === 'redis') role.follower = await followStore(opener, yaml, sources, log, stack, 'forward-local-copy.json');
+    else if (opener) log.warn('config store is files owned by `meridian serve`: this forwarder follows the YAML only');
+    if (opts.metrics) await stack.open('metrics listener', () => serveMetrics(registry, opts.metrics!.host, opts.metrics!.port), closeServer);
+    return role;
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,63 @@
+/**
+ * The two inputs of a role's config and the one way they reach it. The YAML file gives the process
+ * settings (and, without a config store, zones/regions/services too); the config store's version
+ * gives zones/regions/services in cluster and embedded-store mode. A new version and a SIGHUP both
+ * compose the latest of each input (compose.ts) and hand the result to the role's `apply`, so
+ * neither can undo the other.
+ * @module
+ */
+import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { Role } from '../lifecycle/role.js';
+import type { Logger } from '../obs/log.js';
+import type { VersionRecord } from '../store/types.js';
+import { formatSourceError } from '../zone/types.js';
+import { composeConfig } from './compose.js';
+
+export class ConfigSources {
+  private record: VersionRecord | null = null;
+
+  constructor(
+    private yaml: LoadedConfig,
+    private readonly role: Role<LoadedConfig>,
+    private readonly log: Logger,
+  ) {}
+
+  /** The YAML config in force (settings as last loaded). */
+  get settings(): LoadedConfig {
+    return this.yaml;
+  }
+
+  /** The store version in force, or null (no store, or none applied yet). */
+  get version(): VersionRecord | null {
+    return this.record;
+  }
+
+  /** A config-store version (the follower's apply). Returns the problems that kept it out. */
+  applyVersion(record: VersionRecord): string[] {
+    return this.swap(this.yaml, record, `config version ${record.version}`);
+  }
+
+  /** SIGHUP: re-reads the YAML file and composes it with the store version in force. */
+  reload(): string[] {
+    const next = loadConfigFile(this.yaml.file);
+    if (!next.ok) return next.errors.map(formatSourceError);
+    return this.swap(next.config, this.record, this.yaml.file);
+  }
+
+  /** The YAML alone (no store, or before the first version): what a role applies at start. */
+  applyYaml(): string[] {
+    return this.swap(this.yaml, null, this.yaml.file);
+  }
+
+  private swap(yaml: LoadedConfig, record: VersionRecord | null, what: string): string[] {
+    const composed = composeConfig(yaml, record?.document ?? null, this.role.config.forward);
+    if (!composed.ok) return composed.problems.map((p) => `${what} ${p}`);
+    if (composed.warnings.length) this.log.error({ problems: composed.warnings }, `forwarder settings of ${what} do not fit this node; keeping the previous ones`);
+    const problems = this.role.apply(composed.config);
+    if (problems.length === 0) {
+      this.yaml = yaml;
+      this.record = record;
+    }
+    return problems;
+  }
+}

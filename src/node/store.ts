@@ -1,0 +1,53 @@
+/**
+ * A role's link to the config store (roles with an `admin:` section): which store `admin.store`
+ * names, and a follower whose versions reach the role through its ConfigSources (sources.ts).
+ * @module
+ */
+import { dirname, resolve as resolvePath } from 'node:path';
+import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { redisUrlOf } from '../health/plane.js';
+import type { ResourceStack } from '../lifecycle/stack.js';
+import type { Logger } from '../obs/log.js';
+import { openFileStore } from '../store/file.js';
+import { ConfigFollower } from '../store/follow.js';
+import { openRedisStore } from '../store/redis.js';
+import type { ConfigStore } from '../store/types.js';
+import type { ConfigSources } from './sources.js';
+
+export interface StoreOpener {
+  kind: 'file' | 'redis';
+  dataDir: string;
+  open(): Promise<ConfigStore>;
+}
+
+/** The store named by `admin.store`: Redis in cluster mode, files in the data directory otherwise. */
+export function storeOpener(config: LoadedConfig, log: Logger): StoreOpener {
+  const admin = config.admin!;
+  const dataDir = resolvePath(dirname(config.file), admin.dataDir);
+  const url = redisUrlOf(config);
+  const kind = admin.store === 'auto' ? (url ? 'redis' : 'file') : admin.store;
+  if (kind === 'redis') {
+    if (!url) throw new ConfigError([`${config.file}: admin.store is redis but neither REDIS_URL nor health.redisUrl is set`]);
+    return { kind, dataDir, open: () => openRedisStore(url, { log: log.child({ component: 'store' }) }) };
+  }
+  return { kind, dataDir, open: () => openFileStore(dataDir) };
+}
+
+/**
+ * Follows the store for a role: each version goes to `sources`, the follower closes with the role's
+ * stack. Resolves once a version is in force (from the store, else the local copy, else the YAML).
+ * `localCopy` names the role's copy in the data directory (cluster mode only: embedded, the store is
+ * local already).
+ */
+export async function followStore(opener: StoreOpener, config: LoadedConfig, sources: ConfigSources, log: Logger, stack: ResourceStack, localCopy = 'local-copy.json'): Promise<ConfigFollower> {
+  const follower = new ConfigFollower({
+    openStore: opener.open,
+    seed: config.document,
+    apply: (record) => sources.applyVersion(record),
+    localCopyPath: opener.kind === 'redis' ? resolvePath(opener.dataDir, localCopy) : null,
+    log: log.child({ component: 'config' }),
+  });
+  stack.push('config follower', () => follower.close());
+  await follower.start();
+  return follower;
+}
