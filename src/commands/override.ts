@@ -24,7 +24,7 @@ import { RedisBus } from '../health/redis-bus.js';
 import { formatOverrides, makeOverride, parseScope, type ParsedScope } from '../health/overrides.js';
 import type { Override } from '../health/types.js';
 import { createLogger } from '../obs/log.js';
-import { storeOpener } from '../serve.js';
+import { storeOpener } from '../node/store.js';
 import type { ConfigStore } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { adminTarget, callAdmin, type AdminTarget } from './admin-client.js';
