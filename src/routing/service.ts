@@ -132,7 +132,9 @@ export class Service {
     });
     const scope = state.scope;
     if (!trace) this.noteAllDown(qfamily, state.allDown);
-    if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope, addresses: [], allDown: true };
+    // Every region of the service being down is the same for every client, and an error reply
+    // carries SCOPE 0 (respond.ts): say so, so explain reports the scope the client gets.
+    if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope: 0, addresses: [], allDown: true };
     return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.ttlFor(addresses)), an: addresses.length, scope, addresses, allDown: state.allDown };
   }
 
