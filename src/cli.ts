@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile, loadZoneText } from './config/load.js';
 import { createLogger } from './obs/log.js';
 import { geoWarnings } from './node/services.js';
+import { formatRedisProblem, RedisConfigError } from './redis/config.js';
 import { ConfigError, startDnsNode } from './serve.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
@@ -52,9 +53,10 @@ async function serve(args: string[]): Promise<number> {
   try {
     node = await startDnsNode(configPath, log);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) process.stderr.write(p + '\n');
-      log.fatal({ problems: err.problems.length }, 'invalid configuration');
+    if (err instanceof ConfigError || err instanceof RedisConfigError) {
+      const problems = err instanceof ConfigError ? err.problems : err.problems.map(formatRedisProblem);
+      for (const p of problems) process.stderr.write(p + '\n');
+      log.fatal({ problems: problems.length }, 'invalid configuration');
     } else {
       log.fatal({ err }, 'cannot start');
     }
@@ -167,6 +169,8 @@ function exit(code: number): void {
 const EXIT_GRACE_MS = 2_000;
 
 main(process.argv.slice(2)).then(exit, (err: unknown) => {
-  process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+  // Settings the environment makes invalid (REDIS_URL, credentials): the problem, not a stack.
+  if (err instanceof RedisConfigError) for (const p of err.problems) process.stderr.write(formatRedisProblem(p) + '\n');
+  else process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
   exit(1);
 });

@@ -19,7 +19,7 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { overrideClearEntry, overrideSetEntry } from '../admin/override-audit.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
-import { openBus, redisUrlOf } from '../health/plane.js';
+import { openBus, redisConnectionOf } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { formatOverrides, makeOverride, parseScope, type ParsedScope } from '../health/overrides.js';
 import type { Override } from '../health/types.js';
@@ -135,7 +135,7 @@ async function direct(config: LoadedConfig, action: Action): Promise<number> {
       }
       entry = overrideClearEntry(action.scope.scope, action.author, action.reason);
     }
-    const where = redisUrlOf(config) ? 'Redis' : 'overrides file';
+    const where = redisConnectionOf(config) ? 'Redis' : 'overrides file';
     process.stdout.write(action.verb === 'set' ? `${describe(action.override)} (${where})\n` : `cleared ${action.scope.scope} (${where})\n`);
     if (!store) {
       process.stderr.write('override: not audited: this config has no admin: section, so there is no config store and no audit log\n');

@@ -1,6 +1,6 @@
 /**
  * `meridian probe --region R`: the probe sidecar of one region. It checks every endpoint of every
- * region from where it runs and publishes its view to Redis (REDIS_URL or `health.redisUrl`), where
+ * region from where it runs and publishes its view to Redis (the `redis:` section, REDIS_URL or `health.redisUrl`), where
  * DNS nodes aggregate the views of all vantages by quorum. Without Redis there is nothing to share
  * with: the embedded mode runs the same vantage inside `meridian serve`.
  * @module
@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
-import { openBus, redisUrlOf } from '../health/plane.js';
+import { openBus, redisConnectionOf } from '../health/plane.js';
 import { createLogger } from '../obs/log.js';
 import { createMetrics, createProbeMetrics, serveMetrics } from '../obs/metrics.js';
 import { Vantage } from '../probe/vantage.js';
@@ -37,8 +37,8 @@ export async function probeCommand(args: string[], defaultConfig: string): Promi
     process.stderr.write(`probe: --region must name a configured region (${config.routing.regions.map((r) => r.id).join(', ')})\n`);
     return 2;
   }
-  if (!redisUrlOf(config)) {
-    process.stderr.write('probe: needs Redis (set REDIS_URL or health.redisUrl); in embedded mode `meridian serve` probes in-process\n');
+  if (!redisConnectionOf(config)) {
+    process.stderr.write('probe: needs Redis (a redis: section, REDIS_URL or health.redisUrl); in embedded mode `meridian serve` probes in-process\n');
     return 2;
   }
   const vantageId = values.vantage ?? `${region}/${hostname()}`;

@@ -18,6 +18,7 @@ import type { AdminConfig } from '../admin/config.js';
 import { retentionProblem } from '../admin/retention.js';
 
 import { compileForward, type ForwardConfig } from '../forward/config.js';
+import { formatRedisProblem, redisSectionProblems, type RedisSection } from '../redis/config.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
 import { ConfigSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig } from './schema.js';
 
@@ -37,6 +38,8 @@ export interface LoadedConfig {
   routing: CompiledRouting;
   /** The `admin:` section; null = no config store, the YAML is the whole config. */
   admin: AdminConfig | null;
+  /** The `redis:` section as written (checked; credentials come from the env, src/redis). */
+  redis: RedisSection | null;
   /** Zones, regions and services as a config document: what seeds an empty config store. */
   document: ConfigDocument;
   /** The `forward:` section and every region's `forwarder:` block, compiled (src/forward/config.ts). */
@@ -110,6 +113,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   for (const p of forwardProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
   const retention = source.admin ? retentionProblem(source.admin.retention) : null;
   if (retention) errors.push({ file, line: lineOf(doc, counter, ['admin', 'retention', 'cron']), reason: retention });
+  for (const p of source.redis ? redisSectionProblems(source.redis, dirname(file), source.health.redisUrl) : []) errors.push({ file, line: lineOf(doc, counter, p.path), reason: formatRedisProblem(p) });
 
   const zones: Zone[] = [];
   const zoneSources: ZoneSource[] = [];
@@ -157,6 +161,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       metricsListen: metricsListen as ListenAddress | null,
       routing,
       admin: source.admin ?? null,
+      redis: source.redis ?? null,
       document: { zones: zoneSources, regions: source.regions, services: source.services },
       forward,
       warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })),

@@ -6,6 +6,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ForwardSchema, RegionForwarderSchema } from '../forward/config.js';
 import { AdminSchema } from '../admin/config.js';
+import { RedisSchema } from '../redis/config.js';
 
 export const TcpSchema = Type.Object(
   {
@@ -148,6 +149,8 @@ export const ConfigSchema = Type.Object(
     admin: Type.Optional(AdminSchema),
     /** The per-region L4 forwarders (src/forward/README.md); every key has a default. */
     forward: ForwardSchema,
+    /** Where the shared Redis is: one URL, Sentinel or Cluster (src/redis/README.md). Absent = REDIS_URL / health.redisUrl. */
+    redis: Type.Optional(RedisSchema),
   },
   { additionalProperties: false },
 );

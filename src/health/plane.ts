@@ -1,6 +1,6 @@
 /**
- * The health plane of one process, from config: the bus (Redis when REDIS_URL or
- * `health.redisUrl` is set, else in memory), the HealthSource the DNS path reads, and in embedded
+ * The health plane of one process, from config: the bus (Redis when a `redis:` section, REDIS_URL
+ * or `health.redisUrl` names one, else in memory), the HealthSource the DNS path reads, and in embedded
  * mode an in-process probe vantage on the same code paths as the `meridian probe` sidecar.
  * @module
  */
@@ -8,6 +8,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../obs/log.js';
+import { resolveRedis, type RedisConnection } from '../redis/config.js';
 import { Vantage } from '../probe/vantage.js';
 import type { RegionInput } from './aggregate.js';
 import { MemoryBus } from './memory-bus.js';
@@ -26,8 +27,12 @@ export interface HealthPlane {
   close(): Promise<void>;
 }
 
-export function redisUrlOf(config: LoadedConfig): string | null {
-  return process.env.REDIS_URL || config.health.redisUrl || null;
+/**
+ * The Redis this process shares with the others (bus, config store, load reports), or null in
+ * embedded mode. Throws RedisConfigError (coded) for settings the environment makes invalid.
+ */
+export function redisConnectionOf(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): RedisConnection | null {
+  return resolveRedis({ section: config.redis, legacyUrl: config.health.redisUrl, env, baseDir: dirname(config.file) });
 }
 
 export function regionInputs(config: LoadedConfig): RegionInput[] {
@@ -40,8 +45,8 @@ export function regionInputs(config: LoadedConfig): RegionInput[] {
 }
 
 export function openBus(config: LoadedConfig): HealthBus {
-  const url = redisUrlOf(config);
-  if (url) return new RedisBus({ url });
+  const connection = redisConnectionOf(config);
+  if (connection) return new RedisBus({ connection });
   return new MemoryBus({ overridesFile: resolvePath(dirname(config.file), config.health.overridesFile) });
 }
 
@@ -56,6 +61,7 @@ export interface PlaneOptions {
 export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): HealthPlane {
   const bus = openBus(config);
   const mode = bus instanceof RedisBus ? 'redis' : 'embedded';
+  if (bus instanceof RedisBus) opts.log?.info({ redis: bus.where }, 'health plane on Redis');
   const settings = (c: LoadedConfig) => ({
     quorum: c.health.quorum,
     regionUpFraction: c.health.regionUpFraction,

@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import { redisSkipReason, startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { busContract, type BusHarness } from './bus.contract.js';
 import { makeView, obs } from './testkit.js';
-import { backoff, RedisBus } from './redis-bus.js';
+import { RedisBus } from './redis-bus.js';
+import { backoff } from '../redis/client.js';
 
 const skip = redisSkipReason();
 let redis: TestRedis;

@@ -9,22 +9,26 @@
  *   {meridian}:load:<region>        HASH  <forwarder id> → JSON LoadReport; PEXPIRE = report TTL
  *   {meridian}:health               pub/sub channel of JSON BusEvent notices
  *
- * Static stability: both connections run with `enableOfflineQueue: false`, no per-request retries
- * and a command timeout, so while Redis is away every call rejects at once instead of queueing or
- * hanging; the caller (HealthSource) keeps its last snapshot. Reconnects back off exponentially
+ * Static stability: both connections come from src/redis/client.ts (no offline queue, no per-request
+ * retries, a command timeout), so while Redis is away every call rejects at once instead of queueing
+ * or hanging; the caller (HealthSource) keeps its last snapshot. Reconnects back off exponentially
  * with jitter, and each (re)connection ends with a `resync` event once the channel is subscribed
- * again, because messages published while we were away are gone.
+ * again, because messages published while we were away are gone. The same code runs on a single
+ * server, a Sentinel-managed master or a Redis Cluster (every key of one operation in one slot).
  * @module
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { describeRedis, redactUrl, type RedisConnection } from '../redis/config.js';
+import { createRedisClient, quit, timeoutsOf, type ClientRole, type RedisClient } from '../redis/client.js';
 import { NoViewError } from './memory-bus.js';
 import { isLive, parseLoadReport } from './load.js';
 import { isExpired, parseOverride } from './overrides.js';
 import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, OverrideScope, VantageView } from './types.js';
 
 export interface RedisBusOptions {
-  /** `redis://host:port/db`, `rediss://…` */
-  url: string;
+  /** `redis://host:port/db`, `rediss://…`: one server (tests, tools). */
+  url?: string;
+  /** A resolved `redis:` section (single, Sentinel or Cluster; src/redis); wins over `url`. */
+  connection?: RedisConnection;
   /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
   prefix?: string;
   /** First reconnect delay; doubles per attempt up to retryMaxMs, with ±25 % jitter against herds. */
@@ -37,12 +41,9 @@ export interface RedisBusOptions {
   now?: () => number;
 }
 
+/** Timeouts default to the connection's (src/redis, REDIS_DEFAULTS). */
 export const REDIS_BUS_DEFAULTS = {
   prefix: '{meridian}',
-  retryBaseMs: 100,
-  retryMaxMs: 2_000,
-  commandTimeoutMs: 2_000,
-  connectTimeoutMs: 2_000,
 } as const;
 
 const META = '_meta';
@@ -64,38 +65,15 @@ const DELETE_IF_SAME = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`;
 
-type Scripted = Redis & {
+type Scripted = RedisClient & {
   meridianPublishChange(key: string, endpoint: string, obs: string, channel: string, notice: string): Promise<number>;
   meridianForgetVantage(setKey: string, viewKey: string, id: string): Promise<number>;
   meridianDeleteIfSame(hashKey: string, field: string, value: string): Promise<number>;
 };
 
-/**
- * ioredis options for Meridian's connections (the health bus and the config store): no offline
- * queue, no retries per request, no resend, no auto-resubscribe (callers subscribe themselves on
- * `ready`), bounded command and connect timeouts, and capped jittered reconnects until `closed()`.
- * Nothing ever waits on a Redis that is away; callers see the error and keep their snapshot.
- */
-export function staticStabilityOptions(t: { commandTimeoutMs: number; connectTimeoutMs: number; retryBaseMs: number; retryMaxMs: number }, closed: () => boolean): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    autoResubscribe: false,
-    commandTimeout: t.commandTimeoutMs,
-    connectTimeout: t.connectTimeoutMs,
-    retryStrategy: (attempt) => (closed() ? null : backoff(attempt, t.retryBaseMs, t.retryMaxMs)),
-  };
-}
-
-export function backoff(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(exp * (0.75 + random() * 0.5));
-}
-
 export class RedisBus implements HealthBus {
   private readonly cmd: Scripted;
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
   private readonly listeners = new Set<(event: BusEvent) => void>();
   private readonly now: () => number;
   private readonly keys: { view: (id: string) => string; vantages: string; overrides: string; load: (region: string) => string; channel: string };
@@ -103,6 +81,8 @@ export class RedisBus implements HealthBus {
   private closed = false;
   /** Last transport error, for diagnostics (`meridian health status`). */
   lastError: string | null = null;
+  /** Where the bus connects, without secrets (logs). */
+  readonly where: string;
 
   constructor(opts: RedisBusOptions) {
     const prefix = opts.prefix ?? REDIS_BUS_DEFAULTS.prefix;
@@ -116,18 +96,13 @@ export class RedisBus implements HealthBus {
     };
     this.now = opts.now ?? Date.now;
     // We subscribe ourselves on every `ready`, so the resync can wait for the SUBSCRIBE reply.
-    const d = REDIS_BUS_DEFAULTS;
-    const common = staticStabilityOptions(
-      {
-        commandTimeoutMs: opts.commandTimeoutMs ?? d.commandTimeoutMs,
-        connectTimeoutMs: opts.connectTimeoutMs ?? d.connectTimeoutMs,
-        retryBaseMs: opts.retryBaseMs ?? d.retryBaseMs,
-        retryMaxMs: opts.retryMaxMs ?? d.retryMaxMs,
-      },
-      () => this.closed,
-    );
-    this.cmd = new Redis(opts.url, { ...common, connectionName: 'meridian-health' }) as Scripted;
-    this.sub = new Redis(opts.url, { ...common, connectionName: 'meridian-health-sub' });
+    const target = opts.connection ?? opts.url;
+    if (!target) throw new Error('health bus: give a Redis url or connection');
+    this.where = typeof target === 'string' ? redactUrl(target) : describeRedis(target);
+    const timeouts = timeoutsOf(target, opts);
+    const open = (name: string, role: ClientRole): RedisClient => createRedisClient(target, { name, role, timeouts, closed: () => this.closed });
+    this.cmd = open('meridian-health', 'command') as Scripted;
+    this.sub = open('meridian-health-sub', 'subscriber');
     this.cmd.defineCommand('meridianPublishChange', { numberOfKeys: 1, lua: PUBLISH_CHANGE });
     this.cmd.defineCommand('meridianForgetVantage', { numberOfKeys: 2, lua: FORGET_VANTAGE });
     this.cmd.defineCommand('meridianDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
@@ -321,14 +296,6 @@ export class RedisBus implements HealthBus {
 
   private emit(event: BusEvent): void {
     for (const l of [...this.listeners]) safeCall(l, event);
-  }
-}
-
-async function quit(r: Redis): Promise<void> {
-  try {
-    await r.quit();
-  } catch {
-    r.disconnect(); // not connected: QUIT cannot be sent, just drop the socket and the reconnect timer
   }
 }
 

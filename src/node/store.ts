@@ -5,7 +5,7 @@
  */
 import { dirname, resolve as resolvePath } from 'node:path';
 import { ConfigError, type LoadedConfig } from '../config/load.js';
-import { redisUrlOf } from '../health/plane.js';
+import { redisConnectionOf } from '../health/plane.js';
 import type { ResourceStack } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
 import { openFileStore } from '../store/file.js';
@@ -24,11 +24,11 @@ export interface StoreOpener {
 export function storeOpener(config: LoadedConfig, log: Logger): StoreOpener {
   const admin = config.admin!;
   const dataDir = resolvePath(dirname(config.file), admin.dataDir);
-  const url = redisUrlOf(config);
-  const kind = admin.store === 'auto' ? (url ? 'redis' : 'file') : admin.store;
+  const redis = redisConnectionOf(config);
+  const kind = admin.store === 'auto' ? (redis ? 'redis' : 'file') : admin.store;
   if (kind === 'redis') {
-    if (!url) throw new ConfigError([`${config.file}: admin.store is redis but neither REDIS_URL nor health.redisUrl is set`]);
-    return { kind, dataDir, open: () => openRedisStore(url, { log: log.child({ component: 'store' }) }) };
+    if (!redis) throw new ConfigError([`${config.file}: admin.store is redis but no redis: section, REDIS_URL or health.redisUrl names Redis`]);
+    return { kind, dataDir, open: () => openRedisStore(redis, { log: log.child({ component: 'store' }) }) };
   }
   return { kind, dataDir, open: () => openFileStore(dataDir) };
 }

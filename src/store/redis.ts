@@ -22,8 +22,10 @@
  * jittered reconnect backoff, so while Redis is away calls reject at once.
  * @module
  */
-import { Redis } from 'ioredis';
-import { staticStabilityOptions } from '../health/redis-bus.js';
+import type { ChainableCommander } from 'ioredis';
+import { REDIS_DEFAULTS, type RedisConnection } from '../redis/config.js';
+import { createRedisClient, quit, timeoutsOf, type ClientRole, type RedisClient } from '../redis/client.js';
+import { ReplicaWait } from '../redis/durable.js';
 import type { Logger } from '../obs/log.js';
 import {
   auditMatcher,
@@ -61,6 +63,9 @@ export interface RedisStoreOptions {
   retryMaxMs?: number;
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Writes are acknowledged once min(this, replicas connected) replicas hold them (WAIT); default: the connection's. */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
   now?: () => number;
   log?: Logger;
 }
@@ -70,22 +75,20 @@ export const REDIS_STORE_DEFAULTS = {
   pollMs: 1_000,
   auditMaxLen: 100_000,
   openTimeoutMs: 5_000,
-  retryBaseMs: 100,
-  retryMaxMs: 2_000,
-  commandTimeoutMs: 2_000,
-  connectTimeoutMs: 2_000,
 } as const;
 
 /** Entries read per XREVRANGE while answering an audit query. */
 const AUDIT_PAGE = 500;
 
-type Scripted = Redis & {
-  meridianCommit(...args: string[]): Promise<number[]>;
-  meridianAppendAudit(...args: string[]): Promise<number>;
+/** Our scripts queue into a pipeline, so WAIT can follow them on the same connection (durable.ts). */
+type ScriptedPipeline = ChainableCommander & {
+  meridianCommit(...args: string[]): ChainableCommander;
+  meridianAppendAudit(...args: string[]): ChainableCommander;
 };
 
-export async function openRedisStore(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
-  const store = new RedisStore(url, opts);
+/** `target`: a `redis://` URL (tests, tools) or a resolved `redis:` section (single, Sentinel, Cluster). */
+export async function openRedisStore(target: string | RedisConnection, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+  const store = new RedisStore(target, opts);
   try {
     await store.start(opts.openTimeoutMs ?? REDIS_STORE_DEFAULTS.openTimeoutMs, opts.since);
   } catch (err) {
@@ -103,9 +106,10 @@ export class RedisStore implements ConfigStore {
   readonly tokens: TokenStore;
   /** Last transport error, for diagnostics (/v1/status). */
   lastError: string | null = null;
-  private readonly cmd: Scripted;
-  private readonly sub: Redis;
+  private readonly cmd: RedisClient;
+  private readonly sub: RedisClient;
   private readonly keys;
+  private readonly durable: ReplicaWait;
   private readonly listeners = new Set<(version: number) => void>();
   private readonly connectWaiters = new Set<() => void>();
   private readonly opts: RedisStoreOptions;
@@ -120,7 +124,7 @@ export class RedisStore implements ConfigStore {
   private closed = false;
 
   /** Use openRedisStore. */
-  constructor(url: string, opts: RedisStoreOptions = {}) {
+  constructor(target: string | RedisConnection, opts: RedisStoreOptions = {}) {
     const prefix = opts.prefix ?? REDIS_STORE_DEFAULTS.prefix;
     if (!/\{[^{}]+\}/.test(prefix)) throw new Error(`config store: prefix '${prefix}' needs a {hash tag} for Redis Cluster`);
     this.keys = {
@@ -135,18 +139,12 @@ export class RedisStore implements ConfigStore {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     // We subscribe ourselves on every `ready` and poll once subscribed: that closes the gap.
-    const d = REDIS_STORE_DEFAULTS;
-    const common = staticStabilityOptions(
-      {
-        commandTimeoutMs: opts.commandTimeoutMs ?? d.commandTimeoutMs,
-        connectTimeoutMs: opts.connectTimeoutMs ?? d.connectTimeoutMs,
-        retryBaseMs: opts.retryBaseMs ?? d.retryBaseMs,
-        retryMaxMs: opts.retryMaxMs ?? d.retryMaxMs,
-      },
-      () => this.closed,
-    );
-    this.cmd = new Redis(url, { ...common, connectionName: 'meridian-config' }) as Scripted;
-    this.sub = new Redis(url, { ...common, connectionName: 'meridian-config-sub' });
+    const timeouts = timeoutsOf(target, opts);
+    const open = (name: string, role: ClientRole): RedisClient => createRedisClient(target, { name, role, timeouts, closed: () => this.closed });
+    this.cmd = open('meridian-config', 'command');
+    this.sub = open('meridian-config-sub', 'subscriber');
+    const conn = typeof target === 'string' ? null : target;
+    this.durable = new ReplicaWait(opts.waitReplicas ?? conn?.waitReplicas ?? 0, opts.waitTimeoutMs ?? conn?.waitTimeoutMs ?? REDIS_DEFAULTS.waitTimeoutMs, 'config store', opts.log);
     this.cmd.defineCommand('meridianCommit', { numberOfKeys: 5, lua: COMMIT });
     this.cmd.defineCommand('meridianAppendAudit', { numberOfKeys: 2, lua: APPEND_AUDIT });
     const onError = (err: Error): void => {
@@ -165,7 +163,7 @@ export class RedisStore implements ConfigStore {
       if (Number.isSafeInteger(v)) this.announce(v);
       else void this.poll(); // unreadable notice: still "something changed", so look
     });
-    this.tokens = new RedisTokens(this.cmd, this.keys.tokens, opts.log);
+    this.tokens = new RedisTokens(this.cmd, this.durable, this.keys.tokens, opts.log);
   }
 
   get connected(): boolean {
@@ -254,10 +252,12 @@ export class RedisStore implements ConfigStore {
     const entry = auditJson(completeAuditEntry(commitAuditEntry(record), 0, record.time));
     const k = this.keys;
     const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
-    const [ok, v] = await this.cmd.meridianCommit(
+    const pipe = this.pipeline().meridianCommit(
       k.head, k.version(record.version), k.meta, k.audit, k.auditSeq,
       String(req.expected), JSON.stringify(record), JSON.stringify(metaOf(record)), maxLen, entry, k.channel,
     );
+    const [reply] = await this.durable.exec(pipe, ([r]) => (r as number[])[0] === 1);
+    const [ok, v] = reply as number[];
     if (ok !== 1) return { ok: false, head: Number(v) };
     // Our own commit need not wait for the pub/sub round trip (announce dedupes the echo).
     queueMicrotask(() => this.announce(record.version));
@@ -268,7 +268,8 @@ export class RedisStore implements ConfigStore {
     this.assertOpen();
     const full = completeAuditEntry(entry, 0, new Date(this.now()).toISOString());
     const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
-    full.seq = Number(await this.cmd.meridianAppendAudit(this.keys.audit, this.keys.auditSeq, maxLen, auditJson(full)));
+    const [seq] = await this.durable.exec(this.pipeline().meridianAppendAudit(this.keys.audit, this.keys.auditSeq, maxLen, auditJson(full)));
+    full.seq = Number(seq);
     return full;
   }
 
@@ -390,6 +391,10 @@ export class RedisStore implements ConfigStore {
     for (const w of [...this.connectWaiters]) w();
   }
 
+  private pipeline(): ScriptedPipeline {
+    return this.cmd.pipeline() as ScriptedPipeline;
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new Error('config store: closed');
   }
@@ -397,7 +402,8 @@ export class RedisStore implements ConfigStore {
 
 class RedisTokens implements TokenStore {
   constructor(
-    private readonly cmd: Redis,
+    private readonly cmd: RedisClient,
+    private readonly durable: ReplicaWait,
     private readonly key: string,
     private readonly log: Logger | undefined,
   ) {}
@@ -417,23 +423,17 @@ class RedisTokens implements TokenStore {
 
   async put(token: TokenRecord): Promise<void> {
     const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
-    await this.cmd.hset(this.key, t.name, JSON.stringify(t));
+    await this.durable.exec(this.cmd.pipeline().hset(this.key, t.name, JSON.stringify(t)));
   }
 
   async create(token: TokenRecord): Promise<boolean> {
     const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
-    return (await this.cmd.hsetnx(this.key, t.name, JSON.stringify(t))) === 1;
+    const [created] = await this.durable.exec(this.cmd.pipeline().hsetnx(this.key, t.name, JSON.stringify(t)), ([n]) => n === 1);
+    return created === 1;
   }
 
   async delete(name: string): Promise<boolean> {
-    return (await this.cmd.hdel(this.key, name)) === 1;
-  }
-}
-
-async function quit(r: Redis): Promise<void> {
-  try {
-    await r.quit();
-  } catch {
-    r.disconnect(); // not connected: QUIT cannot be sent; drop the socket and the reconnect timer
+    const [deleted] = await this.durable.exec(this.cmd.pipeline().hdel(this.key, name), ([n]) => n === 1);
+    return deleted === 1;
   }
 }
