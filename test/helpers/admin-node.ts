@@ -47,7 +47,7 @@ export async function startAdminNode(redis: Record<string, unknown>, env: NodeJS
     },
     // The section under test names Redis, not an inherited REDIS_URL.
     env: { REDIS_URL: '', MERIDIAN_LOG_LEVEL: 'info', ...env },
-    readyTimeoutMs: 20_000,
+    readyTimeoutMs: 30_000,
   });
   return {
     srv,

@@ -17,7 +17,7 @@ import { FIXTURE_ZONE } from '../helpers/server.js';
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 
 function meridian(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, REDIS_URL: '', ...env } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, REDIS_URL: '', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
