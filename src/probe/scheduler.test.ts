@@ -40,25 +40,56 @@ function scripted(script: Record<string, string>, delayMs = 0): CheckRunner & { 
   return Object.assign(runner, { calls });
 }
 
-// Real sockets and timers: 20 healthy endpoints every 200 ms for 2 s. Client and server share this
-// process (~1-2 ms CPU per check), so the rate stays low enough for a loaded 2-core CI box.
+/**
+ * Polls until `done()` holds; these tests wait on counts, never on a wall-clock budget, so a
+ * loaded CI box only makes them slower. The deadline is a hang guard, far above any normal run.
+ */
+async function waitUntil(done: () => boolean, what: string, deadlineMs = 20_000): Promise<void> {
+  const end = performance.now() + deadlineMs;
+  while (!done()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+// Real sockets and timers: 20 healthy endpoints every 200 ms beside one that never answers. Client
+// and server share this process (~1-2 ms CPU per check), so the rate stays low for a 2-core CI box.
 test('scheduler: one hung endpoint (timeout 200 ms) does not delay 20 others', async () => {
   const web = await webServer((req, res) => {
     if (req.url !== '/hang') res.end('ok');
   });
   const rec = recorder();
-  const targets = [httpTarget(web.port, { path: '/hang' }, { intervalMs: 250, timeoutMs: 200 }, 'r1/hung')];
-  for (let i = 0; i < 20; i++) targets.push(httpTarget(web.port, { path: '/ok' }, { intervalMs: 200, timeoutMs: 200 }, `r1/ok${i}`));
-  const s = new ProbeScheduler(targets, { ...rec });
-  s.start();
-  await sleep(2000);
-  await s.stop();
-  await web.close();
-  // 2 s at 200 ms is 9-10 runs (the first lands anywhere in the first interval). Serialised behind
-  // the hung check (200 ms each), all 21 targets would share about 10 runs.
-  for (let i = 0; i < 20; i++) assert.ok((rec.checks.get(`r1/ok${i}`) ?? 0) >= 7, `ok${i} ran ${rec.checks.get(`r1/ok${i}`)} times in 2 s at 200 ms`);
-  const hung = rec.seen.filter((o) => o.key === 'r1/hung');
-  assert.ok(hung.length >= 2 && hung.every((o) => o.obs.error === 'timeout'), 'the hung endpoint times out every time');
+  const targets = [httpTarget(web.port, { path: '/hang' }, { intervalMs: 1000, timeoutMs: 200 }, 'r1/hung')];
+  // The healthy checks get a long timeout: a starved box delays them, which is not what this tests.
+  for (let i = 0; i < 20; i++) targets.push(httpTarget(web.port, { path: '/ok' }, { intervalMs: 200, timeoutMs: 2000 }, `r1/ok${i}`));
+  // Counted, not timed: how many healthy checks finish while a hung check holds its slot.
+  let hungInFlight = false;
+  let finishedBesideHung = 0;
+  const counting: CheckRunner = async (t, signal) => {
+    if (t.key === 'r1/hung') hungInFlight = true;
+    try {
+      return await runTargetCheck(t, signal);
+    } finally {
+      if (t.key === 'r1/hung') hungInFlight = false;
+      else if (hungInFlight) finishedBesideHung++;
+    }
+  };
+  const s = new ProbeScheduler(targets, { ...rec, runCheck: counting });
+  const hung = () => rec.seen.filter((o) => o.key === 'r1/hung');
+  try {
+    s.start();
+    await waitUntil(() => hung().length >= 3, 'three timeouts of the hung endpoint');
+  } finally {
+    await s.stop();
+    web.server.closeAllConnections();
+    await web.close();
+  }
+  // Each 200 ms timeout spans a whole healthy interval, so about 20 healthy checks finish inside it;
+  // serialised behind the hung check, none would.
+  const timeouts = hung().length;
+  assert.ok(finishedBesideHung >= 2 * timeouts, `${finishedBesideHung} healthy checks finished during ${timeouts} hung checks`);
+  for (let i = 0; i < 20; i++) assert.ok((rec.checks.get(`r1/ok${i}`) ?? 0) >= 2 * timeouts, `ok${i} ran ${rec.checks.get(`r1/ok${i}`)} times`);
+  assert.ok(hung().every((o) => o.obs.error === 'timeout'), 'the hung endpoint times out every time');
   // A starved CI box times out some checks (client and server share one event loop); the point is
   // that the others keep running.
   const others = rec.seen.filter((o) => o.key !== 'r1/hung');
@@ -70,12 +101,16 @@ test('scheduler: a check that ignores its abort signal still frees its slot at t
   const rec = recorder();
   const runner: CheckRunner = (t) => (t.key === 'r1/stuck' ? new Promise<CheckResult>(() => {}) : Promise.resolve({ ok: true, rttMs: 1, error: null }));
   const s = new ProbeScheduler([tcpTarget(1, { intervalMs: 120, timeoutMs: 100 }, 'r1/stuck'), tcpTarget(2, { intervalMs: 20, timeoutMs: 10 }, 'r1/fine')], { ...rec, runCheck: runner, concurrency: 1 });
-  s.start();
-  await sleep(600);
-  await s.stop();
-  assert.ok((rec.checks.get('r1/stuck') ?? 0) >= 3, 'stuck checks time out and are recorded');
+  try {
+    s.start();
+    // Never freeing its slot, the stuck check would stop at one run: its count is the proof.
+    await waitUntil(() => (rec.checks.get('r1/stuck') ?? 0) >= 3, 'three timeouts of the stuck check');
+  } finally {
+    await s.stop();
+  }
   assert.ok(rec.seen.filter((o) => o.key === 'r1/stuck').every((o) => o.obs.error === 'timeout'));
-  assert.ok((rec.checks.get('r1/fine') ?? 0) >= 8, `fine ran ${rec.checks.get('r1/fine')} times with one slot shared with a stuck check`);
+  // Between two stuck runs (a 120 ms interval) the fine target (every 20 ms) has the slot to itself.
+  assert.ok((rec.checks.get('r1/fine') ?? 0) >= 3, `fine ran ${rec.checks.get('r1/fine')} times with one slot shared with a stuck check`);
 });
 
 test('scheduler: concurrency bound respected, counted at the server and at the runner', async () => {
@@ -105,11 +140,18 @@ test('scheduler: concurrency bound respected, counted at the server and at the r
   };
   const rec = recorder();
   const s = new ProbeScheduler(targets, { ...rec, concurrency: 5, runCheck: counting });
-  s.start();
-  await sleep(600);
-  const queuedAtPeak = s.stats().queued;
-  await s.stop();
-  await web.close();
+  let queuedAtPeak = 0;
+  try {
+    s.start();
+    await waitUntil(() => {
+      queuedAtPeak = Math.max(queuedAtPeak, s.stats().queued);
+      return s.stats().checks >= 50 && queuedAtPeak > 0;
+    }, '50 checks with some queued');
+  } finally {
+    await s.stop();
+    web.server.closeAllConnections();
+    await web.close();
+  }
   assert.equal(runnerMax, 5, 'the bound is reached (saturated) and never exceeded');
   const timeouts = s.stats().timeouts;
   if (timeouts === 0) assert.equal(serverMax, 5, 'server-side concurrency');
@@ -259,9 +301,11 @@ test('scheduler: a flapping endpoint (alternating) never flips with rise 2 / fal
   const flips: string[] = [];
   const s = new ProbeScheduler([tcpTarget(1, { intervalMs: 10, timeoutMs: 5 }, 'r1/flap')], { ...rec, runCheck: scripted({ 'r1/flap': '+-' }), onFlip: (k) => flips.push(k) });
   s.start();
-  for (let i = 0; i < 200 && rec.seen.length < 40; i++) await sleep(5);
-  await s.stop();
-  assert.ok(rec.seen.length >= 40, `${rec.seen.length} observations`);
+  try {
+    await waitUntil(() => rec.seen.length >= 40, '40 observations');
+  } finally {
+    await s.stop();
+  }
   assert.deepEqual(flips, []);
   assert.equal(rec.seen.filter((o) => o.changed).length, 1, 'only the first verdict');
 });
@@ -327,16 +371,21 @@ test('scheduler: stop() aborts in-flight checks promptly and leaves no open hand
   const baseline = resources();
   const rec = recorder();
   const targets = [
-    ...Array.from({ length: 5 }, (_, i) => httpTarget(web.port, { path: '/hang' }, { intervalMs: 5000, timeoutMs: 5000 }, `r1/hang${i}`)),
+    ...Array.from({ length: 5 }, (_, i) => httpTarget(web.port, { path: '/hang' }, { intervalMs: 600_000, timeoutMs: 600_000 }, `r1/hang${i}`)),
     ...Array.from({ length: 5 }, (_, i) => httpTarget(web.port, { path: '/' }, { intervalMs: 30, timeoutMs: 20 }, `r1/ok${i}`)),
   ];
   const s = new ProbeScheduler(targets, { ...rec, random: () => 0 });
-  s.start();
-  await sleep(150);
-  assert.ok(s.stats().inFlight >= 5, 'hung checks are in flight');
-  const t = performance.now();
-  await s.stop();
-  assert.ok(performance.now() - t < 500, 'stop does not wait for the 5 s timeouts');
+  try {
+    s.start();
+    await waitUntil(() => s.stats().inFlight >= 5, 'the hung checks in flight');
+    // The hung checks time out after 10 minutes: a stop that waited for them would hit the test
+    // runner's timeout, so resolving at all is the proof that stop aborts them.
+    await s.stop();
+  } finally {
+    await s.stop();
+    web.server.closeAllConnections();
+    await web.close();
+  }
   assert.equal(s.stats().inFlight, 0);
   const count = rec.seen.length;
   await sleep(100);
@@ -345,5 +394,4 @@ test('scheduler: stop() aborts in-flight checks promptly and leaves no open hand
   const now = resources();
   assert.ok((now.Timeout ?? 0) <= (baseline.Timeout ?? 0), `timers: ${now.Timeout} vs ${baseline.Timeout}`);
   assert.ok((now.TCPSocketWrap ?? 0) <= (baseline.TCPSocketWrap ?? 0), `sockets: ${now.TCPSocketWrap} vs ${baseline.TCPSocketWrap}`);
-  await web.close();
 });
