@@ -11,6 +11,7 @@ import type { ListenAddress } from '../config/load.js';
 import { buildAdminApp, type AdminApp, type AdminRuntime } from './app.js';
 import { newSecret, sha256Hex } from './auth.js';
 import type { AdminDeps } from './context.js';
+import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
 
 export interface AdminServer {
@@ -54,6 +55,8 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
   deps.log.info({ address: `${listen.host}:${(app.server.address() as AddressInfo).port}` }, 'admin API listening');
   const retention = new Retention(deps.store, deps.settings.retention, deps.log);
   retention.start();
+  const expiry = new OverrideExpiry(deps.bus, deps.store, deps.log);
+  expiry.start();
   return {
     app,
     runtime,
@@ -63,6 +66,7 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
     },
     async close() {
       retention.stop();
+      expiry.stop();
       runtime.drains.close();
       await app.close();
     },

@@ -17,7 +17,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { overrideClearEntry, overrideSetEntry } from '../admin/override-audit.js';
+import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../admin/override-audit.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { openBus, redisConnectionOf } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
@@ -124,6 +124,8 @@ async function direct(config: LoadedConfig, action: Action): Promise<number> {
   const bus = openBus(config);
   try {
     if (bus instanceof RedisBus) await bus.whenConnected(5_000);
+    // Expired records first, audited: the overrides file is rewritten without them below.
+    if (store) await auditExpiredOverrides(bus, store);
     let entry;
     if (action.verb === 'set') {
       await bus.writeOverride(action.override);

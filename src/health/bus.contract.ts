@@ -182,6 +182,25 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       assert.deepEqual((await bus.readOverrides()).map((o) => o.scope), ['region/us']);
     });
 
+    it('overrides: a sweep removes each expired record once and returns it; reads only skip them', async (t) => {
+      const { bus, now, ttlMs, elapse } = await harness(t);
+      const gone = override('region/eu', 'down', now(), now() + ttlMs);
+      const renewed = override('region/ap', 'drained', now(), now() + ttlMs);
+      const stays = override('region/us', 'down', now(), null);
+      for (const o of [gone, renewed, stays]) await bus.writeOverride(o);
+      assert.deepEqual(await bus.sweepExpiredOverrides(), [], 'nothing has expired yet');
+      await elapse(ttlMs * 1.5);
+      assert.deepEqual((await bus.readOverrides()).map((o) => o.scope), ['region/us']);
+      const fresh = { ...renewed, createdAt: now(), expiresAt: now() + 3_600_000 };
+      await bus.writeOverride(fresh);
+      // Two sweeps at once (two API nodes): between them, each expired record exactly once.
+      const [a, b] = await Promise.all([bus.sweepExpiredOverrides(), bus.sweepExpiredOverrides()]);
+      assert.deepEqual([...a, ...b], [gone], 'the expired record, once; not the renewed scope');
+      assert.deepEqual(await bus.sweepExpiredOverrides(), []);
+      const byScope = (l: Override[]) => [...l].sort((x, y) => x.scope.localeCompare(y.scope));
+      assert.deepEqual(byScope(await bus.readOverrides()), [fresh, stays]);
+    });
+
     it('overrides survive a new instance (restart)', async (t) => {
       const h = await harness(t);
       const o = override('endpoint/eu/a', 'up', h.now(), h.now() + 3_600_000);

@@ -145,6 +145,19 @@ export class MemoryBus implements HealthBus {
     return true;
   }
 
+  async sweepExpiredOverrides(): Promise<Override[]> {
+    this.checkOpen();
+    const now = this.now();
+    const swept = [...this.overrides.values()].filter((o) => isExpired(o, now));
+    if (swept.length === 0) return [];
+    for (const o of swept) this.overrides.delete(o.scope);
+    await this.persist().catch((err: unknown) => {
+      for (const o of swept) if (!this.overrides.has(o.scope)) this.overrides.set(o.scope, o);
+      throw err;
+    });
+    return swept.map((o) => ({ ...o }));
+  }
+
   /**
    * Re-reads the overrides file, for edits made by another process (`meridian override` while
    * `serve` runs, or a hand edit, as gdnsd watches its admin_state). A corrupt file is reported

@@ -225,21 +225,20 @@ export class RedisBus implements HealthBus {
   }
 
   async readOverrides(): Promise<Override[]> {
-    const hash = await this.cmd.hgetall(this.keys.overrides);
     const now = this.now();
-    const out: Override[] = [];
-    for (const [scope, json] of Object.entries(hash)) {
-      let o: Override;
+    // Expired records are skipped, not deleted: the sweep that deletes one is the one that audits it.
+    return (await this.overrideRecords()).filter(({ o }) => !isExpired(o, now)).map(({ o }) => o);
+  }
+
+  /** Every readable record with its field and stored JSON; a record we cannot read must not take down the others. */
+  private async overrideRecords(): Promise<{ field: string; json: string; o: Override }[]> {
+    const out: { field: string; json: string; o: Override }[] = [];
+    for (const [field, json] of Object.entries(await this.cmd.hgetall(this.keys.overrides))) {
       try {
-        o = parseOverride(JSON.parse(json));
+        out.push({ field, json, o: parseOverride(JSON.parse(json)) });
       } catch {
-        continue; // a record we cannot read must not take down the others
-      }
-      if (isExpired(o, now)) {
-        this.cmd.meridianDeleteIfSame(this.keys.overrides, scope, json).catch(() => undefined);
         continue;
       }
-      out.push(o);
     }
     return out;
   }
@@ -263,6 +262,17 @@ export class RedisBus implements HealthBus {
         .exec(),
     );
     return res[0] === 1;
+  }
+
+  async sweepExpiredOverrides(): Promise<Override[]> {
+    const now = this.now();
+    const swept: Override[] = [];
+    for (const { field, json, o } of await this.overrideRecords()) {
+      // Only if still the same record: a fresh override for the scope stays, and of two nodes
+      // sweeping at once exactly one gets 1 back.
+      if (isExpired(o, now) && (await this.cmd.meridianDeleteIfSame(this.keys.overrides, field, json)) === 1) swept.push(o);
+    }
+    return swept;
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {

@@ -166,6 +166,7 @@ class FlakyBus implements HealthBus {
   readOverrides: HealthBus['readOverrides'] = () => this.gate(() => this.inner.readOverrides());
   writeOverride: HealthBus['writeOverride'] = (o) => this.gate(() => this.inner.writeOverride(o));
   deleteOverride: HealthBus['deleteOverride'] = (s) => this.gate(() => this.inner.deleteOverride(s));
+  sweepExpiredOverrides: HealthBus['sweepExpiredOverrides'] = () => this.gate(() => this.inner.sweepExpiredOverrides());
   writeLoad: HealthBus['writeLoad'] = (r, ttl) => this.gate(() => this.inner.writeLoad(r, ttl));
   readLoads: HealthBus['readLoads'] = (regions) => this.gate(() => this.inner.readLoads(regions));
   subscribe(l: (e: BusEvent) => void): () => void {

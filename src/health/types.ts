@@ -95,6 +95,12 @@ export interface HealthBus {
   readOverrides(): Promise<Override[]>;
   writeOverride(override: Override): Promise<void>;
   deleteOverride(scope: OverrideScope): Promise<boolean>;
+  /**
+   * Removes the overrides whose expiry has passed and returns the ones this call removed: across
+   * processes sharing the bus, each expired record is returned by exactly one sweep (so exactly one
+   * audit entry records it). Reads never remove expired records; they only skip them.
+   */
+  sweepExpiredOverrides(): Promise<Override[]>;
   /** Stores a forwarder's load report (replacing its previous one) with a TTL and announces it. */
   writeLoad(report: LoadReport, ttlMs: number): Promise<void>;
   /** Unexpired load reports of the given regions, every forwarder's. */

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BUILT_IN_SAMPLE } from '../../src/admin/dryrun.js';
 import { ERRORS } from '../../src/admin/errors.js';
-import { dnsQuery, dnsUntil, etagVersion, EU, EU6, startAdminNode, US, Z, type AdminNode, type ApiResponse } from './helpers.js';
+import { dnsQuery, dnsUntil, etagVersion, EU, EU6, startAdminNode, US, waitFor, Z, type AdminNode, type ApiResponse } from './helpers.js';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -334,6 +334,11 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.equal(timed.status, 200, timed.body);
     assert.equal(Date.parse(timed.json.expiresAt) - Date.parse(timed.json.createdAt), 1000);
     assert.ok(await waitForEmpty(n), 'an expired override is no longer listed');
+    // The expiry is an action too: audited once, by the sweep that removed it.
+    const expired = async () => (await n.api('GET', '/v1/audit?action=override.expire')).json as { author: string; target: string; reason: string; detail: Record<string, unknown> }[];
+    assert.ok(await waitFor(async () => (await expired()).length > 0, 5000), 'the expiry is audited');
+    const [entry, ...more] = await expired();
+    assert.deepEqual([entry!.author, entry!.target, entry!.reason, entry!.detail.state, entry!.detail.setBy, entry!.detail.expiresAt, more.length], ['expiry', 'region/us-east', 'short', 'drained', 'bootstrap', timed.json.expiresAt, 0]);
 
     const bad = await n.api('PUT', '/v1/overrides/region/eu-west', { body: { state: 'down', reason: 'x', for: '0s' } });
     assert.deepEqual([bad.status, bad.json.error.code], [400, 'MERIDIAN_ERR_VALIDATION']);

@@ -2,7 +2,7 @@
  * `meridian override set|clear` is audited with its author, whichever way it goes (issue 13, defect
  * 5): through the running node's admin API (the token's name), or straight to the config store when
  * no API answers (`--author`, else user@host), in embedded mode (data directory) and in cluster
- * mode (Redis). Real processes throughout: `meridian serve`, the CLI, DNS over UDP, and the audit
+ * mode (Redis); an override that expires is audited too. Real processes throughout: `meridian serve`, the CLI, DNS over UDP, and the audit
  * read back from GET /v1/audit.
  */
 import assert from 'node:assert/strict';
@@ -118,7 +118,7 @@ describe('meridian override is audited with its author', () => {
     }
   });
 
-  test('cluster: from another host without an API, straight to Redis (user@host, --author)', { skip: redisSkipReason() }, async () => {
+  test('cluster: from another host without an API, straight to Redis (user@host, --author); expiry audited', { skip: redisSkipReason() }, async () => {
     const redis = await startRedis();
     const adminPort = await freePort();
     let srv: RunningServer | null = null;
@@ -143,6 +143,11 @@ describe('meridian override is audited with its author', () => {
         ['override.clear', 'alice', 'region/us-east', 'swap done', '-'],
         ['override.set', ME, 'region/us-east', 'rack swap', 'drained'],
       ]);
+      // An override that runs out is an action too: the API node's sweep removes it and audits it.
+      await api(adminPort, root, 'PUT', '/v1/overrides/region/us-east', { state: 'down', reason: 'blip', for: '1s' });
+      assert.ok(await waitFor(async () => (await overrideAudit(adminPort, root))[0]?.[0] === 'override.expire', 5000), 'the expiry is audited');
+      assert.deepEqual((await overrideAudit(adminPort, root))[0], ['override.expire', 'expiry', 'region/us-east', 'blip', 'down']);
+      await until(srv, US);
     } finally {
       await srv?.stop();
       await redis.stop();

@@ -11,7 +11,7 @@ import { makeOverride } from '../../health/overrides.js';
 import type { Override, OverrideScope } from '../../health/types.js';
 import type { AdminApp, AdminRuntime } from '../app.js';
 import { compareAnswers } from '../dryrun.js';
-import { overrideClearEntry, overrideSetEntry } from '../override-audit.js';
+import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../override-audit.js';
 import { AdminError } from '../errors.js';
 import { DryRunHonoured, DryRunSample, errorResponses, routeConfig, sampleOf } from './common.js';
 import { OverrideClearedSchema, OverrideDryRunSchema, OverrideListSchema, OverrideSchema } from './responses.js';
@@ -77,6 +77,7 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
   const set = async (scope: OverrideScope, req: { body: { state: string; for?: string | null | undefined; reason: string }; query: { dryRun?: boolean; sample?: string } }, author: string) => {
     const override = build(scope, req.body, author);
     if (req.query.dryRun) return rehearse(scope, override, req.query.sample);
+    await auditExpiredOverrides(deps.bus, deps.store);
     await deps.bus.writeOverride(override);
     await deps.store.appendAudit(overrideSetEntry(override));
     deps.onOverridesChanged?.();
@@ -84,6 +85,7 @@ export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
   };
   const clear = async (scope: OverrideScope, query: { reason?: string; dryRun?: boolean; sample?: string }, author: string) => {
     if (query.dryRun) return rehearse(scope, null, query.sample);
+    await auditExpiredOverrides(deps.bus, deps.store);
     const existed = await deps.bus.deleteOverride(scope);
     if (!existed) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
     await deps.store.appendAudit(overrideClearEntry(scope, author, query.reason ?? ''));
