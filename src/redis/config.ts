@@ -57,7 +57,7 @@ export type RedisSection = Static<typeof RedisSchema>;
 
 /** Defaults and the reason for each are in README.md of this folder. */
 export const REDIS_DEFAULTS = {
-  waitReplicas: 0,
+  waitReplicas: 1,
   waitTimeoutMs: 500,
   commandTimeoutMs: 2_000,
   connectTimeoutMs: 2_000,
@@ -191,7 +191,7 @@ export function redisSectionProblems(section: RedisSection, baseDir: string, leg
     });
   }
   const t = timeouts(section);
-  if ((section.waitReplicas ?? 0) > 0 && t.waitTimeoutMs >= t.commandTimeoutMs) {
+  if (t.waitReplicas > 0 && t.waitTimeoutMs >= t.commandTimeoutMs) {
     add('MERIDIAN_ERR_REDIS_OPTION', ['waitTimeoutMs'], `waitTimeoutMs (${t.waitTimeoutMs}) must be below commandTimeoutMs (${t.commandTimeoutMs}), or WAIT itself times out`);
   }
   if (section.tls?.ca !== undefined) {

@@ -63,7 +63,7 @@ export interface RedisStoreOptions {
   retryMaxMs?: number;
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Writes are acknowledged once min(this, replicas connected) replicas hold them (WAIT); default: the connection's. */
+  /** Writes are acknowledged once min(this, replicas connected) replicas hold them (WAIT); default: the connection's, else 1. */
   waitReplicas?: number;
   waitTimeoutMs?: number;
   now?: () => number;
@@ -98,6 +98,9 @@ export async function openRedisStore(target: string | RedisConnection, opts: Red
   void store.checkPersistence().then((problem) => {
     if (problem) opts.log?.warn({ redis: problem }, 'config store: Redis does not persist its data; after a Redis restart the nodes re-seed the store from their running config and version numbers and history start again. Enable AOF (appendonly yes) or RDB snapshots');
   });
+  if (typeof target !== 'string' && target.target.kind === 'sentinel' && store.waitReplicas === 0) {
+    opts.log?.warn('config store: Sentinel without redis.waitReplicas: a failover can lose config writes the API acknowledged (replication is asynchronous); set waitReplicas: 1');
+  }
   return store;
 }
 
@@ -144,7 +147,7 @@ export class RedisStore implements ConfigStore {
     this.cmd = open('meridian-config', 'command');
     this.sub = open('meridian-config-sub', 'subscriber');
     const conn = typeof target === 'string' ? null : target;
-    this.durable = new ReplicaWait(opts.waitReplicas ?? conn?.waitReplicas ?? 0, opts.waitTimeoutMs ?? conn?.waitTimeoutMs ?? REDIS_DEFAULTS.waitTimeoutMs, 'config store', opts.log);
+    this.durable = new ReplicaWait(this.cmd, opts.waitReplicas ?? conn?.waitReplicas ?? REDIS_DEFAULTS.waitReplicas, opts.waitTimeoutMs ?? conn?.waitTimeoutMs ?? REDIS_DEFAULTS.waitTimeoutMs, 'config store', opts.log);
     this.cmd.defineCommand('meridianCommit', { numberOfKeys: 5, lua: COMMIT });
     this.cmd.defineCommand('meridianAppendAudit', { numberOfKeys: 2, lua: APPEND_AUDIT });
     const onError = (err: Error): void => {
@@ -168,6 +171,11 @@ export class RedisStore implements ConfigStore {
 
   get connected(): boolean {
     return !this.closed && this.cmd.status === 'ready' && this.subscribed;
+  }
+
+  /** Replicas a write waits for (redis.waitReplicas), 0 = acknowledged by the primary alone. */
+  get waitReplicas(): number {
+    return this.durable.replicas;
   }
 
   /** Waits for both connections, sets the notice baseline and starts the poll. */
@@ -256,7 +264,7 @@ export class RedisStore implements ConfigStore {
       k.head, k.version(record.version), k.meta, k.audit, k.auditSeq,
       String(req.expected), JSON.stringify(record), JSON.stringify(metaOf(record)), maxLen, entry, k.channel,
     );
-    const [reply] = await this.durable.exec(pipe, ([r]) => (r as number[])[0] === 1);
+    const [reply] = await this.durable.exec(pipe, k.head, ([r]) => (r as number[])[0] === 1);
     const [ok, v] = reply as number[];
     if (ok !== 1) return { ok: false, head: Number(v) };
     // Our own commit need not wait for the pub/sub round trip (announce dedupes the echo).
@@ -268,7 +276,7 @@ export class RedisStore implements ConfigStore {
     this.assertOpen();
     const full = completeAuditEntry(entry, 0, new Date(this.now()).toISOString());
     const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
-    const [seq] = await this.durable.exec(this.pipeline().meridianAppendAudit(this.keys.audit, this.keys.auditSeq, maxLen, auditJson(full)));
+    const [seq] = await this.durable.exec(this.pipeline().meridianAppendAudit(this.keys.audit, this.keys.auditSeq, maxLen, auditJson(full)), this.keys.audit);
     full.seq = Number(seq);
     return full;
   }
@@ -423,17 +431,17 @@ class RedisTokens implements TokenStore {
 
   async put(token: TokenRecord): Promise<void> {
     const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
-    await this.durable.exec(this.cmd.pipeline().hset(this.key, t.name, JSON.stringify(t)));
+    await this.durable.exec(this.cmd.pipeline().hset(this.key, t.name, JSON.stringify(t)), this.key);
   }
 
   async create(token: TokenRecord): Promise<boolean> {
     const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
-    const [created] = await this.durable.exec(this.cmd.pipeline().hsetnx(this.key, t.name, JSON.stringify(t)), ([n]) => n === 1);
+    const [created] = await this.durable.exec(this.cmd.pipeline().hsetnx(this.key, t.name, JSON.stringify(t)), this.key, ([n]) => n === 1);
     return created === 1;
   }
 
   async delete(name: string): Promise<boolean> {
-    const [deleted] = await this.durable.exec(this.cmd.pipeline().hdel(this.key, name), ([n]) => n === 1);
+    const [deleted] = await this.durable.exec(this.cmd.pipeline().hdel(this.key, name), this.key, ([n]) => n === 1);
     return deleted === 1;
   }
 }
