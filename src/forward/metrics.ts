@@ -7,8 +7,25 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { splitKey } from '../probe/types.js';
-import type { Forwarder } from './forwarder.js';
+import type { DrainResult } from './drain.js';
+import type { LoadReporter } from './load.js';
+import type { OutlierDetector } from './passive.js';
 import { pooledReadBufferBytes } from './relay.js';
+import type { ForwarderState } from './state.js';
+
+/**
+ * What the metrics read of a forwarder. forwarder.ts's `Forwarder` has all of it; naming only this
+ * here keeps the import one-way (forwarder.ts registers its metrics, this module never imports it).
+ */
+export interface MeteredForwarder {
+  readonly region: string;
+  readonly state: ForwarderState;
+  readonly outlier: Pick<OutlierDetector, 'ejected'>;
+  readonly loadReporter: Pick<LoadReporter, 'published' | 'failed'> | null;
+  readonly draining: boolean;
+  readonly lastDrain: Pick<DrainResult, 'remaining'> | null;
+  lane(listener: string): 'fast' | 'socket' | null;
+}
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
   new Counter({
@@ -36,10 +53,10 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
   });
 }
 
-const registered = new WeakMap<Registry, Set<Forwarder>>();
+const registered = new WeakMap<Registry, Set<MeteredForwarder>>();
 
 /** Adds a forwarder to the registry's metrics (registering them on first use); returns a remover. */
-export function registerForwarderMetrics(registry: Registry, fwd: Forwarder): () => void {
+export function registerForwarderMetrics(registry: Registry, fwd: MeteredForwarder): () => void {
   let set = registered.get(registry);
   if (!set) {
     registered.set(registry, (set = new Set()));
@@ -50,8 +67,8 @@ export function registerForwarderMetrics(registry: Registry, fwd: Forwarder): ()
   return () => set.delete(fwd);
 }
 
-function define(registry: Registry, forwarders: () => Forwarder[]): void {
-  const each = (f: (fwd: Forwarder, region: string) => void): void => {
+function define(registry: Registry, forwarders: () => MeteredForwarder[]): void {
+  const each = (f: (fwd: MeteredForwarder, region: string) => void): void => {
     for (const fwd of forwarders()) f(fwd, fwd.region);
   };
   gauge(registry, 'meridian_forward_connections_active', 'Client connections open now, per listener.', ['region', 'listener'], (set) => {
