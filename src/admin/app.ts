@@ -1,17 +1,17 @@
 /**
  * The admin API as a fastify app: schemas for every route (TypeBox, shown at /openapi.json and
  * /docs), bearer-token roles, coded errors, body and rate limits. Routes live in routes/*.ts, one
- * resource per file; they get their dependencies through `AdminDeps`, never through globals.
+ * resource per file, each a fastify plugin registered with the runtime (`routes/types.ts`); they
+ * get their dependencies through `AdminDeps`, never through globals, and never import this file.
  * @module
  */
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Role } from '../store/types.js';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { VERSION } from '../version.js';
-import { allows, TokenAuthority, type Principal } from './auth.js';
+import { allows, TokenAuthority } from './auth.js';
 import { ChangeRunner } from './change.js';
 import type { AdminDeps } from './context.js';
 import { DrainController } from './drain.js';
@@ -27,28 +27,7 @@ import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerZoneRoutes } from './routes/zones.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-  interface FastifyContextConfig {
-    /** The least role a route needs; absent = public (docs, OpenAPI). */
-    role?: Role;
-    /** A write that cannot be dry-run: `?dryRun=true` gets 400 MERIDIAN_ERR_DRY_RUN_UNSUPPORTED. */
-    dryRun?: 'refused';
-  }
-}
-
-export type AdminApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** What the routes share: dependencies, the change pipeline, token authority, drains. */
-export interface AdminRuntime {
-  deps: AdminDeps;
-  changes: ChangeRunner;
-  tokens: TokenAuthority;
-  drains: DrainController;
-}
+import type { AdminApp, AdminRuntime } from './routes/types.js';
 
 export interface AdminAppHandle {
   app: AdminApp;
@@ -173,8 +152,8 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
   });
 
   guardDryRuns(app);
-  const routes = [registerConfigRoutes, registerZoneRoutes, registerServiceRoutes, registerRegionRoutes, registerEndpointRoutes, registerOverrideRoutes, registerTokenRoutes, registerVersionRoutes, registerExplainRoutes];
-  for (const register of routes) register(app, runtime);
+  const plugins = [registerConfigRoutes, registerZoneRoutes, registerServiceRoutes, registerRegionRoutes, registerEndpointRoutes, registerOverrideRoutes, registerTokenRoutes, registerVersionRoutes, registerExplainRoutes];
+  for (const routes of plugins) await app.register(routes, { rt: runtime });
   await app.ready();
   return { app, runtime };
 }

@@ -2,11 +2,11 @@
  * GET /v1/config (the whole current document) and GET /v1/status (what this node serves).
  * @module
  */
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { errorResponses, etag, routeConfig } from './common.js';
 import { ConfigResponseSchema, StatusSchema } from './responses.js';
 
-export function registerConfigRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerConfigRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/config', { config: routeConfig('viewer'), schema: { tags: ['config'], summary: 'The current config document', response: { 200: ConfigResponseSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send({ version: head.version, author: head.author, time: head.time, document: head.document });

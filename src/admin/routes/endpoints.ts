@@ -6,7 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { EndpointSchema } from '../../config/schema.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { AdminError } from '../errors.js';
 import { RegionParams } from './regions.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
@@ -23,7 +23,7 @@ const DeleteQuery = Type.Composite([
 
 const keyOf = (e: { id?: string | undefined; address: string; port: number }): string => e.id ?? `${e.address}:${e.port}`;
 
-export function registerEndpointRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/regions/:id/endpoints', { config: routeConfig('viewer'), schema: { tags: ['endpoints'], summary: 'A region\'s endpoints', params: RegionParams, response: { 200: EndpointListSchema, ...errorResponses } } }, async (req, reply) => {
     const head = await rt.changes.head();
     const region = head.document.regions.find((r) => r.id === req.params.id);

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { explain } from '../../routing/explain.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { AdminError } from '../errors.js';
 import { errorResponses, routeConfig } from './common.js';
 import { ExplanationSchema } from './responses.js';
@@ -21,7 +21,7 @@ const ExplainQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerExplainRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerExplainRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/explain', { config: routeConfig('viewer'), schema: { tags: ['explain'], summary: 'Explain the answer a client gets', querystring: ExplainQuery, response: { 200: ExplanationSchema, ...errorResponses } } }, async (req) => {
     // explain() relies on clientFromAddress throwing for a non-address, which it does not ("zzz" came
     // back as an IPv6 client): check here, so a typo is a 400 and not a made-up answer.

@@ -9,7 +9,7 @@
 import { Type } from '@sinclair/typebox';
 import { makeOverride } from '../../health/overrides.js';
 import type { Override, OverrideScope } from '../../health/types.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { compareAnswers } from '../dryrun.js';
 import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../override-audit.js';
 import { AdminError } from '../errors.js';
@@ -43,7 +43,7 @@ const view = (o: { scope: string; state: string; expiresAt: number | null; reaso
   createdAt: new Date(o.createdAt).toISOString(),
 });
 
-export function registerOverrideRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   const { deps } = rt;
   const now = (): number => deps.now?.() ?? Date.now();
   const inForce = async (): Promise<Override[]> => (await deps.bus.readOverrides()).filter((o) => o.expiresAt === null || o.expiresAt > now());

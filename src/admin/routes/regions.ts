@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { RegionSchema } from '../../config/schema.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { AdminError } from '../errors.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { changeResponses, DrainStatusSchema, RegionListSchema } from './responses.js';
@@ -15,7 +15,7 @@ const RegionBody = Type.Omit(RegionSchema, ['id', 'drain'], { additionalProperti
 const WeightBody = Type.Object({ weight: Type.Integer({ minimum: 0, maximum: 1_000_000 }) }, { additionalProperties: false });
 const DrainBody = Type.Object({ ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'TTL of answers carrying the region while it drains (default admin.drainTtl)' })) }, { additionalProperties: false });
 
-export function registerRegionRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/regions', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'List regions', response: { 200: RegionListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send(head.document.regions);

@@ -5,14 +5,14 @@
 import { Type } from '@sinclair/typebox';
 import { ServiceSchema } from '../../config/schema.js';
 import { canonicalOrigin } from '../../zone/parse.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { changeResponses, ServiceListSchema } from './responses.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
 const ServiceBody = Type.Omit(ServiceSchema, ['name'], { additionalProperties: false });
 
-export function registerServiceRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerServiceRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/services', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'List services', response: { 200: ServiceListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send(head.document.services);

@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { RoleSchema } from '../config.js';
 import { newSecret, sha256Hex } from '../auth.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { AdminError } from '../errors.js';
 import { DryRunRefused, errorResponses, routeConfig } from './common.js';
 import { TokenCreatedSchema, TokenDeletedSchema, TokenListSchema } from './responses.js';
@@ -17,7 +17,7 @@ const CreateQuery = Type.Object({ dryRun: DryRunRefused }, { additionalPropertie
 const DeleteQuery = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })), dryRun: DryRunRefused }, { additionalProperties: false });
 const writeConfig = routeConfig('admin', { dryRun: 'refused' });
 
-export function registerTokenRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerTokenRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   const { deps, tokens } = rt;
   app.get('/v1/tokens', { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'List tokens (never their secrets)', response: { 200: TokenListSchema, ...errorResponses } } }, async () => {
     const stored = (await deps.store.tokens.list()).map((t) => ({ name: t.name, role: t.role, createdAt: t.createdAt, createdBy: t.createdBy, source: 'store' }));

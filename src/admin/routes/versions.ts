@@ -4,7 +4,7 @@
  * @module
  */
 import { Type } from '@sinclair/typebox';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { guard } from '../change.js';
 import { AdminError } from '../errors.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, WriteQuery } from './common.js';
@@ -12,7 +12,7 @@ import { AuditListSchema, VersionListSchema, VersionRecordSchema, changeResponse
 
 const VersionParams = Type.Object({ n: Type.Integer({ minimum: 1, maximum: 1e12 }) });
 
-export function registerVersionRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerVersionRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   const { deps } = rt;
   app.get(
     '/v1/versions',

@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { ZoneRecordSchema, ZoneSourceSchema } from '../../config/document.js';
 import { canonicalOrigin } from '../../zone/parse.js';
-import type { AdminApp, AdminRuntime } from '../app.js';
+import type { AdminApp, RouteOptions } from './types.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { AdminError } from '../errors.js';
 import { changeResponses, ZoneListSchema } from './responses.js';
@@ -14,7 +14,7 @@ import { changeResponses, ZoneListSchema } from './responses.js';
 const OriginParams = Type.Object({ origin: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
 const ZoneBody = Type.Object({ records: Type.Array(ZoneRecordSchema, { maxItems: 100_000 }) }, { additionalProperties: false });
 
-export function registerZoneRoutes(app: AdminApp, rt: AdminRuntime): void {
+export async function registerZoneRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/zones', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'List zones', response: { 200: ZoneListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.head();
     return reply.header('etag', etag(head.version)).send(head.document.zones.map((z) => ({ origin: canonicalOrigin(z.origin), records: z.records.length })));
