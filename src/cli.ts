@@ -28,8 +28,10 @@ Usage:
   meridian forward --region ID [--metrics HOST:PORT] [--id NAME] [--config FILE]
                                             L4 forwarder of a region; SIGTERM drains, SIGHUP reloads
   meridian override list | set SCOPE up|down|drained [--for 2h] --reason TEXT | clear SCOPE [--reason TEXT]
-           [--token SECRET] [--author NAME]  operator overrides (SCOPE: region/ID or endpoint/REGION/ID), audited:
-                                            through the admin API when there is one (author: the token's name)
+           [--token SECRET] [--author NAME] [--config FILE]
+                                            operator overrides (SCOPE: region/ID or endpoint/REGION/ID), audited:
+                                            through the admin API when there is one (author: the token's name),
+                                            else in the config store (author: --author or user@host)
   meridian token new --name NAME --role viewer|operator|admin
                                             an admin API token for admin.tokens (prints secret + sha256)
   meridian version

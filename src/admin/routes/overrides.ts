@@ -9,7 +9,7 @@
 import { Type } from '@sinclair/typebox';
 import { makeOverride } from '../../health/overrides.js';
 import type { Override, OverrideScope } from '../../health/types.js';
-import type { AdminApp, RouteOptions } from './types.js';
+import type { AdminApp, AdminRuntime, RouteOptions } from './types.js';
 import { compareAnswers } from '../dryrun.js';
 import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../override-audit.js';
 import { AdminError } from '../errors.js';
@@ -43,12 +43,14 @@ const view = (o: { scope: string; state: string; expiresAt: number | null; reaso
   createdAt: new Date(o.createdAt).toISOString(),
 });
 
-export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
+type SetRequest = { body: { state: string; for?: string | null | undefined; reason: string }; query: { dryRun?: boolean; sample?: string } };
+type ClearQuery = { reason?: string; dryRun?: boolean; sample?: string };
+
+/** What the routes do: validate, rehearse (dry run) or write and audit. */
+function overrideActions(rt: AdminRuntime) {
   const { deps } = rt;
   const now = (): number => deps.now?.() ?? Date.now();
   const inForce = async (): Promise<Override[]> => (await deps.bus.readOverrides()).filter((o) => o.expiresAt === null || o.expiresAt > now());
-
-  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () => (await inForce()).map(view));
 
   /** The override of a request body, validated; nothing is written. */
   const build = (scope: OverrideScope, body: { state: string; for?: string | null | undefined; reason: string }, author: string): Override => {
@@ -74,7 +76,7 @@ export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions
     const answers = compareAnswers(deps, deps.servicesUnder(current), deps.servicesUnder(after), sampleOf(sample));
     return { dryRun: true as const, scope, before: before && view(before), after: next && view(next), answers };
   };
-  const set = async (scope: OverrideScope, req: { body: { state: string; for?: string | null | undefined; reason: string }; query: { dryRun?: boolean; sample?: string } }, author: string) => {
+  const set = async (scope: OverrideScope, req: SetRequest, author: string) => {
     const override = build(scope, req.body, author);
     if (req.query.dryRun) return rehearse(scope, override, req.query.sample);
     await auditExpiredOverrides(deps.bus, deps.store);
@@ -83,7 +85,7 @@ export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions
     deps.onOverridesChanged?.();
     return view(override);
   };
-  const clear = async (scope: OverrideScope, query: { reason?: string; dryRun?: boolean; sample?: string }, author: string) => {
+  const clear = async (scope: OverrideScope, query: ClearQuery, author: string) => {
     if (query.dryRun) return rehearse(scope, null, query.sample);
     await auditExpiredOverrides(deps.bus, deps.store);
     const existed = await deps.bus.deleteOverride(scope);
@@ -102,6 +104,12 @@ export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions
     }
   };
 
+  return { inForce, set, clear, mustExist };
+}
+
+export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
+  const { inForce, set, clear, mustExist } = overrideActions(rt);
+  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () => (await inForce()).map(view));
   const operator = routeConfig('operator');
   app.put('/v1/overrides/region/:region', { config: operator, schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } }, async (req) => {
     await mustExist(req.params.region);
