@@ -6,8 +6,8 @@
 import dnsPacket from 'dns-packet';
 import dns2 from 'dns2';
 import { Responder } from '../src/dns/respond.js';
-import { loadConfigFile } from '../src/config/load.js';
 import { zoneSet } from '../src/node/services.js';
+import { loadConfigFile } from '../src/node/config.js';
 
 const { Packet } = dns2 as { Packet: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 const N = Number(process.env.BENCH_ITERATIONS ?? 200_000);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile, loadZoneText } from './config/load.js';
+import { loadZoneText } from './config/load.js';
 import { createLogger } from './obs/log.js';
 import { geoWarnings } from './node/services.js';
 import { formatRedisProblem, RedisConfigError } from './redis/config.js';
@@ -14,6 +14,7 @@ import { ConfigError, startDnsNode } from './serve.js';
 import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
+import { loadConfigFile } from './node/config.js';
 
 const USAGE = `meridian ${VERSION} — global DNS traffic manager
 

@@ -12,8 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { AdminServer } from './admin/server.js';
-import { compileDocument } from './config/document.js';
-import { ConfigError, loadConfigOrThrow, parseListen, type LoadedConfig } from './config/load.js';
+import { ConfigError, parseListen, type LoadedConfig } from './config/load.js';
 import { Responder } from './dns/respond.js';
 import { TcpListener } from './dns/tcp.js';
 import { UdpListener } from './dns/udp.js';
@@ -34,6 +33,7 @@ import type { Service, ServiceEnv } from './routing/service.js';
 import { countryOnlyWarnings, policyWarnings } from './routing/warnings.js';
 import type { ConfigFollower } from './store/follow.js';
 import { VERSION } from './version.js';
+import { compileDocument, loadConfigOrThrow } from './node/config.js';
 
 export { ConfigError };
 

@@ -12,8 +12,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileDocument } from '../config/document.js';
-import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { openHealthPlane } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
@@ -21,6 +20,7 @@ import { buildServices, openGeo, zoneSet } from '../node/services.js';
 import { parseVersionText } from '../store/records.js';
 import { formatSourceError } from '../zone/types.js';
 import { adminTarget, callAdmin } from './admin-client.js';
+import { compileDocument, loadConfigFile } from '../node/config.js';
 
 type Query = { name: string; ip: string; ecs?: string; qtype?: 'A' | 'AAAA' };
 

@@ -7,10 +7,11 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { loadConfigFile, parseListen } from '../config/load.js';
+import { parseListen } from '../config/load.js';
 import { startForwardRole } from '../node/forward.js';
 import { createLogger } from '../obs/log.js';
 import { formatSourceError } from '../zone/types.js';
+import { loadConfigFile } from '../node/config.js';
 
 export async function forwardCommand(args: string[], defaultConfig: string): Promise<number> {
   const { values } = parseArgs({

@@ -18,7 +18,7 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../admin/override-audit.js';
-import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { openBus, redisConnectionOf } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { formatOverrides, makeOverride, parseScope, type ParsedScope } from '../health/overrides.js';
@@ -28,6 +28,7 @@ import { storeOpener } from '../node/store.js';
 import type { ConfigStore } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { adminTarget, callAdmin, type AdminTarget } from './admin-client.js';
+import { loadConfigFile } from '../node/config.js';
 
 const USAGE =
   'usage: meridian override list | set SCOPE up|down|drained [--for DURATION] --reason TEXT | clear SCOPE [--reason TEXT]\n' +

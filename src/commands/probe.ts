@@ -7,13 +7,13 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
 import { openBus, redisConnectionOf } from '../health/plane.js';
 import { createLogger } from '../obs/log.js';
 import { createMetrics, createProbeMetrics, serveMetrics } from '../obs/metrics.js';
 import { Vantage } from '../probe/vantage.js';
 import { formatSourceError } from '../zone/types.js';
 import { parseListen } from '../config/load.js';
+import { loadConfigFile } from '../node/config.js';
 
 export async function probeCommand(args: string[], defaultConfig: string): Promise<number> {
   const { values } = parseArgs({

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadConfigFile } from './load.js';
-import { compileDocument, zoneSourceFromText, type ConfigDocument } from './document.js';
+import { compileDocument, loadConfigFile } from '../node/config.js';
+import { zoneSourceFromText, type ConfigDocument } from './document.js';
 import { parseZoneText } from '../zone/parse.js';
 import { dedupe } from '../zone/validate.js';
 

@@ -15,7 +15,8 @@ import { RRType, type ParsedRecord, type RData } from '../zone/types.js';
 import { dedupe, validateZone } from '../zone/validate.js';
 import { compileZone, isAtOrBelow, parentName, type Zone } from '../zone/zone.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
-import { RegionSchema, ServiceSchema } from './schema.js';
+import { RegionSchema, ServiceSchema, type RegionSource } from './schema.js';
+import { checkRegionBlocks } from './sections.js';
 
 // No line breaks, and nothing that would start a directive or a comment where a field begins: each
 // record becomes exactly one zone-file line, so a field can never smuggle in a second record.
@@ -50,7 +51,8 @@ export const ConfigDocumentSchema = Type.Object(
 
 export type ZoneRecordSource = Static<typeof ZoneRecordSchema>;
 export type ZoneSource = Static<typeof ZoneSourceSchema>;
-export type ConfigDocument = Static<typeof ConfigDocumentSchema>;
+/** A document; its regions' component blocks typed by their components (schema.ts `RegionBlocks`). */
+export type ConfigDocument = Omit<Static<typeof ConfigDocumentSchema>, 'regions'> & { regions: RegionSource[] };
 
 /** Records without a TTL get this, as a `$TTL 3600` line would give them. */
 export const DEFAULT_RECORD_TTL = 3600;
@@ -128,6 +130,7 @@ export function compileDocument(input: unknown, probeDefaults: unknown = {}): Co
   const document = Value.Default(ConfigDocumentSchema, structuredClone(input ?? {})) as ConfigDocument;
   const problems: DocumentProblem[] = [];
   for (const e of Value.Errors(ConfigDocumentSchema, document)) problems.push({ path: e.path || '/', reason: e.message });
+  for (const { pointer, error } of checkRegionBlocks(document.regions)) problems.push({ path: pointer, reason: error.message });
   if (problems.length) return { ok: false, problems: problems.slice(0, 50) };
 
   const origins = document.zones.map((z) => canonicalOrigin(z.origin));

@@ -5,8 +5,8 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
+import { Type } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
@@ -14,20 +14,19 @@ import { formatSourceError, type SourceError } from '../zone/types.js';
 import { dedupe, validateZone } from '../zone/validate.js';
 import { compileZone, type Zone } from '../zone/zone.js';
 import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
-import type { AdminConfig } from '../admin/config.js';
-import { retentionProblem } from '../admin/retention.js';
-
-import { compileForward, type ForwardConfig } from '../forward/config.js';
-import { formatRedisProblem, redisSectionProblems, type RedisSection } from '../redis/config.js';
+import { parseListen, type ListenAddress } from './listen.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
-import { ConfigSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig } from './schema.js';
+import { configSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
+import { checkRegionBlocks, configSections, pathOf, type Sections } from './sections.js';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+// Components import parseListen from listen.ts; it stays exported here for the roles and commands.
+export { parseListen, type ListenAddress };
 
-export interface LoadedConfig {
+/**
+ * A loaded config: the sections `src/config/` owns, and every registered component's compiled
+ * section (`Sections`: `forward`, `admin`, `redis` …, each typed by its component).
+ */
+export interface LoadedConfig extends Sections {
   file: string;
   dns: DnsConfig;
   listen: ListenAddress[];
@@ -36,30 +35,13 @@ export interface LoadedConfig {
   health: HealthConfig;
   metricsListen: ListenAddress | null;
   routing: CompiledRouting;
-  /** The `admin:` section; null = no config store, the YAML is the whole config. */
-  admin: AdminConfig | null;
-  /** The `redis:` section as written (checked; credentials come from the env, src/redis). */
-  redis: RedisSection | null;
   /** Zones, regions and services as a config document: what seeds an empty config store. */
   document: ConfigDocument;
-  /** The `forward:` section and every region's `forwarder:` block, compiled (src/forward/config.ts). */
-  forward: ForwardConfig;
   /** Accepted but suspect settings, as `file:line` (`meridian check` prints them, `serve` logs them). */
   warnings: SourceError[];
 }
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
-
-/** Parses `host:port`, `[v6]:port`; returns a reason string when invalid. */
-export function parseListen(text: string): ListenAddress | string {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  if (!m) return `listen address "${text}" must be host:port or [ipv6]:port`;
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (!isIP(host)) return `listen host "${host}" is not an IP address`;
-  if (port < 0 || port > 65535) return `listen port ${port} out of range`;
-  return { host, port };
-}
 
 /** TypeBox's message, except that a choice of words (`balance: fastest`) names the words it accepts. */
 function schemaMessage(e: ValueError): string {
@@ -87,14 +69,18 @@ export function loadConfigText(text: string, file: string): LoadResult {
     };
   }
   const raw: unknown = doc.toJS() ?? {};
-  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
+  const sections = configSections();
+  const schema = configSchema(Object.fromEntries(sections.map((s) => [s.key, s.optional ? Type.Optional(s.schema) : s.schema])));
+  const withDefaults = Value.Default(schema, structuredClone(raw));
   const errors: SourceError[] = [];
-  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
-    const path = e.path.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-    errors.push({ file, line: lineOf(doc, counter, path), reason: `${e.path || '/'}: ${schemaMessage(e)}` });
-  }
+  const schemaError = (path: (string | number)[], e: ValueError, pointer: string): void => {
+    errors.push({ file, line: lineOf(doc, counter, path), reason: `${pointer || '/'}: ${schemaMessage(e)}` });
+  };
+  for (const e of Value.Errors(schema, withDefaults)) schemaError(pathOf(e.path), e, e.path);
+  const source = withDefaults as ConfigSource & Record<string, unknown>;
+  for (const { path, pointer, error } of checkRegionBlocks(source.regions)) schemaError(path, error, pointer);
   if (errors.length) return { ok: false, errors };
-  const source = withDefaults as ConfigSource;
+  const regions = source.regions as RegionSource[];
 
   const listen: ListenAddress[] = [];
   source.dns.listen.forEach((text, i) => {
@@ -107,13 +93,19 @@ export function loadConfigText(text: string, file: string): LoadResult {
   if (typeof metricsListen === 'string') errors.push({ file, line: lineOf(doc, counter, ['metrics', 'listen']), reason: `metrics: ${metricsListen}` });
 
   const origins = source.zones.map((z) => canonicalOrigin(z.origin));
-  const { routing, problems, warnings } = compileRouting(source.regions, source.services, origins, source.health.probe);
+  const { routing, problems, warnings } = compileRouting(regions, source.services, origins, source.health.probe);
   for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
-  const { forward, problems: forwardProblems } = compileForward(source.forward, source.regions, routing, parseListen);
-  for (const p of forwardProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
-  const retention = source.admin ? retentionProblem(source.admin.retention) : null;
-  if (retention) errors.push({ file, line: lineOf(doc, counter, ['admin', 'retention', 'cron']), reason: retention });
-  for (const p of source.redis ? redisSectionProblems(source.redis, dirname(file), source.health.redisUrl) : []) errors.push({ file, line: lineOf(doc, counter, p.path), reason: formatRedisProblem(p) });
+  const compiledSections: Record<string, unknown> = {};
+  for (const section of sections) {
+    const block = source[section.key];
+    if (block === undefined) {
+      compiledSections[section.key] = null;
+      continue;
+    }
+    const { value, problems: sectionProblems } = section.compile(block, { file, regions, routing, health: source.health });
+    for (const p of sectionProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
+    compiledSections[section.key] = value;
+  }
 
   const zones: Zone[] = [];
   const zoneSources: ZoneSource[] = [];
@@ -152,6 +144,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   return {
     ok: true,
     config: {
+      ...(compiledSections as unknown as Sections),
       file,
       dns: source.dns,
       listen,
@@ -160,10 +153,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       health: source.health,
       metricsListen: metricsListen as ListenAddress | null,
       routing,
-      admin: source.admin ?? null,
-      redis: source.redis ?? null,
-      document: { zones: zoneSources, regions: source.regions, services: source.services },
-      forward,
+      document: { zones: zoneSources, regions, services: source.services },
       warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })),
     },
   };

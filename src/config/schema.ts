@@ -3,10 +3,7 @@
  * src/config/README.md; keep the two in step.
  * @module
  */
-import { type Static, Type } from '@sinclair/typebox';
-import { ForwardSchema, RegionForwarderSchema } from '../forward/config.js';
-import { AdminSchema } from '../admin/config.js';
-import { RedisSchema } from '../redis/config.js';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 export const TcpSchema = Type.Object(
   {
@@ -103,8 +100,9 @@ export const RegionSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    // The region's L4 forwarder (src/forward/README.md); absent = defaults, no relay address.
-    forwarder: Type.Optional(RegionForwarderSchema),
+    // The region's L4 forwarder (src/forward/README.md); absent = defaults, no relay address. Its
+    // schema is the forward section's region block (sections.ts checkRegionBlocks checks it).
+    forwarder: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -136,28 +134,35 @@ export const MetricsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-export const ConfigSchema = Type.Object(
-  {
-    dns: DnsSchema,
-    zones: Type.Array(ZoneRefSchema, { minItems: 1 }),
-    geo: GeoSchema,
-    metrics: MetricsSchema,
-    health: HealthSchema,
-    regions: Type.Array(RegionSchema, { default: [] }),
-    services: Type.Array(ServiceSchema, { default: [] }),
-    /** Absent = no config store: the YAML and its zone files are the whole config (SIGHUP re-reads them). */
-    admin: Type.Optional(AdminSchema),
-    /** The per-region L4 forwarders (src/forward/README.md); every key has a default. */
-    forward: ForwardSchema,
-    /** Where the shared Redis is: one URL, Sentinel or Cluster (src/redis/README.md). Absent = REDIS_URL / health.redisUrl. */
-    redis: Type.Optional(RedisSchema),
-  },
-  { additionalProperties: false },
-);
+/**
+ * The type of each block a component adds to every region (`regions[].<key>`, registered with its
+ * schema in sections.ts); components add theirs by declaration merging.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface RegionBlocks {}
 
-export type ConfigSource = Static<typeof ConfigSchema>;
+/** The sections `src/config/` owns; components' sections (sections.ts) are added beside them. */
+export const CoreConfigProperties = {
+  dns: DnsSchema,
+  zones: Type.Array(ZoneRefSchema, { minItems: 1 }),
+  geo: GeoSchema,
+  metrics: MetricsSchema,
+  health: HealthSchema,
+  regions: Type.Array(RegionSchema, { default: [] }),
+  services: Type.Array(ServiceSchema, { default: [] }),
+};
+
+const CoreConfigSchema = Type.Object(CoreConfigProperties);
+
+/** The whole YAML schema: the core sections and the registered components' ones, nothing else. */
+export function configSchema(sections: Record<string, TSchema>): TSchema {
+  return Type.Object({ ...CoreConfigProperties, ...sections }, { additionalProperties: false });
+}
+
+export type ConfigSource = Static<typeof CoreConfigSchema>;
 export type DnsConfig = Static<typeof DnsSchema>;
-export type RegionSource = Static<typeof RegionSchema>;
+/** A region as written, its components' blocks typed by them (`RegionBlocks`). */
+export type RegionSource = Omit<Static<typeof RegionSchema>, keyof RegionBlocks> & RegionBlocks;
 export type ServiceSource = Static<typeof ServiceSchema>;
 export type GeoConfig = Static<typeof GeoSchema>;
 export type HealthConfig = Static<typeof HealthSchema>;

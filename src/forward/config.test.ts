@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfigFile, loadConfigText } from '../config/load.js';
+import { loadConfigFile, loadConfigText } from '../node/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meridian-fwd-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

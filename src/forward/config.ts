@@ -6,10 +6,24 @@
  * @module
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { ListenAddress } from '../config/load.js';
+import { parseListen, type ListenAddress } from '../config/listen.js';
 import type { CompiledRouting } from '../config/routing.js';
 import type { RegionSource } from '../config/schema.js';
+import type { ConfigSection } from '../config/sections.js';
 import { canonicalOrigin } from '../zone/parse.js';
+
+declare module '../config/sections.js' {
+  interface Sections {
+    /** The `forward:` section and every region's `forwarder:` block, compiled. */
+    forward: ForwardConfig;
+  }
+}
+declare module '../config/schema.js' {
+  interface RegionBlocks {
+    /** The region's L4 forwarder; absent = defaults, no relay address. */
+    forwarder?: RegionForwarderSource;
+  }
+}
 
 export const BALANCE_MODES = ['round-robin', 'weighted-round-robin', 'least-connections', 'weighted-least-connections', 'source-hash', 'least-response-time', 'random-two-choices'] as const;
 
@@ -129,6 +143,7 @@ export const RegionForwarderSchema = Type.Object(
 );
 
 export type ForwardSource = Static<typeof ForwardSchema>;
+export type RegionForwarderSource = Static<typeof RegionForwarderSchema>;
 export type ListenerSource = Static<typeof ListenerSchema>;
 export type BackendSelector = Static<typeof BackendSelectorSchema>;
 
@@ -181,15 +196,8 @@ export interface ForwardProblem {
   reason: string;
 }
 
-type ParseListen = (text: string) => ListenAddress | string;
-
-/** Cross-checks and compiles; `parseListen` is load.ts's, passed in to keep imports one-way. */
-export function compileForward(
-  source: ForwardSource,
-  regions: RegionSource[],
-  routing: CompiledRouting,
-  parseListen: ParseListen,
-): { forward: ForwardConfig; problems: ForwardProblem[] } {
+/** Cross-checks and compiles the `forward:` section against the regions and services. */
+export function compileForward(source: ForwardSource, regions: RegionSource[], routing: CompiledRouting): { forward: ForwardConfig; problems: ForwardProblem[] } {
   const problems: ForwardProblem[] = [];
   const services = new Set(routing.services.map((s) => s.name));
   const endpointIds = new Set(routing.endpoints.map((e) => e.id));
@@ -242,7 +250,7 @@ export function compileForward(
     problems.push({ path: ['forward', 'load', 'reportTtlMs'], reason: 'forward: load.reportTtlMs must be longer than reportIntervalMs (a live forwarder must never look dead)' });
   }
 
-  const compiled = compileRegionForwarders(regions, names, parseListen, problems);
+  const compiled = compileRegionForwarders(regions, names, problems);
   checkEmbedded(source.embedded, listeners, compiled, problems);
 
   return {
@@ -280,9 +288,9 @@ function checkEmbedded(embedded: string[], listeners: ListenerConfig[], regions:
 /**
  * The `forwarder:` blocks of a set of regions. Also for a config whose regions come from the config
  * store rather than the YAML (src/config/document.ts): `{ ...forward, regions:
- * compileRegionForwarders(document.regions, listenerNames, parseListen, problems) }`.
+ * compileRegionForwarders(document.regions, listenerNames, problems) }`.
  */
-export function compileRegionForwarders(regions: RegionSource[], listenerNames: ReadonlySet<string>, parseListen: ParseListen, problems: ForwardProblem[]): Map<string, RegionForwarder> {
+export function compileRegionForwarders(regions: RegionSource[], listenerNames: ReadonlySet<string>, problems: ForwardProblem[]): Map<string, RegionForwarder> {
   const compiled = new Map<string, RegionForwarder>();
   regions.forEach((r, i) => {
     const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, 'forwarder', ...rest];
@@ -311,3 +319,14 @@ export function compileRegionForwarders(regions: RegionSource[], listenerNames: 
 
   return compiled;
 }
+
+/** The `forward:` section (always compiled: every key has a default) and the regions' `forwarder:` block. */
+export const forwardSection: ConfigSection<'forward'> = {
+  key: 'forward',
+  schema: ForwardSchema,
+  compile(block, ctx) {
+    const { forward, problems } = compileForward(block as ForwardSource, ctx.regions, ctx.routing);
+    return { value: forward, problems };
+  },
+  region: { key: 'forwarder', schema: RegionForwarderSchema },
+};

@@ -6,9 +6,10 @@
  * come from the document.
  * @module
  */
-import { compileDocument, type ConfigDocument } from '../config/document.js';
-import { parseListen, type LoadedConfig } from '../config/load.js';
+import type { ConfigDocument } from '../config/document.js';
+import type { LoadedConfig } from '../config/load.js';
 import { compileRegionForwarders, type ForwardConfig, type ForwardProblem } from '../forward/config.js';
+import { compileDocument } from './config.js';
 
 export type ComposeResult = { ok: true; config: LoadedConfig; warnings: string[] } | { ok: false; problems: string[] };
 
@@ -23,7 +24,7 @@ export function composeConfig(yaml: LoadedConfig, document: ConfigDocument | nul
   if (!compiled.ok) return { ok: false, problems: compiled.problems.map((p) => `${p.path}: ${p.reason}`) };
   const problems: ForwardProblem[] = [];
   const names = new Set(yaml.forward.listeners.map((l) => l.name));
-  const regions = compileRegionForwarders(compiled.document.regions, names, parseListen, problems);
+  const regions = compileRegionForwarders(compiled.document.regions, names, problems);
   const forward = problems.length ? { ...yaml.forward, regions: fallbackForward.regions } : { ...yaml.forward, regions };
   return {
     ok: true,

@@ -6,12 +6,13 @@
  * neither can undo the other.
  * @module
  */
-import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { Role } from '../lifecycle/role.js';
 import type { Logger } from '../obs/log.js';
 import type { VersionRecord } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { composeConfig } from './compose.js';
+import { loadConfigFile } from './config.js';
 
 export class ConfigSources {
   private record: VersionRecord | null = null;

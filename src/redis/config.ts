@@ -1,7 +1,7 @@
 /**
- * The `redis:` section of the YAML config and its resolution into a connection spec. A leaf: it
- * imports no component, so `src/config/` can use its schema without a cycle. Secrets never sit in
- * the YAML: credentials come from the environment (see README.md in this folder).
+ * The `redis:` section of the YAML config (registered as `redisSection`, src/config/sections.ts)
+ * and its resolution into a connection spec. Secrets never sit in the YAML: credentials come from
+ * the environment (see README.md in this folder).
  *
  *   redis:
  *     url: redis://10.0.0.5:6379/0                     # one server, or
@@ -14,8 +14,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
+import type { ConfigSection } from '../config/sections.js';
+
+declare module '../config/sections.js' {
+  interface Sections {
+    /** The `redis:` section as written (checked; credentials come from the env when a process connects). */
+    redis: RedisSection | null;
+  }
+}
 
 const Address = Type.String({ minLength: 1, maxLength: 300 });
 
@@ -284,3 +292,15 @@ export function describeRedis(c: RedisConnection): string {
   if (t.kind === 'sentinel') return `sentinel master '${t.name}' via ${t.sentinels.map(hp).join(',')}`;
   return `cluster via ${t.nodes.map(hp).join(',')}`;
 }
+
+/** The `redis:` section (absent = REDIS_URL / health.redisUrl), checked with coded problems. */
+export const redisSection: ConfigSection<'redis'> = {
+  key: 'redis',
+  schema: RedisSchema,
+  optional: true,
+  compile(block, ctx) {
+    const section = block as RedisSection;
+    const problems = redisSectionProblems(section, dirname(ctx.file), ctx.health.redisUrl).map((p) => ({ path: p.path, reason: formatRedisProblem(p) }));
+    return { value: section, problems };
+  },
+};

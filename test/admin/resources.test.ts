@@ -248,6 +248,12 @@ describe('admin API resources (embedded mode, file store)', () => {
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, location: { ...SA.location, country: 'br' } }, 'MERIDIAN_ERR_VALIDATION', /^body\/location\/country$/);
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, drain: { phase: 'drained', ttl: 1, startedAt: '', completeAt: '' } }, 'MERIDIAN_ERR_VALIDATION', /^body/);
     await rejected('PUT', '/v1/regions/Bad_Id', SA, 'MERIDIAN_ERR_VALIDATION', /^params\/id$/);
+    // The forwarder: block is the forward section's (registered in src/node/config.ts): checked with
+    // its schema when the document compiles, stored with its defaults.
+    await rejected('PUT', '/v1/regions/sa-east', { ...SA, forwarder: { capacity: 0 } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/3\/forwarder\/capacity$/);
+    await rejected('PUT', '/v1/regions/sa-east', { ...SA, forwarder: { relays: '127.0.0.1:1' } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/3\/forwarder\/relays$/);
+    await write('PUT', '/v1/regions/sa-east', { ...SA, forwarder: { capacity: 50 } });
+    assert.deepEqual((await n.api('GET', '/v1/regions/sa-east')).json.forwarder, { capacity: 50, listen: {}, weights: {} });
 
     // In use: the service must go first. Then the region goes, and so do its answers.
     await write('PUT', `/v1/services/sa.${Z}`, { regions: ['sa-east'] }, 201);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { Retention } from '../../src/admin/retention.js';
-import { loadConfigFile } from '../../src/config/load.js';
 import { startAdminNode, Z, ZONE } from './helpers.js';
+import { loadConfigFile } from '../../src/node/config.js';
 
 const DAY_MS = 86_400_000;
 

@@ -9,9 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import pino from 'pino';
-import { loadConfigFile } from '../../src/config/load.js';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
 import { client, freePort, makeConfig, roundTrip, startBackend, until, webListener } from './helpers.js';
+import { loadConfigFile } from '../../src/node/config.js';
 
 async function node(t: TestContext, forward: Record<string, unknown>): Promise<{ node: DnsNode; usBackend: number; dir: string }> {
   const backend = await startBackend();

@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile, type LoadedConfig } from '../../src/config/load.js';
+import type { LoadedConfig } from '../../src/config/load.js';
 import { startForwarder, type Forwarder, type ForwarderDeps } from '../../src/forward/forwarder.js';
 import { StaticHealth } from '../../src/health/snapshot.js';
+import { loadConfigFile } from '../../src/node/config.js';
 
 export const SERVICE = 'www.gslb.example.com';
 const ZONE = '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n';

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { loadConfigFile } from '../../src/config/load.js';
 import { explain } from '../../src/routing/explain.js';
 import { buildServices, openGeo } from '../../src/node/services.js';
 import { decode, ecsScope, query, udpExchange } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { loadConfigFile } from '../../src/node/config.js';
 
 const GEODB = new URL('../../geodb/test-city.mmdb', import.meta.url).pathname;
 const Z = 'gslb.example.com';

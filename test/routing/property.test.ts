@@ -16,13 +16,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { loadConfigFile } from '../../src/config/load.js';
 import { Responder } from '../../src/dns/respond.js';
 import { openHealthPlane } from '../../src/health/plane.js';
 import { explain, type ExplainResult } from '../../src/routing/explain.js';
 import { buildServices, openGeo, zoneSet } from '../../src/node/services.js';
 import { ecsQueries, query } from '../helpers/client.js';
 import { answerOf, ashburnSubnets, assertShares, documentedShares, explainClients, locatedTiers, type ClientPlace, type DecisionModel } from '../helpers/routing.js';
+import { loadConfigFile } from '../../src/node/config.js';
 
 const Z = 'gslb.example.com';
 const NAME = `svc.${Z}`;

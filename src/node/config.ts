@@ -1,0 +1,17 @@
+/**
+ * The config sections of every component, registered in one place and in this order (the order
+ * their problems are reported in), and the loaders that need them. Load configs through this
+ * module: `src/config/` knows no component, so its loaders only see what is registered here.
+ * @module
+ */
+import { adminSection } from '../admin/section.js';
+import { registerConfigSection } from '../config/sections.js';
+import { forwardSection } from '../forward/config.js';
+import { redisSection } from '../redis/config.js';
+
+registerConfigSection(forwardSection);
+registerConfigSection(adminSection);
+registerConfigSection(redisSection);
+
+export { compileDocument } from '../config/document.js';
+export { ConfigError, loadConfigFile, loadConfigOrThrow, loadConfigText, loadZoneText } from '../config/load.js';
