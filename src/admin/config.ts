@@ -23,7 +23,7 @@ export const AdminSchema = Type.Object(
     listen: Type.Union([Type.String(), Type.Null()], { default: '127.0.0.1:8053' }),
     /** Data directory (relative to the config file): the file store, or the local copy in cluster mode. */
     dataDir: Type.String({ minLength: 1, default: 'data' }),
-    /** `file` (embedded) or `redis` (cluster: REDIS_URL or health.redisUrl); `auto` picks by Redis presence. */
+    /** `file` (embedded) or `redis` (cluster: a `redis:` section, REDIS_URL or health.redisUrl); `auto` picks by Redis presence. */
     store: Type.Union([Type.Literal('auto'), Type.Literal('file'), Type.Literal('redis')], { default: 'auto' }),
     tokens: Type.Array(StaticTokenSchema, { default: [] }),
     /** Requests per minute per token and per client IP. */
