@@ -60,7 +60,7 @@ async function connectedBus(prefix: string): Promise<RedisBus> {
 async function busSetup(): Promise<BusHarness> {
   const prefix = tag();
   const bus = await connectedBus(prefix);
-  return { bus, reopen: () => connectedBus(prefix), elapse: (ms) => sleep(ms), now: Date.now, ttlMs: 300, close: () => bus.close() };
+  return { bus, reopen: () => connectedBus(prefix), elapse: (ms) => sleep(ms), now: Date.now, ttlMs: 1_500, close: () => bus.close() };
 }
 
 storeContract('RedisStore on a three-master Redis Cluster', storeSetup, skip);
