@@ -208,8 +208,6 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
   const settings = core.config.admin!;
   const listen = parseListen(settings.listen!);
   if (typeof listen === 'string') throw new ConfigError([`${core.config.file}: admin.listen: ${listen}`]);
-  const store = follower.store;
-  if (!store) throw new Error('the admin API needs the config store, which is unreachable');
   const bus = core.plane.bus;
   // Dry runs decide with the live code on hypothetical state: what they find is not an event to log.
   const { onAllDown: _live, ...whatIf } = core.env;
@@ -217,7 +215,10 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
   // scavenge slower (bench/forward/README.md), which a DNS node without an API should not pay.
   const { startAdminServer } = await import('./admin/server.js');
   const deps = {
-    store,
+    // The gate: the API starts and serves reads whether or not the store can be reached.
+    store: follower.gate,
+    current: () => follower.record,
+    overridesInForce: () => core.plane.source.overrides,
     // Documents are validated with the probe defaults of the YAML in force, as the node compiles them.
     compile: (doc: unknown) => compileDocument(doc, sources.settings.health.probe),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),

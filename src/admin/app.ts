@@ -12,7 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { VERSION } from '../version.js';
 import { allows, TokenAuthority } from './auth.js';
-import { ChangeRunner } from './change.js';
+import { ChangeRunner, storeError } from './change.js';
 import type { AdminDeps } from './context.js';
 import { DrainController } from './drain.js';
 import { FixedWindowLimiter } from './limit.js';
@@ -54,6 +54,7 @@ function toAdminError(err: FastifyError): AdminError {
       return new AdminError('MERIDIAN_ERR_BAD_JSON', err.message);
   }
   if (err.statusCode === 429) return new AdminError('MERIDIAN_ERR_RATE_LIMITED');
+  if (err.code === 'MERIDIAN_ERR_STORE_UNAVAILABLE') return new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', err.message);
   if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) return new AdminError('MERIDIAN_ERR_BAD_JSON', err.message);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AdminError('MERIDIAN_ERR_VALIDATION', err.message);
   return new AdminError('MERIDIAN_ERR_INTERNAL');
@@ -75,7 +76,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const tokens = new TokenAuthority(deps.store.tokens, deps.staticTokens);
+  const tokens = new TokenAuthority(deps.store.tokens, deps.staticTokens, 1000, () => deps.localTokens?.() ?? []);
   const changes = new ChangeRunner(deps);
   const drains = new DrainController(deps, changes);
   const runtime: AdminRuntime = { deps, changes, tokens, drains };
@@ -85,6 +86,12 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
     const e = toAdminError(err);
     if (e.status >= 500) req.log.error({ err }, 'admin request failed');
     void reply.status(e.status).send(e.toJSON());
+  });
+  // Every answer given while the store cannot be reached says so: reads then come from the version
+  // this node serves, not from the store.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (deps.store.connected === false) void reply.header('x-meridian-store', 'unreachable');
+    return payload;
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new AdminError('MERIDIAN_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
@@ -132,7 +139,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
     const needed = req.routeOptions.config?.role;
     if (!needed) return;
     const principal = await tokens.authenticate(req.headers.authorization).catch((err: unknown) => {
-      throw err instanceof AdminError ? err : new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', `token store: ${(err as Error).message}`);
+      throw storeError(err);
     });
     req.principal = principal;
     if (!allows(principal, needed)) throw new AdminError('MERIDIAN_ERR_FORBIDDEN', `${principal.role} tokens cannot do this; it needs ${needed}`);

@@ -30,14 +30,19 @@ export function allows(principal: Principal, needed: Role): boolean {
  * Resolves bearer secrets to principals: the static tokens of the YAML config plus those in the
  * store. The store's list is cached briefly so a request costs no store round trip; a deleted
  * token stops working within `cacheMs` on every node (and at once on the node that deleted it).
+ * While the store cannot be reached, the last list read (or, before any, `fallback()`: the node's
+ * local copy) still authenticates, so reads keep working in an outage; a token found in none of
+ * them gets the store's 503, not a 401 it may not deserve.
  */
 export class TokenAuthority {
   private cache: { at: number; byHash: Map<string, TokenRecord> } | null = null;
+  private lastGood: Map<string, TokenRecord> | null = null;
 
   constructor(
     private readonly store: TokenStore,
     private readonly staticTokens: readonly { name: string; role: Role; sha256: string }[],
     private readonly cacheMs = 1000,
+    private readonly fallback: () => TokenRecord[] = () => [],
   ) {}
 
   invalidate(): void {
@@ -48,14 +53,25 @@ export class TokenAuthority {
     return this.staticTokens.length + (await this.store.list()).length;
   }
 
-  private async byHash(): Promise<Map<string, TokenRecord>> {
-    const now = Date.now();
-    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.byHash;
+  private withStatic(stored: TokenRecord[]): Map<string, TokenRecord> {
     const map = new Map<string, TokenRecord>();
-    for (const t of await this.store.list()) map.set(t.sha256, t);
+    for (const t of stored) map.set(t.sha256, t);
     for (const t of this.staticTokens) map.set(t.sha256, { ...t, createdAt: '', createdBy: 'config' });
-    this.cache = { at: now, byHash: map };
     return map;
+  }
+
+  /** The tokens to check against, and the store's error when they are not fresh from it. */
+  private async byHash(): Promise<{ map: Map<string, TokenRecord>; error: unknown }> {
+    const now = Date.now();
+    if (this.cache && now - this.cache.at < this.cacheMs) return { map: this.cache.byHash, error: null };
+    try {
+      const map = this.withStatic(await this.store.list());
+      this.cache = { at: now, byHash: map };
+      this.lastGood = map;
+      return { map, error: null };
+    } catch (error) {
+      return { map: this.lastGood ?? this.withStatic(this.fallback()), error };
+    }
   }
 
   /** The principal of an `Authorization` header; throws MERIDIAN_ERR_UNAUTHORIZED. */
@@ -64,9 +80,13 @@ export class TokenAuthority {
     const m = header ? /^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_.~+/-]{16,200}=*)$/.exec(header) : null;
     if (!m) throw new AdminError('MERIDIAN_ERR_UNAUTHORIZED');
     const hash = sha256Hex(m[1]!);
-    const found = (await this.byHash()).get(hash);
+    const { map, error } = await this.byHash();
+    const found = map.get(hash);
     // The map lookup already matched; the constant-time compare documents intent and costs nothing.
-    if (!found || !timingSafeEqual(Buffer.from(found.sha256, 'hex'), Buffer.from(hash, 'hex'))) throw new AdminError('MERIDIAN_ERR_UNAUTHORIZED');
+    if (!found || !timingSafeEqual(Buffer.from(found.sha256, 'hex'), Buffer.from(hash, 'hex'))) {
+      if (error) throw error;
+      throw new AdminError('MERIDIAN_ERR_UNAUTHORIZED');
+    }
     return { name: found.name, role: found.role };
   }
 }

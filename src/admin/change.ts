@@ -46,6 +46,21 @@ export class ChangeRunner {
     return run;
   }
 
+  /**
+   * The current version, for reads: the store's head, or while the store cannot be reached the
+   * version this node answers from (`fromStore` false), so reads keep working in an outage.
+   */
+  async current(): Promise<VersionRecord & { fromStore: boolean }> {
+    try {
+      return { ...(await this.head()), fromStore: true };
+    } catch (err) {
+      const local = this.deps.current?.();
+      if (err instanceof AdminError && err.code === 'MERIDIAN_ERR_STORE_UNAVAILABLE' && local) return { ...local, fromStore: false };
+      throw err;
+    }
+  }
+
+  /** The store's head version, for writes (no fallback: a change is made against the store). */
   async head(): Promise<VersionRecord> {
     const store = this.deps.store;
     const head = await guard(() => store.head());
@@ -97,7 +112,27 @@ export async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof AdminError) throw err;
-    throw new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', `config store: ${(err as Error).message}`);
+    throw storeError(err);
+  }
+}
+
+/**
+ * The admin error of a store or bus failure. An unreachable store (the gate's
+ * StoreUnavailableError) says so in its own words; the client library's message never reaches
+ * the caller for that case.
+ */
+export function storeError(err: unknown): AdminError {
+  if (err instanceof AdminError) return err;
+  if ((err as { code?: unknown }).code === 'MERIDIAN_ERR_STORE_UNAVAILABLE') return new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', (err as Error).message);
+  return new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', `config store: ${(err as Error).message}`);
+}
+
+/** Health-bus writes (overrides): a bus that cannot be reached is a coded 503 that says so. */
+export async function guardBus<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AdminError || (err as { code?: unknown }).code === 'MERIDIAN_ERR_STORE_UNAVAILABLE') throw storeError(err);
+    throw new AdminError('MERIDIAN_ERR_STORE_UNAVAILABLE', 'the health bus (Redis) is unreachable; nothing was changed');
   }
 }

@@ -7,12 +7,25 @@ import type { CompiledDocument, CompileResult } from '../config/document.js';
 import type { HealthBus, Override } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { Service } from '../routing/service.js';
-import type { ConfigStore } from '../store/types.js';
+import type { ConfigStore, TokenRecord, VersionRecord } from '../store/types.js';
 import type { Zone } from '../zone/zone.js';
 import type { AdminConfig, StaticToken } from './config.js';
 
 export interface AdminDeps {
+  /**
+   * The config store. In a node it is the follower's gate: while the store cannot be reached every
+   * call rejects at once with StoreUnavailableError, and `connected` is false.
+   */
   store: ConfigStore;
+  /**
+   * The version this node answers from, for reads while the store cannot be reached (static
+   * stability: the API still shows what the node serves); absent or null = no fallback.
+   */
+  current?(): VersionRecord | null;
+  /** The tokens in this node's local copy, to authenticate while the store has never been reached. */
+  localTokens?(): TokenRecord[];
+  /** The overrides in this node's health snapshot, for reads while the bus cannot be reached. */
+  overridesInForce?(): Override[];
   /** Validates and compiles a document with this node's process settings (probe defaults). */
   compile(document: unknown): CompileResult;
   /**

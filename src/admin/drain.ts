@@ -32,6 +32,8 @@ export interface DrainStatus {
 
 export class DrainController {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Regions whose completion is failing (the store is away): their warning is logged once. */
+  private readonly failing = new Set<string>();
 
   constructor(
     private readonly deps: AdminDeps,
@@ -61,7 +63,7 @@ export class DrainController {
   }
 
   async status(id: string): Promise<DrainStatus> {
-    const head = await this.changes.head();
+    const head = await this.changes.current();
     // Load reports are the forwarders' own count; a bus that cannot be read leaves the field null.
     const connections = this.deps.forwarderConnections ? await this.deps.forwarderConnections(id).catch(() => null) : null;
     return this.statusOf(head.document, head.version, id, connections);
@@ -105,7 +107,7 @@ export class DrainController {
 
   /** Schedules step 2 of every drain in `lowering` in the current version (after start, boot, or a version notice). */
   async resume(): Promise<void> {
-    const head = await this.changes.head();
+    const head = await this.changes.current();
     for (const region of head.document.regions) {
       const d = region.drain;
       if (!d || d.phase !== 'lowering' || this.timers.has(region.id)) continue;
@@ -134,9 +136,12 @@ export class DrainController {
           region.state = 'drained';
         },
       });
+      if (this.failing.delete(id)) this.deps.log.info({ region: id }, 'drain: completed after the store came back');
     } catch (err) {
       // The store is unreachable: try again shortly; the drain stays in `lowering` meanwhile.
-      this.deps.log.warn({ region: id, err: (err as Error).message }, 'drain: completing failed; retrying in 1 s');
+      // Logged once per outage, not once a second.
+      if (!this.failing.has(id)) this.deps.log.warn({ region: id, err: (err as Error).message }, 'drain: completing failed; retrying every second');
+      this.failing.add(id);
       const timer = setTimeout(() => void this.complete(id, startedAt), 1000);
       timer.unref();
       this.timers.set(id, timer);

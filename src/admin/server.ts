@@ -47,11 +47,46 @@ export async function ensureTokens(deps: AdminDeps, host: string, dataDir: strin
   return file;
 }
 
+/**
+ * ensureTokens, and while the store cannot be reached, again every 2 s until it can: the API starts
+ * anyway (static tokens and the node's copy authenticate meanwhile). Resolves a stop function.
+ */
+async function ensureTokensWhenReachable(deps: AdminDeps, host: string, dataDir: string): Promise<() => void> {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const attempt = async (first: boolean): Promise<void> => {
+    try {
+      const file = await ensureTokens(deps, host, dataDir);
+      if (file) deps.log.warn({ file }, 'admin API: created a bootstrap admin token (no tokens were configured); read it from this file');
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'MERIDIAN_ERR_STORE_UNAVAILABLE') {
+        if (first) throw err;
+        return void deps.log.error({ err: (err as Error).message }, 'admin API: tokens');
+      }
+      if (first) deps.log.warn('admin API: the config store is unreachable, so its tokens cannot be checked yet; static tokens and the local copy authenticate meanwhile');
+      if (!stopped) timer = setTimeout(() => void attempt(false), 2000);
+      timer?.unref();
+    }
+  };
+  await attempt(true);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
+
 export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, dataDir: string): Promise<AdminServer> {
-  const bootstrapFile = await ensureTokens(deps, listen.host, dataDir);
-  if (bootstrapFile) deps.log.warn({ file: bootstrapFile }, 'admin API: created a bootstrap admin token (no tokens were configured); read it from this file');
-  const { app, runtime } = await buildAdminApp(deps);
-  await app.listen({ host: listen.host, port: listen.port });
+  const stopTokenCheck = await ensureTokensWhenReachable(deps, listen.host, dataDir);
+  let handle;
+  try {
+    handle = await buildAdminApp(deps);
+    await handle.app.listen({ host: listen.host, port: listen.port });
+  } catch (err) {
+    stopTokenCheck();
+    await handle?.app.close();
+    throw err;
+  }
+  const { app, runtime } = handle;
   await runtime.drains.resume().catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'admin API: could not resume drains'));
   deps.log.info({ address: `${listen.host}:${(app.server.address() as AddressInfo).port}` }, 'admin API listening');
   const retention = new Retention(deps.store, deps.settings.retention, deps.log);
@@ -66,6 +101,7 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
       return (app.server.address() as AddressInfo).port;
     },
     async close() {
+      stopTokenCheck();
       retention.stop();
       expiry.stop();
       runtime.drains.close();

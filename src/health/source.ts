@@ -69,7 +69,7 @@ export class HealthSource {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private views = new Map<string, VantageView>();
-  private overrides: Override[] = [];
+  private overrideList: Override[] = [];
   /** `<region>\0<forwarder>` → the forwarder's latest report. */
   private loads = new Map<string, LoadReport>();
   private synced = false;
@@ -115,6 +115,11 @@ export class HealthSource {
   /** The snapshot in force. Read it once per query: a swap may happen between two reads. */
   get current(): AggregatedHealth {
     return this.snapshot;
+  }
+
+  /** The overrides in the snapshot in force (the last read; kept while the bus is away). */
+  get overrides(): Override[] {
+    return [...this.overrideList];
   }
 
   /** Whether the bus is connected now (`meridian_health_redis_connected`). */
@@ -249,7 +254,7 @@ export class HealthSource {
       this.loads = this.mergeLoads(loads);
       this.views = this.mergeViews(views);
       for (const c of this.pendingChanges) this.applyChange(c);
-      this.overrides = overrides;
+      this.overrideList = overrides;
       this.synced = true;
       this.lastUpdateAt = this.now();
       if (this.readFailWarned) this.log?.info('health: reads from the bus succeed again');
@@ -320,7 +325,7 @@ export class HealthSource {
     }
   }
 
-  private build(version: number, now: number, overrides = this.overrides): AggregatedHealth {
+  private build(version: number, now: number, overrides = this.overrideList): AggregatedHealth {
     return aggregate({
       views: [...this.views.values()],
       overrides,

@@ -42,6 +42,7 @@ export function storeOpener(config: LoadedConfig, log: Logger): StoreOpener {
 export async function followStore(opener: StoreOpener, config: LoadedConfig, sources: ConfigSources, log: Logger, stack: ResourceStack, localCopy = 'local-copy.json'): Promise<ConfigFollower> {
   const follower = new ConfigFollower({
     openStore: opener.open,
+    kind: opener.kind,
     seed: config.document,
     apply: (record) => sources.applyVersion(record),
     localCopyPath: opener.kind === 'redis' ? resolvePath(opener.dataDir, localCopy) : null,

@@ -25,6 +25,26 @@ export interface VantageOptions {
   /** The check implementation (tests simulate a partitioned vantage with it). */
   runCheck?: ProbeSchedulerOptions['runCheck'];
   now?: () => number;
+  /** How long start() waits for a bus that is still connecting (default 5 s). */
+  connectWaitMs?: number;
+}
+
+const CONNECT_WAIT_MS = 5_000;
+
+/** Resolves once the bus is connected (its `resync` event), or after `ms` whatever its state. */
+function connectedOrTimeout(bus: HealthBus, ms: number): Promise<void> {
+  if (bus.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const unsubscribe = bus.subscribe((e) => {
+      if (e.kind === 'resync') done();
+    });
+  });
 }
 
 export class Vantage {
@@ -71,6 +91,10 @@ export class Vantage {
   }
 
   async start(): Promise<void> {
+    // A bus still connecting would refuse the first read and write at once (no offline queue): wait
+    // for it, a little, so a normal start neither warns "cannot publish" nor loses the statuses
+    // published before a restart. A bus that stays away is what the warning is for.
+    await connectedOrTimeout(this.opts.bus, this.opts.connectWaitMs ?? CONNECT_WAIT_MS);
     // A restarted probe resumes from what it last published, so one failed check after a restart
     // cannot flip an endpoint that `fall` failures would be needed to flip otherwise.
     try {

@@ -6,15 +6,20 @@
  *
  * In cluster mode each applied version is also written to a local copy, so the node boots and
  * answers with Redis down; it then keeps trying to reach the store and catches up once it can.
+ * Whether the store can be reached is logged once per change, not once per attempt, and the API
+ * reaches the store through `gate`, which refuses at once (coded) while it cannot.
  * @module
  */
 import type { ConfigDocument } from '../config/document.js';
 import type { Logger } from '../obs/log.js';
+import { GatedStore } from './gate.js';
 import { readLocalCopy, writeLocalCopy } from './local-copy.js';
 import type { ConfigStore, VersionRecord } from './types.js';
 
 export interface FollowerOptions {
   openStore(): Promise<ConfigStore>;
+  /** `file` or `redis`, for the words of the gate's errors. */
+  kind: string;
   /** The YAML's zones/regions/services: version 1 of an empty store. */
   seed: ConfigDocument;
   /** Swaps a version in; returns the problems that kept it out (empty = applied). */
@@ -29,8 +34,13 @@ export interface FollowerOptions {
 }
 
 export class ConfigFollower {
+  /** The open store, or null while it has never been reached. */
   store: ConfigStore | null = null;
+  /** The store for the API: always there, refusing at once while the store cannot be reached. */
+  readonly gate: GatedStore;
   private current: VersionRecord | null = null;
+  /** Last logged reachability (null: not known yet): one log line per change. */
+  private reachable: boolean | null = null;
   private running: Promise<void> = Promise.resolve();
   /** Local-copy writes in version order: a slow older write must never land after a newer one. */
   private copyWrites: Promise<void> = Promise.resolve();
@@ -40,7 +50,9 @@ export class ConfigFollower {
   private closed = false;
   private readonly listeners: ((record: VersionRecord) => void)[] = [];
 
-  constructor(private readonly opts: FollowerOptions) {}
+  constructor(private readonly opts: FollowerOptions) {
+    this.gate = new GatedStore(opts.kind, () => this.store);
+  }
 
   /** The version being answered from (0 before the first). */
   get version(): number {
@@ -65,6 +77,7 @@ export class ConfigFollower {
     } catch (err) {
       if (this.opts.localCopyPath === null) throw err;
       this.opts.log.error({ err: (err as Error).message }, 'config store unreachable; booting from the local copy and retrying');
+      this.reachable = false;
     }
     const local = readLocalCopy(this.opts.localCopyPath);
     if (local) this.applyRecord(local, false);
@@ -101,6 +114,7 @@ export class ConfigFollower {
       // nothing, so look at the head now and then as well (one GET).
       this.checkTimer = setInterval(() => void this.catchUp(), this.opts.checkMs ?? 2000);
       this.checkTimer.unref();
+      this.setReachable(true);
     } catch (err) {
       this.store = null;
       this.unsubscribe?.();
@@ -116,12 +130,21 @@ export class ConfigFollower {
       if (!store || this.closed) return;
       try {
         await this.sync(store);
+        this.setReachable(true);
       } catch (err) {
         // The store notices and polls again; the node keeps answering from what it has.
-        this.opts.log.warn({ err: (err as Error).message }, 'could not read the new config version; will retry on the next notice');
+        this.setReachable(false, err as Error);
       }
     });
     return this.running;
+  }
+
+  private setReachable(ok: boolean, err?: Error): void {
+    if (ok === this.reachable) return;
+    const was = this.reachable;
+    this.reachable = ok;
+    if (!ok) this.opts.log.warn({ err: err?.message, version: this.version }, 'config store unreachable; answering from the version in force and retrying');
+    else if (was === false) this.opts.log.info({ version: this.version }, 'config store reachable again; following it');
   }
 
   private async sync(store: ConfigStore): Promise<void> {

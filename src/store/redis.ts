@@ -373,8 +373,11 @@ export class RedisStore implements ConfigStore {
     try {
       const head = await this.head();
       if (head < this.lastFired) {
-        // Redis lost data (restart without persistence, flush): versions at or below lastFired will not be announced.
-        this.opts.log?.error({ head, announced: this.lastFired }, 'config store: Redis head went backwards');
+        // Redis lost data (restart without persistence, flush). The follower notices the head below
+        // its version and restores or follows it (and says so, once); from here, heads above the
+        // new one are news again.
+        this.opts.log?.debug({ head, announced: this.lastFired }, 'config store: Redis head went backwards');
+        this.lastFired = head;
       }
       this.announce(head);
     } catch (err) {

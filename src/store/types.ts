@@ -109,6 +109,8 @@ export interface TokenStore {
 export interface ConfigStore {
   /** `file` or `redis`, for logs and /v1/status. */
   readonly kind: string;
+  /** Whether the back end can be reached now; absent for a local store, which always can. */
+  readonly connected?: boolean;
   /** The current head version, 0 when the store is empty. */
   head(): Promise<number>;
   get(version: number): Promise<VersionRecord | null>;

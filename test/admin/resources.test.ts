@@ -153,7 +153,7 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.equal(cfg.json.author, 'bootstrap');
     assert.deepEqual(cfg.json.document, v1.document);
     const status = await n.api('GET', '/v1/status');
-    assert.deepEqual(status.json, { store: 'file', head: 1, applied: 1 });
+    assert.deepEqual(status.json, { store: 'file', storeReachable: true, head: 1, applied: 1 });
     for (const url of ['/v1/zones', `/v1/zones/${Z}`, '/v1/services', `/v1/services/www.${Z}`, '/v1/regions', '/v1/regions/eu-west', '/v1/regions/eu-west/endpoints', '/v1/versions', '/v1/regions/eu-west/drain']) {
       const r = await n.api('GET', url);
       assert.equal(r.status, 200, `${url}: ${r.body}`);

@@ -25,7 +25,7 @@ const keyOf = (e: { id?: string | undefined; address: string; port: number }): s
 
 export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/regions/:id/endpoints', { config: routeConfig('viewer'), schema: { tags: ['endpoints'], summary: 'A region\'s endpoints', params: RegionParams, response: { 200: EndpointListSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     const region = head.document.regions.find((r) => r.id === req.params.id);
     if (!region) throw notFound(`region ${req.params.id}`);
     return reply.header('etag', etag(head.version)).send(region.endpoints);

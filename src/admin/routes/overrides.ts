@@ -10,6 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { makeOverride } from '../../health/overrides.js';
 import type { Override, OverrideScope } from '../../health/types.js';
 import type { AdminApp, AdminRuntime, RouteOptions } from './types.js';
+import { guard, guardBus } from '../change.js';
 import { compareAnswers } from '../dryrun.js';
 import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../override-audit.js';
 import { AdminError } from '../errors.js';
@@ -50,7 +51,16 @@ type ClearQuery = { reason?: string; dryRun?: boolean; sample?: string };
 function overrideActions(rt: AdminRuntime) {
   const { deps } = rt;
   const now = (): number => deps.now?.() ?? Date.now();
-  const inForce = async (): Promise<Override[]> => (await deps.bus.readOverrides()).filter((o) => o.expiresAt === null || o.expiresAt > now());
+  // While the bus cannot be read, the overrides in this node's health snapshot are what it serves.
+  const read = async (): Promise<Override[]> => {
+    try {
+      return await deps.bus.readOverrides();
+    } catch (err) {
+      if (deps.overridesInForce) return deps.overridesInForce();
+      return guardBus(() => Promise.reject(err));
+    }
+  };
+  const inForce = async (): Promise<Override[]> => (await read()).filter((o) => o.expiresAt === null || o.expiresAt > now());
 
   /** The override of a request body, validated; nothing is written. */
   const build = (scope: OverrideScope, body: { state: string; for?: string | null | undefined; reason: string }, author: string): Override => {
@@ -79,25 +89,25 @@ function overrideActions(rt: AdminRuntime) {
   const set = async (scope: OverrideScope, req: SetRequest, author: string) => {
     const override = build(scope, req.body, author);
     if (req.query.dryRun) return rehearse(scope, override, req.query.sample);
-    await auditExpiredOverrides(deps.bus, deps.store);
-    await deps.bus.writeOverride(override);
-    await deps.store.appendAudit(overrideSetEntry(override));
+    await guardBus(() => auditExpiredOverrides(deps.bus, deps.store));
+    await guardBus(() => deps.bus.writeOverride(override));
+    await guard(() => deps.store.appendAudit(overrideSetEntry(override)));
     deps.onOverridesChanged?.();
     return view(override);
   };
   const clear = async (scope: OverrideScope, query: ClearQuery, author: string) => {
     if (query.dryRun) return rehearse(scope, null, query.sample);
-    await auditExpiredOverrides(deps.bus, deps.store);
-    const existed = await deps.bus.deleteOverride(scope);
+    await guardBus(() => auditExpiredOverrides(deps.bus, deps.store));
+    const existed = await guardBus(() => deps.bus.deleteOverride(scope));
     if (!existed) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
-    await deps.store.appendAudit(overrideClearEntry(scope, author, query.reason ?? ''));
+    await guard(() => deps.store.appendAudit(overrideClearEntry(scope, author, query.reason ?? '')));
     deps.onOverridesChanged?.();
     return { scope, cleared: true };
   };
 
   /** An override must name a region (and endpoint) of the current config: a typo would silently do nothing. */
   const mustExist = async (region: string, endpoint?: string): Promise<void> => {
-    const r = (await rt.changes.head()).document.regions.find((x) => x.id === region);
+    const r = (await rt.changes.current()).document.regions.find((x) => x.id === region);
     if (!r) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${region} does not exist`, 'params/region');
     if (endpoint !== undefined && !r.endpoints.some((e) => (e.id ?? `${e.address}:${e.port}`) === endpoint)) {
       throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${region} has no endpoint ${endpoint}`, 'params/endpoint');

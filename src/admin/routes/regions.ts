@@ -17,11 +17,11 @@ const DrainBody = Type.Object({ ttl: Type.Optional(Type.Integer({ minimum: 0, ma
 
 export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/regions', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'List regions', response: { 200: RegionListSchema, ...errorResponses } } }, async (_req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     return reply.header('etag', etag(head.version)).send(head.document.regions);
   });
   app.get('/v1/regions/:id', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { 200: RegionSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     const region = head.document.regions.find((r) => r.id === req.params.id);
     if (!region) throw notFound(`region ${req.params.id}`);
     return reply.header('etag', etag(head.version)).send(region);

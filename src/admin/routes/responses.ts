@@ -87,7 +87,8 @@ export const ConfigResponseSchema = Type.Object({ version: Type.Integer(), autho
 export const StatusSchema = Type.Object(
   {
     store: Type.String({ description: 'file or redis' }),
-    head: Type.Integer({ description: 'newest version in the store' }),
+    storeReachable: Type.Boolean({ description: 'false while the store cannot be reached: reads then come from the version this node serves, and writes get MERIDIAN_ERR_STORE_UNAVAILABLE' }),
+    head: Nullable(Type.Integer({ description: 'newest version in the store; null while it cannot be reached' })),
     applied: Type.Integer({ description: 'version this node answers from' }),
   },
   { additionalProperties: false },

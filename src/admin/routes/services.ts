@@ -14,11 +14,11 @@ const ServiceBody = Type.Omit(ServiceSchema, ['name'], { additionalProperties: f
 
 export async function registerServiceRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/services', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'List services', response: { 200: ServiceListSchema, ...errorResponses } } }, async (_req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     return reply.header('etag', etag(head.version)).send(head.document.services);
   });
   app.get('/v1/services/:name', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'One service', params: NameParams, response: { 200: ServiceSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     const svc = head.document.services.find((s) => canonicalOrigin(s.name) === canonicalOrigin(req.params.name));
     if (!svc) throw notFound(`service ${canonicalOrigin(req.params.name)}`);
     return reply.header('etag', etag(head.version)).send(svc);

@@ -16,11 +16,11 @@ const ZoneBody = Type.Object({ records: Type.Array(ZoneRecordSchema, { maxItems:
 
 export async function registerZoneRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/zones', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'List zones', response: { 200: ZoneListSchema, ...errorResponses } } }, async (_req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     return reply.header('etag', etag(head.version)).send(head.document.zones.map((z) => ({ origin: canonicalOrigin(z.origin), records: z.records.length })));
   });
   app.get('/v1/zones/:origin', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'One zone with its records', params: OriginParams, response: { 200: ZoneSourceSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.head();
+    const head = await rt.changes.current();
     const zone = head.document.zones.find((z) => canonicalOrigin(z.origin) === canonicalOrigin(req.params.origin));
     if (!zone) throw notFound(`zone ${canonicalOrigin(req.params.origin)}`);
     return reply.header('etag', etag(head.version)).send(zone);
