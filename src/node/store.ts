@@ -17,7 +17,8 @@ import type { ConfigSources } from './sources.js';
 export interface StoreOpener {
   kind: 'file' | 'redis';
   dataDir: string;
-  open(): Promise<ConfigStore>;
+  /** Opens the store; `timeoutMs` bounds the wait for Redis (files open at once). */
+  open(timeoutMs?: number): Promise<ConfigStore>;
 }
 
 /** The store named by `admin.store`: Redis in cluster mode, files in the data directory otherwise. */
@@ -28,7 +29,7 @@ export function storeOpener(config: LoadedConfig, log: Logger): StoreOpener {
   const kind = admin.store === 'auto' ? (redis ? 'redis' : 'file') : admin.store;
   if (kind === 'redis') {
     if (!redis) throw new ConfigError([`${config.file}: admin.store is redis but no redis: section, REDIS_URL or health.redisUrl names Redis`]);
-    return { kind, dataDir, open: () => openRedisStore(redis, { log: log.child({ component: 'store' }) }) };
+    return { kind, dataDir, open: (timeoutMs) => openRedisStore(redis, { log: log.child({ component: 'store' }), ...(timeoutMs !== undefined ? { openTimeoutMs: timeoutMs } : {}) }) };
   }
   return { kind, dataDir, open: () => openFileStore(dataDir) };
 }

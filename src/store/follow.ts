@@ -17,7 +17,8 @@ import { readLocalCopy, writeLocalCopy } from './local-copy.js';
 import type { ConfigStore, VersionRecord } from './types.js';
 
 export interface FollowerOptions {
-  openStore(): Promise<ConfigStore>;
+  /** Opens the store, giving up after `timeoutMs` when given (else the store's own default). */
+  openStore(timeoutMs?: number): Promise<ConfigStore>;
   /** `file` or `redis`, for the words of the gate's errors. */
   kind: string;
   /** The YAML's zones/regions/services: version 1 of an empty store. */
@@ -31,6 +32,12 @@ export interface FollowerOptions {
   retryMs?: number;
   /** Period of the head check that catches a store whose history restarted. */
   checkMs?: number;
+  /**
+   * How long the first connect may hold up the role's start (cluster mode) before it answers from
+   * its local copy instead; the retries in the background take longer. Default 3 s: a Redis that
+   * is merely slow costs a catch-up a moment later, a Redis that is down costs no more than this.
+   */
+  bootWaitMs?: number;
 }
 
 export class ConfigFollower {
@@ -72,7 +79,7 @@ export class ConfigFollower {
   /** Resolves once a version is applied: from the store, or (store unreachable) the local copy or the YAML. */
   async start(): Promise<void> {
     try {
-      await this.connect();
+      await this.connect(this.opts.localCopyPath === null ? undefined : (this.opts.bootWaitMs ?? 3000));
       return;
     } catch (err) {
       if (this.opts.localCopyPath === null) throw err;
@@ -100,8 +107,8 @@ export class ConfigFollower {
     this.retryTimer.unref();
   }
 
-  private async connect(): Promise<void> {
-    const store = await this.opts.openStore();
+  private async connect(timeoutMs?: number): Promise<void> {
+    const store = await this.opts.openStore(timeoutMs);
     if (this.closed) {
       await store.close();
       return;

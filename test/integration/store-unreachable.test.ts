@@ -64,6 +64,8 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
   });
 
   test('with a local copy, a node booted while Redis is down answers from the copy', async () => {
+    // The copy is written just after the version is applied: wait for it, not for the answer.
+    assert.ok(await waitFor(() => localCopyOf(nodes[0]!).includes('192.0.2.77'), 10_000), 'the first node wrote its copy');
     const copy = localCopyOf(nodes[0]!);
     await redis.stop();
     const node = await startClusterNode({ redisUrl: redis.url, files: { 'data/local-copy.json': copy } });
