@@ -77,7 +77,7 @@ export async function startClusterNode(opts: ClusterNodeOptions): Promise<Cluste
     zones: [{ origin: ZONE, text: ZONE_TEXT }],
     extra: clusterConfig(opts.redisUrl, adminPort, opts.extra),
     ...(opts.files ? { files: opts.files } : {}),
-    readyTimeoutMs: opts.readyTimeoutMs ?? 20_000,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, // a loaded 2-core box has taken over 20 s to start one
   });
   return clusterNodeOf(proc, adminPort);
 }
