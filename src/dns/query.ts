@@ -10,17 +10,7 @@
  * @module
  */
 import { u16, u32 } from './bytes.js';
-import { EDNS_DO, EdnsOption, Flag, HEADER_LEN, OPCODE_MASK, OPCODE_QUERY, Rcode } from './constants.js';
-
-export interface ClientSubnet {
-  family: 1 | 2;
-  sourcePrefix: number;
-  /**
-   * Address bytes exactly as sent (ceil(source/8) bytes): echoed back unchanged. A view into the
-   * query message, valid while the query is being answered (nothing keeps it longer).
-   */
-  address: Buffer;
-}
+import { EDNS_DO, EdnsOption, Flag, HEADER_LEN, OPCODE_MASK, OPCODE_QUERY, Rcode, type ClientSubnet } from '../wire/constants.js';
 
 export interface Edns {
   /** Requester's UDP payload size, floored at 512 as RFC 6891 §6.2.5 requires. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { RRClass, RRType } from '../zone/types.js';
-import { CLASSIC_UDP_LIMIT, EDNS_DO, Flag, HEADER_LEN, OPCODE_MASK, Rcode } from './constants.js';
+import { CLASSIC_UDP_LIMIT, EDNS_DO, Flag, HEADER_LEN, OPCODE_MASK, Rcode } from '../wire/constants.js';
 import type { Edns, Query } from './query.js';
 import { decodeQuery } from './query.js';
 import { clientFromAddress, clientFromEcs } from '../routing/client.js';

@@ -4,7 +4,7 @@
  * gdnsd's test suite checks its stats after each malformed packet.
  * @module
  */
-import { Rcode } from './constants.js';
+import { Rcode } from '../wire/constants.js';
 
 export class DnsStats {
   queries = 0;

@@ -7,7 +7,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv6Bytes } from '../dns/writer.js';
+import { ipv6Bytes } from '../wire/address.js';
 
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 /** The first of the TLV types the spec leaves to applications (PP2_TYPE_MIN_CUSTOM). */

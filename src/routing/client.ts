@@ -5,8 +5,8 @@
  * @module
  */
 import { isIPv4 } from 'node:net';
-import type { ClientSubnet } from '../dns/query.js';
-import { ipv6Bytes } from '../dns/writer.js';
+import { ipv6Bytes } from '../wire/address.js';
+import type { ClientSubnet } from '../wire/constants.js';
 import type { Client } from '../policy/types.js';
 
 export function clientFromAddress(address: string, source: Client['source'] = 'socket'): Client {

@@ -7,7 +7,7 @@
  * @module
  */
 import { isIP } from 'node:net';
-import { Rcode } from '../dns/constants.js';
+import { Rcode } from '../wire/constants.js';
 import { lookup } from '../dns/lookup.js';
 import { nameKey } from '../dns/writer.js';
 import { canonicalOrigin } from '../zone/parse.js';

@@ -9,8 +9,8 @@
  * health snapshot or the geo database is swapped.
  * @module
  */
-import { Rcode } from '../dns/constants.js';
-import { ipv6Bytes } from '../dns/writer.js';
+import { Rcode } from '../wire/constants.js';
+import { ipv6Bytes } from '../wire/address.js';
 import type { GeoResult } from '../geo/types.js';
 import type { HealthSnapshot } from '../health/snapshot.js';
 import { runChain, type CompiledChain } from '../policy/chain.js';

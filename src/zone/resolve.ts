@@ -6,7 +6,7 @@
  * answer cache, and its result is encoded once and reused.
  * @module
  */
-import { Rcode } from '../dns/constants.js';
+import { Rcode } from '../wire/constants.js';
 import type { RData } from './types.js';
 import { RRType } from './types.js';
 import type { RRset, Zone, ZoneNode } from './zone.js';

@@ -1,5 +1,7 @@
 /**
- * Wire constants of the DNS header (RFC 1035 §4.1.1, RFC 6895) and EDNS (RFC 6891).
+ * Wire constants of the DNS header (RFC 1035 §4.1.1, RFC 6895) and EDNS (RFC 6891), and the parsed
+ * client-subnet option. A leaf: zone/ and routing/ use rcodes without importing dns/, which
+ * imports them.
  * @module
  */
 
@@ -55,3 +57,14 @@ export const EDNS_DO = 0x8000;
 export const CLASSIC_UDP_LIMIT = 512;
 /** Default and maximum EDNS UDP payload (DNS Flag Day 2020; Knot and gdnsd default). */
 export const DEFAULT_EDNS_UDP_SIZE = 1232;
+
+/** An EDNS client-subnet option (RFC 7871) as parsed from a query. */
+export interface ClientSubnet {
+  family: 1 | 2;
+  sourcePrefix: number;
+  /**
+   * Address bytes exactly as sent (ceil(source/8) bytes): echoed back unchanged. A view into the
+   * query message, valid while the query is being answered (nothing keeps it longer).
+   */
+  address: Buffer;
+}
