@@ -74,14 +74,14 @@ export interface ClientSpec {
 /** Opens a client; it connects in the background, like every ioredis client. */
 export function createRedisClient(conn: RedisConnection | string, spec: ClientSpec): RedisClient {
   const common = { ...staticStabilityOptions(spec.timeouts, spec.closed), connectionName: spec.name };
-  if (typeof conn === 'string') return new Redis(conn, common);
+  if (typeof conn === 'string') return keepConnecting(new Redis(conn, common), spec);
   const tls = tlsOptions(conn);
   const auth = { ...(conn.username ? { username: conn.username } : {}), ...(conn.password ? { password: conn.password } : {}) };
   const t = conn.target;
-  if (t.kind === 'url') return new Redis(t.url, { ...common, ...auth, ...(tls ? { tls } : {}) });
+  if (t.kind === 'url') return keepConnecting(new Redis(t.url, { ...common, ...auth, ...(tls ? { tls } : {}) }), spec);
   if (t.kind === 'sentinel') {
     const retry = (attempt: number): number | null => (spec.closed() ? null : backoff(attempt, spec.timeouts.retryBaseMs, spec.timeouts.retryMaxMs));
-    return new Redis({
+    return keepConnecting(new Redis({
       ...common,
       ...auth,
       sentinels: t.sentinels.map(hostPort),
@@ -97,9 +97,30 @@ export function createRedisClient(conn: RedisConnection | string, spec: ClientSp
       // READONLY on every write. The detector drops it on +switch-master, reconnectOnError on
       // READONLY (without resending: the caller decides what to retry).
       ...(spec.role === 'command' ? { failoverDetector: true, reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false) } : {}),
-    });
+    }), spec);
   }
   return new Cluster(t.nodes.map(hostPort), clusterOptions(common, auth, tls, spec));
+}
+
+/**
+ * ioredis ends a client for good (status `end`, every command "Connection is closed.") when a
+ * connect attempt fails inside its connector instead of on the socket. A Sentinel client does so
+ * when the failover detector's `+switch-master` arrives while the client is looking up the master
+ * (the detector cancels the connector mid-lookup): a failover then left a node's admin API at 503
+ * until restart (test/integration/redis-failover-notice.test.ts). A client only its owner may end,
+ * so until the owner closes it, an ended client connects again after the usual backoff.
+ */
+function keepConnecting(client: Redis, spec: ClientSpec): Redis {
+  let attempt = 0;
+  client.on('ready', () => (attempt = 0));
+  client.on('end', () => {
+    if (spec.closed()) return;
+    const timer = setTimeout(() => {
+      if (!spec.closed() && client.status === 'end') client.connect().catch(() => undefined);
+    }, backoff(++attempt, spec.timeouts.retryBaseMs, spec.timeouts.retryMaxMs));
+    timer.unref();
+  });
+  return client;
 }
 
 function clusterOptions(common: RedisOptions, auth: RedisOptions, tls: ConnectionOptions | null, spec: ClientSpec): ClusterOptions {
