@@ -61,7 +61,8 @@ export type ChainInput = PolicyContext & { regions: Region[]; answers: number };
 export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
   const { regions, answers, ...ctx } = input;
   // One tier: a service's regions are peers until a locate step (geo, proximity, failover) ranks
-  // them, so weighted and sticky alone balance across all of them (service order breaks no ties).
+  // them, so weighted and sticky alone balance across all of them; without a balance step the
+  // first in service order answers.
   const initial: Candidate[] = regions.map((region) => ({ region, tier: 0 }));
   let state: ChainState = {
     candidates: initial,

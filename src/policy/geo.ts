@@ -94,7 +94,7 @@ export const geo: PolicyDefinition<GeoConfig> = {
       list ??= cfg.default ?? undefined;
       const candidates = list ? candidatesFromTiers(list, state.candidates) : state.candidates;
       ctx.trace?.push(
-        `geo: matched ${list ? matched : 'nothing (no default list): service order'} -> ${candidates.map((c) => `${c.region.id}@${c.tier}`).join(' ')}`,
+        `geo: matched ${list ? matched : 'nothing (no default list): the service\'s regions, one tier'} -> ${candidates.map((c) => `${c.region.id}@${c.tier}`).join(' ')}`,
       );
       return { ...state, candidates, scope: Math.max(state.scope, ctx.geoPrefix) };
     };
