@@ -48,11 +48,12 @@ const POLICY_EXAMPLES: ServiceDoc[] = yamlBlocks(read('src/policy/README.md')).m
   return { name: `policy-example-${i + 1}.${Z}`, regions: ['us-east', 'us-west', 'eu-west', 'eu-central', 'ap-southeast'], policy: doc.policy, ...(doc.allDown ? { allDown: doc.allDown } : {}) };
 });
 
-/** README.md's config example (its regions elide the demo's others with `# ...`). */
-const readmeConfig = yamlBlocks(read('README.md'))
-  .map((text) => parse(text) as { regions?: RegionDoc[]; services?: ServiceDoc[] })
-  .find((doc) => doc.services !== undefined)!;
-const README_SERVICES: ServiceDoc[] = readmeConfig.services!.map((s) => ({ ...s, name: `readme-${s.name}` }));
+/**
+ * README.md's config example: the block with a `services:` key (its regions elide the demo's
+ * others with `# ...`). Other blocks are fragments, some showing alternatives of one key.
+ */
+const readmeConfig = parse(yamlBlocks(read('README.md')).find((text) => /^services:/m.test(text))!) as { regions?: RegionDoc[]; services: ServiceDoc[] };
+const README_SERVICES: ServiceDoc[] = readmeConfig.services.map((s) => ({ ...s, name: `readme-${s.name}` }));
 
 const SERVICES = [...POLICY_EXAMPLES, ...README_SERVICES, ...demo.services];
 
