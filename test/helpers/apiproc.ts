@@ -67,6 +67,9 @@ export async function startMeridianWithApi(opts: StartOptions & { admin?: Record
   let srv: RunningServer;
   try {
     srv = await startMeridian({
+      // A node with its admin API loads the most code of any role: on a loaded 2-core machine its
+      // start has taken over 30 s (the helper's default), and a test waiting for it loses nothing.
+      readyTimeoutMs: 60_000,
       ...opts,
       env: { MERIDIAN_LOG_LEVEL: 'warn', ...opts.env },
       extra: { ...(opts.extra ?? {}), admin: { listen: `127.0.0.1:${port}`, dataDir: 'data', rateLimit: 1_000_000, ...opts.admin } },
