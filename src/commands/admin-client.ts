@@ -42,7 +42,7 @@ export type AdminReply =
  * One request. Only a refused connection is `refused`: after a timeout or a reset the request may
  * have been carried out, so those throw, and a caller must not retry the write some other way.
  */
-export async function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown, timeoutMs = 5000): Promise<AdminReply> {
+export async function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<AdminReply> {
   let res: Response;
   try {
     res = await fetch(`${target.base}${path}`, {

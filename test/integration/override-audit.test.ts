@@ -42,7 +42,7 @@ interface Run {
 function cli(config: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const { MERIDIAN_TOKEN: _ignored, ...base } = process.env;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'override', ...args, '--config', config], { encoding: 'utf8', env: { ...base, ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'override', ...args, '--config', config], { encoding: 'utf8', env: { ...base, ...env }, timeout: 90_000 }, (err, stdout, stderr) =>
       resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
