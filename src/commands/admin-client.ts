@@ -54,10 +54,10 @@ export async function callAdmin(target: AdminTarget, method: string, path: strin
   } catch (err) {
     const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
     if (code === 'ECONNREFUSED') return { kind: 'refused', error: `${target.base}: connection refused` };
-    throw new Error(`admin API ${target.base}: ${(err as Error).message}${code ? ` (${code})` : ''}`);
+    throw new Error(`admin API ${target.base}: ${(err as Error).message}${code ? ` (${code})` : ''}`, { cause: err });
   }
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {

@@ -170,8 +170,9 @@ async function openStore(config: LoadedConfig): Promise<ConfigStore> {
       throw new Error(
         `override: a running node (process ${held[1]}) holds the config store, and an override must be audited there: ` +
           'go through its admin API with --token SECRET or MERIDIAN_TOKEN (an operator token), or admin.listen in this config. Nothing was changed.',
+        { cause: err },
       );
     }
-    throw new Error(`override: the config store cannot be opened (${msg}); nothing was changed`);
+    throw new Error(`override: the config store cannot be opened (${msg}); nothing was changed`, { cause: err });
   }
 }

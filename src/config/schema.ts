@@ -152,14 +152,13 @@ export const CoreConfigProperties = {
   services: Type.Array(ServiceSchema, { default: [] }),
 };
 
-const CoreConfigSchema = Type.Object(CoreConfigProperties);
-
 /** The whole YAML schema: the core sections and the registered components' ones, nothing else. */
 export function configSchema(sections: Record<string, TSchema>): TSchema {
   return Type.Object({ ...CoreConfigProperties, ...sections }, { additionalProperties: false });
 }
 
-export type ConfigSource = Static<typeof CoreConfigSchema>;
+/** The core sections as written, with defaults (components' sections are typed by them). */
+export type ConfigSource = { [K in keyof typeof CoreConfigProperties]: Static<(typeof CoreConfigProperties)[K]> };
 export type DnsConfig = Static<typeof DnsSchema>;
 /** A region as written, its components' blocks typed by them (`RegionBlocks`). */
 export type RegionSource = Omit<Static<typeof RegionSchema>, keyof RegionBlocks> & RegionBlocks;

@@ -74,6 +74,8 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
   const now = deps.now ?? Date.now;
   const state = new ForwarderState();
   const outlier = new OutlierDetector(config.forward.outlier, now);
+  // Assigned once, below: the controller needs stopAll/startAll, which need env; env reads it lazily.
+  // eslint-disable-next-line prefer-const
   let drainer: DrainController;
   const env = {
     region,

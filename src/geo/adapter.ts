@@ -47,7 +47,7 @@ const CONTINENT = /^(AF|AN|AS|EU|NA|OC|SA)$/;
 export function normalize(raw: unknown): Location | null {
   if (!isRec(raw)) return null;
   let country: string | null;
-  let continent: string | null = null;
+  let continent: string | null;
   let subCode: string | null = null;
   let subName: string | null = null;
   let lat: number | null;

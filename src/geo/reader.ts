@@ -77,7 +77,7 @@ export class GeoDatabase {
     try {
       bytes = readFileSync(path);
     } catch (err) {
-      throw new Error(`geo database ${path}: ${(err as Error).message}`);
+      throw new Error(`geo database ${path}: ${(err as Error).message}`, { cause: err });
     }
     return GeoDatabase.fromBuffer(bytes, path);
   }
@@ -86,7 +86,7 @@ export class GeoDatabase {
     try {
       return new GeoDatabase(bytes, path);
     } catch (err) {
-      throw new Error(`geo database ${path}: ${(err as Error).message}`);
+      throw new Error(`geo database ${path}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -248,7 +248,7 @@ export function loadOverridesFile(file: string): Override[] {
     if (!Array.isArray(data)) throw new Error('expected a JSON array of overrides');
     return data.map(parseOverride);
   } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`);
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -145,7 +145,7 @@ function parseCa(v: unknown): string | null {
     try {
       new X509Certificate(pem);
     } catch (err) {
-      throw new Error(`check: ca: certificate ${i + 1} does not parse (${(err as Error).message})`);
+      throw new Error(`check: ca: certificate ${i + 1} does not parse (${(err as Error).message})`, { cause: err });
     }
   }
   return v;
@@ -212,6 +212,7 @@ export function splitKey(key: string): { region: string; endpoint: string } {
 function parsePath(v: unknown): string {
   if (v === undefined) return '/';
   // Control characters and spaces would let config smuggle a second request line or header.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (typeof v !== 'string' || !v.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(v)) throw new Error('check: path must start with "/" and contain no spaces or control characters');
   return v;
 }

@@ -36,7 +36,7 @@ async function scan(path: string): Promise<Scan | null> {
     const line = buf.subarray(pos, nl).toString('utf8');
     pos = nl + 1;
     if (line.trim() === '') continue;
-    let entry: AuditEntry | null = null;
+    let entry: AuditEntry | null;
     try {
       entry = parseAuditEntry(JSON.parse(line));
     } catch {

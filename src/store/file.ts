@@ -104,7 +104,7 @@ async function loadTokens(path: string): Promise<Map<string, TokenRecord>> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`config store: ${path}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`config store: ${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   if (!Array.isArray(data)) throw new Error(`config store: ${path}: expected a JSON array of tokens`);
   return new Map(data.map((t, i) => parseTokenRecord(t, `config store: ${path}[${i}]`)).map((t) => [t.name, t]));

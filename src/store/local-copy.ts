@@ -26,7 +26,7 @@ export function readLocalCopy(path: string): VersionRecord | null {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`local config copy ${path}: ${(err as Error).message}`);
+    throw new Error(`local config copy ${path}: ${(err as Error).message}`, { cause: err });
   }
   return parseVersionText(text, `local config copy ${path} is corrupt`);
 }

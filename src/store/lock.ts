@@ -48,11 +48,11 @@ export async function lockDir(dir: string): Promise<DirLock> {
       const pid = owner(await readFile(path, 'utf8').catch(() => ''));
       // Our own pid in a lock we do not hold: a previous run with the same pid (container restarts).
       if (pid !== null && pid !== process.pid && alive(pid)) {
-        throw new Error(`config store: ${dir} is in use by process ${pid} (remove ${path} if that process is not Meridian)`);
+        throw new Error(`config store: ${dir} is in use by process ${pid} (remove ${path} if that process is not Meridian)`, { cause: err });
       }
       await writeFileAtomic(path, content);
       // Two processes taking over the same stale lock: the last rename wins, the other one backs off.
-      if ((await readFile(path, 'utf8')) !== content) throw new Error(`config store: lost the race for ${path}`);
+      if ((await readFile(path, 'utf8')) !== content) throw new Error(`config store: lost the race for ${path}`, { cause: err });
     }
   } catch (err) {
     held.delete(key);

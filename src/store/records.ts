@@ -65,7 +65,7 @@ export function parseVersionText(text: string, where: string): VersionRecord {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${where}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${where}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   return parseVersionRecord(value, where);
 }

@@ -149,7 +149,7 @@ const withDryRun = (url: string): string => `${url}${url.includes('?') ? '&' : '
 describe('dryRun=true on every write operation of /openapi.json changes nothing', () => {
   let srv: RunningServer;
   let api: Api;
-  let operations: { key: string; parameters: { in: string; name: string }[] }[] = [];
+  const operations: { key: string; parameters: { in: string; name: string }[] }[] = [];
 
   before(async () => {
     const adminPort = await freePort();
