@@ -16,7 +16,10 @@ export default tseslint.config(
     rules: {
       // A leading underscore marks what is unused on purpose (a destructured field left out of a
       // copy, a callback's position-only parameter), as tsc's noUnusedParameters allows.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -28,7 +31,14 @@ export default tseslint.config(
     files: ['src/config/**/*.ts'],
     ignores: ['src/config/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: NOT_FROM_CONFIG.map((f) => `../${f}/*`), message: 'src/config/ imports no component: the component registers its own section (src/config/sections.ts, src/node/config.ts).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: NOT_FROM_CONFIG.map((f) => `../${f}/*`), message: 'src/config/ imports no component: the component registers its own section (src/config/sections.ts, src/node/config.ts).' },
+          ],
+        },
+      ],
     },
   },
   {

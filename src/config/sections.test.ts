@@ -20,6 +20,9 @@ test('src/node/config.ts registers forward, admin and redis once; a second regis
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.errors.map((e) => e.reason).join('\n'), /cannot read zone file/, 'the sections are known: only the zone file is missing');
   const sections = await import('./sections.js');
-  assert.deepEqual(sections.configSections().map((s) => s.key), ['forward', 'admin', 'redis']);
+  assert.deepEqual(
+    sections.configSections().map((s) => s.key),
+    ['forward', 'admin', 'redis'],
+  );
   assert.throws(() => sections.registerConfigSection(sections.configSections()[0]!), /config section forward is registered twice/);
 });
