@@ -373,11 +373,12 @@ export class RedisStore implements ConfigStore {
     try {
       const head = await this.head();
       if (head < this.lastFired) {
-        // Redis lost data (restart without persistence, flush). The follower notices the head below
-        // its version and restores or follows it (and says so, once); from here, heads above the
-        // new one are news again.
+        // Redis lost data (restart without persistence, flush), or this read raced a newer notice.
+        // The follower notices a head below its version and restores or follows it (and says so,
+        // once). lastFired stays: lowering it on a stale read re-announced versions under
+        // concurrent commits (the 100-parallel-commits contract caught it), and a re-seed numbers on
+        // from the copy's counter, above it.
         this.opts.log?.debug({ head, announced: this.lastFired }, 'config store: Redis head went backwards');
-        this.lastFired = head;
       }
       this.announce(head);
     } catch (err) {
