@@ -25,13 +25,15 @@ import type { Role } from './lifecycle/role.js';
 import { build, type ResourceStack } from './lifecycle/stack.js';
 import { ConfigSources } from './node/sources.js';
 import { buildServices, openGeo, zoneSet } from './node/services.js';
-import { followStore, storeOpener } from './node/store.js';
+import { CopyRefresher, overridesOf } from './node/copy.js';
+import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
 import { createMetrics, createProbeMetrics, serveMetrics } from './obs/metrics.js';
 import type { Logger } from './obs/log.js';
 import { ClientSampler } from './routing/samples.js';
 import type { Service, ServiceEnv } from './routing/service.js';
 import { countryOnlyWarnings, policyWarnings } from './routing/warnings.js';
 import type { ConfigFollower } from './store/follow.js';
+import type { LocalCopyFile } from './store/local-copy.js';
 import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
 
@@ -58,9 +60,11 @@ export interface DnsNode extends Role<LoadedConfig> {
 export async function startDnsNode(configPath: string, log: Logger): Promise<DnsNode> {
   const yaml = loadConfigOrThrow(configPath);
   return build(async (stack) => {
-    const core = openCore(yaml, log, stack);
+    const opener = yaml.admin ? storeOpener(yaml, log) : null;
+    const copy = opener ? openLocalCopy(opener, 'local-copy.json', log) : null;
+    const core = openCore(yaml, log, stack, overridesOf(copy?.latest ?? null));
     const sources = new ConfigSources(yaml, core, log);
-    const follower = yaml.admin ? await followStore(storeOpener(yaml, log), yaml, sources, log, stack) : null;
+    const follower = opener ? await followNodeStore(opener, copy, core, sources, log, stack) : null;
     if (!follower) {
       const problems = sources.applyYaml();
       if (problems.length) throw new ConfigError(problems);
@@ -77,7 +81,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     core.probeMetrics.register(metrics);
     await openForwarders(core, metrics, log, stack);
     const metricsServer = yaml.metricsListen ? await stack.open('metrics listener', () => serveMetrics(metrics, yaml.metricsListen!.host, yaml.metricsListen!.port), closeServer) : null;
-    const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, log, stack) : null;
+    const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack) : null;
     return {
       get config() {
         return core.config;
@@ -122,12 +126,12 @@ interface DnsCore extends Role<LoadedConfig> {
   forwarders: Forwarder[];
 }
 
-function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack): DnsCore {
+function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initialOverrides: Override[]): DnsCore {
   // The geo database first: it may refuse to open, and nothing else is running yet then.
   const geo = openGeo(yaml, log);
   if (geo) stack.push('geo database', () => geo.stop());
   const probeMetrics = createProbeMetrics();
-  const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip });
+  const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, initialOverrides });
   stack.push('health plane', () => plane.close());
   const allDownLog = log.child({ component: 'policy/alldown' });
   const env: ServiceEnv = {
@@ -188,6 +192,21 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack): DnsCor
   return core;
 }
 
+/**
+ * Follows the config store. In cluster mode the local copy is kept current with the tokens, audit
+ * tail and overrides beside the version (a Redis that came back empty gets its overrides back from
+ * the health source, src/health/source.ts, which keeps them in force meanwhile).
+ */
+async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, core: DnsCore, sources: ConfigSources, log: Logger, stack: ResourceStack): Promise<ConfigFollower> {
+  const follower = await followStore(opener, core.config, sources, log, stack, { localCopy: copy });
+  if (copy) {
+    const refresher = new CopyRefresher(copy, follower.gate, () => core.plane.source.overrides);
+    refresher.start();
+    stack.push('local copy refresh', () => refresher.stop());
+  }
+  return follower;
+}
+
 async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, stack: ResourceStack): Promise<void> {
   if (!core.config.forward.embedded.length) return;
   // Loaded only when used, like the admin API: a DNS node without forwarders does not carry them.
@@ -204,7 +223,7 @@ async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, sta
   }
 }
 
-async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: ConfigSources, log: Logger, stack: ResourceStack): Promise<AdminServer> {
+async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: ConfigSources, copy: LocalCopyFile | null, log: Logger, stack: ResourceStack): Promise<AdminServer> {
   const settings = core.config.admin!;
   const listen = parseListen(settings.listen!);
   if (typeof listen === 'string') throw new ConfigError([`${core.config.file}: admin.listen: ${listen}`]);
@@ -218,6 +237,7 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     // The gate: the API starts and serves reads whether or not the store can be reached.
     store: follower.gate,
     current: () => follower.record,
+    localTokens: () => copy?.latest?.tokens ?? [],
     overridesInForce: () => core.plane.source.overrides,
     // Documents are validated with the probe defaults of the YAML in force, as the node compiles them.
     compile: (doc: unknown) => compileDocument(doc, sources.settings.health.probe),

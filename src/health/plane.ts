@@ -14,7 +14,7 @@ import type { RegionInput } from './aggregate.js';
 import { MemoryBus } from './memory-bus.js';
 import { RedisBus } from './redis-bus.js';
 import { HealthSource } from './source.js';
-import type { HealthBus } from './types.js';
+import type { HealthBus, Override } from './types.js';
 
 export interface HealthPlane {
   mode: 'redis' | 'embedded';
@@ -54,6 +54,8 @@ export interface PlaneOptions {
   log?: Logger;
   /** Run the in-process vantage in embedded mode (serve: yes; explain and override: no). */
   probes: boolean;
+  /** Overrides in force before the first read from the bus (a node's local copy). */
+  initialOverrides?: Override[];
   onCheck?: (key: string, ok: boolean, rttMs: number) => void;
   onFlip?: (key: string) => void;
 }
@@ -74,6 +76,7 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
     regions: regionInputs(config),
     ...settings(config),
     resyncIntervalMs: config.health.resyncIntervalMs,
+    ...(opts.initialOverrides ? { initialOverrides: opts.initialOverrides } : {}),
     ...(opts.log ? { log: opts.log.child({ component: 'health' }) } : {}),
   });
   let vantage: Vantage | null = null;

@@ -41,6 +41,31 @@ async function setup(): Promise<BusHarness> {
 busContract('RedisBus', setup, skip);
 
 describe('RedisBus specifics', { skip }, () => {
+  it('overrides: an emptied record stays present; a lost one does not, and restoring writes only into a bus without one', async () => {
+    const prefix = `{t-${randomBytes(4).toString('hex')}}`;
+    const bus = await connectedBus(prefix);
+    const raw = new Redis(redis.url);
+    try {
+      const o = { scope: 'region/eu', state: 'drained', expiresAt: null, reason: 'r', author: 'a', createdAt: 1 } as const;
+      assert.deepEqual(await bus.readOverrideState(), { overrides: [], present: false }, 'never written');
+      await bus.writeOverride(o);
+      assert.ok(await bus.deleteOverride('region/eu'));
+      assert.deepEqual(await bus.readOverrideState(), { overrides: [], present: true }, 'cleared by an operator: present, empty');
+      assert.equal(await bus.restoreOverrides([o]), false, 'present: nothing restored over it');
+      assert.deepEqual(await bus.readOverrides(), []);
+      await raw.del(`${prefix}:overrides`); // what a Redis restarted empty looks like
+      assert.deepEqual(await bus.readOverrideState(), { overrides: [], present: false }, 'lost');
+      const [first, second] = await Promise.all([bus.restoreOverrides([o]), bus.restoreOverrides([])]);
+      assert.deepEqual([first, second].sort(), [false, true], 'one restore wins');
+      const state = await bus.readOverrideState();
+      assert.equal(state.present, true);
+      assert.ok(state.overrides.length <= 1);
+    } finally {
+      raw.disconnect();
+      await bus.close();
+    }
+  });
+
   it('uses the documented keys: hash tag, vantage hash with _meta and a TTL, vantage set, overrides hash', async () => {
     const bus = await connectedBus('{meridian}');
     const raw = new Redis(redis.url);

@@ -5,7 +5,9 @@
  *   {meridian}:health:vantage:<id>  HASH  <endpoint key> → JSON EndpointObservation,
  *                                          `_meta` → JSON { region, heartbeatAt }; PEXPIRE = heartbeat TTL
  *   {meridian}:health:vantages      SET   vantage ids, so readViews is O(vantages) without SCAN
- *   {meridian}:overrides            HASH  <scope> → JSON Override (expiry inside the record)
+ *   {meridian}:overrides            HASH  <scope> → JSON Override (expiry inside the record), and
+ *                                          `_meta` → "1" once any override was written, so an empty
+ *                                          hash (all cleared) differs from none at all (data lost)
  *   {meridian}:load:<region>        HASH  <forwarder id> → JSON LoadReport; PEXPIRE = report TTL
  *   {meridian}:health               pub/sub channel of JSON BusEvent notices
  *
@@ -65,7 +67,15 @@ const DELETE_IF_SAME = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`;
 
+/** Writes the overrides and the marker only into a bus with no override record. ARGV: channel, notice, field, value … */
+const RESTORE_OVERRIDES = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1`;
+
 type Scripted = RedisClient & {
+  meridianRestoreOverrides(key: string, ...args: string[]): Promise<number>;
   meridianPublishChange(key: string, endpoint: string, obs: string, channel: string, notice: string): Promise<number>;
   meridianForgetVantage(setKey: string, viewKey: string, id: string): Promise<number>;
   meridianDeleteIfSame(hashKey: string, field: string, value: string): Promise<number>;
@@ -106,6 +116,7 @@ export class RedisBus implements HealthBus {
     this.cmd.defineCommand('meridianPublishChange', { numberOfKeys: 1, lua: PUBLISH_CHANGE });
     this.cmd.defineCommand('meridianForgetVantage', { numberOfKeys: 2, lua: FORGET_VANTAGE });
     this.cmd.defineCommand('meridianDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
+    this.cmd.defineCommand('meridianRestoreOverrides', { numberOfKeys: 1, lua: RESTORE_OVERRIDES });
 
     // Without an 'error' listener ioredis prints every failed reconnect; the source logs state changes instead.
     const onError = (err: Error): void => {
@@ -230,24 +241,33 @@ export class RedisBus implements HealthBus {
     return (await this.overrideRecords()).filter(({ o }) => !isExpired(o, now)).map(({ o }) => o);
   }
 
+  async readOverrideState(): Promise<{ overrides: Override[]; present: boolean }> {
+    const hash = await this.cmd.hgetall(this.keys.overrides);
+    const now = this.now();
+    return {
+      overrides: overrideRecordsOf(hash)
+        .filter(({ o }) => !isExpired(o, now))
+        .map(({ o }) => o),
+      present: Object.keys(hash).length > 0,
+    };
+  }
+
+  async restoreOverrides(overrides: Override[]): Promise<boolean> {
+    const pairs = overrides.map(parseOverride).flatMap((o) => [o.scope, JSON.stringify(o)]);
+    const notice = JSON.stringify({ kind: 'override' });
+    return (await this.cmd.meridianRestoreOverrides(this.keys.overrides, this.keys.channel, notice, META, '1', ...pairs)) === 1;
+  }
+
   /** Every readable record with its field and stored JSON; a record we cannot read must not take down the others. */
   private async overrideRecords(): Promise<{ field: string; json: string; o: Override }[]> {
-    const out: { field: string; json: string; o: Override }[] = [];
-    for (const [field, json] of Object.entries(await this.cmd.hgetall(this.keys.overrides))) {
-      try {
-        out.push({ field, json, o: parseOverride(JSON.parse(json)) });
-      } catch {
-        continue;
-      }
-    }
-    return out;
+    return overrideRecordsOf(await this.cmd.hgetall(this.keys.overrides));
   }
 
   async writeOverride(override: Override): Promise<void> {
     const o = parseOverride(override);
     const res = await this.cmd
       .multi()
-      .hset(this.keys.overrides, o.scope, JSON.stringify(o))
+      .hset(this.keys.overrides, o.scope, JSON.stringify(o), META, '1')
       .publish(this.keys.channel, JSON.stringify({ kind: 'override' }))
       .exec();
     checkExec(res);
@@ -258,6 +278,8 @@ export class RedisBus implements HealthBus {
       await this.cmd
         .multi()
         .hdel(this.keys.overrides, scope)
+        // The marker stays: the last override cleared is an empty record, not a lost one.
+        .hset(this.keys.overrides, META, '1')
         .publish(this.keys.channel, JSON.stringify({ kind: 'override' }))
         .exec(),
     );
@@ -307,6 +329,20 @@ export class RedisBus implements HealthBus {
   private emit(event: BusEvent): void {
     for (const l of [...this.listeners]) safeCall(l, event);
   }
+}
+
+/** Readable override records of the hash (the marker and damaged records skipped). */
+function overrideRecordsOf(hash: Record<string, string>): { field: string; json: string; o: Override }[] {
+  const out: { field: string; json: string; o: Override }[] = [];
+  for (const [field, json] of Object.entries(hash)) {
+    if (field === META) continue;
+    try {
+      out.push({ field, json, o: parseOverride(JSON.parse(json)) });
+    } catch {
+      // a record we cannot read must not take down the others
+    }
+  }
+  return out;
 }
 
 function safeCall(listener: (event: BusEvent) => void, event: BusEvent): void {

@@ -19,6 +19,7 @@
 import type { Logger } from '../obs/log.js';
 import { aggregate, DEFAULT_QUORUM, DEFAULT_REGION_UP_FRACTION, type AggregatedHealth, type RegionInput } from './aggregate.js';
 import { isLive, LOAD_DEFAULTS, regionLoad, type LoadSettings, type RegionLoad } from './load.js';
+import { isExpired } from './overrides.js';
 import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, VantageView } from './types.js';
 
 export interface HealthSettings {
@@ -52,6 +53,11 @@ export interface HealthSourceOptions extends Partial<HealthSettings> {
   now?: () => number;
   /** close() also closes the bus (default true: the source owns it). */
   closeBus?: boolean;
+  /**
+   * Overrides in force before the first read (a node's local copy): a node that boots while Redis
+   * is away, or empty, keeps the operators' overrides instead of starting without them.
+   */
+  initialOverrides?: Override[];
 }
 
 export type HealthSwapListener = (snapshot: AggregatedHealth) => void;
@@ -69,7 +75,9 @@ export class HealthSource {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private views = new Map<string, VantageView>();
-  private overrideList: Override[] = [];
+  private overrideList: Override[];
+  /** The bus was seen without its override record while overrides were in force (logged once). */
+  private overridesLost = false;
   /** `<region>\0<forwarder>` → the forwarder's latest report. */
   private loads = new Map<string, LoadReport>();
   private synced = false;
@@ -100,6 +108,7 @@ export class HealthSource {
     this.now = opts.now ?? Date.now;
     this.skewMs = opts.clockSkewMs ?? HEALTH_DEFAULTS.clockSkewMs;
     this.closeBus = opts.closeBus ?? true;
+    this.overrideList = opts.initialOverrides ?? [];
     this.lastUpdateAt = this.now();
     // Cold start: no views, so every endpoint takes `coldStart` (README "Cold start").
     this.snapshot = this.build(1, this.now());
@@ -249,12 +258,12 @@ export class HealthSource {
     this.stats.reads++;
     try {
       const regionIds = this.regions.map((r) => r.id);
-      const [views, overrides, loads] = await Promise.all([this.bus.readViews(), this.bus.readOverrides(), this.bus.readLoads(regionIds)]);
+      const [views, overrides, loads] = await Promise.all([this.bus.readViews(), this.readOverrides(), this.bus.readLoads(regionIds)]);
       if (this.closed) return;
       this.loads = this.mergeLoads(loads);
       this.views = this.mergeViews(views);
       for (const c of this.pendingChanges) this.applyChange(c);
-      this.overrideList = overrides;
+      this.overrideList = this.keepOrReplace(overrides);
       this.synced = true;
       this.lastUpdateAt = this.now();
       if (this.readFailWarned) this.log?.info('health: reads from the bus succeed again');
@@ -277,6 +286,36 @@ export class HealthSource {
       if (this.again && !this.closed) void this.read();
       else for (const w of this.waiters.splice(0)) w();
     }
+  }
+
+  private async readOverrides(): Promise<{ overrides: Override[]; present: boolean }> {
+    return this.bus.readOverrideState ? this.bus.readOverrideState() : { overrides: await this.bus.readOverrides(), present: true };
+  }
+
+  /**
+   * A bus that holds no override record at all while this node has overrides in force lost its data
+   * (a Redis restarted empty). The overrides stay in force (unexpired ones) rather than being lifted
+   * at once, and this node puts them back (restoreOverrides writes only into a bus still without an
+   * override record, so of several nodes exactly one does, and an operator's newer write wins).
+   * Tried at every read until it is back; logged once each way.
+   */
+  private keepOrReplace(read: { overrides: Override[]; present: boolean }): Override[] {
+    const now = this.now();
+    const kept = this.overrideList.filter((o) => !isExpired(o, now));
+    if (read.present || kept.length === 0) {
+      this.overridesLost = false;
+      return read.overrides;
+    }
+    if (!this.overridesLost) this.log?.warn({ kept: kept.length }, 'health: the bus holds no overrides (Redis restarted empty?); keeping those in force and restoring them');
+    this.overridesLost = true;
+    this.bus.restoreOverrides?.(kept).then(
+      (wrote) => {
+        if (wrote) this.log?.info({ restored: kept.length }, 'health: restored the overrides to the bus');
+        this.requestRead();
+      },
+      () => undefined, // the next read tries again
+    );
+    return kept;
   }
 
   /**

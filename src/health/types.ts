@@ -93,6 +93,19 @@ export interface HealthBus {
   /** Every view whose heartbeat has not expired. */
   readViews(): Promise<VantageView[]>;
   readOverrides(): Promise<Override[]>;
+  /**
+   * The overrides, and whether the bus holds an override record at all (`present`): false when none
+   * was ever written, or when the bus lost its data (a Redis restarted empty). A reader then keeps
+   * the overrides it has until they are restored, rather than lifting them all at once. Buses that
+   * cannot lose their data apart from their process leave it out (present, always).
+   */
+  readOverrideState?(): Promise<{ overrides: Override[]; present: boolean }>;
+  /**
+   * Puts overrides back into a bus that lost them: writes them (and the record that marks overrides
+   * as present) only if the bus holds no override record at all. True when this call wrote them; of
+   * several nodes restoring at once exactly one does.
+   */
+  restoreOverrides?(overrides: Override[]): Promise<boolean>;
   writeOverride(override: Override): Promise<void>;
   deleteOverride(scope: OverrideScope): Promise<boolean>;
   /**

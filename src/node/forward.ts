@@ -18,7 +18,7 @@ import { createMetrics, serveMetrics } from '../obs/metrics.js';
 import type { ConfigFollower } from '../store/follow.js';
 import { openGeo } from './services.js';
 import { ConfigSources } from './sources.js';
-import { followStore, storeOpener } from './store.js';
+import { followStore, openLocalCopy, storeOpener } from './store.js';
 
 export interface ForwardRole extends Role<LoadedConfig> {
   forwarder: Forwarder;
@@ -72,7 +72,7 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     };
     const sources = new ConfigSources(yaml, role, log);
     const opener = yaml.admin ? storeOpener(yaml, log) : null;
-    if (opener?.kind === 'redis') role.follower = await followStore(opener, yaml, sources, log, stack, 'forward-local-copy.json');
+    if (opener?.kind === 'redis') role.follower = await followStore(opener, yaml, sources, log, stack, { localCopy: openLocalCopy(opener, 'forward-local-copy.json', log) });
     else if (opener) log.warn('config store is files owned by `meridian serve`: this forwarder follows the YAML only');
     if (opts.metrics) await stack.open('metrics listener', () => serveMetrics(registry, opts.metrics!.host, opts.metrics!.port), closeServer);
     return role;

@@ -10,6 +10,7 @@ import type { ResourceStack } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
 import { openFileStore } from '../store/file.js';
 import { ConfigFollower } from '../store/follow.js';
+import { LocalCopyFile } from '../store/local-copy.js';
 import { openRedisStore } from '../store/redis.js';
 import type { ConfigStore } from '../store/types.js';
 import type { ConfigSources } from './sources.js';
@@ -35,18 +36,32 @@ export function storeOpener(config: LoadedConfig, log: Logger): StoreOpener {
 }
 
 /**
+ * The role's local copy in cluster mode, read now (a damaged copy is fatal: the node must not boot
+ * on half a config); null in embedded mode, where the store is local already.
+ */
+export function openLocalCopy(opener: StoreOpener, name: string, log: Logger): LocalCopyFile | null {
+  if (opener.kind !== 'redis') return null;
+  const path = resolvePath(opener.dataDir, name);
+  const file = new LocalCopyFile(path, (err) => log.warn({ err: err.message, path }, 'could not write the local config copy'));
+  file.read();
+  return file;
+}
+
+export interface FollowOptions {
+  localCopy: LocalCopyFile | null;
+}
+
+/**
  * Follows the store for a role: each version goes to `sources`, the follower closes with the role's
  * stack. Resolves once a version is in force (from the store, else the local copy, else the YAML).
- * `localCopy` names the role's copy in the data directory (cluster mode only: embedded, the store is
- * local already).
  */
-export async function followStore(opener: StoreOpener, config: LoadedConfig, sources: ConfigSources, log: Logger, stack: ResourceStack, localCopy = 'local-copy.json'): Promise<ConfigFollower> {
+export async function followStore(opener: StoreOpener, config: LoadedConfig, sources: ConfigSources, log: Logger, stack: ResourceStack, opts: FollowOptions): Promise<ConfigFollower> {
   const follower = new ConfigFollower({
     openStore: opener.open,
     kind: opener.kind,
     seed: config.document,
     apply: (record) => sources.applyVersion(record),
-    localCopyPath: opener.kind === 'redis' ? resolvePath(opener.dataDir, localCopy) : null,
+    localCopy: opts.localCopy,
     log: log.child({ component: 'config' }),
   });
   stack.push('config follower', () => follower.close());

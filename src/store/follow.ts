@@ -5,15 +5,19 @@
  * settings in force; one the role refuses is logged and skipped, and the role keeps the last good one.
  *
  * In cluster mode each applied version is also written to a local copy, so the node boots and
- * answers with Redis down; it then keeps trying to reach the store and catches up once it can.
+ * answers with Redis down; it then keeps trying to reach the store and catches up once it can. A
+ * store found empty while the node runs a version (Redis restarted without persistence) is restored
+ * from that copy (ConfigStore.restore): the version keeps its number, tokens and the audit tail come
+ * back (overrides live on the health bus, which restores its own: src/health/source.ts).
  * Whether the store can be reached is logged once per change, not once per attempt, and the API
  * reaches the store through `gate`, which refuses at once (coded) while it cannot.
  * @module
  */
+import { hostname } from 'node:os';
 import type { ConfigDocument } from '../config/document.js';
 import type { Logger } from '../obs/log.js';
 import { GatedStore } from './gate.js';
-import { readLocalCopy, writeLocalCopy } from './local-copy.js';
+import type { LocalCopyFile } from './local-copy.js';
 import type { ConfigStore, VersionRecord } from './types.js';
 
 export interface FollowerOptions {
@@ -25,8 +29,8 @@ export interface FollowerOptions {
   seed: ConfigDocument;
   /** Swaps a version in; returns the problems that kept it out (empty = applied). */
   apply(record: VersionRecord): string[];
-  /** Cluster mode: where the local copy lives; null in embedded mode (the store is local already). */
-  localCopyPath: string | null;
+  /** Cluster mode: the node's local copy, already read; null in embedded mode (the store is local already). */
+  localCopy: LocalCopyFile | null;
   log: Logger;
   /** Retry period for a store that could not be opened. */
   retryMs?: number;
@@ -49,8 +53,8 @@ export class ConfigFollower {
   /** Last logged reachability (null: not known yet): one log line per change. */
   private reachable: boolean | null = null;
   private running: Promise<void> = Promise.resolve();
-  /** Local-copy writes in version order: a slow older write must never land after a newer one. */
-  private copyWrites: Promise<void> = Promise.resolve();
+  /** The store was seen empty and not yet back at our version: its loss is logged once. */
+  private lost = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -79,15 +83,15 @@ export class ConfigFollower {
   /** Resolves once a version is applied: from the store, or (store unreachable) the local copy or the YAML. */
   async start(): Promise<void> {
     try {
-      await this.connect(this.opts.localCopyPath === null ? undefined : (this.opts.bootWaitMs ?? 3000));
+      await this.connect(this.opts.localCopy === null ? undefined : (this.opts.bootWaitMs ?? 3000));
       return;
     } catch (err) {
-      if (this.opts.localCopyPath === null) throw err;
+      if (this.opts.localCopy === null) throw err;
       this.opts.log.error({ err: (err as Error).message }, 'config store unreachable; booting from the local copy and retrying');
       this.reachable = false;
     }
-    const local = readLocalCopy(this.opts.localCopyPath);
-    if (local) this.applyRecord(local, false);
+    const local = this.opts.localCopy.latest;
+    if (local) this.applyRecord(local.record, false);
     else {
       this.opts.log.warn('no local copy of the config yet: answering from the YAML until the store is reachable');
       this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed }, false);
@@ -116,7 +120,12 @@ export class ConfigFollower {
     try {
       this.store = store;
       await this.sync(store);
-      this.unsubscribe = store.onVersion(() => void this.catchUp());
+      const offVersion = store.onVersion(() => void this.catchUp());
+      const offLost = store.onLost?.(() => void this.catchUp());
+      this.unsubscribe = () => {
+        offVersion();
+        offLost?.();
+      };
       // Notices only announce heads above the last one; a store that lost its history announces
       // nothing, so look at the head now and then as well (one GET).
       this.checkTimer = setInterval(() => void this.catchUp(), this.opts.checkMs ?? 2000);
@@ -156,19 +165,36 @@ export class ConfigFollower {
 
   private async sync(store: ConfigStore): Promise<void> {
     let head = await store.head();
-    if (head === 0) head = await this.seed(store);
-    // A head below ours means the store lost its history (a Redis without persistence was
-    // restarted, then re-seeded): it is still the source of truth, so follow it.
-    if (head === this.version) return;
-    if (head < this.version) this.opts.log.warn({ head, applied: this.version }, 'the config store restarted its history; following it');
+    if (head === 0) head = this.version > 0 ? await this.restore(store) : await this.seed(store);
+    if (head === this.version) {
+      this.lost = false;
+      return;
+    }
+    // A head below ours: another node restored the store from an older copy, or a store that cannot
+    // restore started its history again. It is still the source of truth, so follow it.
+    if (head < this.version) this.opts.log.warn({ head, applied: this.version }, 'the config store is behind this node; following it');
     const record = await store.get(head);
     if (!record) throw new Error(`config version ${head} is missing from the store`);
     this.applyRecord(record, true);
   }
 
+  /** An empty store while this node runs a version: Redis lost its data. Puts back what the copy holds. */
+  private async restore(store: ConfigStore): Promise<number> {
+    const record = this.current!;
+    if (!this.lost) this.opts.log.warn({ version: record.version }, 'the config store lost its data (Redis restarted empty?); restoring it from this node\'s copy');
+    this.lost = true;
+    if (!store.restore) return this.seed(store);
+    const copy = this.opts.localCopy?.latest;
+    const snapshot = { record, tokens: copy?.tokens ?? [], audit: copy?.audit ?? [], reason: `the store was empty: restored from ${hostname()}'s copy of version ${record.version}` };
+    if (await store.restore(snapshot)) {
+      this.opts.log.info({ version: record.version, tokens: snapshot.tokens.length, audit: snapshot.audit.length }, 'restored the config store from this node\'s copy');
+    }
+    return store.head();
+  }
+
   /**
-   * Fills an empty store: with the config this node runs, when it runs one (Redis lost its data;
-   * the cluster's last config survives), else with the YAML's. Exactly one of several nodes wins.
+   * Fills an empty store with the YAML's config (a new cluster), or, for a store that cannot
+   * restore, with the config this node runs as a new version 1. Exactly one of several nodes wins.
    */
   private async seed(store: ConfigStore): Promise<number> {
     const fromNode = this.current !== null && this.current.version > 0;
@@ -187,12 +213,8 @@ export class ConfigFollower {
     }
     this.current = record;
     this.opts.log.info({ version: record.version, author: record.author, action: record.action }, 'config version applied');
-    if (persist && this.opts.localCopyPath) {
-      const path = this.opts.localCopyPath;
-      this.copyWrites = this.copyWrites.then(() =>
-        writeLocalCopy(path, record).catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message, path }, 'could not write the local config copy')),
-      );
-    }
+    // Written in version order by the copy itself: a slow older write never lands after a newer one.
+    if (persist) void this.opts.localCopy?.update({ record });
     for (const l of this.listeners) l(record);
   }
 
@@ -202,7 +224,7 @@ export class ConfigFollower {
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.unsubscribe?.();
     await this.running;
-    await this.copyWrites;
+    await this.opts.localCopy?.flush();
     await this.store?.close();
     this.store = null;
   }

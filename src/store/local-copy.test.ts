@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { removeStaleTemps, tempPathFor, writeFileAtomic } from './atomic.js';
-import { readLocalCopy, writeLocalCopy } from './local-copy.js';
+import { LocalCopyFile, readLocalCopy, writeLocalCopy, type LocalCopy } from './local-copy.js';
 import { doc } from './store.contract.js';
 import type { VersionRecord } from './types.js';
 
@@ -55,15 +55,29 @@ describe('writeFileAtomic', () => {
   });
 });
 
+const copyOf = (version: number): LocalCopy => ({
+  record: record(version),
+  tokens: [{ name: 'ci', role: 'operator', sha256: 'a'.repeat(64), createdAt: '2026-01-02T03:04:05.000Z', createdBy: 'alice' }],
+  audit: [{ seq: 7, time: '2026-01-02T03:04:05.000Z', author: 'alice', action: 'token.create', target: 'token/ci', version: null, reason: '' }],
+  overrides: [{ scope: 'region/eu', state: 'down' }],
+});
+
 describe('local copy', () => {
-  it('round-trips a record, creating the directory; a newer copy replaces it', async () => {
+  it('round-trips a copy, creating the directory, readable by its owner only; a newer copy replaces it', async () => {
     const path = join(root, 'node', 'deep', 'config.json');
     assert.equal(readLocalCopy(path), null);
-    await writeLocalCopy(path, record(3));
-    assert.deepEqual(readLocalCopy(path), record(3));
-    await writeLocalCopy(path, record(4));
-    assert.deepEqual(readLocalCopy(path), record(4));
+    await writeLocalCopy(path, copyOf(3));
+    assert.deepEqual(readLocalCopy(path), copyOf(3));
+    assert.equal(statSync(path).mode & 0o777, 0o600, 'it holds token hashes');
+    await writeLocalCopy(path, copyOf(4));
+    assert.deepEqual(readLocalCopy(path), copyOf(4));
     assert.deepEqual(readdirSync(join(root, 'node', 'deep')), ['config.json']);
+  });
+
+  it('a copy in the first format (a bare version record) reads as that record with empty lists', () => {
+    const path = join(root, 'v1.json');
+    writeFileSync(path, JSON.stringify(record(5)));
+    assert.deepEqual(readLocalCopy(path), { record: record(5), tokens: [], audit: [], overrides: [] });
   });
 
   it('a damaged copy throws a clear error naming the file', () => {
@@ -72,15 +86,39 @@ describe('local copy', () => {
     assert.throws(() => readLocalCopy(path), /local config copy .*bad\.json is corrupt: not valid JSON/);
     writeFileSync(path, JSON.stringify({ ...record(1), version: 0 }));
     assert.throws(() => readLocalCopy(path), /bad\.json is corrupt: 'version'/);
+    writeFileSync(path, JSON.stringify({ format: 2, ...copyOf(1), tokens: [{ name: 'x' }] }));
+    assert.throws(() => readLocalCopy(path), /bad\.json is corrupt: tokens\[0\]/);
+    writeFileSync(path, JSON.stringify({ format: 2, ...copyOf(1), audit: {} }));
+    assert.throws(() => readLocalCopy(path), /bad\.json is corrupt: 'audit' must be a list/);
   });
 
   it('refuses to write a record that could not be read back', async () => {
     const path = join(root, 'refused.json');
-    await assert.rejects(writeLocalCopy(path, { ...record(1), document: null } as unknown as VersionRecord), /'document'/);
+    await assert.rejects(writeLocalCopy(path, { ...copyOf(1), record: { ...record(1), document: null } as unknown as VersionRecord }), /'document'/);
     assert.equal(readLocalCopy(path), null);
   });
 
   it('a path that is not a readable file is an error, not "no copy"', () => {
     assert.throws(() => readLocalCopy(root), /EISDIR/);
+  });
+});
+
+describe('LocalCopyFile', () => {
+  it('merges parts, holds them until there is a version, and skips writes that change nothing', async () => {
+    const path = join(root, 'file', 'copy.json');
+    const errors: Error[] = [];
+    const file = new LocalCopyFile(path, (e) => errors.push(e));
+    assert.equal(file.read(), null);
+    await file.update({ tokens: copyOf(1).tokens });
+    assert.equal(readLocalCopy(path), null, 'nothing written before a version');
+    await file.update({ record: record(2) });
+    assert.deepEqual(readLocalCopy(path), { record: record(2), tokens: copyOf(1).tokens, audit: [], overrides: [] });
+    const before = statSync(path).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    await file.update({ tokens: copyOf(1).tokens });
+    assert.equal(statSync(path).mtimeMs, before, 'same content: not rewritten');
+    await file.update({ overrides: copyOf(1).overrides });
+    assert.deepEqual(readLocalCopy(path)!.overrides, copyOf(1).overrides);
+    assert.deepEqual(errors, []);
   });
 });

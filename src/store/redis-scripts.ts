@@ -45,6 +45,36 @@ local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'e', ARGV[2])
 return seq`;
 
+/**
+ * Re-seeds an empty store from a node's copy (follow.ts), only while head is absent, so of several
+ * nodes restoring at once exactly one wins. The version keeps its number, tokens are added where
+ * the name is free, and the audit tail goes back with its seqs into a log still empty (entries
+ * written since Redis came back keep theirs); then one `store.restore` entry, then the head.
+ * KEYS: head, v:<n>, meta, audit, audit:seq, tokens.
+ * ARGV: n, record, meta, tokens (JSON [[name, json]…]), audit (JSON [[seq, json]…], oldest first),
+ * restore entry, channel.
+ */
+export const RESTORE = `${CHECKS}
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, tonumber(redis.call('GET', KEYS[1])) or -1} end
+local err = check(KEYS[2], 'string') or check(KEYS[3], 'hash') or check(KEYS[4], 'stream') or seqcheck(KEYS[5]) or check(KEYS[6], 'hash')
+if err then return redis.error_reply(err) end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+for _, t in ipairs(cjson.decode(ARGV[4])) do redis.call('HSETNX', KEYS[6], t[1], t[2]) end
+if redis.call('EXISTS', KEYS[5]) == 0 and redis.call('EXISTS', KEYS[4]) == 0 then
+  local last = 0
+  for _, e in ipairs(cjson.decode(ARGV[5])) do
+    redis.call('XADD', KEYS[4], '*', 'seq', e[1], 'e', e[2])
+    last = math.max(last, tonumber(e[1]))
+  end
+  redis.call('SET', KEYS[5], string.format('%d', last))
+end
+local seq = redis.call('INCR', KEYS[5])
+redis.call('XADD', KEYS[4], '*', 'seq', seq, 'e', ARGV[6])
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[7], ARGV[1])
+return {1, tonumber(ARGV[1]), seq}`;
+
 /** The stream keeps seq in its own field; the JSON holds the rest. */
 export function auditJson(e: AuditEntry): string {
   const { seq: _seq, ...rest } = e;

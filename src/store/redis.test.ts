@@ -57,6 +57,47 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 describe('RedisStore specifics', { skip }, () => {
+  it('restore: an empty store takes a node copy at its own numbers, once; a store that is not empty refuses it', async () => {
+    const donor = await open(tag());
+    const store = await open(tag());
+    try {
+      for (let n = 1; n <= 3; n++) assert.ok((await donor.commit(req(n - 1, n))).ok);
+      await donor.tokens.put(token('ci', 'operator'));
+      await donor.appendAudit({ author: 'alice', action: 'token.create', target: 'token/ci', version: null, reason: '' });
+      const record = (await donor.get(3))!;
+      const audit = (await donor.audit()).reverse();
+      const snapshot = { record, tokens: await donor.tokens.list(), audit, reason: 'test' };
+      const [first, second] = await Promise.all([store.restore(snapshot), store.restore(snapshot)]);
+      assert.deepEqual([first, second].sort(), [false, true], 'exactly one of two restores wins');
+      assert.equal(await store.head(), 3, 'numbering continues');
+      assert.deepEqual(await store.get(3), record);
+      assert.deepEqual(await store.tokens.list(), snapshot.tokens);
+      const after = await store.audit();
+      assert.deepEqual(after.slice(1).reverse(), audit, 'the tail, with its seqs');
+      assert.deepEqual([after[0]!.seq, after[0]!.action, after[0]!.version], [audit.at(-1)!.seq + 1, 'store.restore', 3]);
+      assert.ok((await store.commit(req(3, 4))).ok, 'and commits go on from it');
+      assert.equal(await store.restore(snapshot), false, 'not empty: refused');
+      assert.equal(await store.head(), 4);
+    } finally {
+      await donor.close();
+      await store.close();
+    }
+  });
+
+  it('restore: audit entries written since Redis came back keep their seqs; the tail is left out', async () => {
+    const store = await open(tag());
+    try {
+      const early = await store.appendAudit({ author: 'bob', action: 'override.set', target: 'region/eu', version: null, reason: '' });
+      const record = { version: 7, author: 'alice', time: '2026-01-02T03:04:05.000Z', reason: 'r', action: 'zone.update', target: 'zone/x', document: doc(7), diff: [] };
+      const tail = [{ seq: 40, time: record.time, author: 'alice', action: 'zone.update', target: 'zone/x', version: 7, reason: 'r' }];
+      assert.ok(await store.restore({ record, tokens: [], audit: tail, reason: 'test' }));
+      const audit = await store.audit();
+      assert.deepEqual(audit.map((e) => [e.seq, e.action]), [[early.seq + 1, 'store.restore'], [early.seq, 'override.set']]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('tells when Redis persists nothing (no AOF, no RDB snapshots), and not once either is on', async (t) => {
     const store = await open(tag());
     const admin = new Redis(redis.url);

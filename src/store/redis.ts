@@ -41,8 +41,8 @@ import {
   parseVersionMeta,
   parseVersionText,
 } from './records.js';
-import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry } from './redis-scripts.js';
-import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, NewAuditEntry, PruneOptions, PruneResult, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
+import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry, RESTORE } from './redis-scripts.js';
+import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, StoreSnapshot, NewAuditEntry, PruneOptions, PruneResult, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
 
 export interface RedisStoreOptions {
   /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
@@ -84,6 +84,7 @@ const AUDIT_PAGE = 500;
 type ScriptedPipeline = ChainableCommander & {
   meridianCommit(...args: string[]): ChainableCommander;
   meridianAppendAudit(...args: string[]): ChainableCommander;
+  meridianRestore(...args: string[]): ChainableCommander;
 };
 
 /** `target`: a `redis://` URL (tests, tools) or a resolved `redis:` section (single, Sentinel, Cluster). */
@@ -96,7 +97,7 @@ export async function openRedisStore(target: string | RedisConnection, opts: Red
     throw err;
   }
   void store.checkPersistence().then((problem) => {
-    if (problem) opts.log?.warn({ redis: problem }, 'config store: Redis does not persist its data; after a Redis restart the nodes re-seed the store from their running config and version numbers and history start again. Enable AOF (appendonly yes) or RDB snapshots');
+    if (problem) opts.log?.warn({ redis: problem }, 'config store: Redis does not persist its data; after a Redis restart the nodes restore the store from their local copies (the version they run, tokens, overrides and the newest audit entries), but older versions and audit entries are lost. Enable AOF (appendonly yes) or RDB snapshots');
   });
   if (typeof target !== 'string' && target.target.kind === 'sentinel' && store.waitReplicas === 0) {
     opts.log?.warn('config store: Sentinel without redis.waitReplicas: a failover can lose config writes the API acknowledged (replication is asynchronous); set waitReplicas: 1');
@@ -114,6 +115,7 @@ export class RedisStore implements ConfigStore {
   private readonly keys;
   private readonly durable: ReplicaWait;
   private readonly listeners = new Set<(version: number) => void>();
+  private readonly lostListeners = new Set<() => void>();
   private readonly connectWaiters = new Set<() => void>();
   private readonly opts: RedisStoreOptions;
   private readonly now: () => number;
@@ -150,6 +152,7 @@ export class RedisStore implements ConfigStore {
     this.durable = new ReplicaWait(this.cmd, opts.waitReplicas ?? conn?.waitReplicas ?? REDIS_DEFAULTS.waitReplicas, opts.waitTimeoutMs ?? conn?.waitTimeoutMs ?? REDIS_DEFAULTS.waitTimeoutMs, 'config store', opts.log);
     this.cmd.defineCommand('meridianCommit', { numberOfKeys: 5, lua: COMMIT });
     this.cmd.defineCommand('meridianAppendAudit', { numberOfKeys: 2, lua: APPEND_AUDIT });
+    this.cmd.defineCommand('meridianRestore', { numberOfKeys: 6, lua: RESTORE });
     const onError = (err: Error): void => {
       this.lastError = err.message;
     };
@@ -281,6 +284,25 @@ export class RedisStore implements ConfigStore {
     return full;
   }
 
+  async restore(snapshot: StoreSnapshot): Promise<boolean> {
+    this.assertOpen();
+    const { record } = snapshot;
+    const k = this.keys;
+    const time = new Date(this.now()).toISOString();
+    const entry = auditJson(completeAuditEntry({ author: 'meridian', action: 'store.restore', target: 'config', version: record.version, reason: snapshot.reason }, 0, time));
+    const pipe = this.pipeline().meridianRestore(
+      k.head, k.version(record.version), k.meta, k.audit, k.auditSeq, k.tokens,
+      String(record.version), JSON.stringify(record), JSON.stringify(metaOf(record)),
+      JSON.stringify(snapshot.tokens.map((t) => [t.name, JSON.stringify(t)])),
+      JSON.stringify(snapshot.audit.map((e) => [String(e.seq), auditJson(e)])),
+      entry, k.channel,
+    );
+    const [reply] = await this.durable.exec(pipe, k.head, ([r]) => (r as number[])[0] === 1);
+    if ((reply as number[])[0] !== 1) return false;
+    queueMicrotask(() => this.announce(record.version));
+    return true;
+  }
+
   /** Newest first, paging back through the stream until `limit` entries match or the stream ends. */
   async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
     const { match, limit } = auditMatcher(query);
@@ -342,6 +364,11 @@ export class RedisStore implements ConfigStore {
     return { versions, auditEntries };
   }
 
+  onLost(listener: () => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
   onVersion(listener: (version: number) => void): () => void {
     const l = (v: number): void => listener(v);
     this.listeners.add(l);
@@ -357,6 +384,7 @@ export class RedisStore implements ConfigStore {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.listeners.clear();
+    this.lostListeners.clear();
     await Promise.all([quit(this.cmd), quit(this.sub)]);
   }
 
@@ -376,9 +404,11 @@ export class RedisStore implements ConfigStore {
         // Redis lost data (restart without persistence, flush), or this read raced a newer notice.
         // The follower notices a head below its version and restores or follows it (and says so,
         // once). lastFired stays: lowering it on a stale read re-announced versions under
-        // concurrent commits (the 100-parallel-commits contract caught it), and a re-seed numbers on
-        // from the copy's counter, above it.
+        // concurrent commits (the 100-parallel-commits contract caught it), and a restore keeps the
+        // copy's version number, so later heads are above it again.
         this.opts.log?.debug({ head, announced: this.lastFired }, 'config store: Redis head went backwards');
+        // An empty store is no stale read: the followers must look now, it needs restoring.
+        if (head === 0) for (const l of [...this.lostListeners]) l();
       }
       this.announce(head);
     } catch (err) {

@@ -106,6 +106,17 @@ export interface TokenStore {
   delete(name: string): Promise<boolean>;
 }
 
+/** What a node's local copy holds to re-seed a store that lost its data (ConfigStore.restore). */
+export interface StoreSnapshot {
+  /** Becomes the head, at its own version number: numbering continues. */
+  record: VersionRecord;
+  tokens: TokenRecord[];
+  /** The newest audit entries, oldest first, with their seqs. */
+  audit: AuditEntry[];
+  /** Why (for the `store.restore` audit entry). */
+  reason: string;
+}
+
 export interface ConfigStore {
   /** `file` or `redis`, for logs and /v1/status. */
   readonly kind: string;
@@ -132,6 +143,20 @@ export interface ConfigStore {
    * at once. A pruned version reads as absent (`get` null, skipped by `list`).
    */
   prune(opts: PruneOptions): Promise<PruneResult>;
+  /**
+   * Re-seeds an empty store (head 0) from a node's copy: the record at its own number, tokens whose
+   * name is free, the audit tail with its seqs (when the log is still empty), then one
+   * `store.restore` audit entry. False, with nothing changed, when the store is not empty: of
+   * several nodes restoring at once exactly one wins. Only a store that can lose its data apart from
+   * the nodes has it (Redis); the file store is the node's own disk.
+   */
+  restore?(snapshot: StoreSnapshot): Promise<boolean>;
+  /**
+   * Notice that the store was found empty after it held versions (a Redis restarted without
+   * persistence), so followers restore it at once instead of at their next check. Returns an
+   * unsubscribe function. Only stores that can lose their data apart from the nodes have it.
+   */
+  onLost?(listener: () => void): () => void;
   /** Notice of every new head, from this process or any other. Returns an unsubscribe function. */
   onVersion(listener: (version: number) => void): () => void;
   close(): Promise<void>;
