@@ -198,7 +198,7 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
  * the health source, src/health/source.ts, which keeps them in force meanwhile).
  */
 async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, core: DnsCore, sources: ConfigSources, log: Logger, stack: ResourceStack): Promise<ConfigFollower> {
-  const follower = await followStore(opener, core.config, sources, log, stack, { localCopy: copy });
+  const follower = await followStore(opener, core.config, sources, log, stack, { localCopy: copy, restores: true });
   if (copy) {
     const refresher = new CopyRefresher(copy, follower.gate, () => core.plane.source.overrides);
     refresher.start();

@@ -49,6 +49,8 @@ export function openLocalCopy(opener: StoreOpener, name: string, log: Logger): L
 
 export interface FollowOptions {
   localCopy: LocalCopyFile | null;
+  /** Restore a store found empty from the copy (DNS nodes, whose copy is complete). */
+  restores?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function followStore(opener: StoreOpener, config: LoadedConfig, sou
     seed: config.document,
     apply: (record) => sources.applyVersion(record),
     localCopy: opts.localCopy,
+    restores: opts.restores ?? false,
     log: log.child({ component: 'config' }),
   });
   stack.push('config follower', () => follower.close());

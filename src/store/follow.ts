@@ -29,6 +29,11 @@ export interface FollowerOptions {
   seed: ConfigDocument;
   /** Swaps a version in; returns the problems that kept it out (empty = applied). */
   apply(record: VersionRecord): string[];
+  /**
+   * Whether this role restores a store found empty from its local copy (DNS nodes, whose copy holds
+   * tokens and the audit tail beside the version). Others keep their version and wait.
+   */
+  restores?: boolean;
   /** Cluster mode: the node's local copy, already read; null in embedded mode (the store is local already). */
   localCopy: LocalCopyFile | null;
   log: Logger;
@@ -165,6 +170,13 @@ export class ConfigFollower {
 
   private async sync(store: ConfigStore): Promise<void> {
     let head = await store.head();
+    if (head === 0 && this.version > 0 && !this.opts.restores) {
+      // Only a role whose copy holds what lives beside the version (a DNS node's: tokens, audit)
+      // restores; restoring from a bare version would drop the tokens for good.
+      if (!this.lost) this.opts.log.warn({ version: this.version }, 'the config store lost its data (Redis restarted empty?); keeping this version until a DNS node restores it');
+      this.lost = true;
+      return;
+    }
     if (head === 0) head = this.version > 0 ? await this.restore(store) : await this.seed(store);
     if (head === this.version) {
       this.lost = false;

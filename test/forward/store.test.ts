@@ -62,4 +62,40 @@ describe('meridian forward follows the config store (Redis)', { skip: redisSkipR
     assert.equal(b.sockets.length, 1, 'the new endpoint took the connection');
     assert.equal(a.sockets.length, 1, 'the removed endpoint got nothing more');
   });
+
+  it('a store found empty is left for a DNS node to restore: a forwarder\'s copy holds no tokens', async (t) => {
+    const redis = await startRedis();
+    const a = await startBackend();
+    const { dir, cleanup } = makeConfig([{ id: 'eu', backends: [a.port] }], { listeners: [webListener()], drainDeadlineMs: 1_000 }, undefined, {
+      admin: { listen: null },
+      health: { redisUrl: redis.url },
+    });
+    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'forward', '--region', 'eu', '--config', join(dir, 'meridian.yaml')], {
+      env: { ...process.env, REDIS_URL: redis.url, MERIDIAN_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const store = await openRedisStore(redis.url);
+    t.after(async () => {
+      proc.kill('SIGKILL');
+      await store.close();
+      await a.close();
+      await redis.stop();
+      cleanup();
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('"configVersion":1'), 30_000, 'the forwarder seeded and applied version 1');
+    const ready = out.split('\n').map((l) => (l.startsWith('{') ? (JSON.parse(l) as Record<string, unknown>) : {})).find((l) => l.msg === 'forwarder ready')!;
+    const port = Number(String((ready.listeners as string[])[0]).split(':').pop());
+
+    await redis.restart(); // empty
+    await until(() => /keeping this version until a DNS node restores it/.test(out), 15_000, 'the forwarder saw the empty store');
+    await new Promise((r) => setTimeout(r, 2_500)); // a few head checks (2 s) later
+    assert.equal(await store.head(), 0, 'the forwarder restored nothing');
+    assert.equal(out.match(/lost its data/g)?.length, 1, 'said once');
+    const c = await client(port);
+    await roundTrip(c, 'still forwarding');
+    c.socket.end();
+  });
 });
