@@ -138,10 +138,26 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
   loadReporter?.start();
 
   // A `drained` region (override or config state) drains its forwarder; lifting it accepts again.
+  // A drain through the admin API ends with the region no longer handed out, but resolvers may hold
+  // the last answer for the drain's TTL: until then the forwarder keeps accepting (drainGraceMs).
+  let grace: NodeJS.Timeout | null = null;
+  const drainNow = (): void => void drainer.drain(config.forward.drainDeadlineMs, 'override');
   const follow = (h: ForwardHealth): void => {
     const drained = h.region(region) === 'drained';
-    if (drained && !drainer.draining) void drainer.drain(config.forward.drainDeadlineMs, 'override');
-    else if (!drained && drainer.cause === 'override') void drainer.resume().catch((err: Error) => log?.error({ err: err.message }, 'cannot accept again after the drain'));
+    if (!drained) {
+      if (grace) clearTimeout(grace);
+      grace = null;
+      if (drainer.cause === 'override') void drainer.resume().catch((err: Error) => log?.error({ err: err.message }, 'cannot accept again after the drain'));
+      return;
+    }
+    if (drainer.draining || grace) return;
+    const wait = drainGraceMs(config, region);
+    if (wait === 0) return drainNow();
+    log?.info({ graceMs: wait }, 'region drained: accepting for the drain TTL before draining');
+    grace = setTimeout(() => {
+      grace = null;
+      if (deps.health.current.region(region) === 'drained') drainNow();
+    }, wait);
   };
   const unfollow = deps.health.onSwap?.(follow) ?? (() => undefined);
   follow(deps.health.current);
@@ -195,6 +211,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
     },
     async close() {
       unfollow();
+      if (grace) clearTimeout(grace);
       unregister();
       loadReporter?.stop();
       await stopAll();
@@ -208,4 +225,18 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
   const unregister = deps.metrics ? registerForwarderMetrics(deps.metrics, fwd) : () => undefined;
   log?.info({ listeners: [...listeners.values()].map((l) => `${l.cfg.name}@${l.bind.host}:${l.port}`), relay: relayAt ? `${relayAt.host}:${relayListener!.port}` : null }, 'forwarder ready');
   return fwd;
+}
+
+/** The margin a drain gives every node to apply its versions (src/admin/drain.ts, PROPAGATION_MS). */
+const DRAIN_PROPAGATION_MS = 1_000;
+
+/**
+ * How long a drained region's forwarder keeps accepting: the drain TTL plus the propagation margin
+ * when the region is drained through the admin API (its `drain` block, whichever phase this
+ * forwarder's config is at yet: the health swap may come before the config update), else 0 (an
+ * override or a config `state: drained` drains at once, as before).
+ */
+export function drainGraceMs(config: LoadedConfig, region: string): number {
+  const drain = config.routing.regionSources.find((r) => r.id === region)?.drain;
+  return drain ? drain.ttl * 1000 + DRAIN_PROPAGATION_MS : 0;
 }
