@@ -7,7 +7,6 @@
  * @module
  */
 import { hostname } from 'node:os';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
@@ -27,7 +26,8 @@ import { ConfigSources } from './node/sources.js';
 import { buildServices, openGeo, zoneSet } from './node/services.js';
 import { CopyRefresher, overridesOf } from './node/copy.js';
 import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
-import { createMetrics, createProbeMetrics, serveMetrics } from './obs/metrics.js';
+import { createMetrics, createProbeMetrics } from './obs/metrics.js';
+import { listenMetrics } from './node/metrics.js';
 import type { Logger } from './obs/log.js';
 import { ClientSampler } from './routing/samples.js';
 import type { Service, ServiceEnv } from './routing/service.js';
@@ -80,7 +80,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     });
     core.probeMetrics.register(metrics);
     await openForwarders(core, metrics, log, stack);
-    const metricsServer = yaml.metricsListen ? await stack.open('metrics listener', () => serveMetrics(metrics, yaml.metricsListen!.host, yaml.metricsListen!.port), closeServer) : null;
+    const metricsServer = yaml.metricsListen ? await listenMetrics(stack, metrics, yaml.metricsListen) : null;
     const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack) : null;
     return {
       get config() {
@@ -264,6 +264,3 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
   return admin;
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}

@@ -3,7 +3,8 @@
  * health from the health plane (Redis in cluster mode; in embedded mode it probes in-process, as
  * `serve` does), publishes load reports, and on SIGTERM/SIGINT drains: no new connections, open
  * ones get `forward.drainDeadlineMs` to finish, then it exits. A second signal stops at once.
- * SIGHUP reloads the config (pools, weights, relay targets; listen addresses need a restart).
+ * SIGHUP reloads the config (pools, weights, relay targets; listen addresses need a restart); a
+ * SIGHUP while it starts is applied once it runs, one while it drains is ignored.
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -12,12 +13,14 @@ import { startForwardRole } from '../node/forward.js';
 import { createLogger } from '../obs/log.js';
 import { formatSourceError } from '../zone/types.js';
 import { loadConfigFile } from '../node/config.js';
+import { sighup } from './signals.js';
 
 export async function forwardCommand(args: string[], defaultConfig: string): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { config: { type: 'string', short: 'c' }, region: { type: 'string' }, metrics: { type: 'string' }, id: { type: 'string' } },
   });
+  const hup = sighup();
   const log = createLogger();
   const loaded = loadConfigFile(values.config ?? defaultConfig);
   if (!loaded.ok) {
@@ -48,11 +51,13 @@ export async function forwardCommand(args: string[], defaultConfig: string): Pro
   }
   const fwd = role.forwarder;
   log.info({ region, mode: role.plane.mode, configVersion: role.follower?.version ?? null }, 'ready');
-  process.on('SIGHUP', () => role.reload());
+  const running = role;
+  hup.ready(() => running.reload());
   await new Promise<void>((done) => {
     process.once('SIGTERM', done);
     process.once('SIGINT', done);
   });
+  hup.ignore();
   // A second signal means "now": close whatever the drain is still waiting for.
   const hurry = (): void => void fwd.close();
   process.once('SIGTERM', hurry);

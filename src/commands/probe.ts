@@ -1,19 +1,21 @@
 /**
  * `meridian probe --region R`: the probe sidecar of one region. It checks every endpoint of every
- * region from where it runs and publishes its view to Redis (the `redis:` section, REDIS_URL or `health.redisUrl`), where
- * DNS nodes aggregate the views of all vantages by quorum. Without Redis there is nothing to share
- * with: the embedded mode runs the same vantage inside `meridian serve`.
+ * region from where it runs and publishes its view to Redis (the `redis:` section, REDIS_URL or
+ * `health.redisUrl`), where DNS nodes aggregate the views of all vantages by quorum. Without Redis
+ * there is nothing to share with: the embedded mode runs the same vantage inside `meridian serve`.
+ * In cluster mode its endpoints come from the config store (src/node/probe.ts); SIGHUP reloads the
+ * YAML, SIGTERM/SIGINT stop it.
  * @module
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { openBus, redisConnectionOf } from '../health/plane.js';
-import { createLogger } from '../obs/log.js';
-import { createMetrics, createProbeMetrics, serveMetrics } from '../obs/metrics.js';
-import { Vantage } from '../probe/vantage.js';
-import { formatSourceError } from '../zone/types.js';
 import { parseListen } from '../config/load.js';
+import { redisConnectionOf } from '../health/plane.js';
 import { loadConfigFile } from '../node/config.js';
+import { startProbeRole } from '../node/probe.js';
+import { createLogger } from '../obs/log.js';
+import { formatSourceError } from '../zone/types.js';
+import { sighup } from './signals.js';
 
 export async function probeCommand(args: string[], defaultConfig: string): Promise<number> {
   const { values } = parseArgs({
@@ -25,6 +27,7 @@ export async function probeCommand(args: string[], defaultConfig: string): Promi
       metrics: { type: 'string' },
     },
   });
+  const hup = sighup();
   const log = createLogger().child({ component: 'probe' });
   const loaded = loadConfigFile(values.config ?? defaultConfig);
   if (!loaded.ok) {
@@ -41,40 +44,27 @@ export async function probeCommand(args: string[], defaultConfig: string): Promi
     process.stderr.write('probe: needs Redis (a redis: section, REDIS_URL or health.redisUrl); in embedded mode `meridian serve` probes in-process\n');
     return 2;
   }
-  const vantageId = values.vantage ?? `${region}/${hostname()}`;
-  const bus = openBus(config);
-  const probeMetrics = createProbeMetrics();
-  const vantage = new Vantage({
-    vantage: vantageId,
-    region,
-    bus,
-    targets: config.routing.endpoints,
-    heartbeatTtlMs: config.health.heartbeatTtlMs,
-    concurrency: config.routing.probe.concurrency,
-    jitter: config.routing.probe.jitter,
-    log,
-    onCheck: probeMetrics.onCheck,
-    onFlip: probeMetrics.onFlip,
-  });
-  let metricsServer = null;
-  if (values.metrics) {
-    const at = parseListen(values.metrics);
-    if (typeof at === 'string') {
-      process.stderr.write(`probe: --metrics: ${at}\n`);
-      return 2;
-    }
-    const registry = createMetrics({});
-    probeMetrics.register(registry);
-    metricsServer = await serveMetrics(registry, at.host, at.port);
+  const metricsAt = values.metrics ? parseListen(values.metrics) : null;
+  if (typeof metricsAt === 'string') {
+    process.stderr.write(`probe: --metrics: ${metricsAt}\n`);
+    return 2;
   }
-  await vantage.start();
-  log.info({ vantage: vantageId, region, endpoints: config.routing.endpoints.length }, 'ready');
+  const vantage = values.vantage ?? `${region}/${hostname()}`;
+  let role;
+  try {
+    role = await startProbeRole(config, { region, vantage, metrics: metricsAt }, log);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'cannot start the probe');
+    return 1;
+  }
+  const probe = role;
+  log.info({ vantage, region, endpoints: probe.config.routing.endpoints.length, configVersion: probe.follower?.version ?? null }, 'ready');
+  hup.ready(() => probe.reload());
   await new Promise<void>((done) => {
     process.once('SIGTERM', done);
     process.once('SIGINT', done);
   });
-  await vantage.stop();
-  metricsServer?.close();
-  await bus.close();
+  hup.ignore();
+  await probe.close();
   return 0;
 }

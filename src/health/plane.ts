@@ -9,7 +9,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../obs/log.js';
 import { resolveRedis, type RedisConnection } from '../redis/config.js';
-import { Vantage } from '../probe/vantage.js';
+import { Vantage, type VantageSettings } from '../probe/vantage.js';
 import type { RegionInput } from './aggregate.js';
 import { MemoryBus } from './memory-bus.js';
 import { RedisBus } from './redis-bus.js';
@@ -42,6 +42,16 @@ export function regionInputs(config: LoadedConfig): RegionInput[] {
     state: r.state,
     downAddresses: r.downAddresses,
   }));
+}
+
+/** What a config gives a probe vantage (embedded here, or `meridian probe`). */
+export function vantageSettings(config: LoadedConfig): VantageSettings {
+  return {
+    targets: config.routing.endpoints,
+    heartbeatTtlMs: config.health.heartbeatTtlMs,
+    concurrency: config.routing.probe.concurrency,
+    jitter: config.routing.probe.jitter,
+  };
 }
 
 export function openBus(config: LoadedConfig): HealthBus {
@@ -80,21 +90,22 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
     ...(opts.log ? { log: opts.log.child({ component: 'health' }) } : {}),
   });
   let vantage: Vantage | null = null;
-  if (mode === 'embedded' && opts.probes && config.routing.endpoints.length > 0) {
+  // In embedded mode this process is the vantage; started once the config has endpoints to check
+  // (at start, or when the first one arrives by reload or through the config store).
+  const probeIfNeeded = (c: LoadedConfig): void => {
+    if (vantage || mode !== 'embedded' || !opts.probes || c.routing.endpoints.length === 0) return;
     vantage = new Vantage({
       vantage: 'embedded',
       region: null,
       bus,
-      targets: config.routing.endpoints,
-      heartbeatTtlMs: config.health.heartbeatTtlMs,
-      concurrency: config.routing.probe.concurrency,
-      jitter: config.routing.probe.jitter,
+      ...vantageSettings(c),
       ...(opts.log ? { log: opts.log.child({ component: 'probe' }) } : {}),
       ...(opts.onCheck ? { onCheck: opts.onCheck } : {}),
       ...(opts.onFlip ? { onFlip: (key: string) => opts.onFlip!(key) } : {}),
     });
     void vantage.start();
-  }
+  };
+  probeIfNeeded(config);
   // Embedded overrides live in a file that `meridian override` (another process) or an operator
   // edits: watch it, as gdnsd watches admin_state. Polling, because editors replace files.
   let watched: string | null = null;
@@ -115,7 +126,8 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
     },
     update(next) {
       source.updateConfig(regionInputs(next), settings(next));
-      vantage?.updateTargets(next.routing.endpoints);
+      if (vantage) vantage.apply(vantageSettings(next));
+      else probeIfNeeded(next);
     },
     async close() {
       if (watched) unwatchFile(watched);

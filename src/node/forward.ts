@@ -7,18 +7,18 @@
  * (they are locked), and the forwarder reads the YAML.
  * @module
  */
-import type { Server } from 'node:http';
 import type { LoadedConfig, ListenAddress } from '../config/load.js';
 import { startForwarder, type Forwarder } from '../forward/forwarder.js';
 import { openHealthPlane, type HealthPlane } from '../health/plane.js';
 import type { Role } from '../lifecycle/role.js';
 import { build } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
-import { createMetrics, serveMetrics } from '../obs/metrics.js';
+import { createMetrics } from '../obs/metrics.js';
+import { listenMetrics } from './metrics.js';
 import type { ConfigFollower } from '../store/follow.js';
 import { openGeo } from './services.js';
-import { ConfigSources } from './sources.js';
-import { followStore, openLocalCopy, storeOpener } from './store.js';
+import { ConfigSources, reloadRole } from './sources.js';
+import { followAsSidecar } from './store.js';
 
 export interface ForwardRole extends Role<LoadedConfig> {
   forwarder: Forwarder;
@@ -59,26 +59,13 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
         forwarder.update(next);
         return [];
       },
-      reload() {
-        const problems = sources.reload();
-        if (problems.length) log.error({ problems }, 'reload rejected; the running config stays');
-        else {
-          geo?.reload();
-          log.info('reloaded');
-        }
-        return problems;
-      },
+      reload: () => reloadRole(sources, log, () => geo?.reload()),
       close: () => stack.close(),
     };
     const sources = new ConfigSources(yaml, role, log);
-    const opener = yaml.admin ? storeOpener(yaml, log) : null;
-    if (opener?.kind === 'redis') role.follower = await followStore(opener, yaml, sources, log, stack, { localCopy: openLocalCopy(opener, 'forward-local-copy.json', log) });
-    else if (opener) log.warn('config store is files owned by `meridian serve`: this forwarder follows the YAML only');
-    if (opts.metrics) await stack.open('metrics listener', () => serveMetrics(registry, opts.metrics!.host, opts.metrics!.port), closeServer);
+    role.follower = await followAsSidecar(yaml, sources, log, stack, 'forward');
+    if (opts.metrics) await listenMetrics(stack, registry, opts.metrics);
     return role;
   });
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}

@@ -6,6 +6,7 @@
  * neither can undo the other.
  * @module
  */
+import type { ErrorCode } from '../admin/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Role } from '../lifecycle/role.js';
 import type { Logger } from '../obs/log.js';
@@ -38,11 +39,14 @@ export class ConfigSources {
     return this.swap(this.yaml, record, `config version ${record.version}`);
   }
 
-  /** SIGHUP: re-reads the YAML file and composes it with the store version in force. */
+  /**
+   * SIGHUP: re-reads the YAML file and composes it with the store version in force. Version 0 is
+   * the YAML's own document (the store was never reached): the new YAML's document replaces it.
+   */
   reload(): string[] {
     const next = loadConfigFile(this.yaml.file);
     if (!next.ok) return next.errors.map(formatSourceError);
-    return this.swap(next.config, this.record, this.yaml.file);
+    return this.swap(next.config, this.record && this.record.version > 0 ? this.record : null, this.yaml.file);
   }
 
   /** The YAML alone (no store, or before the first version): what a role applies at start. */
@@ -61,4 +65,21 @@ export class ConfigSources {
     }
     return problems;
   }
+}
+
+/** Logged with every rejected reload, as the admin API answers a change that would make the config invalid. */
+const RELOAD_REJECTED: ErrorCode = 'MERIDIAN_ERR_INVALID_CONFIG';
+
+/**
+ * A sidecar role's SIGHUP (probe, forward): reload through `sources`; a rejection is logged once at
+ * error level with its code and problems and changes nothing, success runs `onApplied` and logs it.
+ */
+export function reloadRole(sources: ConfigSources, log: Logger, onApplied?: () => void): string[] {
+  const problems = sources.reload();
+  if (problems.length) log.error({ code: RELOAD_REJECTED, problems }, 'reload rejected; the running config stays');
+  else {
+    onApplied?.();
+    log.info({ configVersion: sources.version?.version ?? null }, 'reloaded');
+  }
+  return problems;
 }

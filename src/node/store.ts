@@ -51,6 +51,8 @@ export interface FollowOptions {
   localCopy: LocalCopyFile | null;
   /** Restore a store found empty from the copy (DNS nodes, whose copy is complete). */
   restores?: boolean;
+  /** Never write the store, not even to seed an empty one (probes, forwarders; see followAsSidecar). */
+  readOnly?: boolean;
 }
 
 /**
@@ -65,9 +67,25 @@ export async function followStore(opener: StoreOpener, config: LoadedConfig, sou
     apply: (record) => sources.applyVersion(record),
     localCopy: opts.localCopy,
     restores: opts.restores ?? false,
+    ...(opts.readOnly ? { readOnly: true } : {}),
     log: log.child({ component: 'config' }),
   });
   stack.push('config follower', () => follower.close());
   await follower.start();
   return follower;
+}
+
+/**
+ * A probe's or forwarder's link to the store. In cluster mode (an `admin:` section and a Redis
+ * store) it follows read-only, with its own local copy (`<dataDir>/<sidecar>-local-copy.json`): an
+ * empty store waits for a DNS node to seed or restore it, since only DNS nodes hold the tokens,
+ * overrides and numbering that must come back. With a file store, which `meridian serve` owns and
+ * locks, it follows the YAML only (logged). Null when there is nothing to follow.
+ */
+export async function followAsSidecar(yaml: LoadedConfig, sources: ConfigSources, log: Logger, stack: ResourceStack, sidecar: 'probe' | 'forward'): Promise<ConfigFollower | null> {
+  if (!yaml.admin) return null;
+  const opener = storeOpener(yaml, log);
+  if (opener.kind === 'redis') return followStore(opener, yaml, sources, log, stack, { localCopy: openLocalCopy(opener, `${sidecar}-local-copy.json`, log), readOnly: true });
+  log.warn(`config store is files owned by \`meridian serve\`: this ${sidecar} follows the YAML only`);
+  return null;
 }

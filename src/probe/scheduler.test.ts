@@ -396,3 +396,23 @@ test('scheduler: stop() aborts in-flight checks promptly and leaves no open hand
   assert.ok((now.Timeout ?? 0) <= (baseline.Timeout ?? 0), `timers: ${now.Timeout} vs ${baseline.Timeout}`);
   assert.ok((now.TCPSocketWrap ?? 0) <= (baseline.TCPSocketWrap ?? 0), `sockets: ${now.TCPSocketWrap} vs ${baseline.TCPSocketWrap}`);
 });
+
+test('scheduler: setLimits (a reload) raises the concurrency bound at once and refuses a bad value', async () => {
+  const runner: CheckRunner = () => new Promise<CheckResult>(() => {}); // every check hangs until stop() aborts it
+  const timing = { intervalMs: 60_000, timeoutMs: 60_000 };
+  const targets = [1, 2, 3, 4].map((p) => tcpTarget(p, timing, `r1/t${p}`));
+  const s = new ProbeScheduler(targets, { onObservation: () => {}, runCheck: runner, concurrency: 1, random: () => 0 });
+  s.start();
+  const settled = async (inFlight: number, queued: number): Promise<void> => {
+    while (s.stats().inFlight !== inFlight || s.stats().queued !== queued) await sleep(5);
+  };
+  await settled(1, 3);
+  s.setLimits(3, 0);
+  assert.deepEqual([s.stats().inFlight, s.stats().queued], [3, 1], 'two queued runs start at once');
+  assert.throws(() => s.setLimits(0, 0), /concurrency must be an integer >= 1/);
+  assert.throws(() => s.setLimits(2, 1), /jitter must be in \[0, 1\)/);
+  s.setLimits(1, 0);
+  assert.deepEqual([s.stats().inFlight, s.stats().queued], [3, 1], 'a lower bound lets the checks in flight finish');
+  await s.stop();
+  assert.equal(s.stats().inFlight, 0);
+});

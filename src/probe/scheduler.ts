@@ -77,8 +77,8 @@ export class ProbeScheduler {
   private epoch = 0;
   private readonly settling = new Set<Promise<void>>();
   private readonly counts = { checks: 0, failures: 0, timeouts: 0 };
-  private readonly concurrency: number;
-  private readonly jitter: number;
+  private concurrency: number;
+  private jitter: number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly runner: CheckRunner;
@@ -88,10 +88,9 @@ export class ProbeScheduler {
     targets: ProbeTarget[],
     private readonly opts: ProbeSchedulerOptions,
   ) {
-    this.concurrency = opts.concurrency ?? DEFAULT_PROBE.concurrency;
-    this.jitter = opts.jitter ?? DEFAULT_PROBE.jitter;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error('probe: concurrency must be an integer >= 1');
-    if (!(this.jitter >= 0 && this.jitter < 1)) throw new Error('probe: jitter must be in [0, 1)');
+    this.concurrency = DEFAULT_PROBE.concurrency;
+    this.jitter = DEFAULT_PROBE.jitter;
+    this.setLimits(opts.concurrency ?? DEFAULT_PROBE.concurrency, opts.jitter ?? DEFAULT_PROBE.jitter);
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.runner = opts.runCheck ?? runTargetCheck;
@@ -114,6 +113,19 @@ export class ProbeScheduler {
     this.queue = [];
     for (const e of this.entries.values()) this.disarm(e, 'stopped', false);
     await Promise.allSettled([...this.settling]);
+  }
+
+  /**
+   * Changes the concurrency bound and the jitter (a reload). Checks in flight finish; a higher
+   * bound starts queued runs at once; the jitter applies from each target's next run. Throws on a
+   * bad value, changing nothing.
+   */
+  setLimits(concurrency: number, jitter: number): void {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('probe: concurrency must be an integer >= 1');
+    if (!(jitter >= 0 && jitter < 1)) throw new Error('probe: jitter must be in [0, 1)');
+    this.concurrency = concurrency;
+    this.jitter = jitter;
+    this.pump();
   }
 
   /**

@@ -42,3 +42,18 @@ test('a restarted vantage resumes from its published status: fewer than `fall` f
   await restarted.stop();
   assert.deepEqual(seen.filter((s) => s === 'down'), [], 'no down published for two failures');
 });
+
+test('apply (a reload or a store version) swaps the targets: the view drops a removed endpoint at once', async () => {
+  const bus = new MemoryBus();
+  const second: ProbeTarget = { ...target, key: 'r1/e2' };
+  const v = new Vantage({ vantage: 'v1', region: 'r1', bus, targets: [target], heartbeatTtlMs: 60_000, runCheck: async () => ({ ok: true, rttMs: 1, error: null }) });
+  v.apply({ targets: [target, second], heartbeatTtlMs: 60_000 }); // before start: only recorded
+  await v.start();
+  const keys = async (): Promise<string[]> => [...((await bus.readViews())[0]?.endpoints.keys() ?? [])].sort();
+  await until(async () => (await keys()).join() === 'r1/e1,r1/e2');
+  // The heartbeat is a minute away: only apply's own write can drop e2 from the view now.
+  v.apply({ targets: [second], heartbeatTtlMs: 60_000, concurrency: 2, jitter: 0 });
+  await until(async () => (await keys()).join() === 'r1/e2');
+  assert.equal(v.scheduler.stats().targets, 1);
+  await v.stop();
+});

@@ -8,16 +8,20 @@
 import type { HealthBus, VantageView } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import { ProbeScheduler, type ProbeSchedulerOptions } from './scheduler.js';
-import type { ProbeTarget } from './types.js';
+import { DEFAULT_PROBE, type ProbeTarget } from './types.js';
 
-export interface VantageOptions {
-  vantage: string;
-  region: string | null;
-  bus: HealthBus;
+/** What a config gives a vantage; a reload or a new store version applies it whole (`apply`). */
+export interface VantageSettings {
   targets: ProbeTarget[];
   heartbeatTtlMs: number;
   concurrency?: number;
   jitter?: number;
+}
+
+export interface VantageOptions extends VantageSettings {
+  vantage: string;
+  region: string | null;
+  bus: HealthBus;
   log?: Logger;
   /** Metrics hooks, passed to the scheduler. */
   onCheck?: ProbeSchedulerOptions['onCheck'];
@@ -50,6 +54,7 @@ function connectedOrTimeout(bus: HealthBus, ms: number): Promise<void> {
 export class Vantage {
   readonly scheduler: ProbeScheduler;
   private heartbeat: NodeJS.Timeout | null = null;
+  private started = false;
   private readonly now: () => number;
   private publishFailures = 0;
   /** Statuses this vantage published before a restart: the thresholds resume from them. */
@@ -103,18 +108,39 @@ export class Vantage {
     } catch {
       // No bus yet: start from unknown, as a fresh vantage does.
     }
+    this.started = true;
     this.scheduler.updateTargets(this.opts.targets);
     // The view exists (with a heartbeat) before the first change is published into it.
     await this.writeView();
     this.scheduler.start();
-    this.heartbeat = setInterval(() => void this.writeView(), Math.max(100, Math.floor(this.opts.heartbeatTtlMs / 3)));
-    this.heartbeat.unref();
+    this.beat();
   }
 
-  updateTargets(targets: ProbeTarget[]): void {
-    this.opts.targets = targets;
-    this.scheduler.updateTargets(targets);
+  /**
+   * Applies a config's settings: the target set (unchanged targets keep their state and schedule),
+   * the concurrency bound, the jitter and the heartbeat period. Before start() it only records them.
+   * The values come validated by the config loader (the scheduler throws on duplicate keys or a
+   * concurrency below 1).
+   */
+  apply(settings: VantageSettings): void {
+    const { targets, heartbeatTtlMs, concurrency, jitter } = settings;
+    if (this.started) {
+      this.scheduler.setLimits(concurrency ?? DEFAULT_PROBE.concurrency, jitter ?? DEFAULT_PROBE.jitter);
+      this.scheduler.updateTargets(targets);
+    }
+    const beatChanged = heartbeatTtlMs !== this.opts.heartbeatTtlMs;
+    Object.assign(this.opts, { targets, heartbeatTtlMs, concurrency, jitter });
+    if (!this.started) return;
+    if (beatChanged && this.heartbeat) this.beat();
+    // The view loses removed endpoints now, not at the next heartbeat.
     void this.writeView();
+  }
+
+  /** (Re)starts the heartbeat: the whole view every heartbeatTtl/3, so two lost beats are tolerated. */
+  private beat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => void this.writeView(), Math.max(100, Math.floor(this.opts.heartbeatTtlMs / 3)));
+    this.heartbeat.unref();
   }
 
   async stop(): Promise<void> {

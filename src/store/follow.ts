@@ -36,6 +36,12 @@ export interface FollowerOptions {
   restores?: boolean;
   /** Cluster mode: the node's local copy, already read; null in embedded mode (the store is local already). */
   localCopy: LocalCopyFile | null;
+  /**
+   * Never write the store (probes, forwarders): not even an empty store of a new cluster is seeded
+   * by this follower; the DNS nodes seed it (and restore one that lost its data, see `restores`).
+   * Until one does, this follower keeps what it runs (its local copy, or the YAML).
+   */
+  readOnly?: boolean;
   log: Logger;
   /** Retry period for a store that could not be opened. */
   retryMs?: number;
@@ -89,19 +95,27 @@ export class ConfigFollower {
   async start(): Promise<void> {
     try {
       await this.connect(this.opts.localCopy === null ? undefined : (this.opts.bootWaitMs ?? 3000));
+      if (this.current) return;
+      // Only a read-only follower gets here: the store is empty until a DNS node fills it.
+      this.opts.log.warn('config store is empty: running the local copy or the YAML until a DNS node seeds it');
+      this.bootLocally();
       return;
     } catch (err) {
       if (this.opts.localCopy === null) throw err;
       this.opts.log.error({ err: (err as Error).message }, 'config store unreachable; booting from the local copy and retrying');
       this.reachable = false;
     }
-    const local = this.opts.localCopy.latest;
+    this.bootLocally();
+    this.scheduleRetry();
+  }
+
+  private bootLocally(): void {
+    const local = this.opts.localCopy?.latest;
     if (local) this.applyRecord(local.record, false);
     else {
-      this.opts.log.warn('no local copy of the config yet: answering from the YAML until the store is reachable');
+      this.opts.log.warn('no local copy of the config yet: running the YAML config until the store has a version');
       this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed }, false);
     }
-    this.scheduleRetry();
   }
 
   private scheduleRetry(): void {
@@ -177,6 +191,7 @@ export class ConfigFollower {
       this.lost = true;
       return;
     }
+    if (head === 0 && this.opts.readOnly) return; // a new cluster: a DNS node seeds it
     if (head === 0) head = this.version > 0 ? await this.restore(store) : await this.seed(store);
     if (head === this.version) {
       this.lost = false;

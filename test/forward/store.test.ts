@@ -1,101 +1,109 @@
 /**
- * `meridian forward` in cluster mode follows the config store: an endpoint registered through the
- * store (as the admin API does for autoscalers) becomes a backend without a restart, and one removed
- * stops getting connections.
+ * `meridian forward` in cluster mode follows the config store (issue 14, defect 3): an endpoint
+ * registered through the admin API of a `meridian serve` becomes a backend without a restart, one
+ * deregistered stops getting connections, a SIGHUP keeps the store's endpoints, and a forwarder
+ * restarted while Redis is down serves the backends of its local copy. A forwarder never writes the
+ * store: it neither seeds a new cluster's nor restores one that lost its data (DNS nodes do, their
+ * copies hold the tokens). Real processes, real Redis.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openRedisStore } from '../../src/store/redis.js';
+import { SERVICE, startClusterNode, usEast } from '../helpers/cluster.js';
+import { freePort } from '../helpers/dnsproc.js';
 import { redisSkipReason, startRedis } from '../helpers/redis.js';
-import { client, makeConfig, roundTrip, startBackend, until, webListener } from './helpers.js';
+import { deferrer, spawnRole, type LogLine, type RoleProcess } from '../helpers/role.js';
+import { client, makeConfig, roundTrip, startBackend, webListener, type Backend } from './helpers.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+async function connectThrough(port: number, text: string): Promise<void> {
+  const c = await client(port);
+  await roundTrip(c, text);
+  c.socket.end();
+}
 
 describe('meridian forward follows the config store (Redis)', { skip: redisSkipReason() }, () => {
-  it('an endpoint swapped through the store carries the next connections', async (t) => {
+  it('endpoints registered and deregistered through the admin API are its backends', async (t) => {
+    const defer = deferrer(t);
     const redis = await startRedis();
+    defer(() => redis.stop());
     const a = await startBackend();
+    defer(() => a.close());
     const b = await startBackend();
-    const { dir, cleanup } = makeConfig([{ id: 'eu', backends: [a.port] }], { listeners: [webListener()], drainDeadlineMs: 1_000 }, undefined, {
-      admin: { listen: null },
-      health: { redisUrl: redis.url },
+    defer(() => b.close());
+    const listenPort = await freePort();
+    const node = await startClusterNode({
+      redisUrl: redis.url,
+      readyTimeoutMs: 60_000,
+      extra: {
+        regions: [{ id: 'eu', ...usEast('192.0.2.10', { endpoints: [{ id: 'a', address: '127.0.0.1', port: a.port }] }) }],
+        services: [{ name: SERVICE, regions: ['eu'], policy: { failover: ['eu'] } }],
+        forward: { listeners: [{ name: 'web', service: SERVICE, listen: `127.0.0.1:${listenPort}` }], drainDeadlineMs: 1_000, connectTimeoutMs: 1_000 },
+      },
     });
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'forward', '--region', 'eu', '--config', join(dir, 'meridian.yaml')], {
-      env: { ...process.env, REDIS_URL: redis.url, MERIDIAN_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const store = await openRedisStore(redis.url);
-    t.after(async () => {
-      proc.kill('SIGKILL');
-      await store.close();
-      await a.close();
-      await b.close();
-      await redis.stop();
-      cleanup();
-    });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => /forwarder ready/.test(out), 15_000, 'forwarder ready');
-    const ready = out.split('\n').map((l) => (l.startsWith('{') ? (JSON.parse(l) as Record<string, unknown>) : {})).find((l) => l.msg === 'forwarder ready')!;
-    const port = Number(String((ready.listeners as string[])[0]).split(':').pop());
-    await until(() => out.includes('"configVersion":1'), 5_000, 'the forwarder seeded and applied version 1');
+    defer(() => node.stop());
+    let fwd: RoleProcess | null = null;
+    defer(() => fwd?.stop());
+    const api = async (method: string, path: string, body?: unknown): Promise<number> => (await node.api(method, path, body)).status;
+    const startForward = (): RoleProcess => spawnRole(['forward', '--region', 'eu', '--config', node.proc.configPath], { REDIS_URL: redis.url });
+    const applied = (version: number) => (l: LogLine) => l.msg === 'config version applied' && l.version === version;
+    const total = (x: Backend): number => x.sockets.length;
 
-    const c1 = await client(port);
-    await roundTrip(c1, 'to a');
-    c1.socket.end();
-    assert.equal(a.sockets.length, 1);
+    fwd = startForward();
+    await fwd.line((l) => l.msg === 'ready', 60_000, 'forwarder ready');
+    await connectThrough(listenPort, 'to a');
+    assert.deepEqual([total(a), total(b)], [1, 0]);
 
-    // Replace backend a with backend b, as `POST`/`DELETE /v1/regions/eu/endpoints` would.
-    const head = await store.head();
-    const record = (await store.get(head))!;
-    record.document.regions[0]!.endpoints = [{ id: 'b-new', address: '127.0.0.1', port: b.port, check: { type: 'tcp' } }];
-    const committed = await store.commit({ expected: head, document: record.document, diff: [], author: 'test', reason: 'autoscaler', action: 'endpoint.register', target: 'endpoint/eu/b-new' });
-    assert.ok(committed.ok);
-    await until(() => /"version":2[,}].*config version applied/.test(out) || out.includes('"version":2,"author":"test"'), 5_000, 'the forwarder applied version 2');
+    // As an autoscaler would: register b, then deregister a (versions 2 and 3).
+    assert.equal(await api('POST', '/v1/regions/eu/endpoints', { id: 'b', address: '127.0.0.1', port: b.port }), 201);
+    assert.equal(await api('DELETE', '/v1/regions/eu/endpoints?id=a'), 200);
+    await fwd.line(applied(3), 10_000, 'the forwarder applied version 3');
+    await connectThrough(listenPort, 'to b');
+    assert.deepEqual([total(a), total(b)], [1, 1], 'the registered endpoint took the connection; the deregistered one got nothing');
 
-    const c2 = await client(port);
-    await roundTrip(c2, 'to b');
-    c2.socket.end();
-    assert.equal(b.sockets.length, 1, 'the new endpoint took the connection');
-    assert.equal(a.sockets.length, 1, 'the removed endpoint got nothing more');
+    // SIGHUP re-reads the YAML's settings; the endpoints stay the store's (the YAML still names a).
+    fwd.proc.kill('SIGHUP');
+    await fwd.line((l) => l.msg === 'reloaded', 10_000, 'reloaded');
+    await connectThrough(listenPort, 'to b after SIGHUP');
+    assert.deepEqual([total(a), total(b)], [1, 2]);
+
+    // Static stability: restarted while Redis is down, it serves from its local copy of version 3.
+    await fwd.stop();
+    await redis.kill();
+    fwd = startForward();
+    await fwd.line((l) => l.msg === 'ready', 60_000, 'forwarder ready without Redis');
+    await connectThrough(listenPort, 'to b from the local copy');
+    assert.deepEqual([total(a), total(b)], [1, 3]);
   });
 
   it('a store found empty is left for a DNS node to restore: a forwarder\'s copy holds no tokens', async (t) => {
+    const defer = deferrer(t);
     const redis = await startRedis();
+    defer(() => redis.stop());
     const a = await startBackend();
-    const { dir, cleanup } = makeConfig([{ id: 'eu', backends: [a.port] }], { listeners: [webListener()], drainDeadlineMs: 1_000 }, undefined, {
+    defer(() => a.close());
+    const { config, dir, cleanup } = makeConfig([{ id: 'eu', backends: [a.port] }], { listeners: [webListener()], drainDeadlineMs: 1_000 }, undefined, {
       admin: { listen: null },
       health: { redisUrl: redis.url },
     });
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'forward', '--region', 'eu', '--config', join(dir, 'meridian.yaml')], {
-      env: { ...process.env, REDIS_URL: redis.url, MERIDIAN_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    defer(cleanup);
     const store = await openRedisStore(redis.url);
-    t.after(async () => {
-      proc.kill('SIGKILL');
-      await store.close();
-      await a.close();
-      await redis.stop();
-      cleanup();
-    });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => out.includes('"configVersion":1'), 30_000, 'the forwarder seeded and applied version 1');
-    const ready = out.split('\n').map((l) => (l.startsWith('{') ? (JSON.parse(l) as Record<string, unknown>) : {})).find((l) => l.msg === 'forwarder ready')!;
+    defer(() => store.close());
+    const fwd = spawnRole(['forward', '--region', 'eu', '--config', join(dir, 'meridian.yaml')], { REDIS_URL: redis.url });
+    defer(() => fwd.stop());
+    await fwd.line((l) => l.msg === 'ready', 60_000, 'forwarder ready');
+    assert.equal(await store.head(), 0, 'a forwarder does not seed a new cluster\'s store either');
+    // A DNS node seeds version 1 (here: the test, with the YAML's document).
+    assert.ok((await store.commit({ expected: 0, document: config.document, diff: [], author: 'bootstrap', reason: 'seeded from the YAML config', action: 'seed', target: 'config' })).ok);
+    await fwd.line((l) => l.msg === 'config version applied' && l.version === 1, 10_000, 'the forwarder applied version 1');
+    const ready = fwd.lines.find((l) => l.msg === 'forwarder ready')!;
     const port = Number(String((ready.listeners as string[])[0]).split(':').pop());
 
     await redis.restart(); // empty
-    await until(() => /keeping this version until a DNS node restores it/.test(out), 15_000, 'the forwarder saw the empty store');
+    await fwd.line((l) => /keeping this version until a DNS node restores it/.test(String(l.msg)), 15_000, 'the forwarder saw the empty store');
     await new Promise((r) => setTimeout(r, 2_500)); // a few head checks (2 s) later
     assert.equal(await store.head(), 0, 'the forwarder restored nothing');
-    assert.equal(out.match(/lost its data/g)?.length, 1, 'said once');
-    const c = await client(port);
-    await roundTrip(c, 'still forwarding');
-    c.socket.end();
+    assert.equal(fwd.lines.filter((l) => /lost its data/.test(String(l.msg))).length, 1, 'said once');
+    await connectThrough(port, 'still forwarding');
   });
 });
