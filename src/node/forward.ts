@@ -44,7 +44,11 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     stack.push('health plane', () => plane.close());
     const registry = createMetrics({ health: () => plane });
     const deps = { health: plane.source, bus: plane.bus, geo: () => geo?.current ?? null, log, metrics: registry, ...(opts.id ? { instanceId: opts.id } : {}) };
-    const forwarder = await stack.open('forwarder', () => startForwarder(yaml, opts.region, deps), (f) => f.close());
+    const forwarder = await stack.open(
+      'forwarder',
+      () => startForwarder(yaml, opts.region, deps),
+      (f) => f.close(),
+    );
     let config = yaml;
     const role: ForwardRole = {
       get config() {
@@ -68,4 +72,3 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     return role;
   });
 }
-

@@ -9,5 +9,9 @@ import type { ResourceStack } from '../lifecycle/stack.js';
 import { serveMetrics } from '../obs/metrics.js';
 
 export function listenMetrics(stack: ResourceStack, registry: Registry, at: ListenAddress): Promise<Server> {
-  return stack.open('metrics listener', () => serveMetrics(registry, at.host, at.port), (server) => new Promise<void>((resolve) => server.close(() => resolve())));
+  return stack.open(
+    'metrics listener',
+    () => serveMetrics(registry, at.host, at.port),
+    (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
 }

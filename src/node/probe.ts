@@ -53,7 +53,8 @@ export async function startProbeRole(yaml: LoadedConfig, opts: ProbeRoleOptions,
         vantage.apply(vantageSettings(next));
         config = next;
         const known = next.routing.regions.some((r) => r.id === opts.region);
-        if (known !== regionKnown) log[known ? 'info' : 'warn']({ region: opts.region }, known ? 'the probe\'s region is configured again' : 'the probe\'s region is no longer configured; it keeps checking every endpoint');
+        if (known !== regionKnown)
+          log[known ? 'info' : 'warn']({ region: opts.region }, known ? "the probe's region is configured again" : "the probe's region is no longer configured; it keeps checking every endpoint");
         regionKnown = known;
         return [];
       },
@@ -67,8 +68,11 @@ export async function startProbeRole(yaml: LoadedConfig, opts: ProbeRoleOptions,
       probeMetrics.register(registry);
       await listenMetrics(stack, registry, opts.metrics);
     }
-    await stack.open('vantage', () => vantage.start().then(() => vantage), (v) => v.stop());
+    await stack.open(
+      'vantage',
+      () => vantage.start().then(() => vantage),
+      (v) => v.stop(),
+    );
     return role;
   });
 }
-

@@ -90,7 +90,10 @@ test('scheduler: one hung endpoint (timeout 200 ms) does not delay 20 others', a
   assert.ok(finishedBesideHung >= 2 * timeouts, `${finishedBesideHung} healthy checks finished during ${timeouts} hung checks`);
   // Every healthy target ran: none starved. How often depends on the box's load, so it is not counted.
   for (let i = 0; i < 20; i++) assert.ok((rec.checks.get(`r1/ok${i}`) ?? 0) >= 1, `ok${i} never ran`);
-  assert.ok(hung().every((o) => o.obs.error === 'timeout'), 'the hung endpoint times out every time');
+  assert.ok(
+    hung().every((o) => o.obs.error === 'timeout'),
+    'the hung endpoint times out every time',
+  );
   // A starved CI box times out some checks (client and server share one event loop); the point is
   // that the others keep running.
   const others = rec.seen.filter((o) => o.key !== 'r1/hung');
@@ -101,7 +104,11 @@ test('scheduler: one hung endpoint (timeout 200 ms) does not delay 20 others', a
 test('scheduler: a check that ignores its abort signal still frees its slot at the timeout', async () => {
   const rec = recorder();
   const runner: CheckRunner = (t) => (t.key === 'r1/stuck' ? new Promise<CheckResult>(() => {}) : Promise.resolve({ ok: true, rttMs: 1, error: null }));
-  const s = new ProbeScheduler([tcpTarget(1, { intervalMs: 120, timeoutMs: 100 }, 'r1/stuck'), tcpTarget(2, { intervalMs: 20, timeoutMs: 10 }, 'r1/fine')], { ...rec, runCheck: runner, concurrency: 1 });
+  const s = new ProbeScheduler([tcpTarget(1, { intervalMs: 120, timeoutMs: 100 }, 'r1/stuck'), tcpTarget(2, { intervalMs: 20, timeoutMs: 10 }, 'r1/fine')], {
+    ...rec,
+    runCheck: runner,
+    concurrency: 1,
+  });
   try {
     s.start();
     // Never freeing its slot, the stuck check would stop at one run: its count is the proof.
@@ -226,7 +233,10 @@ test('scheduler (fake clock): first runs spread across one interval; later runs 
   assert.ok(Math.max(...firsts) < 1000, 'every first run within the first interval');
   const gaps = [...calls.values()].flatMap((c) => c.slice(1).map((t, i) => t - c[i]!));
   assert.ok(gaps.length >= 700, `${gaps.length} gaps`);
-  assert.ok(gaps.every((g) => g >= 900 && g <= 1100), `gaps ${Math.min(...gaps)}..${Math.max(...gaps)}`);
+  assert.ok(
+    gaps.every((g) => g >= 900 && g <= 1100),
+    `gaps ${Math.min(...gaps)}..${Math.max(...gaps)}`,
+  );
   assert.ok(Math.min(...gaps) < 920 && Math.max(...gaps) > 1080, 'jitter uses its whole range');
 });
 
@@ -251,7 +261,10 @@ test('scheduler (fake clock): defaults detect a dead endpoint in fall x interval
   alive = true; // back at 30 s
   await clock.advance(20_000); // successes at 32.5, 37.5 -> up at 37.5 s
   await s.stop();
-  assert.deepEqual(flips, [[22_500, 'down'], [37_500, 'up']]);
+  assert.deepEqual(flips, [
+    [22_500, 'down'],
+    [37_500, 'up'],
+  ]);
   assert.deepEqual(s.observations().get('r1/tcp'), { status: 'up', since: 37_500, checkedAt: 47_500, rttMs: 3, error: null });
 });
 
@@ -268,7 +281,10 @@ test('scheduler (fake clock): a check that never settles is timed out by the sch
   s.start();
   await clock.advance(100);
   await s.stop();
-  assert.deepEqual(seen, [[30, 'timeout'], [70, 'timeout']]);
+  assert.deepEqual(seen, [
+    [30, 'timeout'],
+    [70, 'timeout'],
+  ]);
 });
 
 test('scheduler: thresholds drive observations (classic fall 3 / rise 2), flips reported once', async () => {
@@ -333,7 +349,10 @@ test('scheduler: updateTargets keeps unchanged state, carries status over a rede
   assert.equal(rec.seen.filter((o) => o.key === 'r1/c').length, cCount, 'no observation after removal');
   assert.ok(rec.seen.filter((o) => o.key === 'r1/b' && o.changed).length === 1, 'b did not re-enter from unknown');
   assert.equal(rec.seen.filter((o) => o.key === 'r1/a' && o.changed).length, 1, 'a kept its state');
-  assert.ok(rec.seen.some((o) => o.key === 'r1/d'), 'the new target runs');
+  assert.ok(
+    rec.seen.some((o) => o.key === 'r1/d'),
+    'the new target runs',
+  );
   assert.throws(() => s.updateTargets([a, a]), /duplicate target key "r1\/a"/);
 });
 
@@ -355,7 +374,14 @@ test('scheduler: initial status resumes hysteresis; a throwing callback does not
   for (let i = 0; i < 100 && rec.seen.length < 3; i++) await sleep(5);
   await s.stop();
   process.off('warning', onWarn);
-  assert.deepEqual(rec.seen.slice(0, 3).map((o) => [o.obs.status, o.obs.since, o.changed]), [['up', 42, false], ['up', 42, false], ['up', 42, false]]);
+  assert.deepEqual(
+    rec.seen.slice(0, 3).map((o) => [o.obs.status, o.obs.since, o.changed]),
+    [
+      ['up', 42, false],
+      ['up', 42, false],
+      ['up', 42, false],
+    ],
+  );
   assert.match(warnings[0] ?? '', /probe: callback threw: boom/);
 });
 

@@ -32,7 +32,14 @@ test('a restarted vantage resumes from its published status: fewer than `fall` f
   await ok.stop();
   let calls = 0;
   // After the restart the first two checks fail (fall is 3), then the endpoint answers again.
-  const restarted = new Vantage({ vantage: 'v1', region: 'r1', bus, targets: [target], heartbeatTtlMs: 5000, runCheck: async () => ({ ok: ++calls > 2, rttMs: 1, error: calls > 2 ? null : 'ECONNREFUSED' }) });
+  const restarted = new Vantage({
+    vantage: 'v1',
+    region: 'r1',
+    bus,
+    targets: [target],
+    heartbeatTtlMs: 5000,
+    runCheck: async () => ({ ok: ++calls > 2, rttMs: 1, error: calls > 2 ? null : 'ECONNREFUSED' }),
+  });
   const seen: string[] = [];
   bus.subscribe((e) => {
     if (e.kind === 'change') seen.push(e.observation.status);
@@ -40,7 +47,11 @@ test('a restarted vantage resumes from its published status: fewer than `fall` f
   await restarted.start();
   await until(async () => calls >= 5);
   await restarted.stop();
-  assert.deepEqual(seen.filter((s) => s === 'down'), [], 'no down published for two failures');
+  assert.deepEqual(
+    seen.filter((s) => s === 'down'),
+    [],
+    'no down published for two failures',
+  );
 });
 
 test('apply (a reload or a store version) swaps the targets: the view drops a removed endpoint at once', async () => {

@@ -114,7 +114,10 @@ export class ConfigFollower {
     if (local) this.applyRecord(local.record, false);
     else {
       this.opts.log.warn('no local copy of the config yet: running the YAML config until the store has a version');
-      this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed }, false);
+      this.applyRecord(
+        { version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed },
+        false,
+      );
     }
   }
 
@@ -208,13 +211,13 @@ export class ConfigFollower {
   /** An empty store while this node runs a version: Redis lost its data. Puts back what the copy holds. */
   private async restore(store: ConfigStore): Promise<number> {
     const record = this.current!;
-    if (!this.lost) this.opts.log.warn({ version: record.version }, 'the config store lost its data (Redis restarted empty?); restoring it from this node\'s copy');
+    if (!this.lost) this.opts.log.warn({ version: record.version }, "the config store lost its data (Redis restarted empty?); restoring it from this node's copy");
     this.lost = true;
     if (!store.restore) return this.seed(store);
     const copy = this.opts.localCopy?.latest;
     const snapshot = { record, tokens: copy?.tokens ?? [], audit: copy?.audit ?? [], reason: `the store was empty: restored from ${hostname()}'s copy of version ${record.version}` };
     if (await store.restore(snapshot)) {
-      this.opts.log.info({ version: record.version, tokens: snapshot.tokens.length, audit: snapshot.audit.length }, 'restored the config store from this node\'s copy');
+      this.opts.log.info({ version: record.version, tokens: snapshot.tokens.length, audit: snapshot.audit.length }, "restored the config store from this node's copy");
     }
     return store.head();
   }

@@ -23,7 +23,11 @@ describe('meridian forward (process)', () => {
     const seen = (msg: string): Promise<LogLine> => proc.line((l) => l.msg === msg, 60_000, `"${msg}"`);
     await seen('ready'); // logged once SIGTERM drains (the forwarder's own line comes before)
     const ready = proc.lines.find((l) => l.msg === 'forwarder ready')!;
-    const port = Number(String((ready.listeners as string[])[0]).split(':').pop());
+    const port = Number(
+      String((ready.listeners as string[])[0])
+        .split(':')
+        .pop(),
+    );
     const c = await client(port);
     await roundTrip(c, 'through the forward process');
     proc.proc.kill('SIGTERM');

@@ -76,7 +76,7 @@ describe('meridian forward follows the config store (Redis)', { skip: redisSkipR
     assert.deepEqual([total(a), total(b)], [1, 3]);
   });
 
-  it('a store found empty is left for a DNS node to restore: a forwarder\'s copy holds no tokens', async (t) => {
+  it("a store found empty is left for a DNS node to restore: a forwarder's copy holds no tokens", async (t) => {
     const defer = deferrer(t);
     const redis = await startRedis();
     defer(() => redis.stop());
@@ -92,12 +92,16 @@ describe('meridian forward follows the config store (Redis)', { skip: redisSkipR
     const fwd = spawnRole(['forward', '--region', 'eu', '--config', join(dir, 'meridian.yaml')], { REDIS_URL: redis.url });
     defer(() => fwd.stop());
     await fwd.line((l) => l.msg === 'ready', 60_000, 'forwarder ready');
-    assert.equal(await store.head(), 0, 'a forwarder does not seed a new cluster\'s store either');
+    assert.equal(await store.head(), 0, "a forwarder does not seed a new cluster's store either");
     // A DNS node seeds version 1 (here: the test, with the YAML's document).
     assert.ok((await store.commit({ expected: 0, document: config.document, diff: [], author: 'bootstrap', reason: 'seeded from the YAML config', action: 'seed', target: 'config' })).ok);
     await fwd.line((l) => l.msg === 'config version applied' && l.version === 1, 10_000, 'the forwarder applied version 1');
     const ready = fwd.lines.find((l) => l.msg === 'forwarder ready')!;
-    const port = Number(String((ready.listeners as string[])[0]).split(':').pop());
+    const port = Number(
+      String((ready.listeners as string[])[0])
+        .split(':')
+        .pop(),
+    );
 
     await redis.restart(); // empty
     await fwd.line((l) => /keeping this version until a DNS node restores it/.test(String(l.msg)), 15_000, 'the forwarder saw the empty store');

@@ -72,7 +72,11 @@ export function spawnRole(args: string[], env: NodeJS.ProcessEnv = {}): RoleProc
       resolve(exit);
     }),
   );
-  const describe = (): string => `${args.join(' ')}; exit ${JSON.stringify(exit)}; log: ${lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${other.slice(-2000)}`;
+  const describe = (): string =>
+    `${args.join(' ')}; exit ${JSON.stringify(exit)}; log: ${lines
+      .slice(-15)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}\n${other.slice(-2000)}`;
   return {
     proc,
     lines,
@@ -137,7 +141,12 @@ export function usEastWith(endpoints: { id: string; port: number }[]): Record<st
 }
 
 /** A probe's YAML (JSON is YAML): the fixture zone, Redis, fast checks, us-east with `endpoints`. */
-export function probeYaml(redisUrl: string, endpoints: { id: string; port: number }[], extra: Record<string, unknown> = {}, probe: Record<string, unknown> = { intervalMs: 200, timeoutMs: 150 }): string {
+export function probeYaml(
+  redisUrl: string,
+  endpoints: { id: string; port: number }[],
+  extra: Record<string, unknown> = {},
+  probe: Record<string, unknown> = { intervalMs: 200, timeoutMs: 150 },
+): string {
   const zone = new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname;
   return JSON.stringify({ zones: [{ origin: 'gslb.example.com', file: zone }], health: { redisUrl, probe }, regions: [usEastWith(endpoints)], ...extra });
 }
@@ -190,7 +199,10 @@ export async function startProbeFixture(t: TestContext, extra: Record<string, un
 export function deferrer(t: TestContext): (cleanup: () => unknown) => void {
   const stack: (() => unknown)[] = [];
   t.after(async () => {
-    for (const c of stack.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    for (const c of stack.reverse())
+      await Promise.resolve()
+        .then(c)
+        .catch(() => undefined);
   });
   return (cleanup) => void stack.push(cleanup);
 }

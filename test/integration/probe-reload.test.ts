@@ -14,7 +14,10 @@ describe('meridian probe on SIGHUP', { skip: redisSkipReason() }, () => {
     const { web1, web2, file, write, probe, checks } = await startProbeFixture(t);
     assert.equal(await checks('web-2'), 0);
 
-    write([{ id: 'web-1', port: portOf(web1) }, { id: 'web-2', port: portOf(web2) }]);
+    write([
+      { id: 'web-1', port: portOf(web1) },
+      { id: 'web-2', port: portOf(web2) },
+    ]);
     probe.proc.kill('SIGHUP');
     await probe.line((l) => l.msg === 'reloaded', 10_000, '"reloaded" after SIGHUP');
     await until(async () => (await checks('web-2')) > 0, 10_000, 'web-2, added to the YAML, is checked');
@@ -41,10 +44,13 @@ describe('meridian probe on SIGHUP', { skip: redisSkipReason() }, () => {
 });
 
 describe('meridian probe on SIGHUP, config store unreachable since start', { skip: redisSkipReason() }, () => {
-  it('runs the YAML (no local copy yet) and a SIGHUP applies the YAML\'s new endpoints', async (t) => {
+  it("runs the YAML (no local copy yet) and a SIGHUP applies the YAML's new endpoints", async (t) => {
     const { web1, web2, write, probe, checks } = await startProbeFixture(t, { admin: { listen: null } }, { redisDown: true });
     assert.ok(probe.lines.some((l) => l.msg === 'config store unreachable; booting from the local copy and retrying'));
-    write([{ id: 'web-1', port: portOf(web1) }, { id: 'web-2', port: portOf(web2) }]);
+    write([
+      { id: 'web-1', port: portOf(web1) },
+      { id: 'web-2', port: portOf(web2) },
+    ]);
     probe.proc.kill('SIGHUP');
     await probe.line((l) => l.msg === 'reloaded', 10_000, '"reloaded" after SIGHUP');
     await until(async () => (await checks('web-2')) > 0, 10_000, 'web-2, added to the YAML, is checked while the store is away');

@@ -110,7 +110,7 @@ describe('meridian probe follows the config store (cluster mode)', { skip: redis
 });
 
 describe('meridian probe on an empty config store', { skip: redisSkipReason() }, () => {
-  test('checks the YAML\'s endpoints, leaves the seeding to a DNS node, then follows what it seeds', async (t) => {
+  test("checks the YAML's endpoints, leaves the seeding to a DNS node, then follows what it seeds", async (t) => {
     const { redis, web2, dir, checks } = await startProbeFixture(t, { admin: { listen: null } });
     const store = await openRedisStore(redis.url);
     t.after(() => store.close());
