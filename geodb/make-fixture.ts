@@ -132,16 +132,18 @@ function flatRecord(p: Place): MmdbMap {
 }
 
 export function buildFixtures(): { city: Buffer; flat: Buffer } {
-  const entries = (shape: (p: Place) => MmdbMap): MmdbEntry[] =>
-    NETWORKS.map(([network, place]) => ({ network, data: shape(PLACES[place]) }));
+  const entries = (shape: (p: Place) => MmdbMap): MmdbEntry[] => NETWORKS.map(([network, place]) => ({ network, data: shape(PLACES[place]) }));
   const ids = idMaker();
-  const city = writeMmdb(entries((p) => geoip2Record(p, ids)), {
-    ipVersion: 6,
-    recordSize: 24,
-    databaseType: 'Meridian-Test-City',
-    buildEpoch: BUILD_EPOCH,
-    description: { en: 'Meridian synthetic test data, GeoIP2-City shape (geodb/make-fixture.ts)' },
-  });
+  const city = writeMmdb(
+    entries((p) => geoip2Record(p, ids)),
+    {
+      ipVersion: 6,
+      recordSize: 24,
+      databaseType: 'Meridian-Test-City',
+      buildEpoch: BUILD_EPOCH,
+      description: { en: 'Meridian synthetic test data, GeoIP2-City shape (geodb/make-fixture.ts)' },
+    },
+  );
   const flat = writeMmdb(entries(flatRecord), {
     ipVersion: 6,
     recordSize: 28,

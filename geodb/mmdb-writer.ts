@@ -222,7 +222,9 @@ function identity(v: MmdbValue): string {
   if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
   if (isTyped(v)) return `${v[TYPE]}:${String(v.value)}`;
   if (Array.isArray(v)) return `[${v.map(identity).join(',')}]`;
-  return `{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${identity(v[k]!)}`).join(',')}}`;
+  return `{${Object.keys(v)
+    .map((k) => `${JSON.stringify(k)}:${identity(v[k]!)}`)
+    .join(',')}}`;
 }
 
 class DataWriter {
@@ -310,7 +312,7 @@ export function writeMmdb(entries: readonly MmdbEntry[], opts: MmdbOptions): Buf
   // Number the nodes breadth-first from the root (node 0); an aliased subtree is numbered once.
   const number = new Map<Node, number>();
   const order: Node[] = [];
-  for (const queue = [root]; queue.length; ) {
+  for (const queue = [root]; queue.length;) {
     const n = queue.shift()!;
     if (number.has(n)) continue;
     number.set(n, order.length);

@@ -71,7 +71,12 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     }
     const udp = yaml.listen.map((a) => new UdpListener(core.responder, a.host, a.port, { errorRateLimit: yaml.dns.errorRateLimit }));
     const tcp = yaml.listen.map((a) => new TcpListener(core.responder, a.host, a.port, yaml.dns.tcp));
-    for (const l of [...udp, ...tcp]) await stack.open('dns listener', () => l.start(), () => l.close());
+    for (const l of [...udp, ...tcp])
+      await stack.open(
+        'dns listener',
+        () => l.start(),
+        () => l.close(),
+      );
     const metrics = createMetrics({
       dns: () => core.responder.stats,
       tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
@@ -162,7 +167,13 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   };
   geo?.onSwap(logWarnings);
   const { dns } = yaml;
-  const responder = new Responder(zoneSet({ ...yaml, zones: [] }), { udpSize: dns.udpSize, chaos: dns.chaos, version: `Meridian ${VERSION}`, identity: dns.identity ?? hostname(), cacheEntries: dns.answerCacheEntries });
+  const responder = new Responder(zoneSet({ ...yaml, zones: [] }), {
+    udpSize: dns.udpSize,
+    chaos: dns.chaos,
+    version: `Meridian ${VERSION}`,
+    identity: dns.identity ?? hostname(),
+    cacheEntries: dns.answerCacheEntries,
+  });
   const sampler = new ClientSampler(yaml.admin?.sampleSize ?? 0);
   if (yaml.admin) responder.clientSampler = sampler;
   const core: DnsCore = {
@@ -215,10 +226,14 @@ async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, sta
   for (const region of core.config.forward.embedded) {
     // Drained on close (new connections refused, open ones get forward.drainDeadlineMs), as
     // `meridian forward` does on SIGTERM, while the health plane they read is still up.
-    const f = await stack.open(`forwarder ${region}`, () => startForwarder(core.config, region, deps), async (fwd) => {
-      await fwd.drain(core.config.forward.drainDeadlineMs);
-      await fwd.close();
-    });
+    const f = await stack.open(
+      `forwarder ${region}`,
+      () => startForwarder(core.config, region, deps),
+      async (fwd) => {
+        await fwd.drain(core.config.forward.drainDeadlineMs);
+        await fwd.close();
+      },
+    );
     core.forwarders.push(f);
   }
 }
@@ -259,8 +274,11 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     staticTokens: settings.tokens,
     log,
   };
-  const admin = await stack.open('admin API', () => startAdminServer(deps, listen, resolvePath(dirname(core.config.file), settings.dataDir)), (a) => a.close());
+  const admin = await stack.open(
+    'admin API',
+    () => startAdminServer(deps, listen, resolvePath(dirname(core.config.file), settings.dataDir)),
+    (a) => a.close(),
+  );
   follower.onApplied(() => void admin.runtime.drains.resume().catch(() => undefined));
   return admin;
 }
-

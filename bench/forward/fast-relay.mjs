@@ -102,7 +102,11 @@ if (IDLE_MS > 0 && !TIMER_PER_SOCKET && !PIPE) {
   setInterval(() => {
     tick++;
     for (const p of pairs) {
-      if (tick - p.t > limit) { pairs.delete(p); p.client.destroy(); p.upstream.destroy(); }
+      if (tick - p.t > limit) {
+        pairs.delete(p);
+        p.client.destroy();
+        p.upstream.destroy();
+      }
     }
   }, step).unref();
 }
@@ -111,7 +115,8 @@ if (IDLE_MS > 0 && !TIMER_PER_SOCKET && !PIPE) {
 // By default a pair carries few listeners: 'data'/'end'/'error' on both sockets, 'close' on the client only,
 // 'connect' on the backend socket, and 'drain' only while a direction is paused (--eager-listeners: 'drain'
 // and 'close' on both sockets from the start, and once('connect')).
-function onData(chunk) { // client -> backend (and backend -> client without onread)
+function onData(chunk) {
+  // client -> backend (and backend -> client without onread)
   if (this[PAIR] !== undefined) this[PAIR].t = tick;
   const peer = this[PEER];
   if (!peer.write(chunk)) {
@@ -119,7 +124,8 @@ function onData(chunk) { // client -> backend (and backend -> client without onr
     if (!EAGER) peer.once('drain', onDrain);
   }
 }
-function onUserRead(n, buf) { // onread callback of either socket; this = the socket that read
+function onUserRead(n, buf) {
+  // onread callback of either socket; this = the socket that read
   const peer = this[PEER];
   if (this[PAIR] !== undefined) this[PAIR].t = tick;
   const ok = peer.write(n === buf.length ? buf : buf.subarray(0, n));
@@ -127,8 +133,11 @@ function onUserRead(n, buf) { // onread callback of either socket; this = the so
   if (!ok && !EAGER) peer.once('drain', onDrain);
   return ok; // false: pause this socket until its peer drains
 }
-function onDrain() { this[PEER].resume(); } // this = the drained socket; resume its source
-function onEnd() { // this socket got FIN: forward it
+function onDrain() {
+  this[PEER].resume();
+} // this = the drained socket; resume its source
+function onEnd() {
+  // this socket got FIN: forward it
   this[GOT_EOF] = true;
   const peer = this[PEER];
   if (DIRECT_CLOSE && peer[GOT_EOF] && peer.writableLength === 0) {
@@ -141,7 +150,9 @@ function onEnd() { // this socket got FIN: forward it
     peer.end();
   }
 }
-function onError() { this[PEER].destroy(); } // reset, refused connect, ...: drop the other side too
+function onError() {
+  this[PEER].destroy();
+} // reset, refused connect, ...: drop the other side too
 function onClose(hadError) {
   const peer = this[PEER];
   if (this[PAIR] !== undefined) pairs.delete(this[PAIR]);
@@ -149,22 +160,33 @@ function onClose(hadError) {
   // (both directions done) leaves the peer to finish flushing and close on its own.
   if (hadError || !this[GOT_EOF] || !peer.writableEnded) peer.destroy();
 }
-function onConnect() { this[PEER].resume(); }
-function onTimeout() { this.destroy(); this[PEER].destroy(); }
+function onConnect() {
+  this[PEER].resume();
+}
+function onTimeout() {
+  this.destroy();
+  this[PEER].destroy();
+}
 
 const connectOpts = { host: HOST, port: PORT, allowHalfOpen: true, noDelay: NODELAY, writableHighWaterMark: HWM };
 if (ONREAD) connectOpts.onread = { buffer: readBuffer, callback: onUserRead };
 
 function relayManual(client) {
   const upstream = net.connect(connectOpts);
-  client[PEER] = upstream; upstream[PEER] = client;
-  client[GOT_EOF] = false; upstream[GOT_EOF] = false;
+  client[PEER] = upstream;
+  upstream[PEER] = client;
+  client[GOT_EOF] = false;
+  upstream[GOT_EOF] = false;
   if (IDLE_MS > 0 && !TIMER_PER_SOCKET) {
     const p = { t: tick, client, upstream };
-    client[PAIR] = p; upstream[PAIR] = p; pairs.add(p);
+    client[PAIR] = p;
+    upstream[PAIR] = p;
+    pairs.add(p);
   }
   if (CLOSURES) {
-    client.on('data', (d) => { if (!upstream.write(d)) client.pause(); });
+    client.on('data', (d) => {
+      if (!upstream.write(d)) client.pause();
+    });
     upstream.on('drain', () => client.resume());
     client.on('end', () => onEnd.call(client));
     upstream.on('end', () => onEnd.call(upstream));
@@ -172,7 +194,10 @@ function relayManual(client) {
     upstream.on('error', () => client.destroy());
     client.on('close', (e) => onClose.call(client, e));
     upstream.on('close', (e) => onClose.call(upstream, e));
-    if (!ONREAD) upstream.on('data', (d) => { if (!client.write(d)) upstream.pause(); });
+    if (!ONREAD)
+      upstream.on('data', (d) => {
+        if (!client.write(d)) upstream.pause();
+      });
     client.on('drain', () => upstream.resume());
     if (PAUSE_ON_CONNECT) upstream.once('connect', () => client.resume());
   } else {
@@ -193,41 +218,63 @@ function relayManual(client) {
     }
   }
   if (TIMER_PER_SOCKET && IDLE_MS > 0) {
-    client.setTimeout(IDLE_MS); upstream.setTimeout(IDLE_MS);
-    client.on('timeout', onTimeout); upstream.on('timeout', onTimeout);
+    client.setTimeout(IDLE_MS);
+    upstream.setTimeout(IDLE_MS);
+    client.on('timeout', onTimeout);
+    upstream.on('timeout', onTimeout);
   }
 }
 
-function relayPipe(client) { // the same semantics (half-close, errors, idle timeout) with stream.pipe()
+function relayPipe(client) {
+  // the same semantics (half-close, errors, idle timeout) with stream.pipe()
   const upstream = net.connect(connectOpts);
   client.pipe(upstream); // pipe() ends the destination when the source ends: half-close is forwarded
   upstream.pipe(client);
   client.on('error', () => upstream.destroy());
   upstream.on('error', () => client.destroy());
-  client.on('close', (hadError) => { if (hadError) upstream.destroy(); });
-  upstream.on('close', (hadError) => { if (hadError) client.destroy(); });
+  client.on('close', (hadError) => {
+    if (hadError) upstream.destroy();
+  });
+  upstream.on('close', (hadError) => {
+    if (hadError) client.destroy();
+  });
   if (IDLE_MS > 0) {
-    client.setTimeout(IDLE_MS, () => { client.destroy(); upstream.destroy(); });
+    client.setTimeout(IDLE_MS, () => {
+      client.destroy();
+      upstream.destroy();
+    });
   }
 }
 
-const server = net.createServer(
-  { allowHalfOpen: true, pauseOnConnect: PAUSE_ON_CONNECT && !PIPE, noDelay: NODELAY, highWaterMark: HWM },
-  PIPE ? relayPipe : relayManual,
-);
+const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: PAUSE_ON_CONNECT && !PIPE, noDelay: NODELAY, highWaterMark: HWM }, PIPE ? relayPipe : relayManual);
 server.maxConnections = MAX_CONNS;
-server.on('error', (e) => { console.error(`fast-relay: ${e.message}`); process.exit(1); });
+server.on('error', (e) => {
+  console.error(`fast-relay: ${e.message}`);
+  process.exit(1);
+});
 server.listen({ host: '127.0.0.1', port: listenPort, backlog: BACKLOG }, () => {
   if (CLIENT_ONREAD) {
     // Build the accepted socket ourselves so that it can take onread (net.Server has no such option).
     server._handle.onconnection = (err, handle) => {
       if (err) return;
-      if (server._connections >= MAX_CONNS) { handle.close(); return; }
-      const socket = new net.Socket({ handle, allowHalfOpen: true, pauseOnCreate: PAUSE_ON_CONNECT, readable: true, writable: true,
-        readableHighWaterMark: HWM, writableHighWaterMark: HWM, onread: { buffer: readBuffer, callback: onUserRead } });
+      if (server._connections >= MAX_CONNS) {
+        handle.close();
+        return;
+      }
+      const socket = new net.Socket({
+        handle,
+        allowHalfOpen: true,
+        pauseOnCreate: PAUSE_ON_CONNECT,
+        readable: true,
+        writable: true,
+        readableHighWaterMark: HWM,
+        writableHighWaterMark: HWM,
+        onread: { buffer: readBuffer, callback: onUserRead },
+      });
       if (NODELAY) socket.setNoDelay(true);
       server._connections++;
-      socket.server = server; socket._server = server;
+      socket.server = server;
+      socket._server = server;
       relayManual(socket);
     };
   }

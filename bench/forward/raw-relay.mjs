@@ -12,8 +12,7 @@
 // to the other side is still queued (at most one read chunk, <= 64 KiB, queued per direction); a read
 // error, reset or failed connect closes both. No idle timeout (not needed for the measurement).
 const { TCP, TCPConnectWrap, constants: TCPConstants } = process.binding('tcp_wrap');
-const { WriteWrap, ShutdownWrap, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync, streamBaseState } =
-  process.binding('stream_wrap');
+const { WriteWrap, ShutdownWrap, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync, streamBaseState } = process.binding('stream_wrap');
 const { UV_EOF } = process.binding('uv');
 
 const [listenPort, backend] = process.argv.slice(2);
@@ -40,7 +39,8 @@ class Pair {
   }
 }
 
-function onRead(arrayBuffer) { // this = the handle that read
+function onRead(arrayBuffer) {
+  // this = the handle that read
   const nread = streamBaseState[kReadBytesOrError];
   const pair = this.pair;
   if (pair.closed) return;
@@ -54,12 +54,19 @@ function onRead(arrayBuffer) { // this = the handle that read
     req.buffer = buf; // keep the bytes alive while the write is queued
     req.source = this;
     const err = peer.writeBuffer(req, buf);
-    if (err !== 0) { pair.close(); return; }
-    if (streamBaseState[kLastWriteWasAsync]) { req.async = true; this.readStop(); } // backpressure
+    if (err !== 0) {
+      pair.close();
+      return;
+    }
+    if (streamBaseState[kLastWriteWasAsync]) {
+      req.async = true;
+      this.readStop();
+    } // backpressure
     return;
   }
   if (nread === 0) return;
-  if (nread === UV_EOF) { // FIN from this side: pass it on after the queued writes (uv_shutdown waits for them)
+  if (nread === UV_EOF) {
+    // FIN from this side: pass it on after the queued writes (uv_shutdown waits for them)
     pair.eofs++;
     const req = new ShutdownWrap();
     req.oncomplete = afterShutdown;
@@ -69,19 +76,30 @@ function onRead(arrayBuffer) { // this = the handle that read
   }
   pair.close(); // read error (reset, ...)
 }
-function afterWrite(status) { // this = the WriteWrap
+function afterWrite(status) {
+  // this = the WriteWrap
   const src = this.source;
-  if (status < 0) { src.pair.close(); return; }
+  if (status < 0) {
+    src.pair.close();
+    return;
+  }
   if (this.async && !src.pair.closed) src.readStart();
 }
-function afterShutdown(status) { // this = the ShutdownWrap
+function afterShutdown(status) {
+  // this = the ShutdownWrap
   const pair = this.handle.pair;
-  if (status < 0) { pair.close(); return; }
+  if (status < 0) {
+    pair.close();
+    return;
+  }
   if (++pair.shuts === 2 && pair.eofs === 2) pair.close();
 }
 function afterConnect(status, upstream) {
   const pair = upstream.pair;
-  if (status < 0) { pair.close(); return; }
+  if (status < 0) {
+    pair.close();
+    return;
+  }
   if (pair.closed) return;
   upstream.readStart();
   pair.client.readStart();
@@ -92,9 +110,12 @@ server.onconnection = (err, client) => {
   if (err) return;
   const upstream = new TCP(TCPConstants.SOCKET);
   const pair = new Pair(client, upstream);
-  client.pair = pair; upstream.pair = pair;
-  client.peer = upstream; upstream.peer = client;
-  client.onread = onRead; upstream.onread = onRead;
+  client.pair = pair;
+  upstream.pair = pair;
+  client.peer = upstream;
+  upstream.peer = client;
+  client.onread = onRead;
+  upstream.onread = onRead;
   client.setNoDelay(true);
   upstream.setNoDelay(true);
   const req = new TCPConnectWrap();
@@ -105,6 +126,9 @@ server.onconnection = (err, client) => {
 };
 let err = server.bind('127.0.0.1', Number(listenPort));
 if (err === 0) err = server.listen(4096);
-if (err !== 0) { console.error(`raw-relay: cannot listen (${err})`); process.exit(1); }
+if (err !== 0) {
+  console.error(`raw-relay: cannot listen (${err})`);
+  process.exit(1);
+}
 console.log(`raw-relay 127.0.0.1:${listenPort} -> ${HOST}:${PORT} (internal bindings, experiment)`);
 process.on('SIGTERM', () => process.exit(0));

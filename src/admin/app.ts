@@ -126,7 +126,12 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Meridian admin API', version: VERSION, description: 'Zones, services, regions, endpoints, overrides, tokens, versions and audit. Errors are `{ error: { code, message, field? } }` with the MERIDIAN_ERR_* codes of src/admin/README.md.' },
+      info: {
+        title: 'Meridian admin API',
+        version: VERSION,
+        description:
+          'Zones, services, regions, endpoints, overrides, tokens, versions and audit. Errors are `{ error: { code, message, field? } }` with the MERIDIAN_ERR_* codes of src/admin/README.md.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -159,7 +164,17 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
   });
 
   guardDryRuns(app);
-  const plugins = [registerConfigRoutes, registerZoneRoutes, registerServiceRoutes, registerRegionRoutes, registerEndpointRoutes, registerOverrideRoutes, registerTokenRoutes, registerVersionRoutes, registerExplainRoutes];
+  const plugins = [
+    registerConfigRoutes,
+    registerZoneRoutes,
+    registerServiceRoutes,
+    registerRegionRoutes,
+    registerEndpointRoutes,
+    registerOverrideRoutes,
+    registerTokenRoutes,
+    registerVersionRoutes,
+    registerExplainRoutes,
+  ];
   for (const routes of plugins) await app.register(routes, { rt: runtime });
   await app.ready();
   return { app, runtime };

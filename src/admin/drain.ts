@@ -78,11 +78,27 @@ export class DrainController {
         if (!region) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `region ${id} does not exist`);
         if (region.drain || region.state === 'drained') return; // already draining or drained: idempotent
         const oldTtl = Math.max(0, ...doc.services.filter((s) => s.regions.includes(id)).map((s) => s.ttl));
-        region.drain = { phase: 'lowering', ttl, startedAt: new Date(now).toISOString(), completeAt: new Date(now + PROPAGATION_MS + oldTtl * 1000).toISOString(), previousState: region.state === 'down' ? 'down' : 'up' };
+        region.drain = {
+          phase: 'lowering',
+          ttl,
+          startedAt: new Date(now).toISOString(),
+          completeAt: new Date(now + PROPAGATION_MS + oldTtl * 1000).toISOString(),
+          previousState: region.state === 'down' ? 'down' : 'up',
+        };
       },
     });
     if (outcome.kind === 'dry-run') {
-      return { region: id, phase: 'none', version: outcome.version, ttl, startedAt: null, completeAt: null, remainingSeconds: 0, forwarderConnections: null, ...{ dryRun: true, diff: outcome.diff, answers: outcome.answers } };
+      return {
+        region: id,
+        phase: 'none',
+        version: outcome.version,
+        ttl,
+        startedAt: null,
+        completeAt: null,
+        remainingSeconds: 0,
+        forwarderConnections: null,
+        ...{ dryRun: true, diff: outcome.diff, answers: outcome.answers },
+      };
     }
     await this.resume();
     return this.status(id);

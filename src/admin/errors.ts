@@ -11,7 +11,7 @@ export const ERRORS = {
   MERIDIAN_ERR_BAD_JSON: { status: 400, message: 'The body is not valid JSON' },
   MERIDIAN_ERR_DRY_RUN_UNSUPPORTED: { status: 400, message: 'This write has no dry run; nothing was changed' },
   MERIDIAN_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
-  MERIDIAN_ERR_FORBIDDEN: { status: 403, message: 'The token\'s role does not allow this' },
+  MERIDIAN_ERR_FORBIDDEN: { status: 403, message: "The token's role does not allow this" },
   MERIDIAN_ERR_NOT_FOUND: { status: 404, message: 'No such resource' },
   MERIDIAN_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
   MERIDIAN_ERR_CONFLICT: { status: 409, message: 'The resource already exists or is in another state' },

@@ -20,7 +20,14 @@ export function overrideClearEntry(scope: OverrideScope, author: string, reason:
 
 /** An override that ran out: audited by whoever swept it off the bus, with the setter in the detail. */
 export function overrideExpireEntry(o: Override): NewAuditEntry {
-  return { author: 'expiry', action: 'override.expire', target: o.scope, version: null, reason: o.reason, detail: { state: o.state, expiresAt: iso(o.expiresAt), setBy: o.author, setAt: iso(o.createdAt) } };
+  return {
+    author: 'expiry',
+    action: 'override.expire',
+    target: o.scope,
+    version: null,
+    reason: o.reason,
+    detail: { state: o.state, expiresAt: iso(o.expiresAt), setBy: o.author, setAt: iso(o.createdAt) },
+  };
 }
 
 /**

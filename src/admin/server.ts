@@ -43,7 +43,14 @@ export async function ensureTokens(deps: AdminDeps, host: string, dataDir: strin
   const file = join(dataDir, BOOTSTRAP_TOKEN_FILE);
   await writeFile(file, secret + '\n', { mode: 0o600 });
   await deps.store.tokens.put({ name: 'bootstrap', role: 'admin', sha256: sha256Hex(secret), createdAt: new Date().toISOString(), createdBy: 'meridian' });
-  await deps.store.appendAudit({ author: 'meridian', action: 'token.create', target: 'token/bootstrap', version: null, reason: 'no tokens on a loopback admin API: bootstrap admin token', detail: { role: 'admin', file } });
+  await deps.store.appendAudit({
+    author: 'meridian',
+    action: 'token.create',
+    target: 'token/bootstrap',
+    version: null,
+    reason: 'no tokens on a loopback admin API: bootstrap admin token',
+    detail: { role: 'admin', file },
+  });
   return file;
 }
 

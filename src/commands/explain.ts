@@ -46,7 +46,9 @@ function headDocumentOf(config: LoadedConfig): LoadedConfig {
   const dir = join(resolvePath(dirname(config.file), config.admin.dataDir), 'versions');
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /^\d+\.json$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /^\d+\.json$/.test(n))
+      .sort();
   } catch {
     return config;
   }

@@ -37,6 +37,8 @@ export async function tokenCommand(args: string[]): Promise<number> {
     process.stderr.write(`token new: ${problems.join('; ')}\n${USAGE}`);
     return 2;
   }
-  process.stdout.write(`secret (shown once; give it to the client as "Authorization: Bearer <secret>"):\n  ${secret}\n\nadd to the admin: section of the YAML config:\n  tokens:\n    - { name: ${entry.name}, role: ${entry.role}, sha256: ${entry.sha256} }\n`);
+  process.stdout.write(
+    `secret (shown once; give it to the client as "Authorization: Bearer <secret>"):\n  ${secret}\n\nadd to the admin: section of the YAML config:\n  tokens:\n    - { name: ${entry.name}, role: ${entry.role}, sha256: ${entry.sha256} }\n`,
+  );
   return 0;
 }

@@ -31,7 +31,10 @@ test('the demo YAML yields a document that compiles to the same routing', () => 
   assert.ok(loaded.ok);
   const result = compileDocument(structuredClone(loaded.config.document));
   assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-  assert.deepEqual(result.compiled.routing.services.map((s) => s.name), loaded.config.routing.services.map((s) => s.name));
+  assert.deepEqual(
+    result.compiled.routing.services.map((s) => s.name),
+    loaded.config.routing.services.map((s) => s.name),
+  );
   assert.deepEqual(result.compiled.routing.regions, loaded.config.routing.regions);
   assert.deepEqual([...result.compiled.zones[0]!.nodes.keys()].sort(), [...loaded.config.zones[0]!.nodes.keys()].sort());
 });
@@ -59,7 +62,12 @@ test('every problem names the field it is about', () => {
     { name: 'policy rule', edit: (d) => (d.services[0]!.policy = { failover: ['us', 'nowhere'] }), path: '/services/0/policy', reason: /nowhere/ },
     { name: 'duplicate zone', edit: (d) => d.zones.push(structuredClone(d.zones[0]!)), path: '/zones/1/origin', reason: /listed twice/ },
     { name: 'schema: weight type', edit: (d) => ((d.regions[0] as { weight: unknown }).weight = 'heavy'), path: '/regions/0/weight', reason: /./ },
-    { name: 'schema: a newline cannot smuggle a second record', edit: (d) => d.zones[0]!.records.push({ name: 'x', type: 'A', data: '192.0.2.1\nevil 60 IN A 192.0.2.66' }), path: '/zones/0/records/3/data', reason: /match/ },
+    {
+      name: 'schema: a newline cannot smuggle a second record',
+      edit: (d) => d.zones[0]!.records.push({ name: 'x', type: 'A', data: '192.0.2.1\nevil 60 IN A 192.0.2.66' }),
+      path: '/zones/0/records/3/data',
+      reason: /match/,
+    },
   ];
   for (const c of cases) {
     const doc = base();

@@ -149,7 +149,11 @@ export function compileDocument(input: unknown, probeDefaults: unknown = {}): Co
     }
     seen.set(origin, z);
     const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
-    const compiled = compileZoneSource(zone, z, mine.map((s) => s.name));
+    const compiled = compileZoneSource(
+      zone,
+      z,
+      mine.map((s) => s.name),
+    );
     if (Array.isArray(compiled)) {
       problems.push(...compiled);
       return;

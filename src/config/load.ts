@@ -128,7 +128,12 @@ export function loadConfigText(text: string, file: string): LoadResult {
     }
     // A service belongs to the most specific zone that contains it.
     const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
-    const zone = loadZoneText(zoneText, zoneFile, origin, mine.map((s) => s.name));
+    const zone = loadZoneText(
+      zoneText,
+      zoneFile,
+      origin,
+      mine.map((s) => s.name),
+    );
     if (Array.isArray(zone)) {
       errors.push(...zone);
       return;

@@ -121,7 +121,11 @@ export function compileRouting(
       ids.add(id);
     });
     try {
-      const chain = compileChain(s.policy, s.allDown, members.map((r) => r.id));
+      const chain = compileChain(
+        s.policy,
+        s.allDown,
+        members.map((r) => r.id),
+      );
       for (const w of chain.warnings) warnings.push({ path: at('policy', ...w.path), reason: `service ${name}: ${w.reason}` });
       // A draining region's addresses carry the drain TTL, so caches forget them before it stops.
       const drainTtls = new Map<string, number>();

@@ -27,7 +27,7 @@ export interface Lookup {
 export function keyToName(key: string): string {
   if (key === '') return '.';
   let out = '';
-  for (let i = 0; i < key.length; ) {
+  for (let i = 0; i < key.length;) {
     const len = key.charCodeAt(i);
     for (let j = i + 1; j <= i + len; j++) {
       const c = key.charCodeAt(j);

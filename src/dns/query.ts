@@ -116,7 +116,7 @@ export function decodeQuery(msg: Buffer): Decoded {
     questionEnd,
     edns,
   });
-  if (((flags & OPCODE_MASK) >> 11) !== OPCODE_QUERY) return fail(Rcode.NOTIMP, 'opcode not implemented');
+  if ((flags & OPCODE_MASK) >> 11 !== OPCODE_QUERY) return fail(Rcode.NOTIMP, 'opcode not implemented');
   const qdcount = u16(msg, 4);
   const ancount = u16(msg, 6);
   const nscount = u16(msg, 8);

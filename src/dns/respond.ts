@@ -75,7 +75,10 @@ export class Responder {
   /** Recent service clients for admin dry runs; null = not kept. */
   clientSampler: ClientSampler | null = null;
 
-  constructor(zones: ZoneSet, private readonly opts: ResponderOptions) {
+  constructor(
+    zones: ZoneSet,
+    private readonly opts: ResponderOptions,
+  ) {
     this.zones = zones;
   }
 
@@ -251,12 +254,7 @@ export class Responder {
 
   private chaos(msg: Buffer, q: Query): Buffer {
     const name = keyToName(q.key);
-    const text =
-      name === 'version.bind.' || name === 'version.server.'
-        ? this.opts.version
-        : name === 'id.server.' || name === 'hostname.bind.'
-          ? this.opts.identity
-          : null;
+    const text = name === 'version.bind.' || name === 'version.server.' ? this.opts.version : name === 'id.server.' || name === 'hostname.bind.' ? this.opts.identity : null;
     if (text === null || (q.qtype !== RRType.TXT && q.qtype !== RRType.ANY)) {
       return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
     }

@@ -36,14 +36,30 @@ export class DnsStats {
   /** One response sent (the responder returns only what the socket sends). */
   countRcode(rcode: number): void {
     switch (rcode) {
-      case Rcode.NOERROR: this.noerror++; break;
-      case Rcode.FORMERR: this.formerr++; break;
-      case Rcode.SERVFAIL: this.servfail++; break;
-      case Rcode.NXDOMAIN: this.nxdomain++; break;
-      case Rcode.NOTIMP: this.notimp++; break;
-      case Rcode.REFUSED: this.refused++; break;
-      case Rcode.NOTAUTH: this.notauth++; break;
-      case Rcode.BADVERS: this.badvers++; break;
+      case Rcode.NOERROR:
+        this.noerror++;
+        break;
+      case Rcode.FORMERR:
+        this.formerr++;
+        break;
+      case Rcode.SERVFAIL:
+        this.servfail++;
+        break;
+      case Rcode.NXDOMAIN:
+        this.nxdomain++;
+        break;
+      case Rcode.NOTIMP:
+        this.notimp++;
+        break;
+      case Rcode.REFUSED:
+        this.refused++;
+        break;
+      case Rcode.NOTAUTH:
+        this.notauth++;
+        break;
+      case Rcode.BADVERS:
+        this.badvers++;
+        break;
     }
   }
 }

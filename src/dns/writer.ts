@@ -38,7 +38,10 @@ export class MessageWriter {
    * @param base absolute message offset at which this writer's first byte will sit
    *   (header + question length), so compression pointers are right once the bytes are copied there.
    */
-  constructor(private readonly base: number = 0, initialSize = 512) {
+  constructor(
+    private readonly base: number = 0,
+    initialSize = 512,
+  ) {
     this.buf = Buffer.alloc(initialSize);
   }
 
@@ -192,5 +195,3 @@ export class MessageWriter {
     }
   }
 }
-
-

@@ -102,17 +102,35 @@ forward:
     - { name: b, service: www.gslb.example.com, listen: 127.0.0.1:2, balance: random-two-choices }
 `);
     assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
-    assert.deepEqual(r.config.forward.listeners.map((l) => l.balance), ['least-response-time', 'random-two-choices']);
+    assert.deepEqual(
+      r.config.forward.listeners.map((l) => l.balance),
+      ['least-response-time', 'random-two-choices'],
+    );
     assert.equal(r.config.forward.leastResponseTime.decayMs, 30_000);
   });
 
   const problems: [string, string, number, RegExp][] = [
     ['unknown service', 'forward:\n  listeners:\n    - { name: web, service: nope.example.com, listen: 127.0.0.1:1 }\n', 15, /unknown service "nope.example.com"/],
     ['bad listen address', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: localhost:1 }\n', 15, /not an IP address/],
-    ['duplicate listener', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1 }\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:2 }\n', 16, /defined twice/],
+    [
+      'duplicate listener',
+      'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1 }\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:2 }\n',
+      16,
+      /defined twice/,
+    ],
     ['unknown endpoint id', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1, backends: { ids: [web-9] } }\n', 15, /no region has an endpoint "web-9"/],
-    ['bad SNI pattern', 'forward:\n  listeners:\n    - name: web\n      service: www.gslb.example.com\n      listen: 127.0.0.1:1\n      sni: { routes: [{ names: ["a b"], backends: {} }] }\n', 18, /not a host name/],
-    ['unknown balance mode, naming the modes', 'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1, balance: random }\n', 15, /^\/forward\/listeners\/0\/balance: must be one of round-robin, .*, least-response-time, random-two-choices$/],
+    [
+      'bad SNI pattern',
+      'forward:\n  listeners:\n    - name: web\n      service: www.gslb.example.com\n      listen: 127.0.0.1:1\n      sni: { routes: [{ names: ["a b"], backends: {} }] }\n',
+      18,
+      /not a host name/,
+    ],
+    [
+      'unknown balance mode, naming the modes',
+      'forward:\n  listeners:\n    - { name: web, service: www.gslb.example.com, listen: 127.0.0.1:1, balance: random }\n',
+      15,
+      /^\/forward\/listeners\/0\/balance: must be one of round-robin, .*, least-response-time, random-two-choices$/,
+    ],
     ['a decay below 100 ms', 'forward:\n  leastResponseTime: { decayMs: 10 }\n', 14, /^\/forward\/leastResponseTime\/decayMs: Expected integer to be greater or equal to 100$/],
     ['a decay that is not a number', 'forward:\n  leastResponseTime: { decayMs: fast }\n', 14, /^\/forward\/leastResponseTime\/decayMs: Expected integer$/],
     ['an unknown leastResponseTime key', 'forward:\n  leastResponseTime: { decay: 5000 }\n', 14, /leastResponseTime/],

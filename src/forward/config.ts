@@ -69,7 +69,10 @@ export const ListenerSchema = Type.Object(
     /** `host:port` to bind; a region can override it (`regions[].forwarder.listen.<name>`). */
     listen: Type.String({ minLength: 1 }),
     backends: BackendSelectorSchema,
-    balance: Type.Union(BALANCE_MODES.map((m) => Type.Literal(m)), { default: 'weighted-least-connections' }),
+    balance: Type.Union(
+      BALANCE_MODES.map((m) => Type.Literal(m)),
+      { default: 'weighted-least-connections' },
+    ),
     proxyProtocol: Type.Union([Type.Literal('none'), Type.Literal('v1'), Type.Literal('v2')], { default: 'none' }),
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
@@ -254,7 +257,18 @@ export function compileForward(source: ForwardSource, regions: RegionSource[], r
   checkEmbedded(source.embedded, listeners, compiled, problems);
 
   return {
-    forward: { listeners, drainDeadlineMs: source.drainDeadlineMs, readBufferBytes: source.readBufferBytes, fastLane: source.fastLane, embedded: source.embedded, outlier: source.outlier, relay: source.relay, leastResponseTime: source.leastResponseTime, load: source.load, regions: compiled },
+    forward: {
+      listeners,
+      drainDeadlineMs: source.drainDeadlineMs,
+      readBufferBytes: source.readBufferBytes,
+      fastLane: source.fastLane,
+      embedded: source.embedded,
+      outlier: source.outlier,
+      relay: source.relay,
+      leastResponseTime: source.leastResponseTime,
+      load: source.load,
+      regions: compiled,
+    },
     problems,
   };
 }

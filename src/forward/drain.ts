@@ -78,7 +78,6 @@ export class DrainController {
     if (this.wake && this.state.active === 0) this.wake();
   }
 
-
   private async run(deadlineMs: number): Promise<DrainResult> {
     const t0 = this.now();
     await this.hooks.stopAccepting();

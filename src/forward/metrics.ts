@@ -76,14 +76,29 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
       for (const [listener, c] of fwd.state.listeners) set({ region, listener }, c.active);
     });
   });
-  counter(registry, 'meridian_forward_connections_total', 'Client connections by outcome: accepted, refused at the cap or while draining, failed (no backend anywhere), relayed out to / in from another region, SNI rejected, idle timeout.', ['region', 'listener', 'outcome'], (set) => {
-    each((fwd, region) => {
-      for (const [listener, c] of fwd.state.listeners) {
-        const outcomes = { accepted: c.accepted, refused_cap: c.refusedCap, refused_draining: c.refusedDraining, failed: c.failed, relayed_out: c.relayedOut, relayed_in: c.relayedIn, sni_rejected: c.sniRejected, idle_timeout: c.idleTimeouts };
-        for (const [outcome, v] of Object.entries(outcomes)) set({ region, listener, outcome }, v);
-      }
-    });
-  });
+  counter(
+    registry,
+    'meridian_forward_connections_total',
+    'Client connections by outcome: accepted, refused at the cap or while draining, failed (no backend anywhere), relayed out to / in from another region, SNI rejected, idle timeout.',
+    ['region', 'listener', 'outcome'],
+    (set) => {
+      each((fwd, region) => {
+        for (const [listener, c] of fwd.state.listeners) {
+          const outcomes = {
+            accepted: c.accepted,
+            refused_cap: c.refusedCap,
+            refused_draining: c.refusedDraining,
+            failed: c.failed,
+            relayed_out: c.relayedOut,
+            relayed_in: c.relayedIn,
+            sni_rejected: c.sniRejected,
+            idle_timeout: c.idleTimeouts,
+          };
+          for (const [outcome, v] of Object.entries(outcomes)) set({ region, listener, outcome }, v);
+        }
+      });
+    },
+  );
   // Backends are named `<region>/<id>`: their region label is the forwarder's own.
   gauge(registry, 'meridian_forward_backend_connections_active', 'Connections open (or being opened) to each backend.', ['region', 'endpoint'], (set) => {
     each((fwd) => {
@@ -95,16 +110,28 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
       for (const [key, b] of fwd.state.backends) set(splitKey(key), b.connections);
     });
   });
-  counter(registry, 'meridian_forward_backend_connect_failures_total', 'Failed connects (refused, unreachable, timeout) per backend; each one was retried elsewhere.', ['region', 'endpoint'], (set) => {
-    each((fwd) => {
-      for (const [key, b] of fwd.state.backends) set(splitKey(key), b.connectFailures);
-    });
-  });
-  gauge(registry, 'meridian_forward_backend_connect_time_seconds', 'Average time to connect to each backend (EWMA over forward.leastResponseTime.decayMs; what least-response-time ranks by); absent until a first connect.', ['region', 'endpoint'], (set) => {
-    each((fwd) => {
-      for (const [key, b] of fwd.state.backends) if (!Number.isNaN(b.connectMs)) set(splitKey(key), b.connectMs / 1000);
-    });
-  });
+  counter(
+    registry,
+    'meridian_forward_backend_connect_failures_total',
+    'Failed connects (refused, unreachable, timeout) per backend; each one was retried elsewhere.',
+    ['region', 'endpoint'],
+    (set) => {
+      each((fwd) => {
+        for (const [key, b] of fwd.state.backends) set(splitKey(key), b.connectFailures);
+      });
+    },
+  );
+  gauge(
+    registry,
+    'meridian_forward_backend_connect_time_seconds',
+    'Average time to connect to each backend (EWMA over forward.leastResponseTime.decayMs; what least-response-time ranks by); absent until a first connect.',
+    ['region', 'endpoint'],
+    (set) => {
+      each((fwd) => {
+        for (const [key, b] of fwd.state.backends) if (!Number.isNaN(b.connectMs)) set(splitKey(key), b.connectMs / 1000);
+      });
+    },
+  );
   gauge(registry, 'meridian_forward_backend_ejected', '1 while passive health has the backend ejected.', ['region', 'endpoint'], (set) => {
     each((fwd) => {
       const ejected = new Set(fwd.outlier.ejected());
@@ -119,7 +146,9 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
       }
     });
   });
-  counter(registry, 'meridian_forward_relay_rejected_total', 'Connections on the relay port closed for lack of a valid Meridian PROXY v2 header.', ['region'], (set) => each((fwd, region) => set({ region }, fwd.state.relayInRejected)));
+  counter(registry, 'meridian_forward_relay_rejected_total', 'Connections on the relay port closed for lack of a valid Meridian PROXY v2 header.', ['region'], (set) =>
+    each((fwd, region) => set({ region }, fwd.state.relayInRejected)),
+  );
   counter(registry, 'meridian_forward_bytes_total', 'Bytes relayed, by direction (finished connections and open ones).', ['region', 'direction'], (set) => {
     each((fwd, region) => {
       const s = fwd.state;
@@ -133,19 +162,27 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
       set({ region, direction: 'from_backend' }, b);
     });
   });
-  gauge(registry, 'meridian_forward_buffered_bytes', 'Bytes held in relay buffers now (bounded per connection by backpressure).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.state.bufferedBytes())));
+  gauge(registry, 'meridian_forward_buffered_bytes', 'Bytes held in relay buffers now (bounded per connection by backpressure).', ['region'], (set) =>
+    each((fwd, region) => set({ region }, fwd.state.bufferedBytes())),
+  );
   gauge(registry, 'meridian_forward_read_buffer_bytes', 'Reused read buffers (forward.readBufferBytes each, two per connection) held by open connections.', ['region'], (set) =>
     each((fwd, region) => set({ region }, fwd.state.readBufferBytes())),
   );
   gauge(registry, 'meridian_forward_read_buffer_pool_bytes', 'Read buffers of ended connections kept for new ones (process-wide, at most 256).', [], (set) => set({}, pooledReadBufferBytes()));
-  gauge(registry, 'meridian_forward_fast_lane', '1 when the listener relays on libuv handles (src/forward/fast-lane.ts), 0 on net.Socket (SNI, forward.fastLane off, or a Node without the bindings).', ['region', 'listener'], (set) => {
-    each((fwd, region) => {
-      for (const listener of fwd.state.listeners.keys()) {
-        const lane = fwd.lane(listener);
-        if (lane !== null) set({ region, listener }, lane === 'fast' ? 1 : 0);
-      }
-    });
-  });
+  gauge(
+    registry,
+    'meridian_forward_fast_lane',
+    '1 when the listener relays on libuv handles (src/forward/fast-lane.ts), 0 on net.Socket (SNI, forward.fastLane off, or a Node without the bindings).',
+    ['region', 'listener'],
+    (set) => {
+      each((fwd, region) => {
+        for (const listener of fwd.state.listeners.keys()) {
+          const lane = fwd.lane(listener);
+          if (lane !== null) set({ region, listener }, lane === 'fast' ? 1 : 0);
+        }
+      });
+    },
+  );
   gauge(registry, 'meridian_forward_draining', '1 while the forwarder drains (not accepting).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.draining ? 1 : 0)));
   gauge(registry, 'meridian_forward_drain_remaining_connections', 'While draining: connections still open; after a drain: those its deadline closed.', ['region'], (set) => {
     each((fwd, region) => set({ region }, fwd.draining ? fwd.state.active : (fwd.lastDrain?.remaining ?? 0)));

@@ -30,7 +30,10 @@ describe('balancers', () => {
   it('round-robin takes each backend in turn', () => {
     const rr = createBalancer('round-robin');
     const pool = [b('a'), b('b'), b('c')];
-    assert.deepEqual(Array.from({ length: 6 }, () => rr.pick(pool, 'x')!.key), ['a', 'b', 'c', 'a', 'b', 'c']);
+    assert.deepEqual(
+      Array.from({ length: 6 }, () => rr.pick(pool, 'x')!.key),
+      ['a', 'b', 'c', 'a', 'b', 'c'],
+    );
     assert.equal(rr.pick([], 'x'), null);
   });
 
@@ -57,7 +60,10 @@ describe('balancers', () => {
     // Filling an empty pool with weights 3:1 by simulated connections gives 3:1.
     const pool = [b('big', 3), b('small', 1)];
     for (let i = 0; i < 400; i++) wlc.pick(pool, 'x')!.active++;
-    assert.deepEqual(pool.map((p) => p.active), [300, 100]);
+    assert.deepEqual(
+      pool.map((p) => p.active),
+      [300, 100],
+    );
   });
 
   it('source-hash: a client keeps its backend; removing one backend moves only its clients', () => {
@@ -65,7 +71,11 @@ describe('balancers', () => {
     const pool = [b('a'), b('b'), b('c'), b('d')];
     const clients = Array.from({ length: 2_000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
     const before = clients.map((c) => sh.pick(pool, c)!.key);
-    assert.deepEqual(clients.map((c) => sh.pick(pool, c)!.key), before, 'stable');
+    assert.deepEqual(
+      clients.map((c) => sh.pick(pool, c)!.key),
+      before,
+      'stable',
+    );
     const shares = counts(before);
     for (const k of ['a', 'b', 'c', 'd']) assert.ok(shares[k]! > 400 && shares[k]! < 600, JSON.stringify(shares));
     const without = pool.filter((p) => p.key !== 'c');
@@ -134,7 +144,10 @@ describe('least-response-time', () => {
     const bal = lrt();
     const pool = [b('big', 3), b('small', 1)];
     for (let i = 0; i < 400; i++) bal.pick(pool, 'x')!.active++;
-    assert.deepEqual(pool.map((p) => p.active), [300, 100]);
+    assert.deepEqual(
+      pool.map((p) => p.active),
+      [300, 100],
+    );
     const tie = [timed('a', 2), timed('b', 2), timed('c', 2)];
     assert.deepEqual(new Set(Array.from({ length: 3 }, () => bal.pick(tie, 'x')!.key)), new Set(['a', 'b', 'c']));
   });
@@ -155,7 +168,10 @@ describe('least-response-time', () => {
     // active from its pick until 50 ms after its connect, and its connect time feeds the average.
     t = 0;
     const bal = lrt();
-    const pool = [{ ...timed('fast', Number.NaN), delay: 1 }, { ...timed('slow', Number.NaN), delay: 20 }];
+    const pool = [
+      { ...timed('fast', Number.NaN), delay: 1 },
+      { ...timed('slow', Number.NaN), delay: 20 },
+    ];
     const ends: { at: number; b: (typeof pool)[number] }[] = [];
     const connects: { at: number; b: (typeof pool)[number]; delay: number }[] = [];
     const count = { fast: 0, slow: 0 };

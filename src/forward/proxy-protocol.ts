@@ -175,7 +175,7 @@ function v6Text(b: Buffer): string {
   // Longest run of zero words becomes `::` (RFC 5952).
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== '0') {
       i++;
       continue;

@@ -63,9 +63,12 @@ test('parseAddress: valid and invalid text', () => {
 test('parseAddress accepts exactly what node:net accepts (random text from address characters)', () => {
   const chars = fc.constantFrom(...'0123456789abcdefABCDEF:.:::....'.split(''));
   fc.assert(
-    fc.property(fc.array(chars, { maxLength: 40 }).map((a) => a.join('')), (s) => {
-      assert.equal(parse(s) !== null, isIP(s) !== 0, JSON.stringify(s));
-    }),
+    fc.property(
+      fc.array(chars, { maxLength: 40 }).map((a) => a.join('')),
+      (s) => {
+        assert.equal(parse(s) !== null, isIP(s) !== 0, JSON.stringify(s));
+      },
+    ),
     { numRuns: 3000 },
   );
 });

@@ -121,7 +121,7 @@ export function formatIPv6(b: Uint8Array, prefix = 128): string {
   // The longest run of two or more zero groups becomes `::` (the first one on a tie).
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -131,6 +131,10 @@ export function formatIPv6(b: Uint8Array, prefix = 128): string {
     if (j - i > bestLen) [best, bestLen] = [i, j - i];
     i = j;
   }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((x) => x.toString(16)).join(':');
+  const hex = (from: number, to: number): string =>
+    groups
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':');
   return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }

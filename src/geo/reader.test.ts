@@ -104,7 +104,10 @@ function expected(place: string | null, network: string | null): GeoResult | nul
   };
 }
 
-for (const [shape, db] of [['city', city], ['flat', flat]] as const) {
+for (const [shape, db] of [
+  ['city', city],
+  ['flat', flat],
+] as const) {
   test(`${shape} fixture: lookups by address text`, () => {
     for (const [ip, place, network] of CASES) {
       assert.deepEqual(db.lookup(ip), expected(place, network), `${shape} ${ip}`);
@@ -168,12 +171,19 @@ test('description names the database', () => {
 const uint32 = fc.integer({ min: 0, max: 0xffffffff });
 /** Mostly addresses near the fixtures' networks (where the structure is), some anywhere. */
 const bases = CASES.filter(([ip]) => !ip.includes(':')).map(([ip]) => addressBytes(ip).readUInt32BE(0));
-const ipv4 = fc.oneof(uint32, fc.tuple(fc.constantFrom(...bases), fc.integer({ min: -0xffff, max: 0xffff })).map(([b, d]) => (b + d) >>> 0));
+const ipv4 = fc.oneof(
+  uint32,
+  fc.tuple(fc.constantFrom(...bases), fc.integer({ min: -0xffff, max: 0xffff })).map(([b, d]) => (b + d) >>> 0),
+);
 const ipv6 = fc.oneof(
   fc.uint8Array({ minLength: 16, maxLength: 16 }),
-  fc.tuple(fc.constantFrom(...CASES.filter(([ip]) => ip.includes(':') && !ip.includes('%')).map(([ip]) => addressBytes(ip))), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 2, max: 15 })).map(
-    ([base, noise, keep]) => Uint8Array.from(base.map((x, i) => (i < keep ? x : noise[i]!))),
-  ),
+  fc
+    .tuple(
+      fc.constantFrom(...CASES.filter(([ip]) => ip.includes(':') && !ip.includes('%')).map(([ip]) => addressBytes(ip))),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.integer({ min: 2, max: 15 }),
+    )
+    .map(([base, noise, keep]) => Uint8Array.from(base.map((x, i) => (i < keep ? x : noise[i]!)))),
 );
 const v4bytes = (a: number): Buffer => Buffer.from([a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff]);
 
@@ -182,7 +192,10 @@ function sameInsideNetwork(r: GeoResult, inside: (hostBits: number) => GeoResult
   for (const h of [0, 0xffffffff, 0x55555555, 0x12345678]) assert.deepEqual(inside(h), r, `${r.network} host bits ${h}`);
 }
 
-for (const [shape, db, file] of [['city', city, FIXTURE_PATHS.city], ['flat', flat, FIXTURE_PATHS.flat]] as const) {
+for (const [shape, db, file] of [
+  ['city', city, FIXTURE_PATHS.city],
+  ['flat', flat, FIXTURE_PATHS.flat],
+] as const) {
   const mm = new Reader(readFileSync(file));
 
   test(`${shape} fixture: lookup, lookupBytes and maxmind's getWithPrefixLength agree (random addresses)`, () => {
@@ -197,7 +210,10 @@ for (const [shape, db, file] of [['city', city, FIXTURE_PATHS.city], ['flat', fl
         // address (0:0:ffff:0:0:100:: formats as "::ffff:0:0:100:0:0").
         const mapped = b6.subarray(0, 10).every((x) => x === 0) && b6[10] === 0xff && b6[11] === 0xff;
         assert.deepEqual(db.lookup(t6), mapped ? db.lookup(formatIPv4(Buffer.from(b6).readUInt32BE(12))) : byBytes6, t6);
-        for (const [text, r] of [[t4, db.lookup(t4)], [t6, byBytes6]] as const) {
+        for (const [text, r] of [
+          [t4, db.lookup(t4)],
+          [t6, byBytes6],
+        ] as const) {
           const [raw, prefix] = mm.getWithPrefixLength(text);
           const loc = normalize(raw);
           assert.deepEqual(r && { ...r, prefixLength: 0, network: '' }, loc && { ...loc, prefixLength: 0, network: '' }, text);
@@ -233,11 +249,14 @@ for (const [shape, db, file] of [['city', city, FIXTURE_PATHS.city], ['flat', fl
         if (!r) return;
         const len = r.prefixLength;
         const inside = (h: number): GeoResult | null =>
-          db.lookupBytes(2, Uint8Array.from(b, (x, i) => {
-            const keep = Math.max(0, Math.min(8, len - i * 8));
-            const m = keep === 8 ? 0xff : (0xff00 >> keep) & 0xff;
-            return (x & m) | ((noise[i]! ^ (h & 0xff)) & ~m & 0xff);
-          }));
+          db.lookupBytes(
+            2,
+            Uint8Array.from(b, (x, i) => {
+              const keep = Math.max(0, Math.min(8, len - i * 8));
+              const m = keep === 8 ? 0xff : (0xff00 >> keep) & 0xff;
+              return (x & m) | ((noise[i]! ^ (h & 0xff)) & ~m & 0xff);
+            }),
+          );
         sameInsideNetwork(r, inside);
       }),
       { numRuns: 300 },
@@ -265,7 +284,11 @@ test('corrupt or truncated files are refused with a reason', () => {
     ['tail cut (metadata kept)', Buffer.concat([good.subarray(0, treeEnd - 60), good.subarray(good.lastIndexOf(Buffer.from('MaxMind.com')) - 3)]), /geo database/],
   ];
   for (const [name, bytes, re] of cases) {
-    assert.throws(() => GeoDatabase.fromBuffer(bytes, `t:${name}`), (err: Error) => re.test(err.message) && err.message.startsWith(`geo database t:${name}: `), name);
+    assert.throws(
+      () => GeoDatabase.fromBuffer(bytes, `t:${name}`),
+      (err: Error) => re.test(err.message) && err.message.startsWith(`geo database t:${name}: `),
+      name,
+    );
   }
   assert.throws(() => GeoDatabase.open('/nonexistent/geo.mmdb'), /geo database \/nonexistent\/geo\.mmdb: ENOENT/);
 });

@@ -230,9 +230,7 @@ export class GeoDatabase {
       case 28: {
         const o = node * 7;
         const mid = db[o + 3]!;
-        return bit === 0
-          ? ((mid & 0xf0) << 20) | (db[o]! << 16) | (db[o + 1]! << 8) | db[o + 2]!
-          : ((mid & 0x0f) << 24) | (db[o + 4]! << 16) | (db[o + 5]! << 8) | db[o + 6]!;
+        return bit === 0 ? ((mid & 0xf0) << 20) | (db[o]! << 16) | (db[o + 1]! << 8) | db[o + 2]! : ((mid & 0x0f) << 24) | (db[o + 4]! << 16) | (db[o + 5]! << 8) | db[o + 6]!;
       }
       default:
         return db.readUInt32BE(node * 8 + bit * 4);

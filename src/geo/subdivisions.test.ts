@@ -32,8 +32,17 @@ test('the table: codes, English names, aliases of re-coded subdivisions', () => 
 
 test('every US state name resolves to its code, both ways', () => {
   const states: [string, string][] = [
-    ['Alabama', 'AL'], ['Alaska', 'AK'], ['Arizona', 'AZ'], ['California', 'CA'], ['New York', 'NY'], ['North Carolina', 'NC'],
-    ['Texas', 'TX'], ['Virginia', 'VA'], ['Washington', 'WA'], ['West Virginia', 'WV'], ['Wyoming', 'WY'],
+    ['Alabama', 'AL'],
+    ['Alaska', 'AK'],
+    ['Arizona', 'AZ'],
+    ['California', 'CA'],
+    ['New York', 'NY'],
+    ['North Carolina', 'NC'],
+    ['Texas', 'TX'],
+    ['Virginia', 'VA'],
+    ['Washington', 'WA'],
+    ['West Virginia', 'WV'],
+    ['Wyoming', 'WY'],
   ];
   for (const [name, code] of states) {
     assert.equal(recordSubdivision('US', null, name), `US-${code}`, name);

@@ -146,7 +146,10 @@ test('the metadata says what the options said', () => {
 });
 
 test('bad input is refused with the network named', () => {
-  const w = (network: string, ipVersion: 4 | 6 = 4) => () => writeMmdb([{ network, data: {} }], { ipVersion, databaseType: 'T', buildEpoch: 1 });
+  const w =
+    (network: string, ipVersion: 4 | 6 = 4) =>
+    () =>
+      writeMmdb([{ network, data: {} }], { ipVersion, databaseType: 'T', buildEpoch: 1 });
   assert.throws(w('10.0.0.1/8'), /10\.0\.0\.1\/8: host bits set/);
   assert.throws(w('10.0.0.0'), /missing \/prefix/);
   assert.throws(w('10.0.0.0/33'), /bad prefix length/);
@@ -154,7 +157,14 @@ test('bad input is refused with the network named', () => {
   assert.throws(w('::ffff:10.0.0.0/104', 6), /inside ::ffff:0:0\/96/);
   assert.throws(w('nonsense/8'), /not an IP address/);
   assert.throws(
-    () => writeMmdb([{ network: '10.0.0.0/8', data: {} }, { network: '10.0.0.0/8', data: { x: 1 } }], { ipVersion: 4, databaseType: 'T', buildEpoch: 1 }),
+    () =>
+      writeMmdb(
+        [
+          { network: '10.0.0.0/8', data: {} },
+          { network: '10.0.0.0/8', data: { x: 1 } },
+        ],
+        { ipVersion: 4, databaseType: 'T', buildEpoch: 1 },
+      ),
     /duplicate network/,
   );
 });

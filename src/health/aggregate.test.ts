@@ -14,10 +14,7 @@ function view(vantage: string, seen: Record<string, 'u' | 'd'>, heartbeatAgoMs =
     region: null,
     heartbeatAt: NOW - heartbeatAgoMs,
     endpoints: new Map(
-      Object.entries(seen).map(([k, s]) => [
-        k,
-        { status: s === 'u' ? 'up' : 'down', since: NOW - 60_000, checkedAt: NOW - 500, rttMs: s === 'u' ? 3 : null, error: s === 'u' ? null : 'timeout' },
-      ]),
+      Object.entries(seen).map(([k, s]) => [k, { status: s === 'u' ? 'up' : 'down', since: NOW - 60_000, checkedAt: NOW - 500, rttMs: s === 'u' ? 3 : null, error: s === 'u' ? null : 'timeout' }]),
     ),
   };
 }

@@ -190,13 +190,7 @@ export function aggregate(input: AggregateInput): AggregatedHealth {
   return new AggregatedHealth(input.version, regionMap, endpointMap, downAddresses, vantages, loadMap);
 }
 
-function endpointVerdict(
-  key: EndpointKey,
-  live: VantageView[],
-  overrides: Map<string, Override>,
-  quorum: number,
-  coldStart: 'up' | 'down',
-): EndpointVerdict {
+function endpointVerdict(key: EndpointKey, live: VantageView[], overrides: Map<string, Override>, quorum: number, coldStart: 'up' | 'down'): EndpointVerdict {
   let up = 0;
   let down = 0;
   for (const view of live) {
@@ -214,13 +208,7 @@ function endpointVerdict(
   return { status: down > quorum * n ? 'down' : 'up', up, down, live: n, source: 'probes' };
 }
 
-function regionVerdict(
-  region: RegionInput,
-  up: number,
-  counted: number,
-  overrides: Map<string, Override>,
-  regionUpFraction: number,
-): RegionVerdict {
+function regionVerdict(region: RegionInput, up: number, counted: number, overrides: Map<string, Override>, regionUpFraction: number): RegionVerdict {
   const o = overrides.get(regionScope(region.id));
   if (o) return { state: o.state, up, counted, source: 'override' };
   if (region.state && region.state !== 'up') return { state: region.state, up, counted, source: 'config' };

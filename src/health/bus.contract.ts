@@ -68,10 +68,19 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       await elapse(ttlMs / 2);
       assert.equal((await bus.readViews()).length, 2);
       await elapse(ttlMs);
-      assert.deepEqual((await bus.readViews()).map((v) => v.vantage), ['long']);
+      assert.deepEqual(
+        (await bus.readViews()).map((v) => v.vantage),
+        ['long'],
+      );
       // A vantage that comes back is a new view, not a resurrection of stale endpoints.
       await bus.writeView(makeView('short', now(), {}), ttlMs * 20);
-      assert.deepEqual(sorted(await bus.readViews()).map((v) => [v.vantage, v.endpoints.size]), [['long', 1], ['short', 0]]);
+      assert.deepEqual(
+        sorted(await bus.readViews()).map((v) => [v.vantage, v.endpoints.size]),
+        [
+          ['long', 1],
+          ['short', 0],
+        ],
+      );
     });
 
     it('publishChange updates the view and delivers a change event asynchronously', async (t) => {
@@ -117,7 +126,10 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       const heard = nextEvent(bus, (e) => e.kind === 'view'); // another subscriber still hears it
       await bus.writeView(makeView('va', now(), {}), ttlMs * 10);
       await heard;
-      assert.deepEqual(events.filter((e) => e.kind !== 'resync'), []);
+      assert.deepEqual(
+        events.filter((e) => e.kind !== 'resync'),
+        [],
+      );
     });
 
     it('load reports: one per forwarder per region, replaced by the next, announced whole', async (t) => {
@@ -179,7 +191,10 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       await bus.writeOverride(override('region/us', 'down', now(), null));
       assert.equal((await bus.readOverrides()).length, 2);
       await elapse(ttlMs * 1.5);
-      assert.deepEqual((await bus.readOverrides()).map((o) => o.scope), ['region/us']);
+      assert.deepEqual(
+        (await bus.readOverrides()).map((o) => o.scope),
+        ['region/us'],
+      );
     });
 
     it('overrides: a sweep removes each expired record once and returns it; reads only skip them', async (t) => {
@@ -190,7 +205,10 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       for (const o of [gone, renewed, stays]) await bus.writeOverride(o);
       assert.deepEqual(await bus.sweepExpiredOverrides(), [], 'nothing has expired yet');
       await elapse(ttlMs * 1.5);
-      assert.deepEqual((await bus.readOverrides()).map((o) => o.scope), ['region/us']);
+      assert.deepEqual(
+        (await bus.readOverrides()).map((o) => o.scope),
+        ['region/us'],
+      );
       const fresh = { ...renewed, createdAt: now(), expiresAt: now() + 3_600_000 };
       await bus.writeOverride(fresh);
       // Two sweeps at once (two API nodes): between them, each expired record exactly once.

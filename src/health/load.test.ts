@@ -59,7 +59,9 @@ describe('load reports', () => {
       assert.equal(parseLoadReport(bad), null, bad);
     }
     // A broken backend entry is dropped, the report kept.
-    assert.deepEqual(parseLoadReport({ ...ok, backends: { 'eu/a': { active: 'x' }, 'eu/b': { active: 1, newPerSec: 0, connectFailuresPerSec: 0 } } })!.backends, { 'eu/b': { active: 1, newPerSec: 0, connectFailuresPerSec: 0 } });
+    assert.deepEqual(parseLoadReport({ ...ok, backends: { 'eu/a': { active: 'x' }, 'eu/b': { active: 1, newPerSec: 0, connectFailuresPerSec: 0 } } })!.backends, {
+      'eu/b': { active: 1, newPerSec: 0, connectFailuresPerSec: 0 },
+    });
   });
 
   it('a region sums its live forwarders; expired reports do not count', () => {
@@ -98,7 +100,7 @@ describe('snapshot effective weight', () => {
   it('the fingerprint changes with the factor, not with every connection', () => {
     const fp = (active: number) => aggregate(input([report('eu', 'f1', active)])).fingerprint;
     assert.equal(fp(10), fp(70), 'under the threshold load is not part of the fingerprint');
-    assert.equal(fp(93), fp(93.2), "a move within one step");
+    assert.equal(fp(93), fp(93.2), 'a move within one step');
     assert.notEqual(fp(70), fp(90));
   });
 });
@@ -108,7 +110,15 @@ describe('HealthSource with load reports', () => {
     let clock = NOW;
     const now = (): number => clock;
     const bus = new MemoryBus({ now });
-    const source = new HealthSource({ bus, regions: [{ id: 'eu', endpoints: [] }, { id: 'us', endpoints: [] }], now, resyncIntervalMs: 20 });
+    const source = new HealthSource({
+      bus,
+      regions: [
+        { id: 'eu', endpoints: [] },
+        { id: 'us', endpoints: [] },
+      ],
+      now,
+      resyncIntervalMs: 20,
+    });
     t.after(() => source.close());
     return { bus, source, now, advance: (ms: number) => void (clock += ms) };
   }
@@ -135,7 +145,10 @@ describe('weighted policy with load feedback', () => {
     const health = aggregate({
       views: [],
       overrides: [],
-      regions: [{ id: 'eu', endpoints: [] }, { id: 'us', endpoints: [] }],
+      regions: [
+        { id: 'eu', endpoints: [] },
+        { id: 'us', endpoints: [] },
+      ],
       now: NOW,
       quorum: 0.5,
       regionUpFraction: 0.5,

@@ -39,8 +39,14 @@ describe('MemoryBus specifics', () => {
     await bus.writeOverride({ scope: 'region/us', state: 'drained', expiresAt: null, reason: 'r', author: 'a', createdAt: h.now() });
     const file = join(dir, `overrides-${n}.json`);
     const data = JSON.parse(readFileSync(file, 'utf8')) as { scope: string }[];
-    assert.deepEqual(data.map((o) => o.scope), ['region/us']);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      data.map((o) => o.scope),
+      ['region/us'],
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     await bus.close();
   });
 

@@ -13,9 +13,7 @@ const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
 const STATES: readonly RegionState[] = ['up', 'down', 'drained'];
 
-export type ParsedScope =
-  | { kind: 'region'; scope: OverrideScope; region: string }
-  | { kind: 'endpoint'; scope: OverrideScope; region: string; endpoint: string; key: EndpointKey };
+export type ParsedScope = { kind: 'region'; scope: OverrideScope; region: string } | { kind: 'endpoint'; scope: OverrideScope; region: string; endpoint: string; key: EndpointKey };
 
 /** `region/<id>` or `endpoint/<region>/<id>`; throws `override scope: <reason>`. */
 export function parseScope(text: string): ParsedScope {
@@ -74,7 +72,12 @@ export function formatDuration(ms: number): string {
   if (ms < 1_000) return ms <= 0 ? '0s' : '<1s';
   const parts: string[] = [];
   let rest = Math.floor(ms / 1_000);
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     rest -= n * size;
     if (n > 0 || (parts.length > 0 && parts.length < 2)) parts.push(`${n}${unit}`);
@@ -145,6 +148,9 @@ export function formatOverrides(list: readonly Override[], now: number): string 
   const header = ['SCOPE', 'STATE', 'EXPIRES', 'AUTHOR', 'CREATED', 'REASON'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

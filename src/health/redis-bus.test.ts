@@ -96,7 +96,10 @@ describe('RedisBus specifics', { skip }, () => {
       await raw.hset(`${prefix}:overrides`, 'region/xx', '{"scope": 42}');
       await sleep(100);
       const views = await bus.readViews();
-      assert.deepEqual(views.map((v) => [v.vantage, [...v.endpoints.keys()]]), [['odd', ['eu/a']]]);
+      assert.deepEqual(
+        views.map((v) => [v.vantage, [...v.endpoints.keys()]]),
+        [['odd', ['eu/a']]],
+      );
       assert.deepEqual(await bus.readOverrides(), []);
       await sleep(50);
       assert.deepEqual(await raw.smembers(`${prefix}:health:vantages`), ['odd']);
@@ -130,9 +133,18 @@ describe('RedisBus specifics', { skip }, () => {
 
   it('backoff doubles from the base, is capped, and jitters ±25 %', () => {
     const mid = () => 0.5;
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 50].map((n) => backoff(n, 100, 2_000, mid)), [100, 200, 400, 800, 1_600, 2_000, 2_000]);
-    assert.equal(backoff(1, 100, 2_000, () => 0), 75);
-    assert.equal(backoff(10, 100, 2_000, () => 1), 2_500);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 50].map((n) => backoff(n, 100, 2_000, mid)),
+      [100, 200, 400, 800, 1_600, 2_000, 2_000],
+    );
+    assert.equal(
+      backoff(1, 100, 2_000, () => 0),
+      75,
+    );
+    assert.equal(
+      backoff(10, 100, 2_000, () => 1),
+      2_500,
+    );
   });
 
   it('while Redis is down every call rejects fast (no offline queue); after restart it resyncs', async () => {

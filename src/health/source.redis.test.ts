@@ -84,9 +84,7 @@ describe('HealthSource over Redis', { skip }, () => {
   it('propagation: publishChange → onSwap in 3 subscribed sources, 200 flips, p99 < 200 ms', async () => {
     const prefix = `{t-${randomBytes(4).toString('hex')}}`;
     const writer = await bus(prefix);
-    const sources = await Promise.all(
-      [1, 2, 3].map(async () => new HealthSource({ bus: await bus(prefix), regions: REGIONS, heartbeatTtlMs: TTL })),
-    );
+    const sources = await Promise.all([1, 2, 3].map(async () => new HealthSource({ bus: await bus(prefix), regions: REGIONS, heartbeatTtlMs: TTL })));
     try {
       let t = Date.now();
       await writer.writeView(makeView('v1', t, { 'eu/a': obs('up', t) }), TTL);
@@ -116,10 +114,7 @@ describe('HealthSource over Redis', { skip }, () => {
       samples.sort((a, b) => a - b);
       const p50 = percentile(samples, 50);
       const p99 = percentile(samples, 99);
-      console.log(
-        `health propagation (loopback redis, 3 subscribers, ${samples.length} samples): ` +
-          `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${samples.at(-1)!.toFixed(2)} ms`,
-      );
+      console.log(`health propagation (loopback redis, 3 subscribers, ${samples.length} samples): ` + `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${samples.at(-1)!.toFixed(2)} ms`);
       assert.equal(samples.length, 600);
       assert.ok(p99 < 200, `p99 ${p99} ms`);
     } finally {

@@ -158,7 +158,7 @@ class FlakyBus implements HealthBus {
   /** Reads fail while the connection looks fine (timeouts, a wrong-type key). */
   readsFail = false;
   private gate<T>(f: () => Promise<T>): Promise<T> {
-    return this.up && !this.readsFail ? f() : Promise.reject(new Error('Stream isn\'t writeable and enableOfflineQueue options is false'));
+    return this.up && !this.readsFail ? f() : Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
   }
   writeView: HealthBus['writeView'] = (v, ttl) => this.gate(() => this.inner.writeView(v, ttl));
   publishChange: HealthBus['publishChange'] = (v, e, o) => this.gate(() => this.inner.publishChange(v, e, o));

@@ -7,17 +7,21 @@ describe('ResourceStack', () => {
     const stack = new ResourceStack();
     const log: string[] = [];
     for (const name of ['a', 'b', 'c']) {
-      await stack.open(name, () => name, async (r) => {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        log.push(r);
-      });
+      await stack.open(
+        name,
+        () => name,
+        async (r) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          log.push(r);
+        },
+      );
     }
     assert.deepEqual(stack.names, ['a', 'b', 'c']);
     await stack.close();
     assert.deepEqual(log, ['c', 'b', 'a']);
   });
 
-  test('close is idempotent: the second call gets the first call\'s promise and closes nothing twice', async () => {
+  test("close is idempotent: the second call gets the first call's promise and closes nothing twice", async () => {
     const stack = new ResourceStack();
     let closes = 0;
     stack.push('x', () => void closes++);
@@ -47,7 +51,14 @@ describe('ResourceStack', () => {
     assert.throws(() => stack.push('late', () => void (closed = true)), StackClosedError);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(closed, true);
-    await assert.rejects(stack.open('later', () => 1, () => undefined), StackClosedError);
+    await assert.rejects(
+      stack.open(
+        'later',
+        () => 1,
+        () => undefined,
+      ),
+      StackClosedError,
+    );
   });
 });
 
@@ -55,9 +66,21 @@ describe('build', () => {
   test('a start that fails half-way closes what it opened, newest first, and rethrows the start error', async () => {
     const closed: string[] = [];
     const err = await build(async (stack) => {
-      await stack.open('a', () => 'a', (r) => void closed.push(r));
-      await stack.open('b', () => 'b', (r) => void closed.push(r));
-      await stack.open('c', () => Promise.reject(new Error('c cannot open')), () => void closed.push('c'));
+      await stack.open(
+        'a',
+        () => 'a',
+        (r) => void closed.push(r),
+      );
+      await stack.open(
+        'b',
+        () => 'b',
+        (r) => void closed.push(r),
+      );
+      await stack.open(
+        'c',
+        () => Promise.reject(new Error('c cannot open')),
+        () => void closed.push('c'),
+      );
       return 'never';
     }).catch((e: unknown) => e as Error);
     assert.ok(err instanceof Error);

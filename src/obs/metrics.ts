@@ -82,7 +82,16 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
     collect() {
       this.reset();
       const st = s();
-      for (const [rcode, n] of Object.entries({ NOERROR: st.noerror, FORMERR: st.formerr, SERVFAIL: st.servfail, NXDOMAIN: st.nxdomain, NOTIMP: st.notimp, REFUSED: st.refused, NOTAUTH: st.notauth, BADVERS: st.badvers })) {
+      for (const [rcode, n] of Object.entries({
+        NOERROR: st.noerror,
+        FORMERR: st.formerr,
+        SERVFAIL: st.servfail,
+        NXDOMAIN: st.nxdomain,
+        NOTIMP: st.notimp,
+        REFUSED: st.refused,
+        NOTAUTH: st.notauth,
+        BADVERS: st.badvers,
+      })) {
         this.inc({ rcode }, n);
       }
     },

@@ -14,8 +14,16 @@ const v4 = (i: number): Client => ({ family: 4, bytes: new Uint8Array([10 + (i >
 
 function shares(policy: typeof weighted, weights: number[]): { counts: number[]; winners: string[] } {
   const regions = weights.map((w, i) => region(`r${i}`, { weight: w }));
-  const step = policy.build(policy.parseConfig({}, regions.map((r) => r.id)));
-  const s0 = state(regions, regions.map(() => 0));
+  const step = policy.build(
+    policy.parseConfig(
+      {},
+      regions.map((r) => r.id),
+    ),
+  );
+  const s0 = state(
+    regions,
+    regions.map(() => 0),
+  );
   const counts = weights.map(() => 0);
   const winners: string[] = [];
   for (let i = 0; i < SUBNETS; i++) {
@@ -28,7 +36,12 @@ function shares(policy: typeof weighted, weights: number[]): { counts: number[];
 }
 
 for (const policy of [weighted, sticky]) {
-  for (const weights of [[100, 100, 50], [1, 1, 1, 1], [70, 20, 10], [1000, 1]]) {
+  for (const weights of [
+    [100, 100, 50],
+    [1, 1, 1, 1],
+    [70, 20, 10],
+    [1000, 1],
+  ]) {
     test(`${policy.name}: shares over ${SUBNETS} subnets within ±1% of weights ${weights.join('/')}`, () => {
       const { counts } = shares(policy, weights);
       const total = weights.reduce((a, b) => a + b, 0);
@@ -92,7 +105,7 @@ test('sticky: a weight change moves only the minimum share of subnets (rendezvou
   }
   // Minimum movement = total variation distance between the two share vectors: r0 goes 0.4 -> 0.571.
   const minimum = 200 / 350 - 100 / 250;
-  assert.ok(Math.abs(moved / SUBNETS - minimum) <= 0.01, `moved ${(moved / SUBNETS * 100).toFixed(2)}%, minimum ${(minimum * 100).toFixed(2)}%`);
+  assert.ok(Math.abs(moved / SUBNETS - minimum) <= 0.01, `moved ${((moved / SUBNETS) * 100).toFixed(2)}%, minimum ${(minimum * 100).toFixed(2)}%`);
 });
 
 test('weighted (cumulative buckets) moves more than the minimum on the same change: why sticky exists', () => {

@@ -59,7 +59,7 @@ test('every README example is a valid policy config (CoreDNS readme_test)', asyn
   }
 });
 
-test('without a locate step all of a service\'s regions are one tier: weighted and sticky share by weight', () => {
+test("without a locate step all of a service's regions are one tier: weighted and sticky share by weight", () => {
   // Issue 13, defect 1: the runner gave each region a tier of its own, so the first region always won.
   const regions = [region('a', { weight: 300 }), region('b', { weight: 100 }), region('standby', { weight: 0 })];
   for (const policy of [{ weighted: {} }, { sticky: {} }, { sticky: {}, multivalue: {} }]) {

@@ -90,7 +90,9 @@ export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
     }
   }
   input.trace?.push(
-    state.servfail ? 'answer: SERVFAIL (all down, policy servfail)' : `answer: ${addresses.join(', ') || 'no addresses (NODATA)'}; ${state.scope === 0 ? 'the same for every client' : `the same for the client's /${state.scope}`}`,
+    state.servfail
+      ? 'answer: SERVFAIL (all down, policy servfail)'
+      : `answer: ${addresses.join(', ') || 'no addresses (NODATA)'}; ${state.scope === 0 ? 'the same for every client' : `the same for the client's /${state.scope}`}`,
   );
   return { state, addresses };
 }

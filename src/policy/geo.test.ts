@@ -18,10 +18,34 @@ const config = geo.parseConfig(
 const step = geo.build(config);
 
 const cases: { name: string; geo: ReturnType<typeof geoAt> | null; prefix: number; want: string[]; scope: number }[] = [
-  { name: 'subdivision beats country and continent', geo: geoAt({ continent: 'NA', country: 'US', subdivision: 'US-CA', prefixLength: 20 }), prefix: 20, want: ['ap-southeast@0', 'us-east@1', 'eu-west@2'], scope: 20 },
-  { name: 'a rule written CC-Name matches the code the geo layer gives', geo: geoAt({ continent: 'EU', country: 'DE', subdivision: 'DE-HE' }), prefix: 16, want: ['us-east@0', 'eu-west@1', 'ap-southeast@2'], scope: 16 },
-  { name: 'a region the table lacks matches its CC-Name rule, folded', geo: geoAt({ continent: 'NA', country: 'US', subdivision: 'US-CASCADIA' }), prefix: 16, want: ['eu-west@0', 'us-east@1', 'ap-southeast@2'], scope: 16 },
-  { name: 'US-CA is not CA-anything: Ontario falls to the default', geo: geoAt({ continent: 'NA', country: 'CA', subdivision: 'CA-ON' }), prefix: 20, want: ['us-east@0', 'eu-west@1', 'ap-southeast@2'], scope: 20 },
+  {
+    name: 'subdivision beats country and continent',
+    geo: geoAt({ continent: 'NA', country: 'US', subdivision: 'US-CA', prefixLength: 20 }),
+    prefix: 20,
+    want: ['ap-southeast@0', 'us-east@1', 'eu-west@2'],
+    scope: 20,
+  },
+  {
+    name: 'a rule written CC-Name matches the code the geo layer gives',
+    geo: geoAt({ continent: 'EU', country: 'DE', subdivision: 'DE-HE' }),
+    prefix: 16,
+    want: ['us-east@0', 'eu-west@1', 'ap-southeast@2'],
+    scope: 16,
+  },
+  {
+    name: 'a region the table lacks matches its CC-Name rule, folded',
+    geo: geoAt({ continent: 'NA', country: 'US', subdivision: 'US-CASCADIA' }),
+    prefix: 16,
+    want: ['eu-west@0', 'us-east@1', 'ap-southeast@2'],
+    scope: 16,
+  },
+  {
+    name: 'US-CA is not CA-anything: Ontario falls to the default',
+    geo: geoAt({ continent: 'NA', country: 'CA', subdivision: 'CA-ON' }),
+    prefix: 20,
+    want: ['us-east@0', 'eu-west@1', 'ap-southeast@2'],
+    scope: 20,
+  },
   { name: 'country with a weighted tier', geo: geoAt({ continent: 'EU', country: 'DE', prefixLength: 16 }), prefix: 16, want: ['eu-west@0', 'us-east@0', 'ap-southeast@1'], scope: 16 },
   { name: 'continent', geo: geoAt({ continent: 'EU', country: 'FR', prefixLength: 12 }), prefix: 12, want: ['eu-west@0', 'us-east@1', 'ap-southeast@2'], scope: 12 },
   { name: 'unlisted regions follow in service order', geo: geoAt({ continent: 'AS', country: 'JP' }), prefix: 16, want: ['ap-southeast@0', 'us-east@1', 'eu-west@2'], scope: 16 },
@@ -70,7 +94,10 @@ test('geo: every accepted spelling of a subdivision key becomes one code; unknow
   assert.deepEqual([...cfg.subdivisions.keys()], ['US-CA', 'US-VA', 'US-TX', 'DE-HE', 'BR-SP', 'JP-13', 'IN-CG']);
   assert.deepEqual([...cfg.subdivisionNames.keys()], ['US-cascadia']);
   assert.deepEqual(notes.subdivisions, ['US-CA', 'US-VA', 'US-TX', 'DE-HE', 'BR-SP', 'JP-13', 'IN-CG', 'US-Cascadia']);
-  assert.deepEqual(notes.warnings.map((w) => w.path), [['geo', 'subdivisions', 'US-Cascadia']]);
+  assert.deepEqual(
+    notes.warnings.map((w) => w.path),
+    [['geo', 'subdivisions', 'US-Cascadia']],
+  );
   assert.match(notes.warnings[0]!.reason, /"Cascadia" is not a subdivision of US that Meridian knows/);
 });
 

@@ -70,9 +70,7 @@ export const geo: PolicyDefinition<GeoConfig> = {
     const cfg: GeoConfig = {
       ...parseSubdivisions(o.subdivisions, regionIds, notes),
       countries: parseMap(o.countries, regionIds, 'geo.countries', (k) => (/^[A-Za-z]{2}$/.test(k) ? null : `"${k}" is not an ISO 3166-1 alpha-2 code`)),
-      continents: parseMap(o.continents, regionIds, 'geo.continents', (k) =>
-        CONTINENTS.includes(k.toUpperCase()) ? null : `"${k}" is not a continent code (${CONTINENTS.join(', ')})`,
-      ),
+      continents: parseMap(o.continents, regionIds, 'geo.continents', (k) => (CONTINENTS.includes(k.toUpperCase()) ? null : `"${k}" is not a continent code (${CONTINENTS.join(', ')})`)),
       default: o.default === undefined ? null : parseTierList(o.default, regionIds, 'geo.default'),
     };
     return cfg;
@@ -87,15 +85,12 @@ export const geo: PolicyDefinition<GeoConfig> = {
         const sub = g.subdivision;
         if (sub && ((list = cfg.subdivisions.get(sub)) || (cfg.subdivisionNames.size > 0 && (list = cfg.subdivisionNames.get(nameKey(sub)))))) {
           matched = `subdivision ${sub}`;
-        }
-        else if (g.country && (list = cfg.countries.get(g.country.toUpperCase()))) matched = `country ${g.country}`;
+        } else if (g.country && (list = cfg.countries.get(g.country.toUpperCase()))) matched = `country ${g.country}`;
         else if (g.continent && (list = cfg.continents.get(g.continent.toUpperCase()))) matched = `continent ${g.continent}`;
       }
       list ??= cfg.default ?? undefined;
       const candidates = list ? candidatesFromTiers(list, state.candidates) : state.candidates;
-      ctx.trace?.push(
-        `geo: matched ${list ? matched : 'nothing (no default list): the service\'s regions, one tier'} -> ${candidates.map((c) => `${c.region.id}@${c.tier}`).join(' ')}`,
-      );
+      ctx.trace?.push(`geo: matched ${list ? matched : "nothing (no default list): the service's regions, one tier"} -> ${candidates.map((c) => `${c.region.id}@${c.tier}`).join(' ')}`);
       return { ...state, candidates, scope: Math.max(state.scope, ctx.geoPrefix) };
     };
   },

@@ -19,7 +19,13 @@ const cases: { name: string; states: S; down?: Record<string, string[]>; allDown
   { name: 'all down, failopen: answer as if healthy (first in order)', states: { 'us-east': 'down', 'eu-west': 'down', 'ap-southeast': 'down' }, want: ['192.0.2.1'], allDownFlag: true },
   { name: 'all down or drained, failopen skips the drained', states: { 'us-east': 'drained', 'eu-west': 'down', 'ap-southeast': 'down' }, want: ['192.0.2.2'], allDownFlag: true },
   { name: 'all drained, failopen uses them anyway', states: { 'us-east': 'drained', 'eu-west': 'drained', 'ap-southeast': 'drained' }, want: ['192.0.2.1'], allDownFlag: true },
-  { name: 'all down, fallback region', states: { 'us-east': 'down', 'eu-west': 'down', 'ap-southeast': 'down' }, allDown: { mode: 'fallback', region: 'ap-southeast' }, want: ['192.0.2.3'], allDownFlag: true },
+  {
+    name: 'all down, fallback region',
+    states: { 'us-east': 'down', 'eu-west': 'down', 'ap-southeast': 'down' },
+    allDown: { mode: 'fallback', region: 'ap-southeast' },
+    want: ['192.0.2.3'],
+    allDownFlag: true,
+  },
   { name: 'all down, servfail', states: { 'us-east': 'down', 'eu-west': 'down', 'ap-southeast': 'down' }, allDown: { mode: 'servfail' }, want: [], allDownFlag: true, servfail: true },
   { name: 'failopen ignores address health too', states: { 'us-east': 'down', 'eu-west': 'down', 'ap-southeast': 'down' }, down: { 'us-east': ['192.0.2.1'] }, want: ['192.0.2.1'], allDownFlag: true },
 ];
@@ -42,8 +48,14 @@ test('health: no region has addresses of the family -> NODATA, not all-down', ()
 test('health: explain trace names the excluded regions and the all-down policy', () => {
   const c = ctx({ health: health({ 'us-east': 'down', 'eu-west': 'down', 'ap-southeast': 'down' }) });
   decide({}, c, { allDown: { mode: 'fallback', region: 'eu-west' } });
-  assert.ok(c.trace!.some((l) => /us-east=down \(excluded\)/.test(l)), c.trace!.join('\n'));
-  assert.ok(c.trace!.some((l) => /all-down policy fallback: eu-west/.test(l)), c.trace!.join('\n'));
+  assert.ok(
+    c.trace!.some((l) => /us-east=down \(excluded\)/.test(l)),
+    c.trace!.join('\n'),
+  );
+  assert.ok(
+    c.trace!.some((l) => /all-down policy fallback: eu-west/.test(l)),
+    c.trace!.join('\n'),
+  );
 });
 
 for (const [json, want] of [

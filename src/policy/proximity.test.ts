@@ -32,7 +32,11 @@ for (const c of cases) {
     const step = proximity.build(proximity.parseConfig({ bias: c.bias ?? {} }, regionIds));
     const out = step(state(), ctx({ geo: geoAt({ lat: c.at[0], lon: c.at[1], prefixLength: 20 }), geoPrefix: 20 }));
     assert.deepEqual(ids(out), c.want);
-    assert.deepEqual(out.candidates.map((x) => x.tier), [0, 1, 2], 'each region its own tier');
+    assert.deepEqual(
+      out.candidates.map((x) => x.tier),
+      [0, 1, 2],
+      'each region its own tier',
+    );
     assert.equal(out.scope, 20);
   });
 }
@@ -48,7 +52,12 @@ test('proximity: regions at the same effective distance (to the km) share a tier
   const a2 = region('us-east-2', { lat: REGIONS.use.lat, lon: REGIONS.use.lon });
   const near = region('us-east-3', { lat: REGIONS.use.lat + 0.001, lon: REGIONS.use.lon });
   const regions = [REGIONS.euw, a2, REGIONS.use, near, REGIONS.aps];
-  const step = proximity.build(proximity.parseConfig({ bias: { 'eu-west': 50 } }, regions.map((r) => r.id)));
+  const step = proximity.build(
+    proximity.parseConfig(
+      { bias: { 'eu-west': 50 } },
+      regions.map((r) => r.id),
+    ),
+  );
   const out = step(state(regions), ctx({ geo: geoAt({ lat: 41.88, lon: -87.63 }), geoPrefix: 20 }));
   // Chicago: the three Ashburn sites at ~956 km (one 0.1 km further: same km), then Dublin at
   // 5,800 km biased to half, then Singapore.

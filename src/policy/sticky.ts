@@ -32,7 +32,14 @@ export const sticky: PolicyDefinition<BalanceConfig> = {
         score: -Math.log(unitInterval(fmix32(h ^ saltOf(c.region.id)))) / comp.weights[i]!,
       }));
       scored.sort((a, b) => a.score - b.score);
-      return applyOrder(state, ctx, cfg, comp, scored.map((s) => s.c), 'sticky');
+      return applyOrder(
+        state,
+        ctx,
+        cfg,
+        comp,
+        scored.map((s) => s.c),
+        'sticky',
+      );
     };
   },
 };

@@ -65,7 +65,11 @@ export function run(step: PolicyStep, s: ChainState, c: PolicyContext): ChainSta
 /** Runs a whole chain from its config, as the answer path does. */
 export function decide(policy: unknown, c: PolicyContext, opts: { allDown?: unknown; regions?: Region[]; answers?: number } = {}) {
   const regions = opts.regions ?? ALL;
-  const chain = compileChain(policy, opts.allDown, regions.map((r) => r.id));
+  const chain = compileChain(
+    policy,
+    opts.allDown,
+    regions.map((r) => r.id),
+  );
   return runChain(chain, {
     regions,
     answers: opts.answers ?? 1,

@@ -31,7 +31,7 @@ export function attempt(timeoutMs: number, signal: AbortSignal | undefined, star
       signal?.removeEventListener('abort', onAbort);
       // Teardown may still be unset if start() itself settled synchronously; run it below then.
       if (teardown) runTeardown(teardown);
-      resolve({ ok, rttMs, error: ok ? null : error ?? 'failed' });
+      resolve({ ok, rttMs, error: ok ? null : (error ?? 'failed') });
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -73,7 +73,7 @@ export function describeError(err: unknown): string {
   const ssl = code === 'EPROTO' ? /error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(err.message) : null;
   if (ssl) text = `tls EPROTO: ${ssl[1]}`;
   else if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) text = code;
-  else if (typeof code === 'string' && (/CERT|SELF_SIGNED|VERIFY|TLS|SSL/.test(code))) text = `tls ${code}: ${err.message}`;
+  else if (typeof code === 'string' && /CERT|SELF_SIGNED|VERIFY|TLS|SSL/.test(code)) text = `tls ${code}: ${err.message}`;
   else if (typeof code === 'string') text = `${code}: ${err.message}`;
   else text = err.message;
   return text.slice(0, 200);

@@ -98,7 +98,8 @@ test('http: Host header, User-Agent and path as sent', async () => {
 
 test('http: Host header defaults (port elided when default, IPv6 bracketed)', () => {
   const spec = (type: 'http' | 'https'): HttpCheckSpec => ({ type, path: '/', expect: [200], body: null, host: null, sni: null, insecure: false, ca: null });
-  const t = (address: string, port: number, type: 'http' | 'https') => hostHeader({ key: 'r/e', address, port, check: spec(type), timing: { intervalMs: 1, timeoutMs: 1, rise: 1, fall: 1 } }, spec(type));
+  const t = (address: string, port: number, type: 'http' | 'https') =>
+    hostHeader({ key: 'r/e', address, port, check: spec(type), timing: { intervalMs: 1, timeoutMs: 1, rise: 1, fall: 1 } }, spec(type));
   assert.equal(t('192.0.2.1', 80, 'http'), '192.0.2.1');
   assert.equal(t('192.0.2.1', 443, 'https'), '192.0.2.1');
   assert.equal(t('192.0.2.1', 443, 'http'), '192.0.2.1:443');
@@ -124,13 +125,23 @@ after(() => secure.close());
 
 const tlsCases: { name: string; spec: Partial<HttpCheckSpec>; want: { ok: boolean; error: RegExp | null }; sni: string | false }[] = [
   { name: 'insecure: true passes on a self-signed cert; SNI = spec.sni', spec: { sni: 'svc.test', insecure: true, body: 'secure' }, want: { ok: true, error: null }, sni: 'svc.test' },
-  { name: 'insecure: false fails on a self-signed cert with a clear error', spec: { sni: 'svc.test' }, want: { ok: false, error: /^tls DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate$/ }, sni: 'svc.test' },
+  {
+    name: 'insecure: false fails on a self-signed cert with a clear error',
+    spec: { sni: 'svc.test' },
+    want: { ok: false, error: /^tls DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate$/ },
+    sni: 'svc.test',
+  },
   { name: 'SNI defaults to the Host name (port stripped)', spec: { host: 'svc.test:8443', insecure: true }, want: { ok: true, error: null }, sni: 'svc.test' },
   { name: 'sni wins over host', spec: { host: 'www.test', sni: 'svc.test', insecure: true }, want: { ok: true, error: null }, sni: 'svc.test' },
   { name: 'no SNI for an IP-only check', spec: { insecure: true }, want: { ok: true, error: null }, sni: false },
   { name: 'ca: the private CA verifies the certificate, no insecure needed', spec: { sni: 'svc.test', ca: pair.cert.toString() }, want: { ok: true, error: null }, sni: 'svc.test' },
   { name: 'ca: another CA does not verify it', spec: { sni: 'svc.test', ca: selfSigned('other.test').cert.toString() }, want: { ok: false, error: /^tls / }, sni: 'svc.test' },
-  { name: 'ca: the right CA but the wrong name still fails', spec: { sni: 'wrong.test', ca: pair.cert.toString() }, want: { ok: false, error: /^tls ERR_TLS_CERT_ALTNAME_INVALID/ }, sni: 'wrong.test' },
+  {
+    name: 'ca: the right CA but the wrong name still fails',
+    spec: { sni: 'wrong.test', ca: pair.cert.toString() },
+    want: { ok: false, error: /^tls ERR_TLS_CERT_ALTNAME_INVALID/ },
+    sni: 'wrong.test',
+  },
 ];
 
 for (const c of tlsCases) {

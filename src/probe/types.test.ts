@@ -13,7 +13,11 @@ const ok: { name: string; json: unknown; want: unknown }[] = [
   { name: 'missing block is a TCP check', json: undefined, want: { type: 'tcp' } },
   { name: 'tcp', json: { type: 'tcp', fall: 5 }, want: { type: 'tcp' } },
   { name: 'http defaults', json: { type: 'http' }, want: http },
-  { name: 'http full', json: { type: 'http', path: '/healthz?x=1', expect: [200, 204], body: 'OK', host: 'svc.example.com:8080' }, want: { ...http, path: '/healthz?x=1', expect: [200, 204], body: 'OK', host: 'svc.example.com:8080' } },
+  {
+    name: 'http full',
+    json: { type: 'http', path: '/healthz?x=1', expect: [200, 204], body: 'OK', host: 'svc.example.com:8080' },
+    want: { ...http, path: '/healthz?x=1', expect: [200, 204], body: 'OK', host: 'svc.example.com:8080' },
+  },
   { name: 'https sni + insecure', json: { type: 'https', sni: 'svc.example.com', insecure: true }, want: { ...http, type: 'https', sni: 'svc.example.com', insecure: true } },
   { name: 'https with a private CA (a bundle of two)', json: { type: 'https', ca: CA + CA2 }, want: { ...http, type: 'https', ca: CA + CA2 } },
   { name: 'expect patterns', json: { type: 'http', expect: ['2xx', '301-302', 200] }, want: { ...http, expect: [...Array.from({ length: 100 }, (_, i) => 200 + i), 301, 302] } },
@@ -44,7 +48,12 @@ const bad: { json: unknown; re: RegExp }[] = [
   { json: { type: 'https', ca: '/etc/ssl/private-ca.pem' }, re: /ca must be PEM text with at least one certificate/ },
   { json: { type: 'https', ca: '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----' }, re: /ca: certificate 1 does not parse/ },
 ];
-for (const c of bad) test(`parseCheck rejects ${JSON.stringify(c.json).slice(0, 60)}`, () => assert.throws(() => parseCheck(c.json), (e: Error) => e.message.startsWith('check: ') && c.re.test(e.message)));
+for (const c of bad)
+  test(`parseCheck rejects ${JSON.stringify(c.json).slice(0, 60)}`, () =>
+    assert.throws(
+      () => parseCheck(c.json),
+      (e: Error) => e.message.startsWith('check: ') && c.re.test(e.message),
+    ));
 
 test('parseTiming: defaults, overrides, and the classic "3 failures down, 2 successes up"', () => {
   assert.deepEqual(parseTiming({}), DEFAULT_TIMING);

@@ -81,23 +81,26 @@ export function createRedisClient(conn: RedisConnection | string, spec: ClientSp
   if (t.kind === 'url') return keepConnecting(new Redis(t.url, { ...common, ...auth, ...(tls ? { tls } : {}) }), spec);
   if (t.kind === 'sentinel') {
     const retry = (attempt: number): number | null => (spec.closed() ? null : backoff(attempt, spec.timeouts.retryBaseMs, spec.timeouts.retryMaxMs));
-    return keepConnecting(new Redis({
-      ...common,
-      ...auth,
-      sentinels: t.sentinels.map(hostPort),
-      name: t.name,
-      role: 'master',
-      db: t.db,
-      ...(conn.sentinelUsername ? { sentinelUsername: conn.sentinelUsername } : {}),
-      ...(conn.sentinelPassword ? { sentinelPassword: conn.sentinelPassword } : {}),
-      ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
-      sentinelRetryStrategy: retry,
-      sentinelCommandTimeout: spec.timeouts.commandTimeoutMs,
-      // A planned failover leaves the old master up as a replica: the command connection would get
-      // READONLY on every write. The detector drops it on +switch-master, reconnectOnError on
-      // READONLY (without resending: the caller decides what to retry).
-      ...(spec.role === 'command' ? { failoverDetector: true, reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false) } : {}),
-    }), spec);
+    return keepConnecting(
+      new Redis({
+        ...common,
+        ...auth,
+        sentinels: t.sentinels.map(hostPort),
+        name: t.name,
+        role: 'master',
+        db: t.db,
+        ...(conn.sentinelUsername ? { sentinelUsername: conn.sentinelUsername } : {}),
+        ...(conn.sentinelPassword ? { sentinelPassword: conn.sentinelPassword } : {}),
+        ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+        sentinelRetryStrategy: retry,
+        sentinelCommandTimeout: spec.timeouts.commandTimeoutMs,
+        // A planned failover leaves the old master up as a replica: the command connection would get
+        // READONLY on every write. The detector drops it on +switch-master, reconnectOnError on
+        // READONLY (without resending: the caller decides what to retry).
+        ...(spec.role === 'command' ? { failoverDetector: true, reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false) } : {}),
+      }),
+      spec,
+    );
   }
   return new Cluster(t.nodes.map(hostPort), clusterOptions(common, auth, tls, spec));
 }
@@ -115,9 +118,12 @@ function keepConnecting(client: Redis, spec: ClientSpec): Redis {
   client.on('ready', () => (attempt = 0));
   client.on('end', () => {
     if (spec.closed()) return;
-    const timer = setTimeout(() => {
-      if (!spec.closed() && client.status === 'end') client.connect().catch(() => undefined);
-    }, backoff(++attempt, spec.timeouts.retryBaseMs, spec.timeouts.retryMaxMs));
+    const timer = setTimeout(
+      () => {
+        if (!spec.closed() && client.status === 'end') client.connect().catch(() => undefined);
+      },
+      backoff(++attempt, spec.timeouts.retryBaseMs, spec.timeouts.retryMaxMs),
+    );
     timer.unref();
   });
   return client;

@@ -37,7 +37,12 @@ describe('redis: section, problems', () => {
     ['CA file fine', { url: 'rediss://a:1', tls: { ca: 'ca.pem', servername: 'redis.internal' } }, []],
   ];
   for (const [name, section, codes] of cases) {
-    it(name, () => assert.deepEqual(redisSectionProblems(section, dir).map((p) => p.code), codes));
+    it(name, () =>
+      assert.deepEqual(
+        redisSectionProblems(section, dir).map((p) => p.code),
+        codes,
+      ),
+    );
   }
 
   it('names the YAML path of the offending entry', () => {
@@ -46,7 +51,10 @@ describe('redis: section, problems', () => {
   });
 
   it('refuses a redis: section next to health.redisUrl', () => {
-    assert.deepEqual(redisSectionProblems({ url: 'redis://a:1' }, dir, 'redis://b:2').map((p) => p.code), ['MERIDIAN_ERR_REDIS_TARGET']);
+    assert.deepEqual(
+      redisSectionProblems({ url: 'redis://a:1' }, dir, 'redis://b:2').map((p) => p.code),
+      ['MERIDIAN_ERR_REDIS_TARGET'],
+    );
   });
 });
 
@@ -61,7 +69,7 @@ describe('resolveRedis', () => {
     assert.deepEqual(resolve(null, { REDIS_URL: '' }, 'redis://b:2')!.target, { kind: 'url', url: 'redis://b:2' }, 'an empty REDIS_URL is unset');
   });
 
-  it('REDIS_URL replaces the section\'s target; its other settings stay', () => {
+  it("REDIS_URL replaces the section's target; its other settings stay", () => {
     const c = resolve({ sentinels: ['a:1'], name: 'm', waitReplicas: 1 }, { REDIS_URL: 'redis://x:9' })!;
     assert.deepEqual(c.target, { kind: 'url', url: 'redis://x:9' });
     assert.equal(c.waitReplicas, 1);
@@ -69,7 +77,15 @@ describe('resolveRedis', () => {
 
   it('Sentinel and Cluster targets, with defaults', () => {
     const s = resolve({ sentinels: ['10.0.0.1:26379', '[::1]:26380'], name: 'meridian' })!;
-    assert.deepEqual(s.target, { kind: 'sentinel', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '::1', port: 26380 }], name: 'meridian', db: 0 });
+    assert.deepEqual(s.target, {
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      name: 'meridian',
+      db: 0,
+    });
     assert.equal(s.waitReplicas, REDIS_DEFAULTS.waitReplicas);
     assert.equal(s.commandTimeoutMs, REDIS_DEFAULTS.commandTimeoutMs);
     assert.equal(describeRedis(s), "sentinel master 'meridian' via 10.0.0.1:26379,[::1]:26380");
@@ -94,7 +110,10 @@ describe('resolveRedis', () => {
       () => resolve(null, { REDIS_URL: 'nope', MERIDIAN_REDIS_USERNAME: 'u' }),
       (err: unknown) => {
         assert.ok(err instanceof RedisConfigError);
-        assert.deepEqual(err.problems.map((p) => p.code), ['MERIDIAN_ERR_REDIS_ADDRESS', 'MERIDIAN_ERR_REDIS_CREDENTIALS']);
+        assert.deepEqual(
+          err.problems.map((p) => p.code),
+          ['MERIDIAN_ERR_REDIS_ADDRESS', 'MERIDIAN_ERR_REDIS_CREDENTIALS'],
+        );
         assert.match(err.message, /MERIDIAN_ERR_REDIS_CREDENTIALS: MERIDIAN_REDIS_USERNAME: MERIDIAN_REDIS_USERNAME is set but MERIDIAN_REDIS_PASSWORD is not/);
         return true;
       },

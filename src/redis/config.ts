@@ -119,10 +119,7 @@ export interface HostPort {
   port: number;
 }
 
-export type RedisTarget =
-  | { kind: 'url'; url: string }
-  | { kind: 'sentinel'; sentinels: HostPort[]; name: string; db: number }
-  | { kind: 'cluster'; nodes: HostPort[] };
+export type RedisTarget = { kind: 'url'; url: string } | { kind: 'sentinel'; sentinels: HostPort[]; name: string; db: number } | { kind: 'cluster'; nodes: HostPort[] };
 
 /** Everything needed to open Meridian's Redis connections; holds secrets, never log it whole (use describeRedis). */
 export interface RedisConnection {
@@ -187,7 +184,8 @@ export function redisSectionProblems(section: RedisSection, baseDir: string, leg
   if (given.length !== 1) add('MERIDIAN_ERR_REDIS_TARGET', given.length ? [given[1]!] : [], `${REDIS_ERRORS.MERIDIAN_ERR_REDIS_TARGET}${given.length ? ` (found ${given.join(' and ')})` : ''}`);
   if (section.sentinels && section.name === undefined) add('MERIDIAN_ERR_REDIS_TARGET', ['sentinels'], 'redis.sentinels needs redis.name, the master group name the sentinels monitor');
   if (section.name !== undefined && !section.sentinels) add('MERIDIAN_ERR_REDIS_TARGET', ['name'], 'redis.name is the Sentinel master group name; it needs redis.sentinels');
-  if (section.db !== undefined && !section.sentinels) add('MERIDIAN_ERR_REDIS_OPTION', ['db'], section.cluster ? 'Redis Cluster has only database 0' : 'a URL carries its database number in its path (redis://host:port/2)');
+  if (section.db !== undefined && !section.sentinels)
+    add('MERIDIAN_ERR_REDIS_OPTION', ['db'], section.cluster ? 'Redis Cluster has only database 0' : 'a URL carries its database number in its path (redis://host:port/2)');
   if (section.url !== undefined) {
     const p = urlProblem(section.url);
     if (p) add('MERIDIAN_ERR_REDIS_ADDRESS', ['url'], p);
@@ -267,13 +265,18 @@ export function resolveRedis(src: RedisSources): RedisConnection | null {
       : section!.cluster
         ? { kind: 'cluster', nodes: section!.cluster.map((a) => parseHostPort(a) as HostPort) }
         : { kind: 'url', url: section!.url! };
-  const tls = section?.tls ? { ...(section.tls.ca ? { ca: readFileSync(resolvePath(src.baseDir, section.tls.ca), 'utf8') } : {}), ...(section.tls.servername ? { servername: section.tls.servername } : {}) } : null;
+  const tls = section?.tls
+    ? { ...(section.tls.ca ? { ca: readFileSync(resolvePath(src.baseDir, section.tls.ca), 'utf8') } : {}), ...(section.tls.servername ? { servername: section.tls.servername } : {}) }
+    : null;
   return { target, ...creds, tls, ...timeouts(section ?? undefined) };
 }
 
 function credentials(env: NodeJS.ProcessEnv, problems: RedisProblem[]): Pick<RedisConnection, 'username' | 'password' | 'sentinelUsername' | 'sentinelPassword'> {
   const out: Pick<RedisConnection, 'username' | 'password' | 'sentinelUsername' | 'sentinelPassword'> = {};
-  for (const [user, pass] of [['username', 'password'], ['sentinelUsername', 'sentinelPassword']] as const) {
+  for (const [user, pass] of [
+    ['username', 'password'],
+    ['sentinelUsername', 'sentinelPassword'],
+  ] as const) {
     const u = env[REDIS_ENV[user]] || undefined;
     const p = env[REDIS_ENV[pass]] || undefined;
     // An ACL user without a password cannot log in; saying so beats Redis' generic WRONGPASS.

@@ -50,7 +50,9 @@ export class ReplicaWait {
     // EXISTS only routes the pipeline to the write's node on Cluster; WAIT covers this connection's writes.
     const [, acked] = checked(await this.client.pipeline().exists(routeKey).wait(need, this.timeoutMs).exec());
     if (Number(acked) < need) {
-      throw new Error(`the primary took the write but only ${Number(acked)} of ${need} replica(s) confirmed it within ${this.timeoutMs} ms; it may be lost if the primary fails now, so re-read before retrying`);
+      throw new Error(
+        `the primary took the write but only ${Number(acked)} of ${need} replica(s) confirmed it within ${this.timeoutMs} ms; it may be lost if the primary fails now, so re-read before retrying`,
+      );
     }
     return mine;
   }

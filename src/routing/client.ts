@@ -73,5 +73,8 @@ export function formatAddress(family: 4 | 6, bytes: Uint8Array): string {
   if (family === 4) return Array.from(bytes.subarray(0, 4)).join('.');
   const words: string[] = [];
   for (let i = 0; i < 16; i += 2) words.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+  return words
+    .join(':')
+    .replace(/(^|:)0(:0)+(:|$)/, '::')
+    .replace(/:{3,}/, '::');
 }

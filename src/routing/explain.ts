@@ -78,7 +78,9 @@ export function explain(services: ReadonlyMap<string, Service>, name: string, cl
   if (typeof found === 'string') return { ok: false, error: found };
   const { service, cnames } = found;
   const steps: string[] = cnames.map((c) => `cname: ${c.replace(' CNAME ', ' -> ')}`);
-  steps.push(`client: ${effective === client ? `${clientText(client)} (resolver address${opts.ecs !== undefined ? '; ECS /0 opts out' : ', no ECS'})` : `ECS ${clientText(effective)} (resolver ${clientText(client)})`}`);
+  steps.push(
+    `client: ${effective === client ? `${clientText(client)} (resolver address${opts.ecs !== undefined ? '; ECS /0 opts out' : ', no ECS'})` : `ECS ${clientText(effective)} (resolver ${clientText(client)})`}`,
+  );
   const d = service.compute(effective, qtype === 'A' ? 4 : 6, steps);
   const usesEcs = effective !== client;
   return {

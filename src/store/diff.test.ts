@@ -12,7 +12,10 @@ function applyPatch(doc: unknown, patch: DiffEntry[]): unknown {
       root = op.op === 'remove' ? undefined : structuredClone(op.after);
       continue;
     }
-    const tokens = op.path.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const tokens = op.path
+      .slice(1)
+      .split('/')
+      .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = tokens.pop()!;
     let parent = root as Record<string, unknown> | unknown[];
     for (const t of tokens) parent = (parent as Record<string, unknown>)[t] as typeof parent;
@@ -42,31 +45,69 @@ describe('diffDocuments', () => {
     ['replaced leaf', { weight: 1 }, { weight: 2 }, [{ op: 'replace', path: '/weight', before: 1, after: 2 }]],
     ['added key', { a: 1 }, { a: 1, b: { c: 2 } }, [{ op: 'add', path: '/b', after: { c: 2 } }]],
     ['removed key', { a: 1, b: 2 }, { a: 1 }, [{ op: 'remove', path: '/b', before: 2 }]],
-    ['keys in sorted order', { z: 1, a: 1 }, { z: 2, a: 2 }, [
-      { op: 'replace', path: '/a', before: 1, after: 2 },
-      { op: 'replace', path: '/z', before: 1, after: 2 },
-    ]],
-    ['nested by index', { regions: [{ id: 'eu', weight: 1 }, { id: 'us', weight: 1 }] }, { regions: [{ id: 'eu', weight: 1 }, { id: 'us', weight: 5 }] }, [
-      { op: 'replace', path: '/regions/1/weight', before: 1, after: 5 },
-    ]],
-    ['array grows: ascending adds', [1], [1, 2, 3], [
-      { op: 'add', path: '/1', after: 2 },
-      { op: 'add', path: '/2', after: 3 },
-    ]],
-    ['array shrinks: descending removes', [1, 2, 3], [1], [
-      { op: 'remove', path: '/2', before: 3 },
-      { op: 'remove', path: '/1', before: 2 },
-    ]],
-    ['insert at the front is by index, not a move', ['b'], ['a', 'b'], [
-      { op: 'replace', path: '/0', before: 'b', after: 'a' },
-      { op: 'add', path: '/1', after: 'b' },
-    ]],
+    [
+      'keys in sorted order',
+      { z: 1, a: 1 },
+      { z: 2, a: 2 },
+      [
+        { op: 'replace', path: '/a', before: 1, after: 2 },
+        { op: 'replace', path: '/z', before: 1, after: 2 },
+      ],
+    ],
+    [
+      'nested by index',
+      {
+        regions: [
+          { id: 'eu', weight: 1 },
+          { id: 'us', weight: 1 },
+        ],
+      },
+      {
+        regions: [
+          { id: 'eu', weight: 1 },
+          { id: 'us', weight: 5 },
+        ],
+      },
+      [{ op: 'replace', path: '/regions/1/weight', before: 1, after: 5 }],
+    ],
+    [
+      'array grows: ascending adds',
+      [1],
+      [1, 2, 3],
+      [
+        { op: 'add', path: '/1', after: 2 },
+        { op: 'add', path: '/2', after: 3 },
+      ],
+    ],
+    [
+      'array shrinks: descending removes',
+      [1, 2, 3],
+      [1],
+      [
+        { op: 'remove', path: '/2', before: 3 },
+        { op: 'remove', path: '/1', before: 2 },
+      ],
+    ],
+    [
+      'insert at the front is by index, not a move',
+      ['b'],
+      ['a', 'b'],
+      [
+        { op: 'replace', path: '/0', before: 'b', after: 'a' },
+        { op: 'add', path: '/1', after: 'b' },
+      ],
+    ],
     ['type change is a replace', { a: [1] }, { a: { 0: 1 } }, [{ op: 'replace', path: '/a', before: [1], after: { 0: 1 } }]],
     ['null vs object', { a: null }, { a: {} }, [{ op: 'replace', path: '/a', before: null, after: {} }]],
-    ['RFC 6901 escaping', { 'a/b': 1, 'm~n': 1 }, { 'a/b': 2, 'm~n': 2 }, [
-      { op: 'replace', path: '/a~1b', before: 1, after: 2 },
-      { op: 'replace', path: '/m~0n', before: 1, after: 2 },
-    ]],
+    [
+      'RFC 6901 escaping',
+      { 'a/b': 1, 'm~n': 1 },
+      { 'a/b': 2, 'm~n': 2 },
+      [
+        { op: 'replace', path: '/a~1b', before: 1, after: 2 },
+        { op: 'replace', path: '/m~0n', before: 1, after: 2 },
+      ],
+    ],
     ['undefined property is absent', { a: 1, b: undefined }, { a: 1 }, []],
     ['root replace', 1, 'x', [{ op: 'replace', path: '', before: 1, after: 'x' }]],
     ['empty key', { '': 1 }, { '': 2 }, [{ op: 'replace', path: '/', before: 1, after: 2 }]],

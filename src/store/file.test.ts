@@ -51,7 +51,10 @@ describe('FileStore specifics', () => {
       assert.deepEqual(JSON.parse(readFileSync(join(dir, 'versions', '0000000001.json'), 'utf8')), res.record);
       const lines = auditLines(dir);
       assert.equal(lines.at(-1), '', 'every line ends in a newline');
-      assert.deepEqual(lines.slice(0, -1).map((l) => JSON.parse(l).version), [1, 2]);
+      assert.deepEqual(
+        lines.slice(0, -1).map((l) => JSON.parse(l).version),
+        [1, 2],
+      );
       assert.deepEqual(JSON.parse(readFileSync(join(dir, 'tokens.json'), 'utf8')), [token('ops')]);
       assert.equal(statSync(join(dir, 'tokens.json')).mode & 0o777, 0o600);
       assert.deepEqual(readdirSync(dir).sort(), ['audit.jsonl', LOCK_FILE, 'tokens.json', 'versions']);
@@ -64,13 +67,22 @@ describe('FileStore specifics', () => {
     await withStore(dir, (s) => s.commit(req(0, 1)).then(() => undefined));
     appendFileSync(join(dir, 'audit.jsonl'), '{"seq":2,"time":"2026-01-01T00:00:00.000Z","auth');
     await withStore(dir, async (s) => {
-      assert.deepEqual((await s.audit()).map((e) => e.seq), [1]);
+      assert.deepEqual(
+        (await s.audit()).map((e) => e.seq),
+        [1],
+      );
       assert.equal(s.auditLog.hasTornTail, true);
       const e = await s.appendAudit({ author: 'a', action: 'token.create', target: 'token/x', version: null, reason: '' });
       assert.equal(e.seq, 2);
       const lines = auditLines(dir);
-      assert.deepEqual(lines.slice(0, -1).map((l) => JSON.parse(l).seq), [1, 2]);
-      assert.deepEqual((await s.audit()).map((e) => e.seq), [2, 1]);
+      assert.deepEqual(
+        lines.slice(0, -1).map((l) => JSON.parse(l).seq),
+        [1, 2],
+      );
+      assert.deepEqual(
+        (await s.audit()).map((e) => e.seq),
+        [2, 1],
+      );
     });
   });
 
@@ -81,7 +93,10 @@ describe('FileStore specifics', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(/\n$/, ''));
     // The commit's audit line is torn: open re-creates it from the version file.
     await withStore(dir, async (s) => {
-      assert.deepEqual((await s.audit()).map((e) => [e.seq, e.version]), [[1, 1]]);
+      assert.deepEqual(
+        (await s.audit()).map((e) => [e.seq, e.version]),
+        [[1, 1]],
+      );
       assert.equal(auditLines(dir).length, 2);
     });
   });
@@ -112,7 +127,10 @@ describe('FileStore specifics', () => {
     await withStore(dir, async (s) => {
       assert.equal(await s.head(), 1);
       assert.deepEqual(readdirSync(join(dir, 'versions')), ['0000000001.json']);
-      assert.equal(readdirSync(dir).some((f) => f.endsWith('.tmp')), false);
+      assert.equal(
+        readdirSync(dir).some((f) => f.endsWith('.tmp')),
+        false,
+      );
     });
   });
 
@@ -135,7 +153,7 @@ describe('FileStore specifics', () => {
     await withStore(dir, async (s) => assert.equal(await s.head(), 1)); // a failed open left no lock behind
   });
 
-  it('one store per data dir: a second open fails while the first is open, a dead owner\'s lock is taken over', async () => {
+  it("one store per data dir: a second open fails while the first is open, a dead owner's lock is taken over", async () => {
     const dir = freshDir();
     const s = await openFileStore(dir);
     await assert.rejects(openFileStore(dir), /already open in this process/);
@@ -168,7 +186,10 @@ describe('FileStore specifics', () => {
       rmSync(join(dir, 'versions'), { recursive: true });
       await assert.rejects(s.commit(req(1, 2)), /ENOENT/);
       assert.equal(await s.head(), 1);
-      assert.deepEqual((await s.audit()).map((e) => e.version), [1]);
+      assert.deepEqual(
+        (await s.audit()).map((e) => e.version),
+        [1],
+      );
     });
   });
 });

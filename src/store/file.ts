@@ -33,20 +33,7 @@ import {
   parseTokenRecord,
   parseVersionText,
 } from './records.js';
-import type {
-  AuditEntry,
-  AuditQuery,
-  CommitRequest,
-  CommitResult,
-  ConfigStore,
-  NewAuditEntry,
-  PruneOptions,
-  PruneResult,
-  TokenRecord,
-  TokenStore,
-  VersionMeta,
-  VersionRecord,
-} from './types.js';
+import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, NewAuditEntry, PruneOptions, PruneResult, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
 
 export interface FileStoreOptions {
   /** Clock for version and audit times (ms since epoch). */

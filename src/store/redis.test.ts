@@ -15,8 +15,7 @@ before(async () => {
 after(() => redis?.stop());
 
 const tag = (): string => `{t-${randomBytes(4).toString('hex')}}`;
-const open = (prefix: string, opts: RedisStoreOptions = {}): Promise<RedisStore> =>
-  openRedisStore(redis.url, { prefix, pollMs: 100, retryMaxMs: 200, ...opts });
+const open = (prefix: string, opts: RedisStoreOptions = {}): Promise<RedisStore> => openRedisStore(redis.url, { prefix, pollMs: 100, retryMaxMs: 200, ...opts });
 
 /** Each harness gets its own hash-tagged prefix, so tests share one server without seeing each other. */
 async function setup(): Promise<StoreHarness> {
@@ -92,7 +91,13 @@ describe('RedisStore specifics', { skip }, () => {
       const tail = [{ seq: 40, time: record.time, author: 'alice', action: 'zone.update', target: 'zone/x', version: 7, reason: 'r' }];
       assert.ok(await store.restore({ record, tokens: [], audit: tail, reason: 'test' }));
       const audit = await store.audit();
-      assert.deepEqual(audit.map((e) => [e.seq, e.action]), [[early.seq + 1, 'store.restore'], [early.seq, 'override.set']]);
+      assert.deepEqual(
+        audit.map((e) => [e.seq, e.action]),
+        [
+          [early.seq + 1, 'store.restore'],
+          [early.seq, 'override.set'],
+        ],
+      );
     } finally {
       await store.close();
     }
@@ -127,7 +132,10 @@ describe('RedisStore specifics', { skip }, () => {
       assert.equal(JSON.parse((await raw.hget('{meridian}:config:meta', '1'))!).reason, 'change 1');
       const stream = (await raw.xrange('{meridian}:audit', '-', '+')) as [string, string[]][];
       assert.equal(stream.length, 1);
-      assert.deepEqual(stream[0]![1].filter((_, i) => i % 2 === 0), ['seq', 'e']);
+      assert.deepEqual(
+        stream[0]![1].filter((_, i) => i % 2 === 0),
+        ['seq', 'e'],
+      );
       assert.equal(stream[0]![1][1], '1');
       assert.equal(JSON.parse(stream[0]![1][3]!).version, 1);
       assert.equal(await raw.get('{meridian}:audit:seq'), '1');
@@ -153,10 +161,17 @@ describe('RedisStore specifics', { skip }, () => {
       const all = await store.audit({ limit: 10_000 });
       assert.equal(all.length, len);
       assert.equal(all[0]!.seq, 1_200);
-      assert.deepEqual(all.map((e) => e.seq), Array.from({ length: len }, (_, i) => 1_200 - i));
+      assert.deepEqual(
+        all.map((e) => e.seq),
+        Array.from({ length: len }, (_, i) => 1_200 - i),
+      );
       const big = await open(tag());
       for (let i = 0; i < 1_100; i++) await big.appendAudit({ author: i === 3 ? 'needle' : 'a', action: 'x', target: '', version: null, reason: '' });
-      assert.deepEqual((await big.audit({ author: 'needle' })).map((e) => e.seq), [4], 'found past the first pages');
+      assert.deepEqual(
+        (await big.audit({ author: 'needle' })).map((e) => e.seq),
+        [4],
+        'found past the first pages',
+      );
       await big.close();
     } finally {
       raw.disconnect();

@@ -42,7 +42,21 @@ import {
   parseVersionText,
 } from './records.js';
 import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry, RESTORE } from './redis-scripts.js';
-import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, StoreSnapshot, NewAuditEntry, PruneOptions, PruneResult, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
+import type {
+  AuditEntry,
+  AuditQuery,
+  CommitRequest,
+  CommitResult,
+  ConfigStore,
+  StoreSnapshot,
+  NewAuditEntry,
+  PruneOptions,
+  PruneResult,
+  TokenRecord,
+  TokenStore,
+  VersionMeta,
+  VersionRecord,
+} from './types.js';
 
 export interface RedisStoreOptions {
   /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
@@ -97,7 +111,11 @@ export async function openRedisStore(target: string | RedisConnection, opts: Red
     throw err;
   }
   void store.checkPersistence().then((problem) => {
-    if (problem) opts.log?.warn({ redis: problem }, 'config store: Redis does not persist its data; after a Redis restart the nodes restore the store from their local copies (the version they run, tokens, overrides and the newest audit entries), but older versions and audit entries are lost. Enable AOF (appendonly yes) or RDB snapshots');
+    if (problem)
+      opts.log?.warn(
+        { redis: problem },
+        'config store: Redis does not persist its data; after a Redis restart the nodes restore the store from their local copies (the version they run, tokens, overrides and the newest audit entries), but older versions and audit entries are lost. Enable AOF (appendonly yes) or RDB snapshots',
+      );
   });
   if (typeof target !== 'string' && target.target.kind === 'sentinel' && store.waitReplicas === 0) {
     opts.log?.warn('config store: Sentinel without redis.waitReplicas: a failover can lose config writes the API acknowledged (replication is asynchronous); set waitReplicas: 1');
@@ -149,7 +167,13 @@ export class RedisStore implements ConfigStore {
     this.cmd = open('meridian-config', 'command');
     this.sub = open('meridian-config-sub', 'subscriber');
     const conn = typeof target === 'string' ? null : target;
-    this.durable = new ReplicaWait(this.cmd, opts.waitReplicas ?? conn?.waitReplicas ?? REDIS_DEFAULTS.waitReplicas, opts.waitTimeoutMs ?? conn?.waitTimeoutMs ?? REDIS_DEFAULTS.waitTimeoutMs, 'config store', opts.log);
+    this.durable = new ReplicaWait(
+      this.cmd,
+      opts.waitReplicas ?? conn?.waitReplicas ?? REDIS_DEFAULTS.waitReplicas,
+      opts.waitTimeoutMs ?? conn?.waitTimeoutMs ?? REDIS_DEFAULTS.waitTimeoutMs,
+      'config store',
+      opts.log,
+    );
     this.cmd.defineCommand('meridianCommit', { numberOfKeys: 5, lua: COMMIT });
     this.cmd.defineCommand('meridianAppendAudit', { numberOfKeys: 2, lua: APPEND_AUDIT });
     this.cmd.defineCommand('meridianRestore', { numberOfKeys: 6, lua: RESTORE });
@@ -264,8 +288,17 @@ export class RedisStore implements ConfigStore {
     const k = this.keys;
     const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
     const pipe = this.pipeline().meridianCommit(
-      k.head, k.version(record.version), k.meta, k.audit, k.auditSeq,
-      String(req.expected), JSON.stringify(record), JSON.stringify(metaOf(record)), maxLen, entry, k.channel,
+      k.head,
+      k.version(record.version),
+      k.meta,
+      k.audit,
+      k.auditSeq,
+      String(req.expected),
+      JSON.stringify(record),
+      JSON.stringify(metaOf(record)),
+      maxLen,
+      entry,
+      k.channel,
     );
     const [reply] = await this.durable.exec(pipe, k.head, ([r]) => (r as number[])[0] === 1);
     const [ok, v] = reply as number[];
@@ -291,11 +324,19 @@ export class RedisStore implements ConfigStore {
     const time = new Date(this.now()).toISOString();
     const entry = auditJson(completeAuditEntry({ author: 'meridian', action: 'store.restore', target: 'config', version: record.version, reason: snapshot.reason }, 0, time));
     const pipe = this.pipeline().meridianRestore(
-      k.head, k.version(record.version), k.meta, k.audit, k.auditSeq, k.tokens,
-      String(record.version), JSON.stringify(record), JSON.stringify(metaOf(record)),
+      k.head,
+      k.version(record.version),
+      k.meta,
+      k.audit,
+      k.auditSeq,
+      k.tokens,
+      String(record.version),
+      JSON.stringify(record),
+      JSON.stringify(metaOf(record)),
       JSON.stringify(snapshot.tokens.map((t) => [t.name, JSON.stringify(t)])),
       JSON.stringify(snapshot.audit.map((e) => [String(e.seq), auditJson(e)])),
-      entry, k.channel,
+      entry,
+      k.channel,
     );
     const [reply] = await this.durable.exec(pipe, k.head, ([r]) => (r as number[])[0] === 1);
     if ((reply as number[])[0] !== 1) return false;
@@ -334,7 +375,11 @@ export class RedisStore implements ConfigStore {
       const old = (await this.cmd.hkeys(this.keys.meta)).map(Number).filter((v) => Number.isSafeInteger(v) && v >= 1 && v <= last);
       for (let i = 0; i < old.length; i += AUDIT_PAGE) {
         const batch = old.slice(i, i + AUDIT_PAGE);
-        const res = await this.cmd.multi().del(...batch.map((v) => this.keys.version(v))).hdel(this.keys.meta, ...batch.map(String)).exec();
+        const res = await this.cmd
+          .multi()
+          .del(...batch.map((v) => this.keys.version(v)))
+          .hdel(this.keys.meta, ...batch.map(String))
+          .exec();
         versions += Number(res?.[0]?.[1] ?? 0);
       }
     }

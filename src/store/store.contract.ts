@@ -96,12 +96,24 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       const { store } = await harness(t);
       await commitN(store, 5);
       const all = await store.list();
-      assert.deepEqual(all.map((m) => m.version), [5, 4, 3, 2, 1]);
+      assert.deepEqual(
+        all.map((m) => m.version),
+        [5, 4, 3, 2, 1],
+      );
       assert.deepEqual(Object.keys(all[0]!).sort(), ['action', 'author', 'reason', 'target', 'time', 'version']);
       assert.equal(all[0]!.reason, 'change 5');
-      assert.deepEqual((await store.list({ before: 4 })).map((m) => m.version), [3, 2, 1]);
-      assert.deepEqual((await store.list({ before: 4, limit: 2 })).map((m) => m.version), [3, 2]);
-      assert.deepEqual((await store.list({ limit: 1 })).map((m) => m.version), [5]);
+      assert.deepEqual(
+        (await store.list({ before: 4 })).map((m) => m.version),
+        [3, 2, 1],
+      );
+      assert.deepEqual(
+        (await store.list({ before: 4, limit: 2 })).map((m) => m.version),
+        [3, 2],
+      );
+      assert.deepEqual(
+        (await store.list({ limit: 1 })).map((m) => m.version),
+        [5],
+      );
       assert.deepEqual(await store.list({ before: 1 }), []);
     });
 
@@ -113,15 +125,23 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       assert.deepEqual(o.detail, { state: 'drained' });
       await commitN(store, 1);
       const entries = await store.audit();
-      assert.deepEqual(entries.map((e) => [e.action, e.version]), [['zone.update', 3], ['override.set', null], ['zone.update', 2], ['zone.update', 1]]);
+      assert.deepEqual(
+        entries.map((e) => [e.action, e.version]),
+        [
+          ['zone.update', 3],
+          ['override.set', null],
+          ['zone.update', 2],
+          ['zone.update', 1],
+        ],
+      );
       const seqs = entries.map((e) => e.seq).reverse();
-      assert.deepEqual(seqs.map((s) => s - seqs[0]!), [0, 1, 2, 3]);
+      assert.deepEqual(
+        seqs.map((s) => s - seqs[0]!),
+        [0, 1, 2, 3],
+      );
       assert.deepEqual(entries[1], o);
       const v3 = (await store.get(3))!;
-      assert.deepEqual(
-        { ...entries[0], seq: 0 },
-        { seq: 0, time: v3.time, author: v3.author, action: v3.action, target: v3.target, version: 3, reason: v3.reason },
-      );
+      assert.deepEqual({ ...entries[0], seq: 0 }, { seq: 0, time: v3.time, author: v3.author, action: v3.action, target: v3.target, version: 3, reason: v3.reason });
     });
 
     it('audit queries: author, action, inclusive since/until, limit, newest first', async (t) => {
@@ -155,7 +175,10 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       await sleep(settleMs);
       // The file store announces every commit; Redis may coalesce a burst, but never repeats or reorders.
       assert.ok(seen.length >= 1 && seen.at(-1) === 3, `seen ${seen}`);
-      assert.deepEqual(seen, [...new Set(seen)].sort((a, b) => a - b));
+      assert.deepEqual(
+        seen,
+        [...new Set(seen)].sort((a, b) => a - b),
+      );
       assert.deepEqual(seenToo, seen);
       off();
       await commitN(store, 1);
@@ -183,10 +206,16 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       assert.deepEqual(await store.tokens.list(), [token('amy', 'admin'), { ...token('zed'), role: 'operator' }]);
       assert.equal(await store.tokens.delete('amy'), true);
       assert.equal(await store.tokens.delete('amy'), false);
-      assert.deepEqual((await store.tokens.list()).map((x) => x.name), ['zed']);
+      assert.deepEqual(
+        (await store.tokens.list()).map((x) => x.name),
+        ['zed'],
+      );
       await assert.rejects(store.tokens.put({ ...token('bad'), role: 'root' as TokenRecord['role'] }), /role/);
       await assert.rejects(store.tokens.put({ ...token('bad'), sha256: 'secret' }), /sha256/);
-      assert.deepEqual((await store.tokens.list()).map((x) => x.name), ['zed']);
+      assert.deepEqual(
+        (await store.tokens.list()).map((x) => x.name),
+        ['zed'],
+      );
     });
 
     it('tokens: create is atomic: of concurrent creates of one name exactly one wins, and it never replaces', async (t) => {
@@ -195,7 +224,11 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       assert.equal(results.filter(Boolean).length, 1);
       const winner = (await store.tokens.list()).find((x) => x.name === 'ci')!;
       assert.equal(await store.tokens.create({ ...token('ci', 'admin'), sha256: 'f'.repeat(64) }), false);
-      assert.deepEqual((await store.tokens.list()).find((x) => x.name === 'ci'), winner, 'the existing token is untouched');
+      assert.deepEqual(
+        (await store.tokens.list()).find((x) => x.name === 'ci'),
+        winner,
+        'the existing token is untouched',
+      );
       await assert.rejects(store.tokens.create({ ...token('bad'), sha256: 'secret' }), /sha256/);
     });
 
@@ -230,23 +263,42 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       assert.deepEqual(await h.store.prune({ keepVersions: 2, auditBefore: new Date('2021-01-01T00:00:00Z') }), { versions: 3, auditEntries: 3 });
       for (const v of [1, 2, 3]) assert.equal(await h.store.get(v), null, `version ${v} pruned`);
       assert.equal((await h.store.get(4))?.version, 4);
-      assert.deepEqual((await h.store.list()).map((m) => m.version), [5, 4]);
+      assert.deepEqual(
+        (await h.store.list()).map((m) => m.version),
+        [5, 4],
+      );
       const audit = await h.store.audit();
-      assert.deepEqual(audit.map((e) => e.version), [5, 4, 3, 2, 1]);
+      assert.deepEqual(
+        audit.map((e) => e.version),
+        [5, 4, 3, 2, 1],
+      );
       assert.deepEqual(await h.store.prune({ keepVersions: 2, auditBefore: new Date('2021-01-01T00:00:00Z') }), { versions: 0, auditEntries: 0 });
       // Everything older than the cutoff: the newest entry still stays, so seqs carry on.
       const pruned = await h.store.prune({ keepVersions: 1, auditBefore: new Date(Date.now() + 86_400_000) });
       assert.deepEqual(pruned, { versions: 1, auditEntries: 4 });
-      assert.deepEqual((await h.store.audit()).map((e) => e.seq), [audit[0]!.seq]);
+      assert.deepEqual(
+        (await h.store.audit()).map((e) => e.seq),
+        [audit[0]!.seq],
+      );
       await h.store.close();
       const again = await h.reopen();
       t.after(() => again.close());
       assert.equal(await again.head(), 5);
-      assert.deepEqual((await again.list()).map((m) => m.version), [5]);
-      assert.deepEqual((await again.audit()).map((e) => e.seq), [audit[0]!.seq], 'no audit entry repaired back after the restart');
+      assert.deepEqual(
+        (await again.list()).map((m) => m.version),
+        [5],
+      );
+      assert.deepEqual(
+        (await again.audit()).map((e) => e.seq),
+        [audit[0]!.seq],
+        'no audit entry repaired back after the restart',
+      );
       const res = await again.commit(req(5, 6));
       assert.ok(res.ok && res.record.version === 6);
-      assert.deepEqual((await again.audit()).map((e) => e.seq), [audit[0]!.seq + 1, audit[0]!.seq]);
+      assert.deepEqual(
+        (await again.audit()).map((e) => e.seq),
+        [audit[0]!.seq + 1, audit[0]!.seq],
+      );
     });
 
     it('100 parallel commits, each retrying on {ok:false} with a fresh head: exactly 100 versions, none lost', async (t) => {
@@ -266,7 +318,10 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
         throw new Error(`client ${i} never got through`);
       });
       const versions = await Promise.all(clients);
-      assert.deepEqual([...versions].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 2));
+      assert.deepEqual(
+        [...versions].sort((a, b) => a - b),
+        Array.from({ length: 100 }, (_, i) => i + 2),
+      );
       assert.equal(await h.store.head(), 101);
       const authors = new Set<string>();
       for (let v = 2; v <= 101; v++) {
@@ -277,10 +332,16 @@ export function storeContract(name: string, setup: () => Promise<StoreHarness>, 
       }
       assert.equal(authors.size, 100);
       const audit = await h.store.audit({ action: 'zone.update', limit: 1000 });
-      assert.deepEqual(audit.map((e) => e.version), Array.from({ length: 101 }, (_, i) => 101 - i));
+      assert.deepEqual(
+        audit.map((e) => e.version),
+        Array.from({ length: 101 }, (_, i) => 101 - i),
+      );
       await sleep(h.settleMs);
       assert.equal(notices.at(-1), 101);
-      assert.deepEqual(notices, [...new Set(notices)].sort((a, b) => a - b));
+      assert.deepEqual(
+        notices,
+        [...new Set(notices)].sort((a, b) => a - b),
+      );
     });
   });
 }

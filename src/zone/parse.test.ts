@@ -28,29 +28,17 @@ const cases: Case[] = [
   {
     name: '@, relative and absolute owners; TTL and class in either order',
     text: '$TTL 300\n@ IN A 192.0.2.1\nwww 60 IN A 192.0.2.2\nWWW.Example.COM. IN 70 A 192.0.2.3\nx A 192.0.2.4',
-    records: [
-      r(2, O, 300, A('192.0.2.1')),
-      r(3, `www.${O}`, 60, A('192.0.2.2')),
-      r(4, `www.${O}`, 70, A('192.0.2.3')),
-      r(5, `x.${O}`, 300, A('192.0.2.4')),
-    ],
+    records: [r(2, O, 300, A('192.0.2.1')), r(3, `www.${O}`, 60, A('192.0.2.2')), r(4, `www.${O}`, 70, A('192.0.2.3')), r(5, `x.${O}`, 300, A('192.0.2.4'))],
   },
   {
     name: 'blank owner repeats the previous owner, also after a directive',
     text: '$TTL 300\nwww A 192.0.2.1\n  A 192.0.2.2\n$TTL 60\n\tAAAA 2001:DB8::1',
-    records: [
-      r(2, `www.${O}`, 300, A('192.0.2.1')),
-      r(3, `www.${O}`, 300, A('192.0.2.2')),
-      r(5, `www.${O}`, 60, { type: 28, address: '2001:DB8::1' }),
-    ],
+    records: [r(2, `www.${O}`, 300, A('192.0.2.1')), r(3, `www.${O}`, 300, A('192.0.2.2')), r(5, `www.${O}`, 60, { type: 28, address: '2001:DB8::1' })],
   },
   {
     name: '$ORIGIN absolute and relative, and rdata names completed with it',
     text: '$TTL 1\n$ORIGIN sub.example.com.\nx CNAME y\n$ORIGIN deeper\n@ NS ns1.other.net.',
-    records: [
-      r(3, `x.sub.${O}`, 1, { type: 5, target: `y.sub.${O}` }),
-      r(5, `deeper.sub.${O}`, 1, { type: 2, target: 'ns1.other.net.' }),
-    ],
+    records: [r(3, `x.sub.${O}`, 1, { type: 5, target: `y.sub.${O}` }), r(5, `deeper.sub.${O}`, 1, { type: 2, target: 'ns1.other.net.' })],
   },
   {
     name: 'origin option without trailing dot, mixed case',
@@ -67,11 +55,7 @@ const cases: Case[] = [
   {
     name: '$TTL and record TTLs with BIND units',
     text: '$TTL 1h\na A 192.0.2.1\nb 1w2d3h4m5s A 192.0.2.2\n$ttl 2D\nc A 192.0.2.3',
-    records: [
-      r(2, `a.${O}`, 3600, A('192.0.2.1')),
-      r(3, `b.${O}`, 7 * 86400 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5, A('192.0.2.2')),
-      r(5, `c.${O}`, 172800, A('192.0.2.3')),
-    ],
+    records: [r(2, `a.${O}`, 3600, A('192.0.2.1')), r(3, `b.${O}`, 7 * 86400 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5, A('192.0.2.2')), r(5, `c.${O}`, 172800, A('192.0.2.3'))],
   },
   {
     name: 'defaultTtl option applies without $TTL; $TTL overrides it',
@@ -81,18 +65,17 @@ const cases: Case[] = [
   },
   {
     name: 'multi-line SOA in parentheses with comments; SOA minimum as fallback TTL',
-    text: [
-      '@ IN SOA ns1 Host.Master.example.com. ( ; open',
-      '    1      ; serial',
-      '    2h     ; refresh',
-      '    3600 4w',
-      '    300 )  ; minimum',
-      'www A 192.0.2.1',
-    ].join('\n'),
+    text: ['@ IN SOA ns1 Host.Master.example.com. ( ; open', '    1      ; serial', '    2h     ; refresh', '    3600 4w', '    300 )  ; minimum', 'www A 192.0.2.1'].join('\n'),
     records: [
       r(1, O, 300, {
-        type: 6, mname: `ns1.${O}`, rname: 'host.master.example.com.',
-        serial: 1, refresh: 7200, retry: 3600, expire: 2419200, minimum: 300,
+        type: 6,
+        mname: `ns1.${O}`,
+        rname: 'host.master.example.com.',
+        serial: 1,
+        refresh: 7200,
+        retry: 3600,
+        expire: 2419200,
+        minimum: 300,
       }),
       r(6, `www.${O}`, 300, A('192.0.2.1')),
     ],
@@ -105,16 +88,7 @@ const cases: Case[] = [
   // ---- rdata types ----
   {
     name: 'NS, CNAME, PTR, MX, SRV (root target), HINFO, AAAA',
-    text: [
-      '$TTL 1',
-      '@ NS ns1',
-      'c CNAME Target.Example.NET.',
-      '1 PTR host',
-      '@ MX 0 mail',
-      '_s._tcp SRV 1 2 65535 .',
-      'h HINFO "Intel i9" linux',
-      'v6 AAAA ::ffff:192.0.2.1',
-    ].join('\n'),
+    text: ['$TTL 1', '@ NS ns1', 'c CNAME Target.Example.NET.', '1 PTR host', '@ MX 0 mail', '_s._tcp SRV 1 2 65535 .', 'h HINFO "Intel i9" linux', 'v6 AAAA ::ffff:192.0.2.1'].join('\n'),
     records: [
       r(2, O, 1, { type: 2, target: `ns1.${O}` }),
       r(3, `c.${O}`, 1, { type: 5, target: 'target.example.net.' }),
@@ -209,7 +183,7 @@ const cases: Case[] = [
   { name: 'empty label in rdata', text: '$TTL 1\nx NS .ns.', errors: [[2, 'empty label']] },
   { name: 'escape in name rejected', text: '$TTL 1\na\\.b A 192.0.2.1', errors: [[2, 'escaped characters in names are not supported']] },
   { name: 'non-ASCII name', text: '$TTL 1\nhéllo A 192.0.2.1', errors: [[2, 'non-ASCII or control character in name']] },
-  { name: 'bad escape reported at the record\'s first line', text: '$TTL 1\nt TXT (\n"\\999" )', errors: [[2, 'bad escape']] },
+  { name: "bad escape reported at the record's first line", text: '$TTL 1\nt TXT (\n"\\999" )', errors: [[2, 'bad escape']] },
   { name: 'lone ) on its own line', text: '$TTL 1\n)', errors: [[2, 'unbalanced ")"']] },
   { name: 'nested parenthesis', text: '$TTL 1\nt TXT ( ( "a" ) )', errors: [[2, 'nested parenthesis']] },
   { name: 'unterminated quote inside parentheses', text: '$TTL 1\nt TXT ( "a"\n "b )\nx A 192.0.2.1', errors: [[3, 'unterminated quoted string']] },
@@ -278,20 +252,69 @@ test('parse: sample zone gslb.example.com parses cleanly', () => {
   assert.deepEqual(errors, []);
   assert.equal(records.length, 19);
   const z = 'gslb.example.com.';
-  assert.deepEqual(records[0], r(4, z, 3600, {
-    type: 6, mname: `ns1.${z}`, rname: 'hostmaster.example.com.',
-    serial: 2026112301, refresh: 7200, retry: 3600, expire: 1209600, minimum: 300,
-  }));
-  assert.deepEqual(records.find((x) => x.type === 15), r(12, z, 300, { type: 15, preference: 10, exchange: `mail.${z}` }));
-  assert.deepEqual(records.filter((x) => x.name === `www.${z}`).map((x) => x.line), [21]); // a service: only its TXT is in the zone
+  assert.deepEqual(
+    records[0],
+    r(4, z, 3600, {
+      type: 6,
+      mname: `ns1.${z}`,
+      rname: 'hostmaster.example.com.',
+      serial: 2026112301,
+      refresh: 7200,
+      retry: 3600,
+      expire: 1209600,
+      minimum: 300,
+    }),
+  );
+  assert.deepEqual(
+    records.find((x) => x.type === 15),
+    r(12, z, 300, { type: 15, preference: 10, exchange: `mail.${z}` }),
+  );
+  assert.deepEqual(
+    records.filter((x) => x.name === `www.${z}`).map((x) => x.line),
+    [21],
+  ); // a service: only its TXT is in the zone
   assert.ok(records.some((x) => x.name === `*.apps.${z}`));
   assert.deepEqual(records.find((x) => x.type === 12)?.name, `10.2.0.192.in-addr.${z}`);
   assert.deepEqual(records.find((x) => x.type === 33)?.rdata, { type: 33, priority: 10, weight: 60, port: 5060, target: `sip.${z}` });
 });
 
 test('parse: never throws on arbitrary input (property)', () => {
-  const pieces = ['$TTL', '$ORIGIN', '$INCLUDE', '@', 'IN', 'CH', 'A', 'MX', 'SOA', 'TXT', 'CAA', 'TYPE9', '\\#', '\\', '\\0',
-    '"', '(', ')', ';', ' ', '\t', '\n', '\r\n', '.', '..', '1', '65536', '1h', 'www', 'x.y.', '192.0.2.1', '::1', 'ff', '*'];
+  const pieces = [
+    '$TTL',
+    '$ORIGIN',
+    '$INCLUDE',
+    '@',
+    'IN',
+    'CH',
+    'A',
+    'MX',
+    'SOA',
+    'TXT',
+    'CAA',
+    'TYPE9',
+    '\\#',
+    '\\',
+    '\\0',
+    '"',
+    '(',
+    ')',
+    ';',
+    ' ',
+    '\t',
+    '\n',
+    '\r\n',
+    '.',
+    '..',
+    '1',
+    '65536',
+    '1h',
+    'www',
+    'x.y.',
+    '192.0.2.1',
+    '::1',
+    'ff',
+    '*',
+  ];
   const zoneish = fc.array(fc.constantFrom(...pieces), { maxLength: 40 }).map((a) => a.join(''));
   const anything = fc.string({ unit: 'binary', maxLength: 200 });
   fc.assert(

@@ -155,8 +155,14 @@ function typedRData(code: number, f: Token[], origin: string): RData {
         return parseTtl(f[i]!.raw, `SOA ${what}`, 0xffffffff);
       };
       return {
-        type: 6, mname, rname, serial,
-        refresh: t(3, 'refresh'), retry: t(4, 'retry'), expire: t(5, 'expire'), minimum: t(6, 'minimum'),
+        type: 6,
+        mname,
+        rname,
+        serial,
+        refresh: t(3, 'refresh'),
+        retry: t(4, 'retry'),
+        expire: t(5, 'expire'),
+        minimum: t(6, 'minimum'),
       };
     }
     case 13:
@@ -193,7 +199,10 @@ function typedRData(code: number, f: Token[], origin: string): RData {
 /** RFC 3597 `\# len hex...`. Known types are decoded so consumers see a single representation. */
 function genericRData(code: number, f: Token[]): RData {
   const len = uint(f[1], 65535, '\\# length');
-  const hex = f.slice(2).map((t) => t.raw).join('');
+  const hex = f
+    .slice(2)
+    .map((t) => t.raw)
+    .join('');
   if (!/^[0-9a-fA-F]*$/.test(hex) || f.slice(2).some((t) => t.quoted)) fail(`bad hex in \\# rdata "${hex.slice(0, 20)}"`);
   if (hex.length !== len * 2) fail(`\\# length ${len} but ${hex.length / 2} bytes of hex`);
   const data = Buffer.from(hex, 'hex');
@@ -267,10 +276,7 @@ function fromWire(code: number, d: Buffer): RData {
 }
 
 /** Parses master-file text. Never throws: every problem is returned in `errors`. */
-export function parseZoneText(
-  text: string,
-  opts: ParseOptions,
-): { records: ParsedRecord[]; errors: SourceError[] } {
+export function parseZoneText(text: string, opts: ParseOptions): { records: ParsedRecord[]; errors: SourceError[] } {
   const records: ParsedRecord[] = [];
   const errors: SourceError[] = [];
   const apex = canonicalOrigin(opts.origin);
@@ -339,10 +345,7 @@ export function parseZoneText(
 
       const code = typeCode(t[i]);
       const fields = t.slice(i + 1);
-      const rdata =
-        fields[0] !== undefined && !fields[0].quoted && fields[0].raw === '\\#'
-          ? genericRData(code, fields)
-          : typedRData(code, fields, origin);
+      const rdata = fields[0] !== undefined && !fields[0].quoted && fields[0].raw === '\\#' ? genericRData(code, fields) : typedRData(code, fields, origin);
 
       // SOA minimum as last resort, like BIND; the SOA's own minimum applies to itself.
       if (rdata.type === 6 && soaMinimum === undefined) soaMinimum = rdata.minimum;

@@ -34,8 +34,7 @@ export interface Entry {
 const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r';
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 // Characters that end an unquoted token even without whitespace, as in BIND's lexer.
-const isDelimiter = (c: string): boolean =>
-  isSpace(c) || c === '\n' || c === ';' || c === '(' || c === ')' || c === '"';
+const isDelimiter = (c: string): boolean => isSpace(c) || c === '\n' || c === ';' || c === '(' || c === ')' || c === '"';
 
 export function tokenize(text: string): Entry[] {
   const entries: Entry[] = [];

@@ -121,18 +121,25 @@ test('validate: root zone origin', () => {
   const { records: rs, errors } = parseZoneText(text, { file: 'root', origin: '.' });
   assert.deepEqual(errors, []);
   const got = validateZone(rs, { file: 'root', origin: '.' });
-  assert.deepEqual(got.map((e) => e.line), []);
+  assert.deepEqual(
+    got.map((e) => e.line),
+    [],
+  );
   // Under the root every name is in zone, and data below com. other than addresses is occluded.
   const more = parseZoneText('x.com. TXT "t"', { file: 'root', origin: '.', defaultTtl: 1 }).records;
-  assert.deepEqual(validateZone(rs.concat(more), { file: 'root', origin: '.' }).map((e) => e.reason), [
-    'TXT at x.com. occluded by delegation at com.',
-  ]);
+  assert.deepEqual(
+    validateZone(rs.concat(more), { file: 'root', origin: '.' }).map((e) => e.reason),
+    ['TXT at x.com. occluded by delegation at com.'],
+  );
 });
 
 test('dedupe: keeps the first of exact duplicates, in order', () => {
   const rs = records(`${HEAD}a A 192.0.2.1\nb A 192.0.2.2\na A 192.0.2.1\na 60 A 192.0.2.1\nv AAAA ::1\nv AAAA 0::1`);
   const out = dedupe(rs);
-  assert.deepEqual(out.map((x) => x.line), [2, 3, 4, 5, 6, 8, 9]);
+  assert.deepEqual(
+    out.map((x) => x.line),
+    [2, 3, 4, 5, 6, 8, 9],
+  );
   assert.equal(rs.length, 9, 'input is not modified');
 });
 

@@ -14,16 +14,14 @@ const RRSIG = 46;
 const NSEC = 47;
 const ADDRESS = new Set<number>([RRType.A, RRType.AAAA]);
 
-const isAtOrBelow = (name: string, origin: string): boolean =>
-  origin === '.' || name === origin || name.endsWith('.' + origin);
+const isAtOrBelow = (name: string, origin: string): boolean => origin === '.' || name === origin || name.endsWith('.' + origin);
 
 const parentName = (name: string): string => {
   const dot = name.indexOf('.');
   return dot === name.length - 1 ? '.' : name.slice(dot + 1);
 };
 
-const typeName = (code: number): string =>
-  Object.entries(RRType).find(([, v]) => v === code)?.[0] ?? `TYPE${code}`;
+const typeName = (code: number): string => Object.entries(RRType).find(([, v]) => v === code)?.[0] ?? `TYPE${code}`;
 
 function rdataKey(r: RData): string {
   // Different text forms of one IPv6 address are the same record on the wire.
@@ -34,11 +32,7 @@ function rdataKey(r: RData): string {
       return `28 ${r.address}`;
     }
   }
-  return JSON.stringify(r, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer'
-      ? Buffer.from((v as { data: number[] }).data).toString('hex')
-      : v,
-  );
+  return JSON.stringify(r, (_k, v: unknown) => (v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('hex') : v));
 }
 
 const recordKey = (r: ParsedRecord): string => `${r.name} ${r.type} ${r.ttl} ${rdataKey(r.rdata)}`;
@@ -144,11 +138,7 @@ export function validateZone(records: ParsedRecord[], opts: { file: string; orig
   for (const r of inZone) if (r.type === RRType.CNAME && !cnameLine.has(r.name)) cnameLine.set(r.name, r.line);
   for (const r of inZone) {
     const d = r.rdata;
-    const [what, target] =
-      d.type === 15 ? ['MX exchange', d.exchange]
-      : d.type === 33 ? ['SRV target', d.target]
-      : d.type === 2 ? ['NS target', d.target]
-      : [undefined, undefined];
+    const [what, target] = d.type === 15 ? ['MX exchange', d.exchange] : d.type === 33 ? ['SRV target', d.target] : d.type === 2 ? ['NS target', d.target] : [undefined, undefined];
     const line = target === undefined ? undefined : cnameLine.get(target);
     if (line !== undefined) err(r.line, `${what} ${target} is a CNAME (line ${line})`);
   }

@@ -80,14 +80,14 @@ export function compileZone(origin: string, records: ParsedRecord[], extraNames:
     }
     set.rdatas.push(r.rdata);
     // Empty non-terminals exist (RFC 4592 §2.2.2): a query for one gets NODATA, not NXDOMAIN.
-    for (let p = r.name; p !== origin && isAtOrBelow(p, origin); ) {
+    for (let p = r.name; p !== origin && isAtOrBelow(p, origin);) {
       p = parentName(p);
       node(p);
     }
   }
   for (const name of extraNames) {
     node(name);
-    for (let p = name; p !== origin && isAtOrBelow(p, origin); ) {
+    for (let p = name; p !== origin && isAtOrBelow(p, origin);) {
       p = parentName(p);
       node(p);
     }

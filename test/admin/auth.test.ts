@@ -106,14 +106,20 @@ describe('auth, tokens and request limits', () => {
 
   test('tokens: listed without secrets, stored only as SHA-256, names unique, static ones not deletable', async () => {
     const list = (await n.api('GET', '/v1/tokens')).json;
-    assert.deepEqual(list.find((t: { name: string }) => t.name === 'root'), { name: 'root', role: 'admin', createdAt: null, createdBy: null, source: 'config' });
+    assert.deepEqual(
+      list.find((t: { name: string }) => t.name === 'root'),
+      { name: 'root', role: 'admin', createdAt: null, createdBy: null, source: 'config' },
+    );
     const viewer = list.find((t: { name: string }) => t.name === 'the-viewer');
     assert.deepEqual(Object.keys(viewer).sort(), ['createdAt', 'createdBy', 'name', 'role', 'source']);
     assert.equal(viewer.createdBy, 'root');
     assert.ok(!JSON.stringify(list).includes(sha256Hex(secrets.viewer)), 'not even the hash is shown');
 
     const files = filesUnder(join(n.dir, 'data'));
-    assert.ok(files.some((f) => f.path.endsWith('tokens.json') && f.text.includes(sha256Hex(secrets.viewer))), 'the store keeps the hash');
+    assert.ok(
+      files.some((f) => f.path.endsWith('tokens.json') && f.text.includes(sha256Hex(secrets.viewer))),
+      'the store keeps the hash',
+    );
     for (const f of files) for (const s of [secrets.viewer, secrets.operator, ROOT]) assert.ok(!f.text.includes(s), `${f.path} holds a secret`);
     assert.ok(!files.some((f) => f.path.endsWith(BOOTSTRAP_TOKEN_FILE)), 'with tokens configured no bootstrap token is made');
 
@@ -162,7 +168,11 @@ describe('auth, tokens and request limits', () => {
     const anon = await fetch(`${base}/v1/config`);
     assert.equal(anon.status, 401);
     assert.equal(((await anon.json()) as { error: { code: string } }).error.code, 'MERIDIAN_ERR_UNAUTHORIZED');
-    const big = await fetch(`${base}/v1/regions/eu-west/weight`, { method: 'PUT', headers: { authorization: `Bearer ${ROOT}`, 'content-type': 'application/json' }, body: JSON.stringify({ weight: 1, pad: 'x'.repeat(4096) }) });
+    const big = await fetch(`${base}/v1/regions/eu-west/weight`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ROOT}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ weight: 1, pad: 'x'.repeat(4096) }),
+    });
     assert.equal(big.status, 413);
     const ok = await fetch(`${base}/v1/config`, { headers: { authorization: `Bearer ${ROOT}` } });
     assert.equal(ok.status, 200);
@@ -234,7 +244,10 @@ describe('starting the API: tokens required beyond loopback, bootstrap token on 
 
   test('no tokens and a non-loopback address: refuses, before binding anything', async () => {
     for (const host of ['0.0.0.0', '::', '192.0.2.1', '::ffff:127.0.0.1']) {
-      await assert.rejects(ensureTokens(deps(), host, join(dir, 'data')), (err: unknown) => err instanceof AdminStartError && err.code === 'MERIDIAN_ERR_ADMIN_NO_TOKENS' && err.message.includes(host));
+      await assert.rejects(
+        ensureTokens(deps(), host, join(dir, 'data')),
+        (err: unknown) => err instanceof AdminStartError && err.code === 'MERIDIAN_ERR_ADMIN_NO_TOKENS' && err.message.includes(host),
+      );
     }
     // startAdminServer checks before it builds or binds: it must reject the same way.
     await assert.rejects(startAdminServer(deps(), { host: '0.0.0.0', port: 0 }, join(dir, 'data')), AdminStartError);

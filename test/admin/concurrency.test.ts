@@ -54,13 +54,20 @@ async function run(nodes: AdminNode[], secret: string): Promise<void> {
   assert.equal(await first.head(), head + WRITERS, 'exactly one version per writer');
   for (const n of nodes) assert.equal((await n.api('GET', '/v1/regions/us-east')).json.weight, start + WRITERS, 'no lost update');
   const versions = (await first.api('GET', `/v1/versions?limit=${WRITERS + 1}`)).json as { version: number; action: string; reason: string }[];
-  assert.deepEqual(versions.slice(0, WRITERS).map((v) => v.version), Array.from({ length: WRITERS }, (_, i) => head + WRITERS - i));
+  assert.deepEqual(
+    versions.slice(0, WRITERS).map((v) => v.version),
+    Array.from({ length: WRITERS }, (_, i) => head + WRITERS - i),
+  );
   assert.ok(versions.slice(0, WRITERS).every((v) => v.action === 'region.weight' && v.reason === 'writer'));
   assert.equal(versions[WRITERS]!.version, head, 'nothing else was committed');
   // Each version moved the counter by exactly one: no two writers wrote the same value.
   for (let v = head + 1; v <= head + WRITERS; v++) {
     const rec = (await first.api('GET', `/v1/versions/${v}`)).json as { diff: { path: string; before: number; after: number }[] };
-    assert.deepEqual(rec.diff.map((d) => [d.path, d.after - d.before]), [['/regions/1/weight', 1]], `version ${v}`);
+    assert.deepEqual(
+      rec.diff.map((d) => [d.path, d.after - d.before]),
+      [['/regions/1/weight', 1]],
+      `version ${v}`,
+    );
   }
   const stale = outcomes.reduce((s, o) => s + o.stale, 0);
   console.log(`# ${WRITERS} writers over ${nodes.length} node(s): ${stale} stale writes retried`);
@@ -103,12 +110,15 @@ describe('100 parallel writers over HTTP, cluster mode (two nodes, one Redis sto
       assert.deepEqual([s.store, s.head], ['redis', 1]);
     }
     const tokens = (await nodes[1]!.api('GET', '/v1/tokens')).json;
-    assert.deepEqual(tokens.map((t: { name: string }) => t.name), ['bootstrap']);
+    assert.deepEqual(
+      tokens.map((t: { name: string }) => t.name),
+      ['bootstrap'],
+    );
   });
 
   test('exactly 100 new versions and the counter is +100', () => run(nodes, nodes[0]!.secret));
 
-  test('Redis gone: reads from the node\'s version, writes 503 MERIDIAN_ERR_STORE_UNAVAILABLE, and DNS keeps answering', async () => {
+  test("Redis gone: reads from the node's version, writes 503 MERIDIAN_ERR_STORE_UNAVAILABLE, and DNS keeps answering", async () => {
     const [a] = nodes;
     const before = await dnsQuery(a!.port, `www.${Z}`);
     await redis.kill();

@@ -61,7 +61,10 @@ describe('drain: lower the TTL, wait out the old one, stop handing the region ou
     const done = (await n.api('GET', '/v1/regions/eu-west/drain')).json;
     assert.deepEqual([done.phase, done.remainingSeconds, done.version], ['drained', 0, head + 2]);
     const versions = (await n.api('GET', '/v1/versions?limit=2')).json;
-    assert.deepEqual(versions.map((v: { action: string }) => v.action), ['region.drained', 'region.drain']);
+    assert.deepEqual(
+      versions.map((v: { action: string }) => v.action),
+      ['region.drained', 'region.drain'],
+    );
     assert.equal(versions[1].reason, 'maintenance');
     assert.ok(Date.parse(versions[0].time) - t0 >= OLD_TTL * 1000, 'not before the old TTL ran out');
     assert.equal((await n.api('GET', '/v1/regions/eu-west')).json.state, 'drained');
@@ -94,9 +97,19 @@ describe('drain: lower the TTL, wait out the old one, stop handing the region ou
     assert.equal(await n.head(), head + 2);
   });
 
-  test('GET on a drain reports the connections the region\'s forwarders still hold (their load reports)', async () => {
+  test("GET on a drain reports the connections the region's forwarders still hold (their load reports)", async () => {
     assert.equal((await n.api('GET', '/v1/regions/ap-southeast/drain')).json.forwarderConnections, null, 'no forwarder has reported');
-    const report = (forwarder: string, active: number) => ({ region: 'ap-southeast', forwarder, at: Date.now(), ttlMs: 60_000, capacity: 100, active, newPerSec: 0, connectFailuresPerSec: 0, backends: {} });
+    const report = (forwarder: string, active: number) => ({
+      region: 'ap-southeast',
+      forwarder,
+      at: Date.now(),
+      ttlMs: 60_000,
+      capacity: 100,
+      active,
+      newPerSec: 0,
+      connectFailuresPerSec: 0,
+      backends: {},
+    });
     await n.node.health.bus.writeLoad(report('fwd-a', 7), 60_000);
     await n.node.health.bus.writeLoad(report('fwd-b', 5), 60_000);
     assert.equal((await n.api('GET', '/v1/regions/ap-southeast/drain')).json.forwarderConnections, 12, 'both forwarders of the region add up');
@@ -122,7 +135,11 @@ describe('drain: lower the TTL, wait out the old one, stop handing the region ou
     assert.ok(dry.json.diff.some((d: { path: string }) => d.path === '/regions/0/drain'));
     assert.equal(await n.head(), head);
     assert.equal((await n.api('GET', '/v1/regions/eu-west/drain')).json.phase, 'none');
-    for (const [method, url] of [['POST', '/v1/regions/nope/drain'], ['GET', '/v1/regions/nope/drain'], ['DELETE', '/v1/regions/nope/drain']] as const) {
+    for (const [method, url] of [
+      ['POST', '/v1/regions/nope/drain'],
+      ['GET', '/v1/regions/nope/drain'],
+      ['DELETE', '/v1/regions/nope/drain'],
+    ] as const) {
       const r = await n.api(method, url, method === 'POST' ? { body: {} } : {});
       assert.deepEqual([r.status, r.json.error.code], [404, 'MERIDIAN_ERR_NOT_FOUND'], `${method} ${url}`);
     }

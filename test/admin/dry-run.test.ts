@@ -64,8 +64,14 @@ function cases(api: Api): Record<string, Case> {
     // us-east down: North American clients would go to eu-west.
     'PUT /v1/overrides/region/{region}': { call: ['PUT', '/v1/overrides/region/us-east', { state: 'down', reason: 'dry run' }], cleanup: [['DELETE', '/v1/overrides/region/us-east']] },
     'DELETE /v1/overrides/region/{region}': { prepare: [['PUT', '/v1/overrides/region/us-east', { state: 'down', reason: 'dry run' }]], call: ['DELETE', '/v1/overrides/region/us-east'] },
-    'PUT /v1/overrides/endpoint/{region}/{endpoint}': { call: ['PUT', '/v1/overrides/endpoint/us-east/web-1', { state: 'down', reason: 'dry run', for: '1h' }], cleanup: [['DELETE', '/v1/overrides/endpoint/us-east/web-1']] },
-    'DELETE /v1/overrides/endpoint/{region}/{endpoint}': { prepare: [['PUT', '/v1/overrides/endpoint/us-east/web-1', { state: 'down', reason: 'dry run' }]], call: ['DELETE', '/v1/overrides/endpoint/us-east/web-1'] },
+    'PUT /v1/overrides/endpoint/{region}/{endpoint}': {
+      call: ['PUT', '/v1/overrides/endpoint/us-east/web-1', { state: 'down', reason: 'dry run', for: '1h' }],
+      cleanup: [['DELETE', '/v1/overrides/endpoint/us-east/web-1']],
+    },
+    'DELETE /v1/overrides/endpoint/{region}/{endpoint}': {
+      prepare: [['PUT', '/v1/overrides/endpoint/us-east/web-1', { state: 'down', reason: 'dry run' }]],
+      call: ['DELETE', '/v1/overrides/endpoint/us-east/web-1'],
+    },
     'POST /v1/tokens': { call: ['POST', '/v1/tokens', { name: 'ci', role: 'viewer' }], cleanup: [['DELETE', '/v1/tokens/ci']] },
     'DELETE /v1/tokens/{name}': { prepare: [['POST', '/v1/tokens', { name: 'doomed', role: 'viewer' }]], call: ['DELETE', '/v1/tokens/doomed'] },
     // Back to the version before the newest change (made here, so there is one to undo).
@@ -157,7 +163,10 @@ describe('dryRun=true on every write operation of /openapi.json changes nothing'
     // The demo's regions with one endpoint each (this node's admin port), under `quorum: 1`: probes
     // never mark anything down (a check timing out on a busy host would move answers while the
     // test compares them); overrides still do.
-    const regions = (demo.regions as { forwarder?: unknown }[]).map(({ forwarder: _unused, ...r }) => ({ ...r, endpoints: [{ id: 'web-1', address: '127.0.0.1', port: adminPort, check: { type: 'tcp' } }] }));
+    const regions = (demo.regions as { forwarder?: unknown }[]).map(({ forwarder: _unused, ...r }) => ({
+      ...r,
+      endpoints: [{ id: 'web-1', address: '127.0.0.1', port: adminPort, check: { type: 'tcp' } }],
+    }));
     srv = await startMeridian({
       zones: [{ origin: Z, file: join(REPO_ROOT, 'zones', `${Z}.zone`) }],
       extra: {
@@ -206,7 +215,10 @@ describe('dryRun=true on every write operation of /openapi.json changes nothing'
     const moved = set.answers.changed.filter((c: { service: string; qtype: string }) => c.service === `${dr}.` && c.qtype === 'A');
     assert.deepEqual(
       moved.map((c: { client: string; before: { addresses: string[] }; after: { addresses: string[] } }) => [c.client, c.before.addresses, c.after.addresses]),
-      [['8.8.8.8', ['192.0.2.10'], ['198.51.100.10']], ['193.0.6.139', ['192.0.2.10'], ['198.51.100.10']]],
+      [
+        ['8.8.8.8', ['192.0.2.10'], ['198.51.100.10']],
+        ['193.0.6.139', ['192.0.2.10'], ['198.51.100.10']],
+      ],
     );
     assert.equal(await live(), '192.0.2.10', 'the dry run changed nothing');
 

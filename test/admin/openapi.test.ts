@@ -131,7 +131,7 @@ interface GeneratedRequest {
   payload?: string;
 }
 
-const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+const text = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
 
 /** Values known to exist in the test node, so generated requests also reach the handlers' deep paths. */
 const HINTS: Record<string, unknown[]> = {
@@ -147,7 +147,14 @@ const HINTS: Record<string, unknown[]> = {
   address: ['10.0.0.1', '2001:db8::5', '127.0.0.1'],
   'if-match': ['"1"', '"2"', 'W/"3"', '*'],
   sample: ['81.2.69.160,8.8.8.8', '::1', ',,,'],
-  policy: [{ failover: ['eu-west', 'us-east'] }, { weighted: {} }, { geo: { default: ['us-east'] } }, { proximity: {} }, { sticky: {}, failover: [['eu-west', 'us-east']] }, { multivalue: { max: 2 } }],
+  policy: [
+    { failover: ['eu-west', 'us-east'] },
+    { weighted: {} },
+    { geo: { default: ['us-east'] } },
+    { proximity: {} },
+    { sticky: {}, failover: [['eu-west', 'us-east']] },
+    { multivalue: { max: 2 } },
+  ],
   check: [{}, { type: 'tcp' }, { type: 'http', path: '/health' }],
   ttl: [0, 1, 30],
 };
@@ -209,7 +216,12 @@ describe('OpenAPI document and a property test driven by it', () => {
       regions: [
         { id: 'eu-west', location: { lat: 53.35, lon: -6.26, continent: 'EU', country: 'IE' }, addresses: { ipv4: ['198.51.100.10'], ipv6: ['2001:db8:b::1'] } },
         { id: 'us-east', location: { lat: 39.04, lon: -77.49, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } },
-        { id: 'ap-southeast', location: { lat: 1.35, lon: 103.82, continent: 'AS', country: 'SG' }, addresses: { ipv4: ['203.0.113.10'] }, endpoints: [{ id: 'probe-1', address: '127.0.0.1', port: 9, check: { type: 'tcp' } }] },
+        {
+          id: 'ap-southeast',
+          location: { lat: 1.35, lon: 103.82, continent: 'AS', country: 'SG' },
+          addresses: { ipv4: ['203.0.113.10'] },
+          endpoints: [{ id: 'probe-1', address: '127.0.0.1', port: 9, check: { type: 'tcp' } }],
+        },
       ],
       services: [
         { name: `www.${Z}`, ttl: 2, regions: ['eu-west', 'us-east'], policy: { failover: ['eu-west', 'us-east'] } },
@@ -227,7 +239,9 @@ describe('OpenAPI document and a property test driven by it', () => {
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     const expected = ROUTES.filter((r) => r.route.startsWith('/v1/')).map((r) => `${r.method} ${r.route}`);
     assert.deepEqual(documented.sort(), expected.sort());
-    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } }> }> }>>)) {
+    for (const [p, ops] of Object.entries(
+      doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } }> }> }>>,
+    )) {
       assert.ok(p.startsWith('/v1/'), `${p} is outside /v1`);
       for (const [m, op] of Object.entries(ops)) {
         const codes = op.responses['401']?.content?.['application/json']?.schema.properties.error.properties.code.enum;
@@ -281,35 +295,47 @@ describe('OpenAPI document and a property test driven by it', () => {
     const statuses = new Map<number, number>();
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
       for (const [method, op] of Object.entries(ops)) {
-        await fc.assert(
-          fc.asyncProperty(requestArbitrary(method, path, op), async (req) => {
-            const res = await n.node.admin!.app.inject({ method: req.method as 'GET', url: req.url, headers: { ...req.headers, authorization: `Bearer ${ADMIN}` }, ...(req.payload !== undefined ? { payload: req.payload } : {}) });
-            sent++;
-            statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-            const what = `${req.method} ${req.url} ${req.payload ?? ''} → ${res.statusCode} ${res.body.slice(0, 300)}`;
-            if (res.statusCode >= 500) failures.push(what);
-            if (res.statusCode < 300 && /^application\/json/.test(String(res.headers['content-type']))) {
-              const schema = op.responses?.[String(res.statusCode)]?.content?.['application/json']?.schema;
-              if (!schema) failures.push(`undocumented success status: ${what}`);
-              else {
-                const problem = validator.check(schema, JSON.parse(res.body));
-                if (problem) failures.push(`body does not match the documented ${res.statusCode} schema (${problem}): ${what}`);
-                const key = `${req.method} ${path} ${res.statusCode}`;
-                bodiesChecked.set(key, (bodiesChecked.get(key) ?? 0) + 1);
+        await fc
+          .assert(
+            fc.asyncProperty(requestArbitrary(method, path, op), async (req) => {
+              const res = await n.node.admin!.app.inject({
+                method: req.method as 'GET',
+                url: req.url,
+                headers: { ...req.headers, authorization: `Bearer ${ADMIN}` },
+                ...(req.payload !== undefined ? { payload: req.payload } : {}),
+              });
+              sent++;
+              statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+              const what = `${req.method} ${req.url} ${req.payload ?? ''} → ${res.statusCode} ${res.body.slice(0, 300)}`;
+              if (res.statusCode >= 500) failures.push(what);
+              if (res.statusCode < 300 && /^application\/json/.test(String(res.headers['content-type']))) {
+                const schema = op.responses?.[String(res.statusCode)]?.content?.['application/json']?.schema;
+                if (!schema) failures.push(`undocumented success status: ${what}`);
+                else {
+                  const problem = validator.check(schema, JSON.parse(res.body));
+                  if (problem) failures.push(`body does not match the documented ${res.statusCode} schema (${problem}): ${what}`);
+                  const key = `${req.method} ${path} ${res.statusCode}`;
+                  bodiesChecked.set(key, (bodiesChecked.get(key) ?? 0) + 1);
+                }
               }
-            }
-            if (res.statusCode >= 400) {
-              const code = (JSON.parse(res.body) as { error?: { code?: string } }).error?.code;
-              if (!code || !(code in ERRORS) || ERRORS[code as keyof typeof ERRORS].status !== res.statusCode) failures.push(`unregistered error: ${what}`);
-            }
-            return failures.length === 0;
-          }),
-          { numRuns: Number(process.env.FUZZ_RUNS ?? 50), seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
-        ).catch((err: Error) => failures.push(`${method.toUpperCase()} ${path}: ${err.message.split('\n').slice(0, 6).join(' | ')}`));
+              if (res.statusCode >= 400) {
+                const code = (JSON.parse(res.body) as { error?: { code?: string } }).error?.code;
+                if (!code || !(code in ERRORS) || ERRORS[code as keyof typeof ERRORS].status !== res.statusCode) failures.push(`unregistered error: ${what}`);
+              }
+              return failures.length === 0;
+            }),
+            { numRuns: Number(process.env.FUZZ_RUNS ?? 50), seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
+          )
+          .catch((err: Error) => failures.push(`${method.toUpperCase()} ${path}: ${err.message.split('\n').slice(0, 6).join(' | ')}`));
       }
     }
-    console.log(`# ${sent} generated requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; success bodies checked for ${bodiesChecked.size} route × status pairs`);
+    console.log(
+      `# ${sent} generated requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; success bodies checked for ${bodiesChecked.size} route × status pairs`,
+    );
     assert.deepEqual(failures, []);
-    assert.ok([...statuses.keys()].some((s) => s < 300), 'some generated requests succeeded (the generator reaches the handlers)');
+    assert.ok(
+      [...statuses.keys()].some((s) => s < 300),
+      'some generated requests succeeded (the generator reaches the handlers)',
+    );
   });
 });

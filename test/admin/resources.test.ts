@@ -98,10 +98,7 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json.answers.source, 'request');
     assert.equal(r.json.answers.clients, 2);
-    assert.deepEqual(
-      r.json.answers.changed.map((c: { client: string; qtype: string }) => `${c.client} ${c.qtype}`).sort(),
-      ['2001:db8::1 A', '81.2.69.160 A'],
-    );
+    assert.deepEqual(r.json.answers.changed.map((c: { client: string; qtype: string }) => `${c.client} ${c.qtype}`).sort(), ['2001:db8::1 A', '81.2.69.160 A']);
   });
 
   test('dry run after real DNS queries: the sample is the recent clients (ECS networks)', async () => {
@@ -118,7 +115,10 @@ describe('admin API resources (embedded mode, file store)', () => {
   test('explain returns `meridian explain --json` as JSON, plus the version it was decided on', async () => {
     const r = await n.api('GET', `/v1/explain?name=www.${Z}&ip=192.0.2.1&ecs=81.2.69.0/24`);
     assert.equal(r.status, 200, r.body);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'explain', `www.${Z}`, '192.0.2.1', '--ecs', '81.2.69.0/24', '--json', '--config', n.configPath], { cwd: ROOT, timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'explain', `www.${Z}`, '192.0.2.1', '--ecs', '81.2.69.0/24', '--json', '--config', n.configPath], {
+      cwd: ROOT,
+      timeout: 20_000,
+    });
     const { version, ...rest } = r.json;
     assert.equal(version, 1);
     assert.deepEqual(rest, JSON.parse(stdout));
@@ -154,13 +154,26 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.deepEqual(cfg.json.document, v1.document);
     const status = await n.api('GET', '/v1/status');
     assert.deepEqual(status.json, { store: 'file', storeReachable: true, head: 1, applied: 1 });
-    for (const url of ['/v1/zones', `/v1/zones/${Z}`, '/v1/services', `/v1/services/www.${Z}`, '/v1/regions', '/v1/regions/eu-west', '/v1/regions/eu-west/endpoints', '/v1/versions', '/v1/regions/eu-west/drain']) {
+    for (const url of [
+      '/v1/zones',
+      `/v1/zones/${Z}`,
+      '/v1/services',
+      `/v1/services/www.${Z}`,
+      '/v1/regions',
+      '/v1/regions/eu-west',
+      '/v1/regions/eu-west/endpoints',
+      '/v1/versions',
+      '/v1/regions/eu-west/drain',
+    ]) {
       const r = await n.api('GET', url);
       assert.equal(r.status, 200, `${url}: ${r.body}`);
       assert.equal(r.headers.etag, '"1"', url);
     }
     assert.deepEqual((await n.api('GET', '/v1/zones')).json, [{ origin: `${Z}.`, records: 4 }]);
-    assert.deepEqual((await n.api('GET', '/v1/regions')).json.map((r: { id: string }) => r.id), ['eu-west', 'us-east', 'ap-southeast']);
+    assert.deepEqual(
+      (await n.api('GET', '/v1/regions')).json.map((r: { id: string }) => r.id),
+      ['eu-west', 'us-east', 'ap-southeast'],
+    );
     assert.equal((await n.api('GET', `/v1/services/WWW.${Z}.`)).json.name, `www.${Z}`);
   });
 
@@ -170,7 +183,10 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.equal(created.json.action, 'zone.put');
     assert.equal(created.json.target, `zone/${OTHER}.`);
     assert.deepEqual(await dnsQuery(n.port, `www.${OTHER}`), { rcode: 'NOERROR', addresses: ['192.0.2.77'], ttls: [60] });
-    assert.deepEqual((await n.api('GET', '/v1/zones')).json, [{ origin: `${Z}.`, records: 4 }, { origin: `${OTHER}.`, records: 4 }]);
+    assert.deepEqual((await n.api('GET', '/v1/zones')).json, [
+      { origin: `${Z}.`, records: 4 },
+      { origin: `${OTHER}.`, records: 4 },
+    ]);
     assert.equal((await n.api('GET', `/v1/zones/${OTHER.toUpperCase()}.`)).json.records.length, 4);
 
     const again = await unchanged('PUT', `/v1/zones/${OTHER}`, otherZone());
@@ -226,7 +242,13 @@ describe('admin API resources (embedded mode, file store)', () => {
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { failover: ['us-east'] } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west', 'us-east'], policy: { geo: {}, proximity: {} } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { weighted: { prefix4: 99 } } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
-    const sub = await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { geo: { subdivisions: { 'XX-CA': ['eu-west'] } } } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy\/geo\/subdivisions\/XX-CA$/);
+    const sub = await rejected(
+      'PUT',
+      `/v1/services/api.${Z}`,
+      { regions: ['eu-west'], policy: { geo: { subdivisions: { 'XX-CA': ['eu-west'] } } } },
+      'MERIDIAN_ERR_INVALID_CONFIG',
+      /^\/services\/2\/policy\/geo\/subdivisions\/XX-CA$/,
+    );
     assert.match(JSON.stringify(sub.json.error), /geo\.subdivisions\.XX-CA: \\"XX\\" is not an ISO 3166-1 country code/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], allDown: { mode: 'panic' } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/allDown$/);
     await rejected('PUT', '/v1/services/www.example.org', { regions: ['eu-west'] }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/name$/);
@@ -243,7 +265,10 @@ describe('admin API resources (embedded mode, file store)', () => {
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, addresses: { ipv4: ['192.0.2.30'], ipv6: ['192.0.2.31'] } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/3\/addresses\/ipv6\/0$/);
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, addresses: { ipv4: [] } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/3\/addresses$/);
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, downAddresses: ['192.0.2.99'] }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/3\/downAddresses\/0$/);
-    const twice = [{ id: 'a', address: '10.0.0.1', port: 80 }, { id: 'a', address: '10.0.0.2', port: 80 }];
+    const twice = [
+      { id: 'a', address: '10.0.0.1', port: 80 },
+      { id: 'a', address: '10.0.0.2', port: 80 },
+    ];
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, endpoints: twice }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/3\/endpoints\/1$/);
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, location: { ...SA.location, country: 'br' } }, 'MERIDIAN_ERR_VALIDATION', /^body\/location\/country$/);
     await rejected('PUT', '/v1/regions/sa-east', { ...SA, drain: { phase: 'drained', ttl: 1, startedAt: '', completeAt: '' } }, 'MERIDIAN_ERR_VALIDATION', /^body/);
@@ -263,21 +288,29 @@ describe('admin API resources (embedded mode, file store)', () => {
     await write('DELETE', `/v1/services/sa.${Z}`);
     await write('DELETE', '/v1/regions/sa-east');
     assert.equal((await dnsQuery(n.port, `sa.${Z}`)).rcode, 'NXDOMAIN');
-    for (const [method, url] of [['GET', '/v1/regions/sa-east'], ['GET', '/v1/regions/sa-east/endpoints'], ['GET', '/v1/regions/sa-east/drain'], ['DELETE', '/v1/regions/sa-east']] as const) {
+    for (const [method, url] of [
+      ['GET', '/v1/regions/sa-east'],
+      ['GET', '/v1/regions/sa-east/endpoints'],
+      ['GET', '/v1/regions/sa-east/drain'],
+      ['DELETE', '/v1/regions/sa-east'],
+    ] as const) {
       const r = await n.api(method, url);
       assert.deepEqual([r.status, r.json.error.code], [404, 'MERIDIAN_ERR_NOT_FOUND'], `${method} ${url}`);
     }
     await rejected('PUT', '/v1/regions/sa-east/weight', { weight: 5 }, 'MERIDIAN_ERR_NOT_FOUND');
   });
 
-  test('weight: 0 takes a region out of a weighted service\'s answers; back to 100 restores them', async () => {
+  test("weight: 0 takes a region out of a weighted service's answers; back to 100 restores them", async () => {
     const subnets = Array.from({ length: 16 }, (_, i) => `172.${16 + i}.${i * 7}.0/24`);
     const answers = async (): Promise<string[]> => Promise.all(subnets.map(async (s) => (await dnsQuery(n.port, `lb.${Z}`, 'A', s)).addresses.join()));
     const initial = await answers();
     assert.ok(initial.includes(EU) && initial.includes(US), `both regions share lb: ${initial}`);
     const r = await write('PUT', '/v1/regions/eu-west/weight?reason=capacity', { weight: 0 });
     assert.deepEqual(r.json.diff, [{ op: 'replace', path: '/regions/0/weight', before: 100, after: 0 }]);
-    assert.deepEqual(await answers(), subnets.map(() => US));
+    assert.deepEqual(
+      await answers(),
+      subnets.map(() => US),
+    );
     await rejected('PUT', '/v1/regions/eu-west/weight', { weight: -1 }, 'MERIDIAN_ERR_VALIDATION', /^body\/weight$/);
     await rejected('PUT', '/v1/regions/eu-west/weight', { weight: 0, x: 1 }, 'MERIDIAN_ERR_VALIDATION', /^body/);
     // JSON bodies are not type-coerced: null used to become weight 0, true 1, "7" 7 and [9] 9.
@@ -303,7 +336,10 @@ describe('admin API resources (embedded mode, file store)', () => {
     const anonymous = { address: '10.9.0.2', port: 443 };
     await write('POST', '/v1/regions/ap-southeast/endpoints', anonymous, 201);
     const list = (await n.api('GET', '/v1/regions/ap-southeast/endpoints')).json;
-    assert.deepEqual(list, [{ ...ep, port: 8081 }, { ...anonymous, check: {} }]);
+    assert.deepEqual(list, [
+      { ...ep, port: 8081 },
+      { ...anonymous, check: {} },
+    ]);
 
     await write('DELETE', '/v1/regions/ap-southeast/endpoints?id=web-1');
     assert.equal((await unchanged('DELETE', '/v1/regions/ap-southeast/endpoints?id=web-1')).json.unchanged, true);
@@ -312,7 +348,13 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.deepEqual((await n.api('GET', '/v1/regions/ap-southeast/endpoints')).json, []);
 
     await rejected('POST', '/v1/regions/ap-southeast/endpoints', { address: 'db.internal', port: 5432 }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/2\/endpoints\/0\/address$/);
-    await rejected('POST', '/v1/regions/ap-southeast/endpoints', { address: '10.9.0.3', port: 80, check: { type: 'smoke-signal' } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/2\/endpoints\/0\/check$/);
+    await rejected(
+      'POST',
+      '/v1/regions/ap-southeast/endpoints',
+      { address: '10.9.0.3', port: 80, check: { type: 'smoke-signal' } },
+      'MERIDIAN_ERR_INVALID_CONFIG',
+      /^\/regions\/2\/endpoints\/0\/check$/,
+    );
     await rejected('POST', '/v1/regions/ap-southeast/endpoints', { address: '10.9.0.3', port: 0 }, 'MERIDIAN_ERR_VALIDATION', /^body\/port$/);
     await rejected('POST', '/v1/regions/nope/endpoints', ep, 'MERIDIAN_ERR_NOT_FOUND');
     await rejected('DELETE', '/v1/regions/ap-southeast/endpoints?address=10.9.0.2', undefined, 'MERIDIAN_ERR_VALIDATION', /^querystring/);
@@ -325,7 +367,10 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.deepEqual([set.json.scope, set.json.state, set.json.expiresAt, set.json.author], ['region/eu-west', 'down', null, 'bootstrap']);
     assert.deepEqual((await dnsUntil(n.port, `www.${Z}`, (a) => a.addresses[0] === US)).addresses, [US]);
     const list = (await n.api('GET', '/v1/overrides')).json;
-    assert.deepEqual(list.map((o: { scope: string; state: string }) => `${o.scope}=${o.state}`), ['region/eu-west=down']);
+    assert.deepEqual(
+      list.map((o: { scope: string; state: string }) => `${o.scope}=${o.state}`),
+      ['region/eu-west=down'],
+    );
     const audit = (await n.api('GET', '/v1/audit?action=override.set&limit=1')).json;
     assert.deepEqual([audit[0].target, audit[0].reason, audit[0].version], ['region/eu-west', 'incident 42', null]);
 
@@ -344,7 +389,10 @@ describe('admin API resources (embedded mode, file store)', () => {
     const expired = async () => (await n.api('GET', '/v1/audit?action=override.expire')).json as { author: string; target: string; reason: string; detail: Record<string, unknown> }[];
     assert.ok(await waitFor(async () => (await expired()).length > 0, 5000), 'the expiry is audited');
     const [entry, ...more] = await expired();
-    assert.deepEqual([entry!.author, entry!.target, entry!.reason, entry!.detail.state, entry!.detail.setBy, entry!.detail.expiresAt, more.length], ['expiry', 'region/us-east', 'short', 'drained', 'bootstrap', timed.json.expiresAt, 0]);
+    assert.deepEqual(
+      [entry!.author, entry!.target, entry!.reason, entry!.detail.state, entry!.detail.setBy, entry!.detail.expiresAt, more.length],
+      ['expiry', 'region/us-east', 'short', 'drained', 'bootstrap', timed.json.expiresAt, 0],
+    );
 
     const bad = await n.api('PUT', '/v1/overrides/region/eu-west', { body: { state: 'down', reason: 'x', for: '0s' } });
     assert.deepEqual([bad.status, bad.json.error.code], [400, 'MERIDIAN_ERR_VALIDATION']);
@@ -385,7 +433,7 @@ describe('admin API resources (embedded mode, file store)', () => {
     const r = await n.api('PUT', '/v1/regions/us-east/weight', { body: { weight: 5 }, headers: { 'if-match': `"${v}"` } });
     assert.deepEqual([r.status, r.json.error.code], [412, 'MERIDIAN_ERR_PRECONDITION_FAILED']);
     assert.equal(await n.head(), head);
-    assert.equal((await n.api('GET', '/v1/regions/us-east')).json.weight, 77, 'the first writer\'s change is kept');
+    assert.equal((await n.api('GET', '/v1/regions/us-east')).json.weight, 77, "the first writer's change is kept");
     const dry = await n.api('PUT', '/v1/regions/us-east/weight?dryRun=true', { body: { weight: 5 }, headers: { 'if-match': `"${v}"` } });
     assert.equal(dry.status, 412, 'a dry run against a stale version is stale too');
     for (const form of [(v: number) => `W/"${v}"`, (v: number) => `${v}`, () => '*']) {
@@ -402,14 +450,23 @@ describe('admin API resources (embedded mode, file store)', () => {
     const head = await n.head();
     const list = (await n.api('GET', '/v1/versions')).json;
     assert.equal(list.length, head);
-    assert.deepEqual(list.map((v: { version: number }) => v.version), Array.from({ length: head }, (_, i) => head - i));
+    assert.deepEqual(
+      list.map((v: { version: number }) => v.version),
+      Array.from({ length: head }, (_, i) => head - i),
+    );
     for (const v of list) {
       assert.deepEqual(Object.keys(v).sort(), ['action', 'author', 'reason', 'target', 'time', 'version']);
       assert.ok(!Number.isNaN(Date.parse(v.time)));
     }
     assert.equal(list.at(-1).action, 'seed');
-    assert.deepEqual((await n.api('GET', '/v1/versions?before=3&limit=5')).json.map((v: { version: number }) => v.version), [2, 1]);
-    assert.deepEqual((await n.api('GET', '/v1/versions?limit=1')).json.map((v: { version: number }) => v.version), [head]);
+    assert.deepEqual(
+      (await n.api('GET', '/v1/versions?before=3&limit=5')).json.map((v: { version: number }) => v.version),
+      [2, 1],
+    );
+    assert.deepEqual(
+      (await n.api('GET', '/v1/versions?limit=1')).json.map((v: { version: number }) => v.version),
+      [head],
+    );
     const one = (await n.api('GET', '/v1/versions/2')).json;
     assert.equal(one.version, 2);
     assert.ok(one.document && Array.isArray(one.diff) && one.diff.length > 0);
@@ -462,7 +519,13 @@ describe('admin API resources (embedded mode, file store)', () => {
     assert.match(String(jsonl.headers['content-type']), /^application\/x-ndjson/);
     assert.match(String(jsonl.headers['content-disposition']), /attachment/);
     assert.ok(jsonl.body.endsWith('\n'));
-    assert.deepEqual(jsonl.body.trimEnd().split('\n').map((l) => JSON.parse(l)), weights);
+    assert.deepEqual(
+      jsonl.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      weights,
+    );
     const none = await n.api('GET', '/v1/audit?author=nobody&format=jsonl');
     assert.equal(none.body, '');
     const bad = await n.api('GET', '/v1/audit?since=yesterday');
@@ -476,12 +539,20 @@ describe('admin API resources (embedded mode, file store)', () => {
   });
 
   test('unknown routes are coded 404s; malformed and overlong URLs are coded 400s', async () => {
-    for (const [method, url] of [['GET', '/v1/nope'], ['POST', '/v1/config'], ['GET', '/v2/config']] as const) {
+    for (const [method, url] of [
+      ['GET', '/v1/nope'],
+      ['POST', '/v1/config'],
+      ['GET', '/v2/config'],
+    ] as const) {
       const r = await n.api(method, url);
       assert.deepEqual([r.status, r.json.error.code], [404, 'MERIDIAN_ERR_ROUTE_NOT_FOUND'], `${method} ${url}`);
     }
     // These came back in fastify's own shape (and 414) before frameworkErrors mapped them.
-    for (const [url, field] of [[`/v1/zones/${'a'.repeat(300)}`, 'params/origin'], [`/v1/zones/${'a'.repeat(2000)}`, 'url'], ['/v1/zones/%zz', 'url']] as const) {
+    for (const [url, field] of [
+      [`/v1/zones/${'a'.repeat(300)}`, 'params/origin'],
+      [`/v1/zones/${'a'.repeat(2000)}`, 'url'],
+      ['/v1/zones/%zz', 'url'],
+    ] as const) {
       const r = await n.api('GET', url);
       assert.deepEqual([r.status, r.json.error?.code, r.json.error?.field], [400, 'MERIDIAN_ERR_VALIDATION', field], `${url.slice(0, 30)}: ${r.body.slice(0, 200)}`);
     }

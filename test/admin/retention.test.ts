@@ -28,7 +28,10 @@ describe('config store retention', () => {
     const res = await n.node.admin!.retention.run();
     assert.deepEqual(res, { versions: head - 3, auditEntries: 0 });
     const list = await n.api('GET', '/v1/versions');
-    assert.deepEqual((list.json as { version: number }[]).map((v) => v.version), [head, head - 1, head - 2]);
+    assert.deepEqual(
+      (list.json as { version: number }[]).map((v) => v.version),
+      [head, head - 1, head - 2],
+    );
     assert.equal((await n.api('GET', '/v1/versions/1')).status, 404);
     assert.equal((await n.api('GET', `/v1/versions/${head - 2}`)).status, 200);
     // The store keeps working: the next change is head + 1; a rollback works to a kept version only.
@@ -50,7 +53,10 @@ describe('config store retention', () => {
     const later = new Retention(store, { versions: 0, auditDays: 2, cron: '* * * * *' }, pino({ level: 'silent' }), () => Date.now() + 3 * DAY_MS);
     assert.deepEqual(await later.run(), { versions: 0, auditEntries: before.length - 1 });
     const after = (await n.api('GET', '/v1/audit?limit=1000')).json as { seq: number }[];
-    assert.deepEqual(after.map((e) => e.seq), [before[0]!.seq]);
+    assert.deepEqual(
+      after.map((e) => e.seq),
+      [before[0]!.seq],
+    );
   });
 
   it('a cron expression node-cron does not accept is a config error', () => {

@@ -11,17 +11,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startMeridian,
-  dig,
-  kdig,
-  parseDig,
-  parseKdig,
-  meridianAvailable,
-  run,
-  type RunningServer,
-  type DigResult,
-} from '../helpers/dnsproc.js';
+import { startMeridian, dig, kdig, parseDig, parseKdig, meridianAvailable, run, type RunningServer, type DigResult } from '../helpers/dnsproc.js';
 
 const ORIGIN = 'gslb.example.com';
 const BIG = `big.${ORIGIN}`;
@@ -38,10 +28,7 @@ const ZONE = [
   'ns2 IN A 127.0.0.2',
   'www IN A 192.0.2.10',
   'www IN A 198.51.100.10',
-  ...Array.from(
-    { length: BIG_COUNT },
-    (_, i) => `big IN TXT "record ${String(i + 1).padStart(2, '0')} padding-padding-padding-padding-padding-padding"`,
-  ),
+  ...Array.from({ length: BIG_COUNT }, (_, i) => `big IN TXT "record ${String(i + 1).padStart(2, '0')} padding-padding-padding-padding-padding-padding"`),
   '',
 ].join('\n');
 

@@ -120,68 +120,75 @@ describe('the fast lane', () => {
   });
 });
 
-for (const lane of ['socket', 'fast'] as const) describe(`accept fast path and the reused read buffer (${lane} lane)`, () => {
-  it('is installed on this Node and carries distinct streams both ways intact past slow readers', async (t) => {
-    const TOTAL = 24 * 1024 * 1024;
-    const backendResult = { sent: Promise.resolve(''), got: Promise.resolve({ bytes: 0, sha: '' }) };
-    const backend = createServer({ allowHalfOpen: true }, (s) => {
-      backendResult.got = slowRead(s);
-      backendResult.sent = writeStream(s, TOTAL);
-    });
-    const backendPort = await listen(backend);
-    t.after(() => new Promise<void>((r) => backend.close(() => r())));
-    const relay = await relayServer(t, backendPort, lane);
+for (const lane of ['socket', 'fast'] as const)
+  describe(`accept fast path and the reused read buffer (${lane} lane)`, () => {
+    it('is installed on this Node and carries distinct streams both ways intact past slow readers', async (t) => {
+      const TOTAL = 24 * 1024 * 1024;
+      const backendResult = { sent: Promise.resolve(''), got: Promise.resolve({ bytes: 0, sha: '' }) };
+      const backend = createServer({ allowHalfOpen: true }, (s) => {
+        backendResult.got = slowRead(s);
+        backendResult.sent = writeStream(s, TOTAL);
+      });
+      const backendPort = await listen(backend);
+      t.after(() => new Promise<void>((r) => backend.close(() => r())));
+      const relay = await relayServer(t, backendPort, lane);
 
-    const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
-    await new Promise<void>((r) => c.once('connect', () => r()));
-    const [clientGot, clientSent] = await Promise.all([slowRead(c), writeStream(c, TOTAL)]);
-    const [backendGot, backendSent] = await Promise.all([backendResult.got, backendResult.sent]);
+      const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
+      await new Promise<void>((r) => c.once('connect', () => r()));
+      const [clientGot, clientSent] = await Promise.all([slowRead(c), writeStream(c, TOTAL)]);
+      const [backendGot, backendSent] = await Promise.all([backendResult.got, backendResult.sent]);
 
-    assert.equal(backendGot.bytes, TOTAL);
-    assert.equal(backendGot.sha, clientSent, 'client -> backend stream corrupted');
-    assert.equal(clientGot.bytes, TOTAL);
-    assert.equal(clientGot.sha, backendSent, 'backend -> client stream corrupted');
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(relay.ends, ['done']);
-    assert.equal(relay.dataEvents(), 0, "accepted sockets read through onread, not 'data' events");
-  });
-
-  it('two waves of 16 concurrent connections: pooled buffers of the first wave carry the second intact', async (t) => {
-    const TOTAL = 2 * 1024 * 1024;
-    const sides: { sent: Promise<string>; got: Promise<{ bytes: number; sha: string }> }[] = [];
-    const backend = createServer({ allowHalfOpen: true }, (s) => {
-      sides.push({ got: slowRead(s), sent: writeStream(s, TOTAL) });
-    });
-    const backendPort = await listen(backend);
-    t.after(() => new Promise<void>((r) => backend.close(() => r())));
-    const relay = await relayServer(t, backendPort, lane);
-    for (let wave = 0; wave < 2; wave++) {
-      sides.length = 0;
-      const clients = await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
-          await new Promise<void>((r) => c.once('connect', () => r()));
-          const [got, sent] = await Promise.all([slowRead(c), writeStream(c, TOTAL)]);
-          return { got, sent };
-        }),
-      );
-      const backendSides = await Promise.all(sides.map(async (b) => ({ got: await b.got, sent: await b.sent })));
-      // Pair each client with its backend connection by the hash of what the client sent.
-      const byClientSent = new Map(backendSides.map((b) => [b.got.sha, b]));
-      for (const c of clients) {
-        const b = byClientSent.get(c.sent);
-        assert.ok(b, `wave ${wave}: a client -> backend stream arrived corrupted`);
-        assert.equal(c.got.sha, b.sent, `wave ${wave}: a backend -> client stream arrived corrupted`);
-        assert.equal(c.got.bytes, TOTAL);
-      }
+      assert.equal(backendGot.bytes, TOTAL);
+      assert.equal(backendGot.sha, clientSent, 'client -> backend stream corrupted');
+      assert.equal(clientGot.bytes, TOTAL);
+      assert.equal(clientGot.sha, backendSent, 'backend -> client stream corrupted');
       await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(relay.ends.length, 32);
-    assert.ok(relay.ends.every((e) => e === 'done'), relay.ends.join());
-  });
+      assert.deepEqual(relay.ends, ['done']);
+      assert.equal(relay.dataEvents(), 0, "accepted sockets read through onread, not 'data' events");
+    });
 
-  it('returns false and leaves a server that is not listening alone', () => {
-    const server = createServer();
-    assert.equal(installAccept(server, () => undefined), false);
+    it('two waves of 16 concurrent connections: pooled buffers of the first wave carry the second intact', async (t) => {
+      const TOTAL = 2 * 1024 * 1024;
+      const sides: { sent: Promise<string>; got: Promise<{ bytes: number; sha: string }> }[] = [];
+      const backend = createServer({ allowHalfOpen: true }, (s) => {
+        sides.push({ got: slowRead(s), sent: writeStream(s, TOTAL) });
+      });
+      const backendPort = await listen(backend);
+      t.after(() => new Promise<void>((r) => backend.close(() => r())));
+      const relay = await relayServer(t, backendPort, lane);
+      for (let wave = 0; wave < 2; wave++) {
+        sides.length = 0;
+        const clients = await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            const c = connect({ host: '127.0.0.1', port: relay.port, allowHalfOpen: true });
+            await new Promise<void>((r) => c.once('connect', () => r()));
+            const [got, sent] = await Promise.all([slowRead(c), writeStream(c, TOTAL)]);
+            return { got, sent };
+          }),
+        );
+        const backendSides = await Promise.all(sides.map(async (b) => ({ got: await b.got, sent: await b.sent })));
+        // Pair each client with its backend connection by the hash of what the client sent.
+        const byClientSent = new Map(backendSides.map((b) => [b.got.sha, b]));
+        for (const c of clients) {
+          const b = byClientSent.get(c.sent);
+          assert.ok(b, `wave ${wave}: a client -> backend stream arrived corrupted`);
+          assert.equal(c.got.sha, b.sent, `wave ${wave}: a backend -> client stream arrived corrupted`);
+          assert.equal(c.got.bytes, TOTAL);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(relay.ends.length, 32);
+      assert.ok(
+        relay.ends.every((e) => e === 'done'),
+        relay.ends.join(),
+      );
+    });
+
+    it('returns false and leaves a server that is not listening alone', () => {
+      const server = createServer();
+      assert.equal(
+        installAccept(server, () => undefined),
+        false,
+      );
+    });
   });
-});

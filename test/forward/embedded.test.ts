@@ -119,7 +119,16 @@ describe('forward.embedded config checks', () => {
   };
 
   it('accepts regions with distinct addresses', () => {
-    assert.deepEqual(load(['eu', 'us'], [{ id: 'eu', listen: '127.0.0.1:18081', relay: '127.0.0.1:18181' }, { id: 'us', listen: '127.0.0.1:18082', relay: '127.0.0.1:18182' }]), []);
+    assert.deepEqual(
+      load(
+        ['eu', 'us'],
+        [
+          { id: 'eu', listen: '127.0.0.1:18081', relay: '127.0.0.1:18181' },
+          { id: 'us', listen: '127.0.0.1:18082', relay: '127.0.0.1:18182' },
+        ],
+      ),
+      [],
+    );
   });
 
   it('rejects an unknown region, a region listed twice, and two regions on one address', () => {
@@ -127,6 +136,15 @@ describe('forward.embedded config checks', () => {
     assert.match(load(['eu', 'eu'], [{ id: 'eu' }]).join('\n'), /embedded: region "eu" is listed twice/);
     // Both regions would bind the listener's own 127.0.0.1:18080.
     assert.match(load(['eu', 'us']).join('\n'), /embedded: us listener web and eu listener web both listen on 127\.0\.0\.1:18080/);
-    assert.match(load(['eu', 'us'], [{ id: 'eu', listen: '127.0.0.1:18081', relay: '127.0.0.1:18181' }, { id: 'us', listen: '127.0.0.1:18082', relay: '127.0.0.1:18181' }]).join('\n'), /us relay and eu relay both listen on 127\.0\.0\.1:18181/);
+    assert.match(
+      load(
+        ['eu', 'us'],
+        [
+          { id: 'eu', listen: '127.0.0.1:18081', relay: '127.0.0.1:18181' },
+          { id: 'us', listen: '127.0.0.1:18082', relay: '127.0.0.1:18181' },
+        ],
+      ).join('\n'),
+      /us relay and eu relay both listen on 127\.0\.0\.1:18181/,
+    );
   });
 });

@@ -34,7 +34,12 @@ export interface RegionSpec {
 }
 
 /** Writes a config (JSON is YAML) with the given regions, one service and `forward:` block; loads it. */
-export function makeConfig(regions: RegionSpec[], forward: Record<string, unknown>, policy: Record<string, unknown> = { failover: regions.map((r) => r.id) }, extra: Record<string, unknown> = {}): { config: LoadedConfig; dir: string; cleanup(): void } {
+export function makeConfig(
+  regions: RegionSpec[],
+  forward: Record<string, unknown>,
+  policy: Record<string, unknown> = { failover: regions.map((r) => r.id) },
+  extra: Record<string, unknown> = {},
+): { config: LoadedConfig; dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-fwd-'));
   writeFileSync(join(dir, 'zone'), ZONE);
   const doc = {

@@ -43,7 +43,13 @@ async function setup(t: TestContext, bus: MemoryBus | RedisBus, dnsBus: MemoryBu
     { failover: [['eu', 'us']], weighted: {} }, // one tier: eu and us share by weight
   );
   const fwd = await start(config, 'eu', { bus, instanceId: 'eu-fwd-1' });
-  const source = new HealthSource({ bus: dnsBus, regions: regionInputs(['eu', 'us']), resyncIntervalMs: 100, closeBus: false, load: { threshold: config.forward.load.threshold, floor: config.forward.load.floor } });
+  const source = new HealthSource({
+    bus: dnsBus,
+    regions: regionInputs(['eu', 'us']),
+    resyncIntervalMs: 100,
+    closeBus: false,
+    load: { threshold: config.forward.load.threshold, floor: config.forward.load.floor },
+  });
   const opened: Client[] = [];
   t.after(async () => {
     for (const c of opened) c.socket.destroy();

@@ -121,7 +121,12 @@ function writeConfig(dir: string, lane: keyof typeof LANES): string {
     services: [{ name: 'www.gslb.example.com', regions: ['eu'] }],
     // A long τ: the slow backend's average must not relax toward the fast one's within the run
     // (on a loaded machine the run can take a while); src/forward/README.md explains the decay.
-    forward: { fastLane: lane === 'fast', drainDeadlineMs: 0, leastResponseTime: { decayMs: 600_000 }, listeners: [listener('lrt', ports.lrt, 'least-response-time'), listener('p2c', ports.p2c, 'random-two-choices')] },
+    forward: {
+      fastLane: lane === 'fast',
+      drainDeadlineMs: 0,
+      leastResponseTime: { decayMs: 600_000 },
+      listeners: [listener('lrt', ports.lrt, 'least-response-time'), listener('p2c', ports.p2c, 'random-two-choices')],
+    },
   };
   const file = join(dir, `${lane}.yaml`);
   writeFileSync(file, JSON.stringify(doc, null, 2));
@@ -172,7 +177,13 @@ async function load(port: number, total: number, concurrency: number): Promise<R
 /** The forwarder's own view: whether it relays on the fast lane, and each backend's connect-time average. */
 async function metricsOf(port: number): Promise<{ fastLane: number; connectSeconds: Record<string, number> }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (series: string): number => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? Number.NaN);
+  const value = (series: string): number =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${series} `))
+        ?.split(' ')[1] ?? Number.NaN,
+    );
   return {
     fastLane: value('meridian_forward_fast_lane{region="eu",listener="lrt"}'),
     connectSeconds: Object.fromEntries(['fast', 'slow'].map((e) => [e, value(`meridian_forward_backend_connect_time_seconds{region="eu",endpoint="${e}"}`)])),

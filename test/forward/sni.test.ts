@@ -53,7 +53,7 @@ describe('SNI routing (TLS passthrough)', () => {
     stops.forEach((s) => s());
   });
 
-  it('the backend receives the client\'s ClientHello byte for byte', async (t) => {
+  it("the backend receives the client's ClientHello byte for byte", async (t) => {
     const { api, port } = await setup(t, 'default');
     // Capture a real ClientHello from Node's TLS client, then replay exactly those bytes.
     const capture = await startBackend(() => undefined);

@@ -29,13 +29,29 @@ const asQuery = (b: Buffer): Buffer => {
 
 // --- PowerDNS raw-dns-packets shapes -----------------------------------------------------------
 add('pdns-basic', dnsPacket.encode({ type: 'query', id: 0x1234, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'www.gslb.example.com', class: 'IN' }] }), { action: 'NOERROR' });
-add('pdns-ecs', dnsPacket.encode({
-  type: 'query', id: 0x2345, flags: dnsPacket.RECURSION_DESIRED,
-  questions: [{ type: 'AAAA', name: 'www.gslb.example.com', class: 'IN' }],
-  additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: dnsPacket.DNSSEC_OK, options: [{ code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '192.0.2.0' }] } as unknown as dnsPacket.Answer],
-}), { action: 'NOERROR' });
+add(
+  'pdns-ecs',
+  dnsPacket.encode({
+    type: 'query',
+    id: 0x2345,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'AAAA', name: 'www.gslb.example.com', class: 'IN' }],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 4096,
+        flags: dnsPacket.DNSSEC_OK,
+        options: [{ code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '192.0.2.0' }],
+      } as unknown as dnsPacket.Answer,
+    ],
+  }),
+  { action: 'NOERROR' },
+);
 const ds = dnsPacket.encode({
-  type: 'response', id: 0x3456, flags: dnsPacket.AUTHORITATIVE_ANSWER,
+  type: 'response',
+  id: 0x3456,
+  flags: dnsPacket.AUTHORITATIVE_ANSWER,
   questions: [{ type: 'DS', name: 'powerdns.com', class: 'IN' }],
   answers: [1, 2].map((n) => ({ type: 'DS' as const, name: 'powerdns.com', ttl: 3600, data: { keyTag: 44974 + n, algorithm: 8, digestType: 2, digest: Buffer.alloc(32, n) } })),
   additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK, options: [] } as unknown as dnsPacket.Answer],
@@ -43,7 +59,9 @@ const ds = dnsPacket.encode({
 add('pdns-powerdns-ds', ds, { action: 'drop' });
 add('pdns-powerdns-ds-asquery', asQuery(ds), { action: 'FORMERR' });
 const referral = dnsPacket.encode({
-  type: 'response', id: 0x4567, flags: 0,
+  type: 'response',
+  id: 0x4567,
+  flags: 0,
   questions: [{ type: 'A', name: 'www.powerdns.com', class: 'IN' }],
   authorities: 'abcdefghijklm'.split('').map((l) => ({ type: 'NS' as const, name: 'com', ttl: 172800, data: `${l}.gtld-servers.net` })),
   additionals: 'abcdefghijklm'.split('').map((l, i) => ({ type: 'A' as const, name: `${l}.gtld-servers.net`, ttl: 172800, data: `192.5.6.${30 + i}` })),
@@ -51,7 +69,9 @@ const referral = dnsPacket.encode({
 add('pdns-powerdns-referral-com', referral, { action: 'drop' });
 add('pdns-powerdns-referral-com-asquery', asQuery(referral), { action: 'FORMERR' });
 const rootNs = dnsPacket.encode({
-  type: 'response', id: 0x5678, flags: dnsPacket.AUTHORITATIVE_ANSWER,
+  type: 'response',
+  id: 0x5678,
+  flags: dnsPacket.AUTHORITATIVE_ANSWER,
   questions: [{ type: 'NS', name: '.', class: 'IN' }],
   answers: 'abcdefghijklm'.split('').map((l) => ({ type: 'NS' as const, name: '.', ttl: 518400, data: `${l}.root-servers.net` })),
   additionals: 'abcdefghijklm'.split('').flatMap((l, i) => [
@@ -62,7 +82,11 @@ const rootNs = dnsPacket.encode({
 add('pdns-root-ns-answer', rootNs, { action: 'drop' });
 add('pdns-root-ns-answer-asquery', asQuery(rootNs), { action: 'FORMERR' });
 // A valid query whose additional records use compression pointers into the question.
-add('compressed-additional', query({ id: 0x6789, rd: true, additional: [rr(pointer(12), T.A, C.IN, 60, Buffer.from([192, 0, 2, 1])), rr(pointer(16), T.TXT, C.IN, 60, Buffer.from([1, 0x61])), opt()] }), { action: 'NOERROR' });
+add(
+  'compressed-additional',
+  query({ id: 0x6789, rd: true, additional: [rr(pointer(12), T.A, C.IN, 60, Buffer.from([192, 0, 2, 1])), rr(pointer(16), T.TXT, C.IN, 60, Buffer.from([1, 0x61])), opt()] }),
+  { action: 'NOERROR' },
+);
 
 // --- Malformed and edge seeds (B4) ---------------------------------------------------------------
 const q = (f: Parameters<typeof query>[0] = {}): Buffer => query({ id: 0xbeef, rd: true, ...f });

@@ -31,7 +31,10 @@ export function checkResponse(msg: Uint8Array, res: Buffer | null, transport: 'u
   const o = P.readOpt(res); // throws on overrun, trailing bytes or a second OPT
   if (o) {
     assert.equal(o.version, 0, 'our OPT is version 0');
-    assert.ok(o.options.every((x) => x.code === 8), 'only client-subnet is ever echoed');
+    assert.ok(
+      o.options.every((x) => x.code === 8),
+      'only client-subnet is ever echoed',
+    );
   }
   const rcode = ((o?.extRcode ?? 0) << 4) | h.rcode;
   assert.ok(KNOWN_RCODES.has(rcode as never), `rcode ${rcode} (SERVFAIL means an internal fault)`);

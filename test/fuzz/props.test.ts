@@ -30,8 +30,7 @@ function timeBoxed<T>(arb: fc.Arbitrary<T>, ms: number, predicate: (v: T) => voi
 
 // ---- structured arbitrary -------------------------------------------------------------------------
 /** Mostly `common`, sometimes `rare` (4:1), so most inputs get past the guard into the answer path. */
-const often = <A, B>(common: fc.Arbitrary<A>, rare: fc.Arbitrary<B>, weight = 4): fc.Arbitrary<A | B> =>
-  fc.oneof({ arbitrary: common, weight }, { arbitrary: rare, weight: 1 });
+const often = <A, B>(common: fc.Arbitrary<A>, rare: fc.Arbitrary<B>, weight = 4): fc.Arbitrary<A | B> => fc.oneof({ arbitrary: common, weight }, { arbitrary: rare, weight: 1 });
 const sometimes = <A>(arb: fc.Arbitrary<A>, weight = 6): fc.Arbitrary<A | null> => often(fc.constant(null), arb, weight);
 const zoneLabels = ['www', 'gslb', 'example', 'com', 'apps', 'sub', 'ns', 'big', 'api', 'alias', 'loop1', '_sip', '_tcp', '*', 'WwW', 'x.sub'];
 const labelBytes = often(
@@ -44,7 +43,15 @@ const nameArb = fc
   .tuple(
     fc.array(fc.tuple(labelBytes, sometimes(fc.integer({ min: 0, max: 255 }), 12)), { maxLength: 5 }),
     often(fc.constant(true), fc.constant(false), 3),
-    often(fc.constant(Buffer.from([0])), fc.oneof(fc.constant(P.name(ZONE)), fc.integer({ min: 0, max: 0xffff }).map((n) => P.u16(n | 0xc000)), fc.constant(Buffer.alloc(0))), 8),
+    often(
+      fc.constant(Buffer.from([0])),
+      fc.oneof(
+        fc.constant(P.name(ZONE)),
+        fc.integer({ min: 0, max: 0xffff }).map((n) => P.u16(n | 0xc000)),
+        fc.constant(Buffer.alloc(0)),
+      ),
+      8,
+    ),
   )
   .map(([ls, zone, end]) => P.wire(...ls.map(([l, len]) => P.wire([len ?? l.length], l)), zone ? P.name(ZONE).subarray(0, -1) : Buffer.alloc(0), end));
 const u16Arb = (common: number[]): fc.Arbitrary<number> => often(fc.constantFrom(...common), fc.integer({ min: 0, max: 0xffff }));
@@ -57,15 +64,19 @@ const optionArb = fc.oneof(
   fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b)),
 );
 const recordArb = often(
-  fc.record({
-    udpSize: u16Arb([0, 512, 1232, 4096, 65535]),
-    version: often(fc.constant(0), fc.integer({ min: 0, max: 255 }), 6),
-    flags: u16Arb([0, 0x8000]),
-    rdata: fc.array(optionArb, { maxLength: 3 }).map((o) => P.wire(...o)),
-    rdlen: sometimes(fc.integer({ min: 0, max: 0xffff }), 10).map((v) => v ?? undefined),
-  }).map((o) => P.opt(o)),
-  fc.oneof(fc.tuple(nameArb, u16Arb([1, 41, 250, 16]), u16Arb([1, 255]), fc.uint8Array({ maxLength: 30 })).map(([n, t, c, d]) => P.rr(n, t, c, 0, Buffer.from(d))),
-  fc.uint8Array({ maxLength: 24 }).map((b) => Buffer.from(b))),
+  fc
+    .record({
+      udpSize: u16Arb([0, 512, 1232, 4096, 65535]),
+      version: often(fc.constant(0), fc.integer({ min: 0, max: 255 }), 6),
+      flags: u16Arb([0, 0x8000]),
+      rdata: fc.array(optionArb, { maxLength: 3 }).map((o) => P.wire(...o)),
+      rdlen: sometimes(fc.integer({ min: 0, max: 0xffff }), 10).map((v) => v ?? undefined),
+    })
+    .map((o) => P.opt(o)),
+  fc.oneof(
+    fc.tuple(nameArb, u16Arb([1, 41, 250, 16]), u16Arb([1, 255]), fc.uint8Array({ maxLength: 30 })).map(([n, t, c, d]) => P.rr(n, t, c, 0, Buffer.from(d))),
+    fc.uint8Array({ maxLength: 24 }).map((b) => Buffer.from(b)),
+  ),
   2,
 );
 const structured = fc
@@ -103,10 +114,12 @@ const validQuery = fc.record({
     fc.record({
       size: fc.integer({ min: 0, max: 0xffff }),
       do: fc.boolean(),
-      ecs: fc.option(fc.oneof(
-        fc.tuple(fc.constant(1), fc.integer({ min: 0, max: 32 }), fc.uint8Array({ minLength: 4, maxLength: 4 })),
-        fc.tuple(fc.constant(2), fc.integer({ min: 0, max: 128 }), fc.uint8Array({ minLength: 16, maxLength: 16 })),
-      )),
+      ecs: fc.option(
+        fc.oneof(
+          fc.tuple(fc.constant(1), fc.integer({ min: 0, max: 32 }), fc.uint8Array({ minLength: 4, maxLength: 4 })),
+          fc.tuple(fc.constant(2), fc.integer({ min: 0, max: 128 }), fc.uint8Array({ minLength: 16, maxLength: 16 })),
+        ),
+      ),
     }),
   ),
 });
@@ -165,7 +178,15 @@ describe('fast-check properties through responder.answer()', () => {
         flags: v.rd ? dnsPacket.RECURSION_DESIRED : 0,
         questions: [{ type: v.type as dnsPacket.RecordType, name: qname, class: 'IN' }],
         additionals: v.edns
-          ? [{ type: 'OPT', name: '.', udpPayloadSize: v.edns.size, flags: v.edns.do ? dnsPacket.DNSSEC_OK : 0, options: ecs ? [{ code: 8, data: ecs, ip: undefined }] : [] } as unknown as dnsPacket.Answer]
+          ? [
+              {
+                type: 'OPT',
+                name: '.',
+                udpPayloadSize: v.edns.size,
+                flags: v.edns.do ? dnsPacket.DNSSEC_OK : 0,
+                options: ecs ? [{ code: 8, data: ecs, ip: undefined }] : [],
+              } as unknown as dnsPacket.Answer,
+            ]
           : [],
       });
       const res = r.answer(query, true);
@@ -189,7 +210,11 @@ describe('fast-check properties through responder.answer()', () => {
       assert.equal(opt !== null, v.edns !== null, 'OPT in the response iff in the query');
       if (opt) {
         assert.equal(opt.flags, v.edns!.do ? 0x8000 : 0, 'DO echoed, nothing else');
-        assert.deepEqual(opt.options.map((o) => o.data), ecs ? [ecs] : [], 'ECS echoed unchanged with SCOPE 0');
+        assert.deepEqual(
+          opt.options.map((o) => o.data),
+          ecs ? [ecs] : [],
+          'ECS echoed unchanged with SCOPE 0',
+        );
       }
     });
     t.diagnostic(`${runs} runs`);

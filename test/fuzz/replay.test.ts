@@ -21,7 +21,9 @@ interface Expect {
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' };
 
 const dir = new URL('./corpus/', import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith('.bin')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bin'))
+  .sort();
 const expectations = JSON.parse(readFileSync(new URL('expect.json', dir), 'utf8')) as Record<string, Expect>;
 
 const action = (res: Buffer | null): string => (res === null ? 'drop' : (RCODE_NAMES[P.fullRcode(res)] ?? `rcode ${P.fullRcode(res)}`));

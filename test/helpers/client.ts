@@ -77,10 +77,7 @@ export function query(qname: string, qtype: string, opts: { id?: number; edns?: 
     id: opts.id ?? 4242,
     flags: opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED,
     questions: [{ type: qtype as 'A', name: qname }],
-    additionals:
-      opts.edns === false
-        ? []
-        : [{ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize ?? 1232, flags: opts.do ? dnsPacket.DNSSEC_OK : 0, options } as unknown as Answer],
+    additionals: opts.edns === false ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize ?? 1232, flags: opts.do ? dnsPacket.DNSSEC_OK : 0, options } as unknown as Answer],
   });
 }
 
@@ -161,14 +158,17 @@ export function udpPipeline(port: number, msgs: Buffer[], opts: { host?: string;
       fill();
     });
     sock.on('error', (e) => finish(e));
-    const timer = setInterval(() => {
-      const now = Date.now();
-      for (const slot of [...inFlight.values()]) {
-        if (now - slot.sentAt < timeoutMs) continue;
-        if (slot.tries >= retries) return finish(new Error(`udpPipeline: query ${slot.index} unanswered after ${retries + 1} tries`));
-        send(slot.index, slot.tries + 1);
-      }
-    }, Math.max(10, timeoutMs / 4));
+    const timer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const slot of [...inFlight.values()]) {
+          if (now - slot.sentAt < timeoutMs) continue;
+          if (slot.tries >= retries) return finish(new Error(`udpPipeline: query ${slot.index} unanswered after ${retries + 1} tries`));
+          send(slot.index, slot.tries + 1);
+        }
+      },
+      Math.max(10, timeoutMs / 4),
+    );
     // A connected socket: send() then skips the per-datagram address lookup.
     sock.connect(port, host, fill);
   });

@@ -185,8 +185,7 @@ export function meridianArgv(configPath: string, command?: string[]): string[] {
   let base: string[];
   if (command && command.length > 0) base = command;
   else if (process.env.MERIDIAN_CMD) base = shellSplit(process.env.MERIDIAN_CMD);
-  else if (!existsSync(path.join(REPO_ROOT, 'src/cli.ts')) && existsSync(path.join(REPO_ROOT, 'dist/cli.js')))
-    base = [process.execPath, path.join(REPO_ROOT, 'dist/cli.js')];
+  else if (!existsSync(path.join(REPO_ROOT, 'src/cli.ts')) && existsSync(path.join(REPO_ROOT, 'dist/cli.js'))) base = [process.execPath, path.join(REPO_ROOT, 'dist/cli.js')];
   else base = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'src/cli.ts')];
   if (base.some((a) => a.includes('{config}'))) return base.map((a) => a.split('{config}').join(configPath));
   return [...base, 'serve', '--config', configPath];
@@ -194,12 +193,7 @@ export function meridianArgv(configPath: string, command?: string[]): string[] {
 
 /** True when the Meridian entry point exists (source or build), or a custom command is configured. */
 export function meridianAvailable(): boolean {
-  return (
-    serverKindFromEnv() === 'nsd' ||
-    !!process.env.MERIDIAN_CMD ||
-    existsSync(path.join(REPO_ROOT, 'src/cli.ts')) ||
-    existsSync(path.join(REPO_ROOT, 'dist/cli.js'))
-  );
+  return serverKindFromEnv() === 'nsd' || !!process.env.MERIDIAN_CMD || existsSync(path.join(REPO_ROOT, 'src/cli.ts')) || existsSync(path.join(REPO_ROOT, 'dist/cli.js'));
 }
 
 function nsdConf(dir: string, listen: string[], zones: { origin: string; file: string }[]): string {
@@ -234,7 +228,10 @@ function nsdConf(dir: string, listen: string[], zones: { origin: string; file: s
 
 /** Encode a DNS query (RD=0, no EDNS) for `name`/`qtype`. */
 export function encodeQuery(name: string, qtype: number, id = 0x4d52): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter((l) => l.length > 0);
+  const labels = name
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((l) => l.length > 0);
   const parts: Buffer[] = [Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])];
   for (const l of labels) {
     const b = Buffer.from(l, 'ascii');
@@ -387,10 +384,7 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
     for (;;) {
       if (exitInfo) {
         const ei = exitInfo as { code: number | null; signal: NodeJS.Signals | null };
-        throw new Error(
-          `server exited before ready (code ${ei.code}, signal ${ei.signal})` +
-            (spawnError ? `: ${(spawnError as Error).message}` : ''),
-        );
+        throw new Error(`server exited before ready (code ${ei.code}, signal ${ei.signal})` + (spawnError ? `: ${(spawnError as Error).message}` : ''));
       }
       if (kind === 'nsd') {
         // NSD prints no ready line: probe until it answers the SOA of the first zone.
@@ -570,8 +564,7 @@ export function parseKdig(text: string): KdigResult {
     const v = /;; Version: (\d+); flags:([^;]*); UDP size: (\d+) B; ext-rcode: (\S+)/.exec(lines[i + 1] ?? '');
     if (v) {
       const options: string[] = [];
-      for (let j = i + 2; j < lines.length && lines[j]!.startsWith(';; ') && !/SECTION:/.test(lines[j]!); j++)
-        options.push(lines[j]!.slice(3).trim());
+      for (let j = i + 2; j < lines.length && lines[j]!.startsWith(';; ') && !/SECTION:/.test(lines[j]!); j++) options.push(lines[j]!.slice(3).trim());
       res.opt = {
         version: Number(v[1]),
         flags: v[2]!.trim().split(/\s+/).filter(Boolean),

@@ -6,8 +6,24 @@
  */
 
 export const T = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, RRSIG: 46,
-  NSEC3: 50, KEY: 25, TSIG: 250, IXFR: 251, AXFR: 252, MAILB: 253, MAILA: 254, ANY: 255,
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  RRSIG: 46,
+  NSEC3: 50,
+  KEY: 25,
+  TSIG: 250,
+  IXFR: 251,
+  AXFR: 252,
+  MAILB: 253,
+  MAILA: 254,
+  ANY: 255,
 } as const;
 export const C = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const;
 export const RC = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, BADVERS: 16 } as const;
@@ -78,10 +94,13 @@ export function name(text: string): Buffer {
 
 /** Labels given one by one (so a label may hold a dot or any byte), plus the root terminator. */
 export function labels(...ls: (string | Buffer)[]): Buffer {
-  return wire(...ls.flatMap((l) => {
-    const b = typeof l === 'string' ? Buffer.from(l, 'latin1') : l;
-    return [u8(b.length), b];
-  }), [0]);
+  return wire(
+    ...ls.flatMap((l) => {
+      const b = typeof l === 'string' ? Buffer.from(l, 'latin1') : l;
+      return [u8(b.length), b];
+    }),
+    [0],
+  );
 }
 
 export function pointer(offset: number): Buffer {
@@ -142,12 +161,7 @@ export interface QueryFields extends HeaderFields {
 /** A well-formed query (unless fields say otherwise): counts follow the parts given. */
 export function query(q: QueryFields = {}): Buffer {
   const add = q.additional ?? [];
-  return wire(
-    header({ qdcount: 1, arcount: add.length, ...q }),
-    question(q.qname ?? 'www.gslb.example.com', q.qtype ?? T.A, q.qclass ?? C.IN),
-    ...add,
-    q.trailing ?? Buffer.alloc(0),
-  );
+  return wire(header({ qdcount: 1, arcount: add.length, ...q }), question(q.qname ?? 'www.gslb.example.com', q.qtype ?? T.A, q.qclass ?? C.IN), ...add, q.trailing ?? Buffer.alloc(0));
 }
 
 export interface ResponseHeader {
@@ -226,7 +240,7 @@ export function readOpt(b: Buffer): OptInfo | null {
       if (found) throw new Error('two OPT records in response');
       const ttl = b.readUInt32BE(off + 4);
       const options: OptInfo['options'] = [];
-      for (let p = rdata; p < rdata + rdlen; ) {
+      for (let p = rdata; p < rdata + rdlen;) {
         const len = b.readUInt16BE(p + 2);
         options.push({ code: b.readUInt16BE(p), data: b.subarray(p + 4, p + 4 + len) });
         p += 4 + len;
@@ -282,7 +296,7 @@ function ipv6Text(bytes: Buffer): string {
   const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > bestLen) [best, bestLen] = [i, j - i];

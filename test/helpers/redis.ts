@@ -162,7 +162,27 @@ export async function startSentinelGroup(opts: SentinelOptions = {}): Promise<Se
   const dataNode = (port: number, extra: string[]): string[] => {
     mkdirSync(join(dir, String(port)));
     // Diskless sync without delay: the replica is in sync in milliseconds, not after Redis 7's 5 s default.
-    return ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--dir', join(dir, String(port)), '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', ...extra];
+    return [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--protected-mode',
+      'no',
+      '--dir',
+      join(dir, String(port)),
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--repl-diskless-sync',
+      'yes',
+      '--repl-diskless-sync-delay',
+      '0',
+      ...extra,
+    ];
   };
   try {
     procs.push(await spawnRedis(REDIS_SERVER, dataNode(primaryPort!, []), primaryPort!));
@@ -171,24 +191,36 @@ export async function startSentinelGroup(opts: SentinelOptions = {}): Promise<Se
     await until(async () => /master_link_status:up/.test(String(await respCommand(replicaPort!, ['INFO', 'replication']))), 10_000, 'replica in sync');
     for (const port of sentinelPorts) {
       const conf = join(dir, `sentinel-${port}.conf`);
-      writeFileSync(conf, [
-        `port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
-        `sentinel monitor ${name} 127.0.0.1 ${link.port} 2`,
-        `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
-        `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 3000}`,
-        `sentinel parallel-syncs ${name} 1`,
-      ].join('\n') + '\n');
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          'protected-mode no',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${link.port} 2`,
+          `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
+          `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 3000}`,
+          `sentinel parallel-syncs ${name} 1`,
+        ].join('\n') + '\n',
+      );
       procs.push(await spawnRedis(REDIS_SENTINEL, [conf], port));
     }
     // Sentinels find each other and the replica through hello messages (every 2 s) and INFO.
-    await until(async () => {
-      const all = await Promise.all(sentinelPorts.map(async (p) => {
-        const quorum = String(await respCommand(p, ['SENTINEL', 'CKQUORUM', name]).catch((e: Error) => e.message));
-        const replicas = (await respCommand(p, ['SENTINEL', 'REPLICAS', name])) as unknown[];
-        return quorum.includes('3 usable') && replicas.length === 1;
-      }));
-      return all.every(Boolean);
-    }, 20_000, 'sentinels know each other and the replica');
+    await until(
+      async () => {
+        const all = await Promise.all(
+          sentinelPorts.map(async (p) => {
+            const quorum = String(await respCommand(p, ['SENTINEL', 'CKQUORUM', name]).catch((e: Error) => e.message));
+            const replicas = (await respCommand(p, ['SENTINEL', 'REPLICAS', name])) as unknown[];
+            return quorum.includes('3 usable') && replicas.length === 1;
+          }),
+        );
+        return all.every(Boolean);
+      },
+      20_000,
+      'sentinels know each other and the replica',
+    );
   } catch (err) {
     link?.close();
     await Promise.all(procs.map((p) => halt(p, 'SIGKILL')));
@@ -288,14 +320,41 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
   try {
     for (const [i, port] of ports.entries()) {
       mkdirSync(join(dir, String(port)));
-      procs.push(await spawnRedis(REDIS_SERVER, [
-        '--port', String(port), '--cluster-port', String(busPorts[i]), '--bind', '127.0.0.1', '--protected-mode', 'no',
-        '--dir', join(dir, String(port)), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no',
-      ], port));
+      procs.push(
+        await spawnRedis(
+          REDIS_SERVER,
+          [
+            '--port',
+            String(port),
+            '--cluster-port',
+            String(busPorts[i]),
+            '--bind',
+            '127.0.0.1',
+            '--protected-mode',
+            'no',
+            '--dir',
+            join(dir, String(port)),
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout',
+            '2000',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+          ],
+          port,
+        ),
+      );
     }
     await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-    await until(async () => (await Promise.all(ports.map(async (p) => /cluster_state:ok/.test(String(await respCommand(p, ['CLUSTER', 'INFO'])))))).every(Boolean), 20_000, 'cluster_state:ok on every node');
+    await until(
+      async () => (await Promise.all(ports.map(async (p) => /cluster_state:ok/.test(String(await respCommand(p, ['CLUSTER', 'INFO'])))))).every(Boolean),
+      20_000,
+      'cluster_state:ok on every node',
+    );
   } catch (err) {
     await Promise.all(procs.map((p) => halt(p, 'SIGKILL')));
     throw err;

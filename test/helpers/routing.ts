@@ -79,8 +79,31 @@ export function masked(bytes: number[], prefix: number): string {
 export function explainClients(n: number, seed: number): ExplainClient[] {
   const rnd = prng(seed);
   const int = (k: number): number => Math.floor(rnd() * k);
-  const FIXTURE4 = [[81, 2, 69], [2, 16, 32], [2, 16, 7], [3, 101, 4], [24, 48, 2], [43, 224, 5], [103, 5, 140], [13, 54, 3], [177, 71, 130], [41, 0, 9], [192, 0, 2], [198, 51, 100], [203, 0, 113]];
-  const FIXTURE6 = [[0x2600, 0x1f18], [0x2600, 0x1f1c], [0x2001, 0x0db8], [0x2400, 0xcb00], [0x2406, 0xda1c], [0x2804, 0x014c], [0x2c0f, 0xfb50], [0x3fff, 0x0001]];
+  const FIXTURE4 = [
+    [81, 2, 69],
+    [2, 16, 32],
+    [2, 16, 7],
+    [3, 101, 4],
+    [24, 48, 2],
+    [43, 224, 5],
+    [103, 5, 140],
+    [13, 54, 3],
+    [177, 71, 130],
+    [41, 0, 9],
+    [192, 0, 2],
+    [198, 51, 100],
+    [203, 0, 113],
+  ];
+  const FIXTURE6 = [
+    [0x2600, 0x1f18],
+    [0x2600, 0x1f1c],
+    [0x2001, 0x0db8],
+    [0x2400, 0xcb00],
+    [0x2406, 0xda1c],
+    [0x2804, 0x014c],
+    [0x2c0f, 0xfb50],
+    [0x3fff, 0x0001],
+  ];
   return Array.from({ length: n }, (): ExplainClient => {
     const type = rnd() < 0.8 ? 'A' : 'AAAA';
     const kind = int(10);
@@ -197,7 +220,7 @@ export function locatedTiers(policy: Record<string, unknown>, regions: { id: str
   };
   const failover = policy.failover as TierListJson | { order: TierListJson } | undefined;
   if (failover) return fromList(Array.isArray(failover) ? failover : failover.order);
-  const geo = policy.geo as Partial<Record<'subdivisions' | 'countries' | 'continents', Record<string, TierListJson>>> & { default?: TierListJson } | undefined;
+  const geo = policy.geo as (Partial<Record<'subdivisions' | 'countries' | 'continents', Record<string, TierListJson>>> & { default?: TierListJson }) | undefined;
   if (geo) {
     const pick = (map: Record<string, TierListJson> | undefined, key: string | null): TierListJson | undefined => (key && map ? map[key.toUpperCase()] : undefined);
     const list = pick(geo.subdivisions, client?.subdivision ?? null) ?? pick(geo.countries, client?.country ?? null) ?? pick(geo.continents, client?.continent ?? null) ?? geo.default;

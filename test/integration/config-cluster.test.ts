@@ -78,7 +78,7 @@ describe('config store, cluster mode: three DNS nodes on one Redis', { skip }, (
     assert.equal(await nodes[0]!.node.follower!.store!.head(), 1, 'concurrent boots seed exactly one version');
   });
 
-  test('a change through the API reaches every node\'s answers (propagation printed, not asserted)', async () => {
+  test("a change through the API reaches every node's answers (propagation printed, not asserted)", async () => {
     const delays: number[] = [];
     for (let i = 1; i <= 40; i++) {
       const address = `192.0.2.${100 + i}`;

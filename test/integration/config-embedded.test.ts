@@ -57,7 +57,13 @@ test('embedded store: seeded once from the YAML, then the truth across restart a
     assert.equal(restarted.follower!.version, 2);
     assert.equal(await answer(restarted.udp[0]!.boundPort), '198.51.100.10');
     const versions = await restarted.follower!.store!.list();
-    assert.deepEqual(versions.map((v) => [v.version, v.action, v.author]), [[2, 'service.put', 'bootstrap'], [1, 'seed', 'bootstrap']]);
+    assert.deepEqual(
+      versions.map((v) => [v.version, v.action, v.author]),
+      [
+        [2, 'service.put', 'bootstrap'],
+        [1, 'seed', 'bootstrap'],
+      ],
+    );
     assert.equal(versions[0]!.reason, 'prefer-eu');
   } finally {
     await restarted?.close();
@@ -72,7 +78,9 @@ test('a store version that no longer compiles under new YAML settings fails the 
   const up = net.createServer((s) => s.destroy());
   await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
   const upPort = (up.address() as net.AddressInfo).port;
-  const srv = await startTestServer({ extra: { ...extra, regions: extra.regions.map((r, i) => (i === 0 ? { ...r, endpoints: [{ id: 'web', address: '127.0.0.1', port: upPort, check: { type: 'tcp' } }] } : r)) } });
+  const srv = await startTestServer({
+    extra: { ...extra, regions: extra.regions.map((r, i) => (i === 0 ? { ...r, endpoints: [{ id: 'web', address: '127.0.0.1', port: upPort, check: { type: 'tcp' } }] } : r)) },
+  });
   try {
     const file = join(srv.dir, 'meridian.yaml');
     const yaml = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -87,7 +95,7 @@ test('a store version that no longer compiles under new YAML settings fails the 
   }
 });
 
-test('meridian explain asks the live node when it has an admin API, else reads the store\'s head', async () => {
+test("meridian explain asks the live node when it has an admin API, else reads the store's head", async () => {
   // The CLI finds the API by the configured address, so it needs a real port rather than 0.
   const port = await new Promise<number>((r) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
@@ -99,8 +107,11 @@ test('meridian explain asks the live node when it has an admin API, else reads t
   // Asynchronous: the node being asked runs in this process, so the test must not block its loop.
   const cli = (): Promise<{ status: number; stdout: string; stderr: string }> =>
     new Promise((r) => {
-      execFile(process.execPath, ['--import', 'tsx', new URL('../../src/cli.ts', import.meta.url).pathname, 'explain', `svc.${Z}`, '192.0.2.1', '--config', join(srv.dir, 'meridian.yaml')], { encoding: 'utf8' }, (err, stdout, stderr) =>
-        r({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', new URL('../../src/cli.ts', import.meta.url).pathname, 'explain', `svc.${Z}`, '192.0.2.1', '--config', join(srv.dir, 'meridian.yaml')],
+        { encoding: 'utf8' },
+        (err, stdout, stderr) => r({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
   try {

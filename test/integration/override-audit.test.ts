@@ -42,14 +42,22 @@ interface Run {
 function cli(config: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const { MERIDIAN_TOKEN: _ignored, ...base } = process.env;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'override', ...args, '--config', config], { encoding: 'utf8', env: { ...base, ...env }, timeout: 90_000 }, (err, stdout, stderr) =>
-      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'override', ...args, '--config', config],
+      { encoding: 'utf8', env: { ...base, ...env }, timeout: 90_000 },
+      (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
-async function api(port: number, token: string, method: string, path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read whichever fields each route returns
+async function api(port: number, token: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   const json = await res.json();
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -65,7 +73,7 @@ const answer = async (srv: RunningServer): Promise<string> => (await dnsQuery(sr
 const until = async (srv: RunningServer, want: string): Promise<void> => assert.ok(await waitFor(async () => (await answer(srv)) === want, 5000), `svc answers ${want}`);
 
 describe('meridian override is audited with its author', () => {
-  test('embedded: through the running node\'s API (token name), then straight to the data directory (--author, user@host)', async () => {
+  test("embedded: through the running node's API (token name), then straight to the data directory (--author, user@host)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meridian-override-audit-'));
     const adminPort = await freePort();
     const start = (): Promise<RunningServer> => startMeridian({ dir, zones: [{ origin: Z, text: ZONE }], extra: routing(`127.0.0.1:${adminPort}`) });
@@ -135,7 +143,10 @@ describe('meridian override is audited with its author', () => {
       assert.match(set.stdout, /region\/us-east => drained until .* \(Redis\)\naudited as /);
       await until(srv, EU);
       const listed = await api(adminPort, root, 'GET', '/v1/overrides');
-      assert.deepEqual(listed.map((o: { scope: string; author: string }) => [o.scope, o.author]), [['region/us-east', ME]]);
+      assert.deepEqual(
+        listed.map((o: { scope: string; author: string }) => [o.scope, o.author]),
+        [['region/us-east', ME]],
+      );
       const clear = await cli(join(laptop, 'meridian.yaml'), ['clear', 'region/us-east', '--reason', 'swap done', '--author', 'alice']);
       assert.equal(clear.status, 0, clear.stderr);
       await until(srv, US);

@@ -79,7 +79,11 @@ describe('Redis Cluster specifics', { skip }, () => {
     await Promise.all(subs.map((s, i) => s.subscribe(`${prefix}:health`).then(() => s.on('message', (_c: string, m: string) => got[i]!.push(m)))));
     await bus.writeView(makeView('v1', Date.now(), { 'eu/a': obs('up', Date.now()) }), 5_000);
     for (let i = 0; i < 100 && got.some((g) => g.length === 0); i++) await sleep(20);
-    assert.deepEqual(got.map((g) => g.length), [1, 1, 1], 'one notice on each of the three nodes');
+    assert.deepEqual(
+      got.map((g) => g.length),
+      [1, 1, 1],
+      'one notice on each of the three nodes',
+    );
   });
 
   it('meridian serve on the cluster: an API change reaches DNS, and every key it and the bus write is {meridian}-tagged in one slot', async (t) => {

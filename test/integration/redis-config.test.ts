@@ -38,7 +38,10 @@ describe('redis: section through the CLI', () => {
     withConfig(`redis:\n  sentinels:\n    - 10.0.0.1:26379\n    - 10.0.0.2\n  cluster: ["10.0.0.3:6379"]\n  tls:\n    ca: missing.pem\n`, (config) => {
       const r = meridian(['check', '--config', config]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /meridian\.yaml:10: MERIDIAN_ERR_REDIS_TARGET: redis\.cluster: give exactly one of redis\.url, redis\.sentinels with redis\.name, or redis\.cluster \(found sentinels and cluster\)/);
+      assert.match(
+        r.stderr,
+        /meridian\.yaml:10: MERIDIAN_ERR_REDIS_TARGET: redis\.cluster: give exactly one of redis\.url, redis\.sentinels with redis\.name, or redis\.cluster \(found sentinels and cluster\)/,
+      );
       assert.match(r.stderr, /meridian\.yaml:8: MERIDIAN_ERR_REDIS_TARGET: redis\.sentinels: redis\.sentinels needs redis\.name/);
       assert.match(r.stderr, /meridian\.yaml:9: MERIDIAN_ERR_REDIS_ADDRESS: redis\.sentinels\[1\]: "10\.0\.0\.2" must be host:port/);
       assert.match(r.stderr, /meridian\.yaml:12: MERIDIAN_ERR_REDIS_TLS: redis\.tls\.ca: cannot read missing\.pem: ENOENT/);

@@ -82,9 +82,12 @@ describe('meridian explain says what the reply carries', () => {
       const replyScope = ecsScope(live);
       const [jsonText, text] = await Promise.all([explainCli(ecs, true), explainCli(ecs, false)]);
       const json = JSON.parse(jsonText) as { addresses: string[]; ecs: string | null; scope: number };
-      assert.deepEqual(json.addresses, live.answers.map((a) => a.data));
+      assert.deepEqual(
+        json.addresses,
+        live.answers.map((a) => a.data),
+      );
       assert.equal(json.ecs, ecs ?? null, 'JSON: the ECS option the query carried');
-      assert.equal(json.scope, replyScope ?? 0, 'JSON scope: the reply\'s');
+      assert.equal(json.scope, replyScope ?? 0, "JSON scope: the reply's");
       // Every mention of an ECS scope in the text, steps included, is the reply's scope.
       const claimed = [...text.matchAll(/ECS scope \/(\d+)/g)].map((m) => Number(m[1]));
       if (replyScope === null) {
@@ -113,7 +116,10 @@ test('a geo reload of a corrupt file is meridian_geo_reloads_total{result="faile
   assert.doesNotMatch(text, /meridian_geo_reloads_total\{result="rejected"\}/);
   // The running database still answers.
   const live = decode((await udpExchange(srv.port, query('81.2.69.0/24')))!);
-  assert.deepEqual(live.answers.map((a) => a.data), ['198.51.100.10']);
+  assert.deepEqual(
+    live.answers.map((a) => a.data),
+    ['198.51.100.10'],
+  );
 });
 
 test('FORMERR responses are counted when sent; those the rate limit kept back are counted apart', async () => {

@@ -75,15 +75,28 @@ test('SIGKILL at random moments never leaves a broken store', { timeout: BUDGET_
       assert.ok(head >= run.acknowledged, `head ${head} lost acknowledged version ${run.acknowledged}`);
       // Every file parses and the versions are exactly 1..head.
       const names = readdirSync(join(dir, 'versions'));
-      assert.deepEqual(names, Array.from({ length: head }, (_, k) => versionFileName(k + 1)));
+      assert.deepEqual(
+        names,
+        Array.from({ length: head }, (_, k) => versionFileName(k + 1)),
+      );
       for (const name of names) JSON.parse(readFileSync(join(dir, 'versions', name), 'utf8'));
       for (let v = 1; v <= head; v++) assert.equal((await store.get(v))?.version, v);
       // One audit entry per version (repaired if the kill fell between version and audit line), contiguous seqs.
       const audit = (await store.audit({ limit: 10_000 })).reverse();
-      assert.deepEqual(audit.map((e) => e.seq), Array.from({ length: audit.length }, (_, k) => k + 1));
-      assert.deepEqual(audit.filter((e) => e.version !== null).map((e) => e.version), Array.from({ length: head }, (_, k) => k + 1));
+      assert.deepEqual(
+        audit.map((e) => e.seq),
+        Array.from({ length: audit.length }, (_, k) => k + 1),
+      );
+      assert.deepEqual(
+        audit.filter((e) => e.version !== null).map((e) => e.version),
+        Array.from({ length: head }, (_, k) => k + 1),
+      );
       await store.tokens.list();
-      assert.equal([...readdirSync(dir), ...names].some((f) => f.endsWith('.tmp')), false, 'temp files removed at open');
+      assert.equal(
+        [...readdirSync(dir), ...names].some((f) => f.endsWith('.tmp')),
+        false,
+        'temp files removed at open',
+      );
       // The store still takes commits after recovery.
       const res = await store.commit({ expected: head, document: { zones: [], regions: [], services: [] }, diff: [], author: 'test', reason: 'after kill', action: 'zone.update', target: 'zone/x' });
       assert.ok(res.ok);

@@ -49,7 +49,10 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
     assert.equal(status.body.storeReachable, false);
     const regions = await node.api('GET', '/v1/regions');
     assert.equal(regions.status, 200, regions.text);
-    assert.deepEqual(regions.body.map((r: { id: string }) => r.id), ['us-east', 'eu-west']);
+    assert.deepEqual(
+      regions.body.map((r: { id: string }) => r.id),
+      ['us-east', 'eu-west'],
+    );
     const write = await node.api('PUT', '/v1/regions/us-east', usEast('192.0.2.77'));
     assert.equal(write.status, 503, write.text);
     assert.equal(write.body.error.code, 'MERIDIAN_ERR_STORE_UNAVAILABLE');
@@ -83,7 +86,12 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
     try {
       const port = (busy.address() as { port: number }).port;
       const metricsPort = await freePort();
-      const config = { ...clusterConfig(redis.url, port), dns: { listen: [`127.0.0.1:${await freePort()}`] }, metrics: { listen: `127.0.0.1:${metricsPort}` }, zones: [{ origin: ZONE, file: 'zone' }] };
+      const config = {
+        ...clusterConfig(redis.url, port),
+        dns: { listen: [`127.0.0.1:${await freePort()}`] },
+        metrics: { listen: `127.0.0.1:${metricsPort}` },
+        zones: [{ origin: ZONE, file: 'zone' }],
+      };
       writeFileSync(join(dir, 'zone'), ZONE_TEXT);
       writeFileSync(join(dir, 'meridian.yaml'), stringify(config));
       const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'meridian.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -157,7 +165,9 @@ describe('while Redis is down, a running node', { skip, timeout: 180_000 }, () =
     assert.ok(await waitFor(async () => (await node.api('GET', '/v1/status')).body?.storeReachable === true, 20_000));
     await new Promise((r) => setTimeout(r, 3_000));
     // Redis came back empty: what the node does about that (defect 2) is logged on its own line.
-    const back = configLines().slice(before + 1).filter((l) => !/config version applied|seeded|restored|lost its data|behind/.test(String(l.msg)));
+    const back = configLines()
+      .slice(before + 1)
+      .filter((l) => !/config version applied|seeded|restored|lost its data|behind/.test(String(l.msg)));
     assert.equal(back.length, 1, `one line for the return: ${JSON.stringify(back.map((l) => l.msg))}`);
   });
 });
@@ -177,7 +187,10 @@ describe('meridian probe', { skip, timeout: 120_000 }, () => {
     };
     writeFileSync(join(dir, 'zone'), ZONE_TEXT);
     writeFileSync(join(dir, 'meridian.yaml'), stringify(config));
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'probe', '--region', 'us-east', '--vantage', 'v1', '--config', join(dir, 'meridian.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'probe', '--region', 'us-east', '--vantage', 'v1', '--config', join(dir, 'meridian.yaml')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -91,21 +91,42 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
   for (const transport of ['udp', 'tcp'] as const) {
     const t = transport === 'tcp' ? ['+tcp'] : [];
     for (const c of CLIENTS) {
-      for (const [type, want] of [['A', c.a], ['AAAA', c.aaaa]] as const) {
+      for (const [type, want] of [
+        ['A', c.a],
+        ['AAAA', c.aaaa],
+      ] as const) {
         test(`${transport}: ${type} via api and alias from ${c.where} = CNAMEs + the direct www answer, same scope`, async () => {
           const direct = await ask('www', type, `+subnet=${c.subnet}`, ...t);
           assert.equal(direct.status, 'NOERROR');
-          assert.deepEqual(direct.answer.map((l) => rr(l).data), [want], 'the direct answer is the one this client should get');
+          assert.deepEqual(
+            direct.answer.map((l) => rr(l).data),
+            [want],
+            'the direct answer is the one this client should get',
+          );
           assert.equal(digScope(direct), c.scope);
-          for (const [name, chain] of [['api', [`api.${Z}. www.${Z}.`]], ['alias', [`alias.${Z}. api.${Z}.`, `api.${Z}. www.${Z}.`]]] as const) {
+          for (const [name, chain] of [
+            ['api', [`api.${Z}. www.${Z}.`]],
+            ['alias', [`alias.${Z}. api.${Z}.`, `api.${Z}. www.${Z}.`]],
+          ] as const) {
             const r = await ask(name, type, `+subnet=${c.subnet}`, ...t);
             assert.equal(r.status, 'NOERROR', name);
             assert.ok(r.flags.includes('aa'), `${name}: authoritative`);
             const rrs = r.answer.map(rr);
-            assert.deepEqual(rrs.filter((x) => x.type === 'CNAME').map((x) => `${x.owner} ${x.data}`), chain, `${name}: the CNAME chain first`);
+            assert.deepEqual(
+              rrs.filter((x) => x.type === 'CNAME').map((x) => `${x.owner} ${x.data}`),
+              chain,
+              `${name}: the CNAME chain first`,
+            );
             const tail = rrs.filter((x) => x.type === type);
-            assert.deepEqual(tail.map((x) => x.data), direct.answer.map((l) => rr(l).data), `${name}: the service's answer for this client`);
-            assert.ok(tail.every((x) => x.owner === `www.${Z}.` && x.ttl === rr(direct.answer[0]!).ttl), `${name}: owned by the service name, with its TTL`);
+            assert.deepEqual(
+              tail.map((x) => x.data),
+              direct.answer.map((l) => rr(l).data),
+              `${name}: the service's answer for this client`,
+            );
+            assert.ok(
+              tail.every((x) => x.owner === `www.${Z}.` && x.ttl === rr(direct.answer[0]!).ttl),
+              `${name}: owned by the service name, with its TTL`,
+            );
             assert.equal(rrs.length, chain.length + tail.length);
             assert.equal(r.counts.authority, 0, `${name}: a positive answer has no SOA`);
             assert.equal(digScope(r), digScope(direct), `${name}: the ECS scope of the service's decision`);
@@ -118,7 +139,10 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
   test('the two continents get different addresses through the same CNAME', async () => {
     const eu = await ask('api', 'A', `+subnet=${CLIENTS[0]!.subnet}`);
     const na = await ask('api', 'A', `+subnet=${CLIENTS[1]!.subnet}`);
-    assert.notDeepEqual(eu.answer.map((l) => rr(l).data), na.answer.map((l) => rr(l).data));
+    assert.notDeepEqual(
+      eu.answer.map((l) => rr(l).data),
+      na.answer.map((l) => rr(l).data),
+    );
   });
 
   test('kdig over TCP and UDP: the chain ends in the service answer for the client', async () => {
@@ -141,11 +165,18 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
   test('other types follow the chain into the zone data at the service name', async () => {
     const txt = await ask('alias', 'TXT', '+subnet=81.2.69.0/24');
     assert.equal(txt.status, 'NOERROR');
-    assert.deepEqual(txt.answer.map((l) => rr(l).type), ['CNAME', 'CNAME', 'TXT']);
+    assert.deepEqual(
+      txt.answer.map((l) => rr(l).type),
+      ['CNAME', 'CNAME', 'TXT'],
+    );
     assert.equal(digScope(txt), 0, 'static data: scope 0');
     const mx = await ask('api', 'MX', '+subnet=81.2.69.0/24');
     assert.equal(mx.status, 'NOERROR');
-    assert.deepEqual(mx.answer.map((l) => rr(l).type), ['CNAME'], 'NODATA after the CNAME');
+    assert.deepEqual(
+      mx.answer.map((l) => rr(l).type),
+      ['CNAME'],
+      'NODATA after the CNAME',
+    );
     assert.equal(mx.authority.map((l) => rr(l).type).join(), 'SOA', 'with the SOA for negative caching');
   });
 
@@ -153,8 +184,14 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
     const direct = await ask('www', 'ANY');
     const r = await ask('api', 'ANY');
     assert.equal(direct.status, 'NOERROR');
-    assert.deepEqual(direct.answer.map((l) => rr(l).type), ['HINFO']);
-    assert.deepEqual(r.answer.map((l) => rr(l).type), ['CNAME', 'HINFO']);
+    assert.deepEqual(
+      direct.answer.map((l) => rr(l).type),
+      ['HINFO'],
+    );
+    assert.deepEqual(
+      r.answer.map((l) => rr(l).type),
+      ['CNAME', 'HINFO'],
+    );
     assert.equal(rr(r.answer[1]!).owner, `www.${Z}.`);
   });
 
@@ -165,11 +202,17 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
       assert.equal(m.status, 'NOERROR');
       assert.equal(m.authority.map((l) => rr(l).type).join(), 'SOA');
     }
-    assert.deepEqual(r.answer.map((l) => rr(l).type), ['CNAME']);
+    assert.deepEqual(
+      r.answer.map((l) => rr(l).type),
+      ['CNAME'],
+    );
     assert.equal(direct.answer.length, 0);
     assert.equal(digScope(r), digScope(direct));
     const a = await ask('legacy', 'A', '+subnet=81.2.69.0/24');
-    assert.deepEqual(a.answer.map((l) => rr(l).data), [`v4.${Z}.`, '192.0.2.44']);
+    assert.deepEqual(
+      a.answer.map((l) => rr(l).data),
+      [`v4.${Z}.`, '192.0.2.44'],
+    );
   });
 
   test('a service whose all-down policy is servfail: SERVFAIL through the CNAME, as directly', async () => {
@@ -188,29 +231,50 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
     assert.equal(udp.answer.length, 0);
     const tcp = await ask('b1', 'A', '+noedns', '+tcp');
     assert.ok(!tcp.flags.includes('tc'));
-    assert.deepEqual(tcp.answer.map((l) => rr(l).type), [...Array(4).fill('CNAME'), ...Array(BIG.length).fill('A')]);
-    assert.deepEqual(tcp.answer.slice(4).map((l) => rr(l).data).sort(), [...BIG].sort());
+    assert.deepEqual(
+      tcp.answer.map((l) => rr(l).type),
+      [...Array(4).fill('CNAME'), ...Array(BIG.length).fill('A')],
+    );
+    assert.deepEqual(
+      tcp.answer
+        .slice(4)
+        .map((l) => rr(l).data)
+        .sort(),
+      [...BIG].sort(),
+    );
   });
 
   test('a chain that leaves the zone stops at its last in-zone CNAME, as before', async () => {
     const r = await ask('away', 'A', '+subnet=81.2.69.0/24');
     assert.equal(r.status, 'NOERROR');
-    assert.deepEqual(r.answer.map((l) => rr(l).data), ['www.example.org.']);
+    assert.deepEqual(
+      r.answer.map((l) => rr(l).data),
+      ['www.example.org.'],
+    );
     assert.equal(digScope(r), 0);
   });
 
   test('meridian explain follows the CNAME chain into the service and agrees with the live answer', async () => {
     for (const c of CLIENTS.slice(0, 2)) {
-      const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath, '--json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath, '--json'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
       assert.equal(cli.status, 0, cli.stderr);
       const e = JSON.parse(cli.stdout) as { service: string; name: string; cnames: string[]; addresses: string[]; scope: number; steps: string[] };
       assert.equal(e.service, `www.${Z}.`);
       assert.equal(e.name, `alias.${Z}.`);
       assert.deepEqual(e.cnames, [`alias.${Z}. CNAME api.${Z}.`, `api.${Z}. CNAME www.${Z}.`]);
       const live = await ask('alias', 'A', `+subnet=${c.subnet}`);
-      assert.deepEqual(e.addresses, live.answer.slice(2).map((l) => rr(l).data));
+      assert.deepEqual(
+        e.addresses,
+        live.answer.slice(2).map((l) => rr(l).data),
+      );
       assert.equal(e.scope, digScope(live));
-      const text = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `api.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath], { cwd: REPO_ROOT, encoding: 'utf8' });
+      const text = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `api.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
       assert.equal(text.status, 0, text.stderr);
       assert.match(text.stdout, new RegExp(`cname: api\\.${Z}\\. -> www\\.${Z}\\.`));
       assert.match(text.stdout, new RegExp(`answer: .*A ${c.a.replace(/\./g, '\\.')}`));
@@ -229,7 +293,10 @@ describe('explain through a live node with an admin API follows the same chain',
 
   test('meridian explain (asking the node) and GET /v1/explain show the CNAMEs and the live answer', async () => {
     const live = parseDig(await dig(['@' + srv.host, '-p', String(srv.port), '+norec', '+subnet=3.5.0.0/24', `alias.${Z}`, 'A']));
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', '3.5.0.0/24', '--config', srv.configPath], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', '3.5.0.0/24', '--config', srv.configPath], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /\(live node, config version 1\)/);
     assert.match(cli.stdout, new RegExp(`service www\\.${Z}\\. A for alias\\.${Z}\\.`));

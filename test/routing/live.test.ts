@@ -83,7 +83,10 @@ describe('services over the wire (fixture geo database)', () => {
       const m = decode((await udpExchange(srv.port, q(c.qname, c.type, c.ecs)))!);
       assert.equal(m.rcode, 'NOERROR');
       assert.equal(m.flag_aa, true);
-      assert.deepEqual(m.answers.map((a) => a.data), c.want);
+      assert.deepEqual(
+        m.answers.map((a) => a.data),
+        c.want,
+      );
       assert.equal(ecsScope(m), c.scope);
       if (c.want.length) assert.equal(m.answers[0]!.ttl, 30, 'service default TTL');
       else assert.equal(m.authorities[0]?.type, 'SOA', 'NODATA carries the SOA');
@@ -115,7 +118,23 @@ describe('services over the wire (fixture geo database)', () => {
     // The node's own health snapshot: explain must agree with the node given the same inputs.
     const services = buildServices(loaded.config, { geo: () => geo?.current ?? null, health: () => srv.node.health.source.current });
     // Half the clients from the fixture's networks (so every geo branch is hit), half anywhere.
-    const fixtureV4 = ['81.2.69.', '2.16.32.', '2.16.7.', '2.77.1.', '3.101.4.', '3.9.9.', '24.48.2.', '43.224.5.', '103.5.140.', '13.54.3.', '177.71.130.', '41.0.9.', '192.0.2.', '198.51.100.', '203.0.113.'];
+    const fixtureV4 = [
+      '81.2.69.',
+      '2.16.32.',
+      '2.16.7.',
+      '2.77.1.',
+      '3.101.4.',
+      '3.9.9.',
+      '24.48.2.',
+      '43.224.5.',
+      '103.5.140.',
+      '13.54.3.',
+      '177.71.130.',
+      '41.0.9.',
+      '192.0.2.',
+      '198.51.100.',
+      '203.0.113.',
+    ];
     const clients = fc.sample(
       fc.oneof(
         fc.tuple(fc.constantFrom(...fixtureV4), fc.integer({ min: 0, max: 255 })).map(([p, h]) => `${p}${h}`),
@@ -129,7 +148,11 @@ describe('services over the wire (fixture geo database)', () => {
       const live = decode((await udpExchange(srv.port, q(name, 'A', `${ip}/32`, i)))!);
       const e = explain(services, name, '127.0.0.1', { ecs: `${ip}/32` });
       assert.ok(e.ok);
-      assert.deepEqual(live.answers.map((a) => a.data), e.explanation.addresses, `${name} for ${ip}`);
+      assert.deepEqual(
+        live.answers.map((a) => a.data),
+        e.explanation.addresses,
+        `${name} for ${ip}`,
+      );
       assert.equal(ecsScope(live), e.explanation.scope, `scope for ${ip}`);
       checked++;
     }

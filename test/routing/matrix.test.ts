@@ -59,9 +59,7 @@ interface MatrixService {
 }
 
 const MATRIX: MatrixService[] = (['none', 'geo', 'proximity', 'failover'] as const).flatMap((locate) =>
-  (['none', 'weighted', 'sticky'] as const).flatMap((balance) =>
-    (['one', 'multi'] as const).map((select) => ({ name: `${locate}-${balance}-${select}.${Z}`, locate, balance, select })),
-  ),
+  (['none', 'weighted', 'sticky'] as const).flatMap((balance) => (['one', 'multi'] as const).map((select) => ({ name: `${locate}-${balance}-${select}.${Z}`, locate, balance, select }))),
 );
 const BALANCED = MATRIX.filter((s) => s.balance !== 'none');
 const byName = (name: string): MatrixService => MATRIX.find((s) => s.name === `${name}.${Z}`)!;
@@ -84,10 +82,7 @@ function serviceConfig(s: MatrixService): Record<string, unknown> {
   return { name: s.name, regions: SERVICE_REGIONS, policy };
 }
 
-const SERVICES = [
-  ...MATRIX.map(serviceConfig),
-  ...Object.entries(ALL_DOWN).map(([mode, s]) => ({ name: `alldown-${mode}.${Z}`, regions: ['dub', 'sin'], ...s })),
-];
+const SERVICES = [...MATRIX.map(serviceConfig), ...Object.entries(ALL_DOWN).map(([mode, s]) => ({ name: `alldown-${mode}.${Z}`, regions: ['dub', 'sin'], ...s }))];
 
 type States = Readonly<Record<string, 'down' | 'drained'>>;
 
@@ -172,7 +167,11 @@ describe('policy matrix through a real meridian serve', () => {
 
   /** explain (admin API) and the live answer agree for `clients` (addresses, rcode, ECS scope). */
   async function explainAgrees(name: string, clients: ExplainClient[]): Promise<void> {
-    const replies = await udpPipeline(node.port, clients.map((c) => query(name, c.type, { rd: false, ...(c.ecs ? { ecs: c.ecs } : {}) })), { window: 64 });
+    const replies = await udpPipeline(
+      node.port,
+      clients.map((c) => query(name, c.type, { rd: false, ...(c.ecs ? { ecs: c.ecs } : {}) })),
+      { window: 64 },
+    );
     await eachLimit(clients, 16, async (c, i) => {
       const live = answerOf(replies[i]!);
       const e = await node.api('GET', `/v1/explain?name=${name}&ip=127.0.0.1&type=${c.type}${c.ecs ? `&ecs=${encodeURIComponent(c.ecs)}` : ''}`);
@@ -198,7 +197,11 @@ describe('policy matrix through a real meridian serve', () => {
     { name: 'Dublin down: failover to Singapore', states: { dub: 'down' }, allDown: { failopen: 'sin', fallback: 'sin', servfail: 'sin' } },
     // Only the standby is left: it answers every service, balanced or not.
     { name: 'all but the standby down', states: { dub: 'down', 'ash-1': 'down', 'ash-2': 'down', sin: 'down' }, allDown: { failopen: 'dub', fallback: 'sin', servfail: 'SERVFAIL' } },
-    { name: 'everything down: fail open as if all were up', states: { dub: 'down', 'ash-1': 'down', 'ash-2': 'down', 'ash-0': 'down', sin: 'down' }, allDown: { failopen: 'dub', fallback: 'sin', servfail: 'SERVFAIL' } },
+    {
+      name: 'everything down: fail open as if all were up',
+      states: { dub: 'down', 'ash-1': 'down', 'ash-2': 'down', 'ash-0': 'down', sin: 'down' },
+      allDown: { failopen: 'dub', fallback: 'sin', servfail: 'SERVFAIL' },
+    },
     // Drained is the operator's decision: failing open skips it while another region is left.
     { name: 'Dublin drained, Singapore down', states: { dub: 'drained', sin: 'down' }, allDown: { failopen: 'sin', fallback: 'sin', servfail: 'SERVFAIL' } },
   ];
@@ -215,7 +218,10 @@ describe('policy matrix through a real meridian serve', () => {
         assertShares(`${s.name} with ${sc.name}`, firstRegions(answers), expectedShares(s, sc.states));
         if (s.select === 'multi' && !allDown) {
           for (const a of answers) {
-            assert.ok(a.addresses.every((x) => !down.has(REGION_OF.get(x)!)), `${s.name}: no address of a down region: ${a.addresses.join(', ')}`);
+            assert.ok(
+              a.addresses.every((x) => !down.has(REGION_OF.get(x)!)),
+              `${s.name}: no address of a down region: ${a.addresses.join(', ')}`,
+            );
             const up = REGIONS.filter((r) => !down.has(r.id)).flatMap((r) => r.addresses.ipv4).length;
             assert.equal(a.addresses.length, Math.min(2, up), `${s.name}: up to 2 healthy addresses`);
           }

@@ -51,7 +51,8 @@ interface RegionSpec {
 
 interface Spec {
   regions: RegionSpec[];
-  locate: { kind: 'none' } | { kind: 'geo'; country?: TierList; continent?: TierList; default?: TierList } | { kind: 'proximity'; bias: Record<string, number> } | { kind: 'failover'; order: TierList };
+  locate:
+    { kind: 'none' } | { kind: 'geo'; country?: TierList; continent?: TierList; default?: TierList } | { kind: 'proximity'; bias: Record<string, number> } | { kind: 'failover'; order: TierList };
   balance: 'none' | 'weighted' | 'sticky';
   multivalue: number | null;
   allDown: DecisionModel['allDown'];

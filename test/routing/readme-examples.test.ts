@@ -86,7 +86,7 @@ describe('README examples through a real meridian serve: the documented shares h
   });
   after(() => srv?.stop());
 
-  test('README.md\'s regions are the demo\'s', () => {
+  test("README.md's regions are the demo's", () => {
     for (const r of readmeConfig.regions ?? []) {
       const d = demo.regions.find((x) => x.id === r.id);
       assert.ok(d, `README region ${r.id} is not in zones/meridian.yaml`);
@@ -108,7 +108,11 @@ describe('README examples through a real meridian serve: the documented shares h
           return a.addresses[0] === undefined ? `(${a.rcode}, no address)` : REGION_OF.get(a.addresses[0])!;
         });
         const expected = documentedShares({
-          tiers: locatedTiers(policy, regions.map((r) => ({ id: r.id, ...r.location })), pop.place),
+          tiers: locatedTiers(
+            policy,
+            regions.map((r) => ({ id: r.id, ...r.location })),
+            pop.place,
+          ),
           weight: new Map(regions.map((r) => [r.id, r.weight ?? 100])),
           state: () => 'up',
           balanced,

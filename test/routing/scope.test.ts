@@ -29,7 +29,7 @@ const syntheticGeo: GeoLookup = {
     let h = 0;
     for (const b of net) h = (h * 31 + b) >>> 0;
     if (h % 11 === 0) return null; // unknown space
-    return { continent: CONTINENTS[h % 6]!, country: null, subdivision: null, lat: ((h % 170) - 85), lon: ((h >>> 3) % 360) - 180, prefixLength: prefix, network: `synthetic/${prefix}` };
+    return { continent: CONTINENTS[h % 6]!, country: null, subdivision: null, lat: (h % 170) - 85, lon: ((h >>> 3) % 360) - 180, prefixLength: prefix, network: `synthetic/${prefix}` };
   },
 };
 
@@ -49,8 +49,12 @@ function service(name: string, geo: GeoLookup = syntheticGeo): Service {
   );
 }
 
-const v4Client = fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 1, max: 32 })).map(([b, bits]): Client => ({ family: 4, bytes: maskBytes(b, bits), knownBits: bits, source: 'ecs', text: '' }));
-const v6Client = fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 1, max: 128 })).map(([b, bits]): Client => ({ family: 6, bytes: maskBytes(b, bits), knownBits: bits, source: 'ecs', text: '' }));
+const v4Client = fc
+  .tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 1, max: 32 }))
+  .map(([b, bits]): Client => ({ family: 4, bytes: maskBytes(b, bits), knownBits: bits, source: 'ecs', text: '' }));
+const v6Client = fc
+  .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 1, max: 128 }))
+  .map(([b, bits]): Client => ({ family: 6, bytes: maskBytes(b, bits), knownBits: bits, source: 'ecs', text: '' }));
 
 /** Another client inside `scope` bits of `c`: same first `scope` bits, random after. */
 function inside(c: Client, scope: number, noise: Uint8Array): Client {
@@ -65,7 +69,10 @@ function inside(c: Client, scope: number, noise: Uint8Array): Client {
 }
 
 for (const name of Object.keys(policies)) {
-  for (const [fam, arb] of [[4, v4Client], [6, v6Client]] as const) {
+  for (const [fam, arb] of [
+    [4, v4Client],
+    [6, v6Client],
+  ] as const) {
     test(`${name}, IPv${fam}: two addresses inside the returned scope get identical answers`, () => {
       const svc = service(name);
       fc.assert(
@@ -102,7 +109,10 @@ test('a scope is never narrower than needed: failover alone answers scope 0', ()
 });
 
 for (const name of ['geo+sticky', 'proximity+multivalue']) {
-  for (const [fam, arb] of [[4, v4Client], [6, v6Client]] as const) {
+  for (const [fam, arb] of [
+    [4, v4Client],
+    [6, v6Client],
+  ] as const) {
     test(`${name}, IPv${fam}, fixture database (misses scoped to the empty network): identical answers inside the scope`, () => {
       const svc = service(name, fixtureGeo);
       fc.assert(

@@ -174,7 +174,10 @@ describe('subdivision rules with a country-only database', () => {
     });
     try {
       assert.deepEqual(await answer(srv, `codes.${Z}`, '3.101.7.0/24'), [ADDR.fallback]);
-      const warnings = srv.output().split('\n').filter((l) => l.includes('no subdivision data'));
+      const warnings = srv
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('no subdivision data'));
       assert.equal(warnings.length, 1, srv.output());
       const line = JSON.parse(warnings[0]!) as { level: number; msg: string };
       assert.equal(line.level, 40, 'logged as a warning');

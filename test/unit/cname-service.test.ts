@@ -51,7 +51,8 @@ function q(name: string, type: string, ecs?: string): Buffer {
 }
 const scopeOf = (m: DecodedMsg): number | null =>
   (m.additionals.find((a) => a.type === 'OPT') as { options?: { code: number; scopePrefixLength: number }[] } | undefined)?.options?.find((o) => o.code === 8)?.scopePrefixLength ?? null;
-const rrs = (list: DecodedMsg['answers']): string[] => list.map((a) => `${a.name}. ${a.type} ${typeof a.data === 'string' ? a.data : Array.isArray(a.data) ? a.data.join(' ') : JSON.stringify(a.data)}`);
+const rrs = (list: DecodedMsg['answers']): string[] =>
+  list.map((a) => `${a.name}. ${a.type} ${typeof a.data === 'string' ? a.data : Array.isArray(a.data) ? a.data.join(' ') : JSON.stringify(a.data)}`);
 
 const LONDON = '81.2.69.0/24';
 const ASHBURN = '3.5.0.0/24';
@@ -64,15 +65,40 @@ const CASES: { name: string; qname: string; qtype: string; ecs?: string; rcode: 
   { name: 'one CNAME, London', qname: 'api', qtype: 'A', ecs: LONDON, rcode: 'NOERROR', answer: [cn('api', 'www'), `${W} A 192.0.2.2`], scope: 24 },
   { name: 'one CNAME, Ashburn', qname: 'api', qtype: 'A', ecs: ASHBURN, rcode: 'NOERROR', answer: [cn('api', 'www'), `${W} A 192.0.2.1`], scope: 10 },
   { name: 'two CNAMEs, Ashburn', qname: 'alias', qtype: 'A', ecs: ASHBURN, rcode: 'NOERROR', answer: [cn('alias', 'api'), cn('api', 'www'), `${W} A 192.0.2.1`], scope: 10 },
-  { name: 'two CNAMEs, AAAA, Amsterdam IPv6 ECS', qname: 'alias', qtype: 'AAAA', ecs: AMSTERDAM6, rcode: 'NOERROR', answer: [cn('alias', 'api'), cn('api', 'www'), `${W} AAAA 2001:db8:2::1`], scope: 56 },
+  {
+    name: 'two CNAMEs, AAAA, Amsterdam IPv6 ECS',
+    qname: 'alias',
+    qtype: 'AAAA',
+    ecs: AMSTERDAM6,
+    rcode: 'NOERROR',
+    answer: [cn('alias', 'api'), cn('api', 'www'), `${W} AAAA 2001:db8:2::1`],
+    scope: 56,
+  },
   { name: 'QNAME case is echoed; the service owner is ours', qname: 'ApI', qtype: 'A', ecs: LONDON, rcode: 'NOERROR', answer: [`ApI.${Z} CNAME www.${Z.slice(0, -1)}`, `${W} A 192.0.2.2`], scope: 24 },
   { name: 'wildcard CNAME into the service', qname: 'x.wild', qtype: 'A', ecs: LONDON, rcode: 'NOERROR', answer: [cn('x.wild', 'www'), `${W} A 192.0.2.2`], scope: 24 },
   { name: '15 CNAMEs then the service: followed', qname: 'c14x', qtype: 'A', ecs: LONDON, rcode: 'NOERROR', answer: [cn('c14x', 'c15x'), cn('c15x', 'www'), `${W} A 192.0.2.2`], scope: 24 },
-  { name: 'TXT follows into the zone data at the service name; scope 0', qname: 'alias', qtype: 'TXT', ecs: LONDON, rcode: 'NOERROR', answer: [cn('alias', 'api'), cn('api', 'www'), `${W} TXT svc`], scope: 0 },
+  {
+    name: 'TXT follows into the zone data at the service name; scope 0',
+    qname: 'alias',
+    qtype: 'TXT',
+    ecs: LONDON,
+    rcode: 'NOERROR',
+    answer: [cn('alias', 'api'), cn('api', 'www'), `${W} TXT svc`],
+    scope: 0,
+  },
   { name: 'MX: NODATA after the chain, SOA in authority', qname: 'api', qtype: 'MX', ecs: LONDON, rcode: 'NOERROR', answer: [cn('api', 'www')], authority: ['SOA'], scope: 0 },
   { name: 'ANY: HINFO at the service name', qname: 'api', qtype: 'ANY', rcode: 'NOERROR', answer: [cn('api', 'www'), `${W} HINFO {"cpu":"RFC8482","os":""}`], scope: null },
   { name: 'ANY at a service with no zone data: HINFO, not NODATA', qname: 'v4', qtype: 'ANY', rcode: 'NOERROR', answer: [`v4.${Z} HINFO {"cpu":"RFC8482","os":""}`], scope: null },
-  { name: 'service without an address of the family: NODATA after the CNAME', qname: 'legacy', qtype: 'AAAA', ecs: LONDON, rcode: 'NOERROR', answer: [cn('legacy', 'v4')], authority: ['SOA'], scope: 0 },
+  {
+    name: 'service without an address of the family: NODATA after the CNAME',
+    qname: 'legacy',
+    qtype: 'AAAA',
+    ecs: LONDON,
+    rcode: 'NOERROR',
+    answer: [cn('legacy', 'v4')],
+    authority: ['SOA'],
+    scope: 0,
+  },
   { name: 'service whose all-down policy is servfail: SERVFAIL', qname: 'down', qtype: 'A', ecs: LONDON, rcode: 'SERVFAIL', answer: [], scope: 0 },
   { name: 'the same, asked directly', qname: 'gone', qtype: 'A', ecs: LONDON, rcode: 'SERVFAIL', answer: [], scope: 0 },
   { name: 'out of zone: stops, static scope 0', qname: 'away', qtype: 'A', ecs: LONDON, rcode: 'NOERROR', answer: [`away.${Z} CNAME www.example.org`], scope: 0 },
@@ -85,7 +111,10 @@ for (const c of CASES) {
     const m = decode(out!);
     assert.equal(m.rcode, c.rcode);
     assert.deepEqual(rrs(m.answers), c.answer);
-    assert.deepEqual(m.authorities.map((a) => a.type), c.authority ?? []);
+    assert.deepEqual(
+      m.authorities.map((a) => a.type),
+      c.authority ?? [],
+    );
     assert.equal(scopeOf(m), c.scope);
     if (c.rcode === 'NOERROR') assert.equal(m.flag_aa, true);
   });
@@ -124,7 +153,10 @@ test('explain with the zones follows the same chain and agrees with the wire ans
     assert.deepEqual(e.explanation.cnames, [`alias.${Z} CNAME api.${Z}`, `api.${Z} CNAME ${W}`]);
     assert.equal(e.explanation.service, W);
     const m = decode(responder().answer(q(`alias.${Z}`, 'A', ecs), true)!);
-    assert.deepEqual(e.explanation.addresses, m.answers.slice(2).map((a) => a.data));
+    assert.deepEqual(
+      e.explanation.addresses,
+      m.answers.slice(2).map((a) => a.data),
+    );
     assert.equal(e.explanation.scope, scopeOf(m));
   }
   const none = explain(services, `away.${Z}`, '192.0.2.1', { zones });

@@ -42,7 +42,11 @@ test('an internal fault while preparing an answer is SERVFAIL and counted, not t
 test('the prepared-answer cache is emptied at its bound and answers stay right', () => {
   const r = new Responder(set(zone('a A 192.0.2.10\nb A 192.0.2.11\nc A 192.0.2.12\n')), opts);
   for (let round = 0; round < 3; round++) {
-    for (const [n, want] of [['a', '192.0.2.10'], ['b', '192.0.2.11'], ['c', '192.0.2.12']]) {
+    for (const [n, want] of [
+      ['a', '192.0.2.10'],
+      ['b', '192.0.2.11'],
+      ['c', '192.0.2.12'],
+    ]) {
       const m = decode(r.answer(query(`${n}.${ORIGIN}`, 'A'), true)!);
       assert.equal(m.answers[0]!.data, want, `${n} in round ${round}`);
     }

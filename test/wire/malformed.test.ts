@@ -43,8 +43,13 @@ interface Case {
 
 const OUTCOMES = ['dropped', 'formerr', 'notimp', 'refused', 'badvers', 'noerror', 'nxdomain', 'servfail', 'notauth', 'internalErrors', 'formerrRateLimited', 'notimpRateLimited', 'queries'] as const;
 const COUNTER: Record<number, (typeof OUTCOMES)[number]> = {
-  [RC.NOERROR]: 'noerror', [RC.FORMERR]: 'formerr', [RC.NXDOMAIN]: 'nxdomain', [RC.NOTIMP]: 'notimp',
-  [RC.REFUSED]: 'refused', [RC.NOTAUTH]: 'notauth', [RC.BADVERS]: 'badvers',
+  [RC.NOERROR]: 'noerror',
+  [RC.FORMERR]: 'formerr',
+  [RC.NXDOMAIN]: 'nxdomain',
+  [RC.NOTIMP]: 'notimp',
+  [RC.REFUSED]: 'refused',
+  [RC.NOTAUTH]: 'notauth',
+  [RC.BADVERS]: 'badvers',
 };
 const snap = (s: DnsStats): Record<string, number> => Object.fromEntries(OUTCOMES.map((k) => [k, s[k]]));
 
@@ -66,14 +71,16 @@ const L63 = '012345678901234567890123456789012345678901234567890123456789012';
 
 /** Checks of the OPT in a response. */
 const noOptions = (r: Buffer): void => assert.deepEqual(P.readOpt(r)?.options, [], 'no option echoed');
-const echoEcs = (data: Buffer) => (r: Buffer): void => {
-  const o = P.readOpt(r);
-  assert.ok(o, 'OPT in response');
-  assert.equal(o.options.length, 1, 'only the client-subnet option is echoed');
-  assert.equal(o.options[0]!.code, 8);
-  // FAMILY, SOURCE and ADDRESS unchanged, SCOPE 0 for static data (RFC 7871 §7.2.1).
-  assert.deepEqual(o.options[0]!.data, Buffer.concat([data.subarray(0, 3), Buffer.from([0]), data.subarray(4)]));
-};
+const echoEcs =
+  (data: Buffer) =>
+  (r: Buffer): void => {
+    const o = P.readOpt(r);
+    assert.ok(o, 'OPT in response');
+    assert.equal(o.options.length, 1, 'only the client-subnet option is echoed');
+    assert.equal(o.options[0]!.code, 8);
+    // FAMILY, SOURCE and ADDRESS unchanged, SCOPE 0 for static data (RFC 7871 §7.2.1).
+    assert.deepEqual(o.options[0]!.data, Buffer.concat([data.subarray(0, 3), Buffer.from([0]), data.subarray(4)]));
+  };
 const badvers = (r: Buffer): void => {
   const o = P.readOpt(r);
   assert.ok(o, 'OPT in BADVERS response');
@@ -125,8 +132,7 @@ async function runCase(c: Case, via: 'udp' | 'tcp'): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // gdnsd t/004misc/019bad.t — make_query(qname, qdcount, ancount, nscount, arcount, qtype, qclass)
-const g = (qn: string | Buffer, qd = 1, an = 0, ns = 0, ar = 0, qtype = 1, qclass = 1): Buffer =>
-  wire(hdr({ qdcount: qd, ancount: an, nscount: ns, arcount: ar }), question(qn, qtype, qclass));
+const g = (qn: string | Buffer, qd = 1, an = 0, ns = 0, ar = 0, qtype = 1, qclass = 1): Buffer => wire(hdr({ qdcount: qd, ancount: an, nscount: ns, arcount: ar }), question(qn, qtype, qclass));
 const GOPT = Buffer.from('0000290200000000000000', 'hex'); // root, OPT, 512, ttl 0, rdlen 0
 const gdnsd: Case[] = [
   { name: '#2 valid query (apex A, NODATA)', msg: g(APEX), want: { rcode: RC.NOERROR, qd: 1, opt: false } },
@@ -150,11 +156,27 @@ const gdnsd: Case[] = [
   { name: '#20 authority record one byte short of rdata', msg: wire(g(APEX, 1, 0, 1), Buffer.from('c00c00010001000000010004010202', 'hex')), want: { rcode: RC.FORMERR, qd: 1 } },
   { name: '#21 OPT version 1 -> BADVERS', msg: wire(g(APEX, 1, 0, 0, 1), Buffer.from('0000290200000100000000', 'hex')), want: { rcode: RC.BADVERS, qd: 1, opt: true, check: badvers } },
   { name: '#22 OPT rdlen past the end of the packet', msg: wire(g(APEX, 1, 0, 0, 1), Buffer.from('0000290200000000000001', 'hex')), want: { rcode: RC.FORMERR, qd: 1 } },
-  { name: '#23 OPT rdata too short for optcode+optlen', msg: wire(g(APEX, 1, 0, 0, 1), Buffer.from('0000290200000000000003787878', 'hex')), want: { rcode: RC.FORMERR, qd: 1, opt: true, check: noOptions } },
+  {
+    name: '#23 OPT rdata too short for optcode+optlen',
+    msg: wire(g(APEX, 1, 0, 0, 1), Buffer.from('0000290200000000000003787878', 'hex')),
+    want: { rcode: RC.FORMERR, qd: 1, opt: true, check: noOptions },
+  },
   { name: '#24 option length overruns the OPT rdata', msg: wire(g(APEX, 1, 0, 0, 1), Buffer.from('00002902000000000000055555000201', 'hex')), want: { rcode: RC.FORMERR, qd: 1, opt: true } },
-  { name: '#25 OPT followed by another additional record', msg: wire(g(WWW, 1, 0, 0, 2), GOPT, rr('example', T.A, C.IN, 255, Buffer.from([1, 2, 3, 4]))), want: { rcode: RC.NOERROR, qd: 1, opt: true, answers: true } },
-  { name: '#26 OPT after another additional record', msg: wire(g(WWW, 1, 0, 0, 2), rr('example', T.A, C.IN, 255, Buffer.from([1, 2, 3, 4])), GOPT), want: { rcode: RC.NOERROR, qd: 1, opt: true, answers: true } },
-  { name: '#27 two COOKIE options, REFUSED name (cookies ignored, not echoed)', msg: wire(g('foo', 1, 0, 0, 1), opt({ udpSize: 512, rdata: wire(option(10, Buffer.from('0123456789abcdef', 'hex')), option(10, Buffer.from('fedcba9876543210', 'hex'))) })), want: { rcode: RC.REFUSED, qd: 1, opt: true, check: noOptions } },
+  {
+    name: '#25 OPT followed by another additional record',
+    msg: wire(g(WWW, 1, 0, 0, 2), GOPT, rr('example', T.A, C.IN, 255, Buffer.from([1, 2, 3, 4]))),
+    want: { rcode: RC.NOERROR, qd: 1, opt: true, answers: true },
+  },
+  {
+    name: '#26 OPT after another additional record',
+    msg: wire(g(WWW, 1, 0, 0, 2), rr('example', T.A, C.IN, 255, Buffer.from([1, 2, 3, 4])), GOPT),
+    want: { rcode: RC.NOERROR, qd: 1, opt: true, answers: true },
+  },
+  {
+    name: '#27 two COOKIE options, REFUSED name (cookies ignored, not echoed)',
+    msg: wire(g('foo', 1, 0, 0, 1), opt({ udpSize: 512, rdata: wire(option(10, Buffer.from('0123456789abcdef', 'hex')), option(10, Buffer.from('fedcba9876543210', 'hex'))) })),
+    want: { rcode: RC.REFUSED, qd: 1, opt: true, check: noOptions },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -165,26 +187,45 @@ const ROOT = name('.');
 const oversized = labels(...Array.from({ length: 15 }, () => 'A'.repeat(15)), 'A'.repeat(14));
 const soaRr = (min: number): Buffer => rr(ROOT, T.SOA, C.IN, 1, wire(ROOT, ROOT, u32(1), u32(2), u32(3), u32(4), u32(min)));
 const aRr = (owner = ROOT): Buffer => rr(owner, T.A, C.IN, 1, Buffer.alloc(4));
-const tsigRr = (cls: number = C.ANY): Buffer =>
-  rr(ROOT, T.TSIG, cls, 1, wire(ROOT, Buffer.from('010203040506', 'hex'), u16(0x0102), u16(1), [0], u16(0), u16(0), u16(0)));
+const tsigRr = (cls: number = C.ANY): Buffer => rr(ROOT, T.TSIG, cls, 1, wire(ROOT, Buffer.from('010203040506', 'hex'), u16(0x0102), u16(1), [0], u16(0), u16(0), u16(0)));
 const bind: Case[] = [
   { name: 'nametoolong', msg: wire(header({ qdcount: 1 }), question(oversized)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'twoquestionnames', msg: wire(header({ qdcount: 2 }), question(AAA), question(wire(AAA, name('AAAAAAAAAAAAAB.')))), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'twoquestiontypes (BIND echoes both questions; Meridian QDCOUNT 0)', msg: wire(header({ qdcount: 2 }), question(AAA), question(AAA, T.NS)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'dupquestion', msg: wire(header({ qdcount: 2 }), question(AAA), question(AAA)), want: { rcode: RC.FORMERR, exact: FH() } },
-  { name: 'dupans (question echoed, as BIND does)', msg: wire(header({ qdcount: 1, ancount: 2 }), question(ROOT, T.SOA), soaRr(5), soaRr(6)), want: { rcode: RC.FORMERR, exact: wire(FH({ qdcount: 1 }), question(ROOT, T.SOA)) } },
+  {
+    name: 'dupans (question echoed, as BIND does)',
+    msg: wire(header({ qdcount: 1, ancount: 2 }), question(ROOT, T.SOA), soaRr(5), soaRr(6)),
+    want: { rcode: RC.FORMERR, exact: wire(FH({ qdcount: 1 }), question(ROOT, T.SOA)) },
+  },
   { name: 'qtypeasanswer', msg: wire(header({ ancount: 1 }), rr(ROOT, T.MAILB, C.IN, 1)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'noquestions', msg: header(), want: { rcode: RC.FORMERR, exact: FH() } },
-  { name: 'badnsec3owner (BIND SERVFAIL; Meridian FORMERR: authority in a query, question echoed)', msg: wire(header({ qdcount: 1, nscount: 1 }), question(ROOT), rr(name('X.'), T.NSEC3, C.IN, 1, Buffer.from([240, 0, 0, 0, 0, 1, 0xff]))), want: { rcode: RC.FORMERR, exact: wire(FH({ qdcount: 1 }), question(ROOT)) } },
+  {
+    name: 'badnsec3owner (BIND SERVFAIL; Meridian FORMERR: authority in a query, question echoed)',
+    msg: wire(header({ qdcount: 1, nscount: 1 }), question(ROOT), rr(name('X.'), T.NSEC3, C.IN, 1, Buffer.from([240, 0, 0, 0, 0, 1, 0xff]))),
+    want: { rcode: RC.FORMERR, exact: wire(FH({ qdcount: 1 }), question(ROOT)) },
+  },
   { name: 'shortrecord', msg: wire(header({ arcount: 1 }), question(ROOT)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'shortquestion', msg: wire(header({ qdcount: 1 }), ROOT, u16(T.A)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'twoquestionclasses', msg: wire(header({ qdcount: 2 }), question(ROOT), question(ROOT, T.A, 2)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'badrecordname', msg: wire(header({ arcount: 1 }), aRr(oversized)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'wrongclass', msg: wire(header({ arcount: 2 }), aRr(), rr(ROOT, 65280, 256, 1, Buffer.alloc(4))), want: { rcode: RC.FORMERR, exact: FH() } },
-  { name: 'keyclass (BIND FORMERR; Meridian ignores the KEY, root is not ours -> REFUSED)', msg: wire(header({ qdcount: 1, arcount: 1 }), question(ROOT), rr(ROOT, T.KEY, 2, 1, Buffer.from([0, 0, 0, 248, 0]))), want: { rcode: RC.REFUSED, exact: wire(header({ qr: true, rcode: RC.REFUSED, qdcount: 1 }), question(ROOT)) } },
+  {
+    name: 'keyclass (BIND FORMERR; Meridian ignores the KEY, root is not ours -> REFUSED)',
+    msg: wire(header({ qdcount: 1, arcount: 1 }), question(ROOT), rr(ROOT, T.KEY, 2, 1, Buffer.from([0, 0, 0, 248, 0]))),
+    want: { rcode: RC.REFUSED, exact: wire(header({ qr: true, rcode: RC.REFUSED, qdcount: 1 }), question(ROOT)) },
+  },
   { name: 'optwrongname', msg: wire(header({ arcount: 1 }), rr(name('A.'), T.OPT, C.IN, 0)), want: { rcode: RC.FORMERR, exact: FH() } },
-  { name: 'malformedrrsig', msg: wire(header({ arcount: 1 }), rr(ROOT, T.RRSIG, C.IN, 1, wire(u16(0), [240, 0], u32(1), u32(2), u32(3), u16(0), ROOT, [0]))), want: { rcode: RC.FORMERR, exact: FH() } },
-  { name: 'malformeddeltype (UPDATE: BIND FORMERR; Meridian NOTIMP, opcode kept)', msg: wire(header({ opcode: OPCODE.UPDATE, nscount: 1 }), rr(ROOT, T.A, C.ANY, 0, Buffer.from([0]))), want: { rcode: RC.NOTIMP, exact: header({ qr: true, opcode: OPCODE.UPDATE, rcode: RC.NOTIMP }) } },
+  {
+    name: 'malformedrrsig',
+    msg: wire(header({ arcount: 1 }), rr(ROOT, T.RRSIG, C.IN, 1, wire(u16(0), [240, 0], u32(1), u32(2), u32(3), u16(0), ROOT, [0]))),
+    want: { rcode: RC.FORMERR, exact: FH() },
+  },
+  {
+    name: 'malformeddeltype (UPDATE: BIND FORMERR; Meridian NOTIMP, opcode kept)',
+    msg: wire(header({ opcode: OPCODE.UPDATE, nscount: 1 }), rr(ROOT, T.A, C.ANY, 0, Buffer.from([0]))),
+    want: { rcode: RC.NOTIMP, exact: header({ qr: true, opcode: OPCODE.UPDATE, rcode: RC.NOTIMP }) },
+  },
   { name: 'tsigwrongclass', msg: wire(header({ arcount: 1 }), tsigRr(C.IN)), want: { rcode: RC.FORMERR, exact: FH() } },
   { name: 'tsignotlast (message ID 67 preserved)', msg: wire(header({ id: 67, arcount: 2 }), tsigRr(), aRr()), want: { rcode: RC.FORMERR, exact: FH({ id: 67 }) } },
 ];
@@ -192,7 +233,13 @@ const bind: Case[] = [
 // ---------------------------------------------------------------------------------------------
 // Meridian: the rest of the B4 table.
 const v4 = (src: number, addr: number[]): Buffer => ecsData(1, src, 0, addr);
-const v6 = (src: number, bytes: number): Buffer => ecsData(2, src, 0, Array.from({ length: bytes }, (_, i) => (i === bytes - 1 && src % 8 ? 0x80 : 0x20 + i)));
+const v6 = (src: number, bytes: number): Buffer =>
+  ecsData(
+    2,
+    src,
+    0,
+    Array.from({ length: bytes }, (_, i) => (i === bytes - 1 && src % 8 ? 0x80 : 0x20 + i)),
+  );
 const longName = (total: number): Buffer => {
   // Labels of 63 under gslb.example.com, padded so the whole wire name is `total` bytes.
   const tail = name(APEX);
@@ -211,7 +258,11 @@ const meridian: Case[] = [
   { name: '11 bytes (short header) -> drop', msg: q().subarray(0, 11), want: { rcode: 'drop' } },
   { name: 'QR=1 query -> drop (no reflection loops)', msg: q({ qr: true }), want: { rcode: 'drop' } },
   { name: 'QR=1 full response-shaped packet -> drop', msg: q({ qr: true, aa: true, ancount: 1, trailing: rr(pointer(12), T.A, C.IN, 60, Buffer.from([192, 0, 2, 1])) }), want: { rcode: 'drop' } },
-  ...[OPCODE.IQUERY, OPCODE.STATUS, OPCODE.NOTIFY, OPCODE.UPDATE, 3, 15].map((op): Case => ({ name: `opcode ${op} -> NOTIMP (opcode echoed)`, msg: q({ opcode: op }), want: { rcode: RC.NOTIMP, qd: 0 } })),
+  ...[OPCODE.IQUERY, OPCODE.STATUS, OPCODE.NOTIFY, OPCODE.UPDATE, 3, 15].map((op): Case => ({
+    name: `opcode ${op} -> NOTIMP (opcode echoed)`,
+    msg: q({ opcode: op }),
+    want: { rcode: RC.NOTIMP, qd: 0 },
+  })),
   { name: 'QDCOUNT 0 -> FORMERR', msg: hdr({}), want: { rcode: RC.FORMERR, qd: 0 } },
   { name: 'QDCOUNT 2 (two valid questions) -> FORMERR', msg: wire(hdr({ qdcount: 2 }), question(WWW), question(APEX)), want: { rcode: RC.FORMERR, qd: 0 } },
   { name: 'ANCOUNT 1 -> FORMERR, question echoed', msg: q({ ancount: 1, trailing: aRr() }), want: { rcode: RC.FORMERR, qd: 1 } },
@@ -230,9 +281,21 @@ const meridian: Case[] = [
   { name: 'option TLV truncated (2 bytes) -> FORMERR', msg: withOpt({ rdata: Buffer.from([0, 8]) }), want: { rcode: RC.FORMERR, qd: 1, opt: true } },
   { name: 'unknown option 100 -> NOERROR, not echoed', msg: withOpt({ rdata: option(100, [1, 2, 3]) }), want: { rcode: RC.NOERROR, qd: 1, opt: true, answers: true, check: noOptions } },
   { name: 'EDNS version 1 -> BADVERS, OPT v0, empty sections', msg: withOpt({ version: 1 }), want: { rcode: RC.BADVERS, qd: 1, opt: true, check: badvers } },
-  { name: 'EDNS version 255 with a broken ECS -> BADVERS (options not read)', msg: withOpt({ version: 255, rdata: option(8, [0, 3]) }), want: { rcode: RC.BADVERS, qd: 1, opt: true, check: (r) => (badvers(r), noOptions(r)) } },
-  { name: 'EDNS version 1 with DO -> BADVERS, DO echoed', msg: withOpt({ version: 1, flags: 0x8000 }), want: { rcode: RC.BADVERS, qd: 1, check: (r) => (badvers(r), assert.equal(P.readOpt(r)!.flags, 0x8000)) } },
-  { name: 'DO + unknown flag 0x4000 -> DO echoed, MBZ cleared', msg: withOpt({ flags: 0xc000 }), want: { rcode: RC.NOERROR, qd: 1, answers: true, check: (r) => assert.equal(P.readOpt(r)!.flags, 0x8000) } },
+  {
+    name: 'EDNS version 255 with a broken ECS -> BADVERS (options not read)',
+    msg: withOpt({ version: 255, rdata: option(8, [0, 3]) }),
+    want: { rcode: RC.BADVERS, qd: 1, opt: true, check: (r) => (badvers(r), noOptions(r)) },
+  },
+  {
+    name: 'EDNS version 1 with DO -> BADVERS, DO echoed',
+    msg: withOpt({ version: 1, flags: 0x8000 }),
+    want: { rcode: RC.BADVERS, qd: 1, check: (r) => (badvers(r), assert.equal(P.readOpt(r)!.flags, 0x8000)) },
+  },
+  {
+    name: 'DO + unknown flag 0x4000 -> DO echoed, MBZ cleared',
+    msg: withOpt({ flags: 0xc000 }),
+    want: { rcode: RC.NOERROR, qd: 1, answers: true, check: (r) => assert.equal(P.readOpt(r)!.flags, 0x8000) },
+  },
   // ECS FORMERR rules (RFC 7871 §6, gdnsd handle_edns_client_subnet)
   { name: 'ECS option shorter than 4 bytes -> FORMERR', msg: withEcs(Buffer.from([0, 1, 24])), want: { rcode: RC.FORMERR, qd: 1, opt: true, check: noOptions } },
   { name: 'ECS non-zero SCOPE in a query -> FORMERR', msg: withEcs(ecsData(1, 24, 24, [192, 0, 2])), want: { rcode: RC.FORMERR, qd: 1, opt: true, check: noOptions } },
@@ -247,11 +310,23 @@ const meridian: Case[] = [
   { name: 'ECS v6/57 with a bit beyond the prefix -> FORMERR', msg: withEcs(ecsData(2, 57, 0, [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0x41])), want: { rcode: RC.FORMERR, qd: 1, opt: true, check: noOptions } },
   { name: 'two ECS options -> FORMERR', msg: withOpt({ rdata: wire(option(8, v4(8, [10])), option(8, v4(8, [10]))) }), want: { rcode: RC.FORMERR, qd: 1, opt: true } },
   // Valid ECS echoed unchanged with SCOPE 0 (static data)
-  ...([[0, []], [8, [10]], [20, [192, 0, 0x10]], [24, [192, 0, 2]], [32, [192, 0, 2, 1]]] as [number, number[]][]).map(([src, a]): Case => ({
-    name: `ECS v4/${src} echoed, SCOPE 0`, msg: withEcs(v4(src, a)), want: { rcode: RC.NOERROR, qd: 1, answers: true, check: echoEcs(v4(src, a)) },
+  ...(
+    [
+      [0, []],
+      [8, [10]],
+      [20, [192, 0, 0x10]],
+      [24, [192, 0, 2]],
+      [32, [192, 0, 2, 1]],
+    ] as [number, number[]][]
+  ).map(([src, a]): Case => ({
+    name: `ECS v4/${src} echoed, SCOPE 0`,
+    msg: withEcs(v4(src, a)),
+    want: { rcode: RC.NOERROR, qd: 1, answers: true, check: echoEcs(v4(src, a)) },
   })),
   ...[0, 48, 56, 57, 64, 128].map((src): Case => ({
-    name: `ECS v6/${src} echoed, SCOPE 0`, msg: withEcs(v6(src, Math.ceil(src / 8))), want: { rcode: RC.NOERROR, qd: 1, answers: true, check: echoEcs(v6(src, Math.ceil(src / 8))) },
+    name: `ECS v6/${src} echoed, SCOPE 0`,
+    msg: withEcs(v6(src, Math.ceil(src / 8))),
+    want: { rcode: RC.NOERROR, qd: 1, answers: true, check: echoEcs(v6(src, Math.ceil(src / 8))) },
   })),
   // Meta types, classes, zones
   { name: 'AXFR -> REFUSED', msg: q({ qname: APEX, qtype: T.AXFR }), want: { rcode: RC.REFUSED, qd: 1 } },
@@ -265,7 +340,11 @@ const meridian: Case[] = [
   { name: 'class ANY treated like IN', msg: q({ qclass: C.ANY }), want: { rcode: RC.NOERROR, qd: 1, answers: true } },
   { name: 'foreign zone -> REFUSED, AA=0', msg: q({ qname: 'www.example.org' }), want: { rcode: RC.REFUSED, qd: 1 } },
   { name: 'mixed-case qname echoed byte for byte', msg: q({ qname: 'wWw.GsLb.ExAmPlE.cOm' }), want: { rcode: RC.NOERROR, qd: 1, answers: true } },
-  { name: 'Z bit set -> answered, Z clear, CD kept', msg: q({ z: true, cd: true }), want: { rcode: RC.NOERROR, qd: 1, answers: true, check: (r) => (assert.equal(P.readHeader(r).flags & 0x40, 0), assert.equal(P.readHeader(r).cd, true)) } },
+  {
+    name: 'Z bit set -> answered, Z clear, CD kept',
+    msg: q({ z: true, cd: true }),
+    want: { rcode: RC.NOERROR, qd: 1, answers: true, check: (r) => (assert.equal(P.readHeader(r).flags & 0x40, 0), assert.equal(P.readHeader(r).cd, true)) },
+  },
   // TSIG (no keys configured)
   { name: 'TSIG not last -> FORMERR', msg: q({ additional: [tsigRr(), opt()] }), want: { rcode: RC.FORMERR, qd: 1 } },
   { name: 'TSIG last, unknown key -> NOTAUTH (RFC 8945 §5.2)', msg: q({ additional: [opt(), tsigRr()] }), want: { rcode: RC.NOTAUTH, qd: 1 } },
@@ -273,7 +352,11 @@ const meridian: Case[] = [
   { name: 'trailing garbage after the question is tolerated', msg: q({ trailing: Buffer.from('deadbeefcafe', 'hex') }), want: { rcode: RC.NOERROR, qd: 1, answers: true, opt: false } },
   { name: 'trailing garbage after the OPT is tolerated', msg: q({ additional: [opt()], trailing: Buffer.from([0xff, 0xff, 0xff]) }), want: { rcode: RC.NOERROR, qd: 1, answers: true, opt: true } },
   // A label holding a dot is one label (RFC 4343 §2.1): `x.sub` directly under the apex does not exist.
-  { name: 'label "x.sub" (one label) under the apex -> NXDOMAIN, not a referral (regression: parentName split escaped dots)', msg: q({ qname: labels('x.sub', 'gslb', 'example', 'com') }), want: { rcode: RC.NXDOMAIN, qd: 1 } },
+  {
+    name: 'label "x.sub" (one label) under the apex -> NXDOMAIN, not a referral (regression: parentName split escaped dots)',
+    msg: q({ qname: labels('x.sub', 'gslb', 'example', 'com') }),
+    want: { rcode: RC.NXDOMAIN, qd: 1 },
+  },
   { name: 'label "x.apps" (one label) under the apex -> NXDOMAIN, no *.apps synthesis', msg: q({ qname: labels('x.apps', 'gslb', 'example', 'com') }), want: { rcode: RC.NXDOMAIN, qd: 1 } },
 ];
 

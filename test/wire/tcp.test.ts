@@ -193,7 +193,11 @@ describe('RFC 7766 pipelining and truncation (idle 1000 ms, io 300 ms)', () => {
         if (!c) return;
         if (c.isClosed()) {
           conns[i] = null;
-          if (reconnects-- > 0 && !stopped) void connect(srv.tcpPort).then((n) => (stopped ? n.sock.destroy() : (conns[i] = n)), () => {});
+          if (reconnects-- > 0 && !stopped)
+            void connect(srv.tcpPort).then(
+              (n) => (stopped ? n.sock.destroy() : (conns[i] = n)),
+              () => {},
+            );
           return;
         }
         // Framed garbage (parsed, then answered or dropped) followed by raw garbage (broken framing).

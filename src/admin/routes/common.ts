@@ -74,7 +74,12 @@ export function routeConfig(role: Role, opts: { dryRun?: 'refused' } = {}): { ro
 
 /** `a,b , c` → the addresses a dry run's answer comparison is asked for. */
 export function sampleOf(text: string | undefined): string[] | undefined {
-  return text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return text
+    ? text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 /** Builds the change request of a write route from its HTTP request. */

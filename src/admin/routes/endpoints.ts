@@ -12,27 +12,45 @@ import { RegionParams } from './regions.js';
 import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { EndpointListSchema, changeResponses } from './responses.js';
 
-const DeleteQuery = Type.Composite([
-  WriteQuery,
-  Type.Object({
-    id: Type.Optional(Type.String({ maxLength: 63 })),
-    address: Type.Optional(Type.String({ maxLength: 64 })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  }),
-], { additionalProperties: false });
+const DeleteQuery = Type.Composite(
+  [
+    WriteQuery,
+    Type.Object({
+      id: Type.Optional(Type.String({ maxLength: 63 })),
+      address: Type.Optional(Type.String({ maxLength: 64 })),
+      port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    }),
+  ],
+  { additionalProperties: false },
+);
 
 const keyOf = (e: { id?: string | undefined; address: string; port: number }): string => e.id ?? `${e.address}:${e.port}`;
 
 export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
-  app.get('/v1/regions/:id/endpoints', { config: routeConfig('viewer'), schema: { tags: ['endpoints'], summary: 'A region\'s endpoints', params: RegionParams, response: { 200: EndpointListSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.current();
-    const region = head.document.regions.find((r) => r.id === req.params.id);
-    if (!region) throw notFound(`region ${req.params.id}`);
-    return reply.header('etag', etag(head.version)).send(region.endpoints);
-  });
+  app.get(
+    '/v1/regions/:id/endpoints',
+    { config: routeConfig('viewer'), schema: { tags: ['endpoints'], summary: "A region's endpoints", params: RegionParams, response: { 200: EndpointListSchema, ...errorResponses } } },
+    async (req, reply) => {
+      const head = await rt.changes.current();
+      const region = head.document.regions.find((r) => r.id === req.params.id);
+      if (!region) throw notFound(`region ${req.params.id}`);
+      return reply.header('etag', etag(head.version)).send(region.endpoints);
+    },
+  );
   app.post(
     '/v1/regions/:id/endpoints',
-    { config: routeConfig('operator'), schema: { tags: ['endpoints'], summary: 'Register (or update) an endpoint; idempotent', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: EndpointSchema, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('operator'),
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Register (or update) an endpoint; idempotent',
+        params: RegionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        body: EndpointSchema,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const id = req.params.id;
       const key = keyOf(req.body);
@@ -49,7 +67,17 @@ export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions
   );
   app.delete(
     '/v1/regions/:id/endpoints',
-    { config: routeConfig('operator'), schema: { tags: ['endpoints'], summary: 'Deregister an endpoint by ?id= or ?address=&port=; idempotent', params: RegionParams, querystring: DeleteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('operator'),
+      schema: {
+        tags: ['endpoints'],
+        summary: 'Deregister an endpoint by ?id= or ?address=&port=; idempotent',
+        params: RegionParams,
+        querystring: DeleteQuery,
+        headers: IfMatchHeaders,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const id = req.params.id;
       const q = req.query;

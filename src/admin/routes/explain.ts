@@ -22,16 +22,24 @@ const ExplainQuery = Type.Object(
 );
 
 export async function registerExplainRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
-  app.get('/v1/explain', { config: routeConfig('viewer'), schema: { tags: ['explain'], summary: 'Explain the answer a client gets', querystring: ExplainQuery, response: { 200: ExplanationSchema, ...errorResponses } } }, async (req) => {
-    // explain() relies on clientFromAddress throwing for a non-address, which it does not ("zzz" came
-    // back as an IPv6 client): check here, so a typo is a 400 and not a made-up answer.
-    if (isIP(req.query.ip) === 0) throw new AdminError('MERIDIAN_ERR_VALIDATION', `"${req.query.ip}" is not an IP address`, 'querystring/ip');
-    const live = rt.deps.live();
-    const result = explain(live.services, req.query.name, req.query.ip, { ...(live.zones ? { zones: live.zones } : {}), ...(req.query.ecs !== undefined ? { ecs: req.query.ecs } : {}), ...(req.query.type ? { qtype: req.query.type } : {}) });
-    if (!result.ok) {
-      const field = /is not a service/.test(result.error) ? 'querystring/name' : /--ecs/.test(result.error) ? 'querystring/ecs' : 'querystring/ip';
-      throw new AdminError(field === 'querystring/name' ? 'MERIDIAN_ERR_NOT_FOUND' : 'MERIDIAN_ERR_VALIDATION', result.error.replace('--ecs', 'ecs'), field);
-    }
-    return { version: live.version, ...result.explanation };
-  });
+  app.get(
+    '/v1/explain',
+    { config: routeConfig('viewer'), schema: { tags: ['explain'], summary: 'Explain the answer a client gets', querystring: ExplainQuery, response: { 200: ExplanationSchema, ...errorResponses } } },
+    async (req) => {
+      // explain() relies on clientFromAddress throwing for a non-address, which it does not ("zzz" came
+      // back as an IPv6 client): check here, so a typo is a 400 and not a made-up answer.
+      if (isIP(req.query.ip) === 0) throw new AdminError('MERIDIAN_ERR_VALIDATION', `"${req.query.ip}" is not an IP address`, 'querystring/ip');
+      const live = rt.deps.live();
+      const result = explain(live.services, req.query.name, req.query.ip, {
+        ...(live.zones ? { zones: live.zones } : {}),
+        ...(req.query.ecs !== undefined ? { ecs: req.query.ecs } : {}),
+        ...(req.query.type ? { qtype: req.query.type } : {}),
+      });
+      if (!result.ok) {
+        const field = /is not a service/.test(result.error) ? 'querystring/name' : /--ecs/.test(result.error) ? 'querystring/ecs' : 'querystring/ip';
+        throw new AdminError(field === 'querystring/name' ? 'MERIDIAN_ERR_NOT_FOUND' : 'MERIDIAN_ERR_VALIDATION', result.error.replace('--ecs', 'ecs'), field);
+      }
+      return { version: live.version, ...result.explanation };
+    },
+  );
 }

@@ -119,20 +119,34 @@ function overrideActions(rt: AdminRuntime) {
 
 export async function registerOverrideRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   const { inForce, set, clear, mustExist } = overrideActions(rt);
-  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () => (await inForce()).map(view));
-  const operator = routeConfig('operator');
-  app.put('/v1/overrides/region/:region', { config: operator, schema: { tags: ['overrides'], summary: 'Force a region\'s state', params: RegionScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } }, async (req) => {
-    await mustExist(req.params.region);
-    return set(`region/${req.params.region}`, req, req.principal!.name);
-  });
-  app.put('/v1/overrides/endpoint/:region/:endpoint', { config: operator, schema: { tags: ['overrides'], summary: 'Force an endpoint\'s state', params: EndpointScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } }, async (req) => {
-    await mustExist(req.params.region, req.params.endpoint);
-    return set(`endpoint/${req.params.region}/${req.params.endpoint}`, req, req.principal!.name);
-  });
-  app.delete('/v1/overrides/region/:region', { config: operator, schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ClearQuery, response: ClearResponses } }, async (req) =>
-    clear(`region/${req.params.region}`, req.query, req.principal!.name),
+  app.get('/v1/overrides', { config: routeConfig('viewer'), schema: { tags: ['overrides'], summary: 'Overrides in force', response: { 200: OverrideListSchema, ...errorResponses } } }, async () =>
+    (await inForce()).map(view),
   );
-  app.delete('/v1/overrides/endpoint/:region/:endpoint', { config: operator, schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ClearQuery, response: ClearResponses } }, async (req) =>
-    clear(`endpoint/${req.params.region}/${req.params.endpoint}`, req.query, req.principal!.name),
+  const operator = routeConfig('operator');
+  app.put(
+    '/v1/overrides/region/:region',
+    { config: operator, schema: { tags: ['overrides'], summary: "Force a region's state", params: RegionScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } },
+    async (req) => {
+      await mustExist(req.params.region);
+      return set(`region/${req.params.region}`, req, req.principal!.name);
+    },
+  );
+  app.put(
+    '/v1/overrides/endpoint/:region/:endpoint',
+    { config: operator, schema: { tags: ['overrides'], summary: "Force an endpoint's state", params: EndpointScope, querystring: SetQuery, body: OverrideBody, response: SetResponses } },
+    async (req) => {
+      await mustExist(req.params.region, req.params.endpoint);
+      return set(`endpoint/${req.params.region}/${req.params.endpoint}`, req, req.principal!.name);
+    },
+  );
+  app.delete(
+    '/v1/overrides/region/:region',
+    { config: operator, schema: { tags: ['overrides'], summary: 'Clear a region override', params: RegionScope, querystring: ClearQuery, response: ClearResponses } },
+    async (req) => clear(`region/${req.params.region}`, req.query, req.principal!.name),
+  );
+  app.delete(
+    '/v1/overrides/endpoint/:region/:endpoint',
+    { config: operator, schema: { tags: ['overrides'], summary: 'Clear an endpoint override', params: EndpointScope, querystring: ClearQuery, response: ClearResponses } },
+    async (req) => clear(`endpoint/${req.params.region}/${req.params.endpoint}`, req.query, req.principal!.name),
   );
 }

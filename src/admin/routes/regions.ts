@@ -13,22 +13,40 @@ import { changeResponses, DrainStatusSchema, RegionListSchema } from './response
 export const RegionParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
 const RegionBody = Type.Omit(RegionSchema, ['id', 'drain'], { additionalProperties: false });
 const WeightBody = Type.Object({ weight: Type.Integer({ minimum: 0, maximum: 1_000_000 }) }, { additionalProperties: false });
-const DrainBody = Type.Object({ ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'TTL of answers carrying the region while it drains (default admin.drainTtl)' })) }, { additionalProperties: false });
+const DrainBody = Type.Object(
+  { ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'TTL of answers carrying the region while it drains (default admin.drainTtl)' })) },
+  { additionalProperties: false },
+);
 
 export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/regions', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'List regions', response: { 200: RegionListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.current();
     return reply.header('etag', etag(head.version)).send(head.document.regions);
   });
-  app.get('/v1/regions/:id', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { 200: RegionSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.current();
-    const region = head.document.regions.find((r) => r.id === req.params.id);
-    if (!region) throw notFound(`region ${req.params.id}`);
-    return reply.header('etag', etag(head.version)).send(region);
-  });
+  app.get(
+    '/v1/regions/:id',
+    { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { 200: RegionSchema, ...errorResponses } } },
+    async (req, reply) => {
+      const head = await rt.changes.current();
+      const region = head.document.regions.find((r) => r.id === req.params.id);
+      if (!region) throw notFound(`region ${req.params.id}`);
+      return reply.header('etag', etag(head.version)).send(region);
+    },
+  );
   app.put(
     '/v1/regions/:id',
-    { config: routeConfig('admin'), schema: { tags: ['regions'], summary: 'Create or replace a region', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: RegionBody, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: {
+        tags: ['regions'],
+        summary: 'Create or replace a region',
+        params: RegionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        body: RegionBody,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const id = req.params.id;
       let created = false;
@@ -44,7 +62,17 @@ export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions):
   );
   app.delete(
     '/v1/regions/:id',
-    { config: routeConfig('admin'), schema: { tags: ['regions'], summary: 'Delete a region (no service may use it)', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: {
+        tags: ['regions'],
+        summary: 'Delete a region (no service may use it)',
+        params: RegionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const id = req.params.id;
       const outcome = await rt.changes.apply(
@@ -61,7 +89,18 @@ export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions):
   );
   app.put(
     '/v1/regions/:id/weight',
-    { config: routeConfig('operator'), schema: { tags: ['regions'], summary: 'Set a region\'s capacity weight', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: WeightBody, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('operator'),
+      schema: {
+        tags: ['regions'],
+        summary: "Set a region's capacity weight",
+        params: RegionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        body: WeightBody,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const id = req.params.id;
       const outcome = await rt.changes.apply(
@@ -79,7 +118,16 @@ export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions):
     '/v1/regions/:id/drain',
     {
       config: routeConfig('operator'),
-      schema: { tags: ['drain'], summary: 'Drain a region: lower the TTL of its answers, wait out the old TTL, then stop handing it out', description: 'The body may be omitted (default TTL).', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, body: DrainBody, response: { 202: DrainStatusSchema, ...errorResponses } },
+      schema: {
+        tags: ['drain'],
+        summary: 'Drain a region: lower the TTL of its answers, wait out the old TTL, then stop handing it out',
+        description: 'The body may be omitted (default TTL).',
+        params: RegionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        body: DrainBody,
+        response: { 202: DrainStatusSchema, ...errorResponses },
+      },
       // fastify validates a missing body as null, which no object schema accepts: no body = `{}`.
       preValidation: async (req) => {
         if (req.body === undefined || req.body === null) (req as { body: unknown }).body = {};
@@ -91,13 +139,27 @@ export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions):
       return reply.status(202).header('etag', etag(status.version)).send(status);
     },
   );
-  app.get('/v1/regions/:id/drain', { config: routeConfig('viewer'), schema: { tags: ['drain'], summary: 'Progress of a region\'s drain', params: RegionParams, response: { 200: DrainStatusSchema, ...errorResponses } } }, async (req, reply) => {
-    const status = await rt.drains.status(req.params.id);
-    return reply.header('etag', etag(status.version)).send(status);
-  });
+  app.get(
+    '/v1/regions/:id/drain',
+    { config: routeConfig('viewer'), schema: { tags: ['drain'], summary: "Progress of a region's drain", params: RegionParams, response: { 200: DrainStatusSchema, ...errorResponses } } },
+    async (req, reply) => {
+      const status = await rt.drains.status(req.params.id);
+      return reply.header('etag', etag(status.version)).send(status);
+    },
+  );
   app.delete(
     '/v1/regions/:id/drain',
-    { config: routeConfig('operator'), schema: { tags: ['drain'], summary: 'End a drain: the region is handed out again', params: RegionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { 200: DrainStatusSchema, ...errorResponses } } },
+    {
+      config: routeConfig('operator'),
+      schema: {
+        tags: ['drain'],
+        summary: 'End a drain: the region is handed out again',
+        params: RegionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        response: { 200: DrainStatusSchema, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const change = changeOf(req, 'region.undrain', `region/${req.params.id}`, () => undefined);
       const status = await rt.drains.cancel(req.params.id, change);

@@ -17,15 +17,30 @@ export async function registerServiceRoutes(app: AdminApp, { rt }: RouteOptions)
     const head = await rt.changes.current();
     return reply.header('etag', etag(head.version)).send(head.document.services);
   });
-  app.get('/v1/services/:name', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'One service', params: NameParams, response: { 200: ServiceSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.current();
-    const svc = head.document.services.find((s) => canonicalOrigin(s.name) === canonicalOrigin(req.params.name));
-    if (!svc) throw notFound(`service ${canonicalOrigin(req.params.name)}`);
-    return reply.header('etag', etag(head.version)).send(svc);
-  });
+  app.get(
+    '/v1/services/:name',
+    { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'One service', params: NameParams, response: { 200: ServiceSchema, ...errorResponses } } },
+    async (req, reply) => {
+      const head = await rt.changes.current();
+      const svc = head.document.services.find((s) => canonicalOrigin(s.name) === canonicalOrigin(req.params.name));
+      if (!svc) throw notFound(`service ${canonicalOrigin(req.params.name)}`);
+      return reply.header('etag', etag(head.version)).send(svc);
+    },
+  );
   app.put(
     '/v1/services/:name',
-    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Create or replace a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ServiceBody, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: {
+        tags: ['services'],
+        summary: 'Create or replace a service',
+        params: NameParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        body: ServiceBody,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const name = canonicalOrigin(req.params.name);
       let created = false;
@@ -39,7 +54,10 @@ export async function registerServiceRoutes(app: AdminApp, { rt }: RouteOptions)
   );
   app.delete(
     '/v1/services/:name',
-    { config: routeConfig('admin'), schema: { tags: ['services'], summary: 'Delete a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: { tags: ['services'], summary: 'Delete a service', params: NameParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } },
+    },
     async (req, reply) => {
       const name = canonicalOrigin(req.params.name);
       const outcome = await rt.changes.apply(

@@ -19,14 +19,27 @@ const writeConfig = routeConfig('admin', { dryRun: 'refused' });
 
 export async function registerTokenRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   const { deps, tokens } = rt;
-  app.get('/v1/tokens', { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'List tokens (never their secrets)', response: { 200: TokenListSchema, ...errorResponses } } }, async () => {
-    const stored = (await deps.store.tokens.list()).map((t) => ({ name: t.name, role: t.role, createdAt: t.createdAt, createdBy: t.createdBy, source: 'store' }));
-    const fixed = deps.staticTokens.map((t) => ({ name: t.name, role: t.role, createdAt: null, createdBy: null, source: 'config' }));
-    return [...fixed, ...stored];
-  });
+  app.get(
+    '/v1/tokens',
+    { config: routeConfig('admin'), schema: { tags: ['tokens'], summary: 'List tokens (never their secrets)', response: { 200: TokenListSchema, ...errorResponses } } },
+    async () => {
+      const stored = (await deps.store.tokens.list()).map((t) => ({ name: t.name, role: t.role, createdAt: t.createdAt, createdBy: t.createdBy, source: 'store' }));
+      const fixed = deps.staticTokens.map((t) => ({ name: t.name, role: t.role, createdAt: null, createdBy: null, source: 'config' }));
+      return [...fixed, ...stored];
+    },
+  );
   app.post(
     '/v1/tokens',
-    { config: writeConfig, schema: { tags: ['tokens'], summary: 'Create a token; the secret is shown only in this response', querystring: CreateQuery, body: Type.Object({ name: Name, role: RoleSchema, reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }), response: { 201: TokenCreatedSchema, ...errorResponses } } },
+    {
+      config: writeConfig,
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a token; the secret is shown only in this response',
+        querystring: CreateQuery,
+        body: Type.Object({ name: Name, role: RoleSchema, reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
+        response: { 201: TokenCreatedSchema, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const { name, role } = req.body;
       const existing = await deps.store.tokens.list();
@@ -42,7 +55,10 @@ export async function registerTokenRoutes(app: AdminApp, { rt }: RouteOptions): 
   );
   app.delete(
     '/v1/tokens/:name',
-    { config: writeConfig, schema: { tags: ['tokens'], summary: 'Revoke a token', params: Type.Object({ name: Name }), querystring: DeleteQuery, response: { 200: TokenDeletedSchema, ...errorResponses } } },
+    {
+      config: writeConfig,
+      schema: { tags: ['tokens'], summary: 'Revoke a token', params: Type.Object({ name: Name }), querystring: DeleteQuery, response: { 200: TokenDeletedSchema, ...errorResponses } },
+    },
     async (req) => {
       const { name } = req.params;
       if (deps.staticTokens.some((t) => t.name === name)) throw new AdminError('MERIDIAN_ERR_CONFLICT', `token ${name} comes from the YAML config (admin.tokens); remove it there`);

@@ -16,21 +16,46 @@ export async function registerVersionRoutes(app: AdminApp, { rt }: RouteOptions)
   const { deps } = rt;
   app.get(
     '/v1/versions',
-    { config: routeConfig('viewer'), schema: { tags: ['versions'], summary: 'Config versions, newest first', querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }), response: { 200: VersionListSchema, ...errorResponses } } },
+    {
+      config: routeConfig('viewer'),
+      schema: {
+        tags: ['versions'],
+        summary: 'Config versions, newest first',
+        querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
+        response: { 200: VersionListSchema, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const head = await guard(() => deps.store.head());
       const list = await guard(() => deps.store.list({ ...(req.query.before ? { before: req.query.before } : {}), ...(req.query.limit ? { limit: req.query.limit } : {}) }));
       return reply.header('etag', etag(head)).send(list);
     },
   );
-  app.get('/v1/versions/:n', { config: routeConfig('viewer'), schema: { tags: ['versions'], summary: 'One version: document, diff, author, time, reason', params: VersionParams, response: { 200: VersionRecordSchema, ...errorResponses } } }, async (req) => {
-    const record = await guard(() => deps.store.get(req.params.n));
-    if (!record) throw notFound(`version ${req.params.n}`);
-    return record;
-  });
+  app.get(
+    '/v1/versions/:n',
+    {
+      config: routeConfig('viewer'),
+      schema: { tags: ['versions'], summary: 'One version: document, diff, author, time, reason', params: VersionParams, response: { 200: VersionRecordSchema, ...errorResponses } },
+    },
+    async (req) => {
+      const record = await guard(() => deps.store.get(req.params.n));
+      if (!record) throw notFound(`version ${req.params.n}`);
+      return record;
+    },
+  );
   app.post(
     '/v1/rollback/:n',
-    { config: routeConfig('admin'), schema: { tags: ['versions'], summary: 'Make version n\'s document current again (as a new version)', params: VersionParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: {
+        tags: ['versions'],
+        summary: "Make version n's document current again (as a new version)",
+        params: VersionParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const target = await guard(() => deps.store.get(req.params.n));
       if (!target) throw notFound(`version ${req.params.n}`);
@@ -70,11 +95,15 @@ export async function registerVersionRoutes(app: AdminApp, { rt }: RouteOptions)
       // The schema's date-time accepts what Date.parse cannot read (a leap second, `23:59:60Z`); the
       // store would throw on it, which guard() reports as an unreachable store (503).
       for (const key of ['since', 'until'] as const) {
-        if (query[key] !== undefined && Number.isNaN(Date.parse(query[key]))) throw new AdminError('MERIDIAN_ERR_VALIDATION', `${key} is not a time this server can read: ${query[key]}`, `querystring/${key}`);
+        if (query[key] !== undefined && Number.isNaN(Date.parse(query[key])))
+          throw new AdminError('MERIDIAN_ERR_VALIDATION', `${key} is not a time this server can read: ${query[key]}`, `querystring/${key}`);
       }
       const entries = await guard(() => deps.store.audit(query));
       if (format === 'jsonl') {
-        return reply.type('application/x-ndjson').header('content-disposition', 'attachment; filename="meridian-audit.jsonl"').send(entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''));
+        return reply
+          .type('application/x-ndjson')
+          .header('content-disposition', 'attachment; filename="meridian-audit.jsonl"')
+          .send(entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''));
       }
       return entries;
     },

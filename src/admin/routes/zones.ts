@@ -19,15 +19,30 @@ export async function registerZoneRoutes(app: AdminApp, { rt }: RouteOptions): P
     const head = await rt.changes.current();
     return reply.header('etag', etag(head.version)).send(head.document.zones.map((z) => ({ origin: canonicalOrigin(z.origin), records: z.records.length })));
   });
-  app.get('/v1/zones/:origin', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'One zone with its records', params: OriginParams, response: { 200: ZoneSourceSchema, ...errorResponses } } }, async (req, reply) => {
-    const head = await rt.changes.current();
-    const zone = head.document.zones.find((z) => canonicalOrigin(z.origin) === canonicalOrigin(req.params.origin));
-    if (!zone) throw notFound(`zone ${canonicalOrigin(req.params.origin)}`);
-    return reply.header('etag', etag(head.version)).send(zone);
-  });
+  app.get(
+    '/v1/zones/:origin',
+    { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'One zone with its records', params: OriginParams, response: { 200: ZoneSourceSchema, ...errorResponses } } },
+    async (req, reply) => {
+      const head = await rt.changes.current();
+      const zone = head.document.zones.find((z) => canonicalOrigin(z.origin) === canonicalOrigin(req.params.origin));
+      if (!zone) throw notFound(`zone ${canonicalOrigin(req.params.origin)}`);
+      return reply.header('etag', etag(head.version)).send(zone);
+    },
+  );
   app.put(
     '/v1/zones/:origin',
-    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Create or replace a zone', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, body: ZoneBody, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: {
+        tags: ['zones'],
+        summary: 'Create or replace a zone',
+        params: OriginParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        body: ZoneBody,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const origin = canonicalOrigin(req.params.origin);
       if (origin === '.') throw new AdminError('MERIDIAN_ERR_VALIDATION', 'the root zone cannot be served here', 'params/origin');
@@ -42,7 +57,17 @@ export async function registerZoneRoutes(app: AdminApp, { rt }: RouteOptions): P
   );
   app.delete(
     '/v1/zones/:origin',
-    { config: routeConfig('admin'), schema: { tags: ['zones'], summary: 'Delete a zone (its services must go first)', params: OriginParams, querystring: WriteQuery, headers: IfMatchHeaders, response: { ...changeResponses, ...errorResponses } } },
+    {
+      config: routeConfig('admin'),
+      schema: {
+        tags: ['zones'],
+        summary: 'Delete a zone (its services must go first)',
+        params: OriginParams,
+        querystring: WriteQuery,
+        headers: IfMatchHeaders,
+        response: { ...changeResponses, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const origin = canonicalOrigin(req.params.origin);
       const outcome = await rt.changes.apply(
