@@ -71,6 +71,16 @@ for (const policy of [weighted, sticky]) {
     assert.ok(counts.standby! > 800 && counts.standby2! > 800, JSON.stringify(counts));
   });
 
+  test(`${policy.name}: the second place is drawn by weight among the regions left (a weighted shuffle)`, () => {
+    const regions = [region('r0', { weight: 100 }), region('r1', { weight: 100 }), region('r2', { weight: 50 })];
+    const step = policy.build(policy.parseConfig({}, ['r0', 'r1', 'r2']));
+    const second = [0, 0, 0];
+    for (let i = 0; i < SUBNETS; i++) second[Number(step(state(regions), ctx({ client: v4(i), trace: null })).candidates[1]!.region.id.slice(1))]!++;
+    // P(r0 second) = P(r1 first)·100/150 + P(r2 first)·100/200; r2: 2·P(r0 first)·50/150.
+    const want = [0.4 * (2 / 3) + 0.1, 0.4 * (2 / 3) + 0.1, (0.8 * 1) / 3];
+    second.forEach((n, i) => assert.ok(Math.abs(n / SUBNETS - want[i]!) <= 0.01, `r${i} second: ${((n / SUBNETS) * 100).toFixed(2)}% vs ${(want[i]! * 100).toFixed(2)}%`));
+  });
+
   test(`${policy.name}: only the best tier competes; other tiers follow unchanged`, () => {
     const [a, b, c] = [region('a'), region('b'), region('c')];
     const step = policy.build(policy.parseConfig({}, ['a', 'b', 'c']));
