@@ -214,3 +214,12 @@ export class ConnectionLoop {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Checks `pred` every 50 ms: the ms from `t0` until it held, or null once `timeoutMs` has passed. */
+export async function until(pred: () => Promise<boolean>, timeoutMs: number, t0 = Date.now()): Promise<number | null> {
+  while (Date.now() - t0 < timeoutMs) {
+    if (await pred()) return Date.now() - t0;
+    await sleep(50);
+  }
+  return null;
+}

@@ -1,7 +1,6 @@
 /**
  * The Meridian configuration every host of the e2e internet runs, shaped like deploy/meridian.yaml:
- * one YAML per host (its own listen addresses), the zone file beside it, Redis from the environment
- * (deploy/env.example), an admin API on the DNS nodes with a hashed token, the test geo database.
+ * one YAML per host (its own listen addresses), the zone file beside it, Redis through its sentinels, an admin API on the DNS nodes with a hashed token, the test geo database.
  * The figures the drills are judged by follow from the timing keys here, so each is explained.
  * @module
  */
@@ -9,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { DNS_NODES, PORTS, REGIONS, type RegionPlan } from './plan.js';
+import { DNS_NODES, MASTER_NAME, PORTS, REGIONS, SENTINELS, type RegionPlan } from './plan.js';
 import { REPO_ROOT } from './paths.js';
 
 export const ZONE = 'gslb.example.com';
@@ -43,15 +42,7 @@ export const HEARTBEAT_EXPIRY_BOUND_MS = HEALTH.heartbeatTtlMs + 1000 + HEALTH.r
 /** The admin token every drill uses; the YAML holds only its hash. */
 export const ADMIN_SECRET = `mrd_${randomBytes(32).toString('base64url')}`;
 
-const ZONE_TEXT = [
-  `$ORIGIN ${ZONE}.`,
-  '$TTL 300',
-  '@ SOA ns1 hostmaster 1 7200 3600 1209600 300',
-  '@ NS ns1',
-  '@ NS ns2',
-  ...DNS_NODES.map((d, i) => `ns${i + 1} A ${d.address}`),
-  '',
-].join('\n');
+const ZONE_TEXT = [`$ORIGIN ${ZONE}.`, '$TTL 300', '@ SOA ns1 hostmaster 1 7200 3600 1209600 300', '@ NS ns1', '@ NS ns2', ...DNS_NODES.map((d, i) => `ns${i + 1} A ${d.address}`), ''].join('\n');
 
 function regionDoc(r: RegionPlan): Record<string, unknown> {
   const http = { type: 'http', path: '/healthz', expect: [200] };
@@ -96,6 +87,7 @@ export function configFor(address: string, dataDir: string): Record<string, unkn
       drainDeadlineMs: 5000,
       listeners: [{ name: 'web', service: WWW, listen: `0.0.0.0:${PORTS.web}`, backends: { port: PORTS.backend } }],
     },
+    redis: { sentinels: SENTINELS, name: MASTER_NAME },
     health: HEALTH,
     admin: {
       listen: `${address}:${PORTS.admin}`,

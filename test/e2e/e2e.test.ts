@@ -3,7 +3,8 @@
  * `npm run e2e`'s program, then one test per drill that fails when any of its figures misses its
  * goal. `npm test` runs this file after every other one, alone, so the drills' timings do not
  * compete with other test files for the CPU. A machine where the drills cannot run (not root, no
- * `ip netns`) fails here loudly; nothing is skipped.
+ * `ip netns`) fails here loudly; nothing is skipped. Goals on elapsed time fail the suite in CI;
+ * elsewhere a miss of only those is a TODO (see todoOf).
  *
  * PENDING lists the drills that wait on work not yet on main, with what they wait for. They still
  * run and print their figures; their failures are reported as TODO instead of failing the suite
@@ -12,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Row } from './table.js';
 
@@ -20,8 +22,6 @@ const LIMIT_MS = 10 * 60_000;
 
 const PENDING: Record<string, string> = {
   '3': 'probes see a down forwarder, but nothing stops its address from being handed out (test/e2e/README.md, drill 3)',
-  '7': 'a forwarder stops accepting the moment its region is drained, while resolvers may still hold the last answer (drain TTL): a client connecting then is reset',
-  '9': 'issue 14 defect 1: a DNS node with an admin API exits when it starts while Redis is unreachable',
 };
 
 interface Results {
@@ -57,8 +57,7 @@ test('e2e failure drills (issue 15)', { timeout: LIMIT_MS }, async (t) => {
   for (const [drill, rows] of byDrill) {
     const n = drill.split(' ')[0]!;
     const misses = rows.filter((r) => r.pass === false);
-    const pending = PENDING[n];
-    await t.test(drill, pending ? { todo: pending } : {}, () => {
+    await t.test(drill, todoOf(n, misses), () => {
       assert.deepEqual(
         misses.map((r) => `${r.figure}: ${r.value} (goal ${r.goal})`),
         [],
@@ -67,3 +66,17 @@ test('e2e failure drills (issue 15)', { timeout: LIMIT_MS }, async (t) => {
     });
   }
 });
+
+/**
+ * Why a drill's misses do not fail the suite, if they do not: it is PENDING, or (outside CI) only
+ * goals on elapsed time were missed. The team's tests assert no timings, since a shared machine's
+ * load moves them; the drills' goals are timings by nature, so CI (CI=true, .ci/run) judges them,
+ * and elsewhere a timing miss is reported as TODO with the load it was measured under.
+ */
+function todoOf(n: string, misses: Row[]): { todo?: string } {
+  if (PENDING[n]) return { todo: PENDING[n] };
+  if (misses.length > 0 && misses.every((r) => r.timing) && !process.env.CI) {
+    return { todo: `timing goals are judged in CI; missed here with load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores` };
+  }
+  return {};
+}

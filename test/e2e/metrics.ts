@@ -27,8 +27,7 @@ export function parseMetrics(text: string): Metrics {
     for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!;
     all.push({ name: m[1]!, labels, value: Number(m[3]) });
   }
-  const matching = (name: string, labels: Record<string, string> = {}): Series[] =>
-    all.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const matching = (name: string, labels: Record<string, string> = {}): Series[] => all.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   return {
     series: (name) => matching(name),
     value: (name, labels) => matching(name, labels)[0]?.value,

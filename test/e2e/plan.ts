@@ -60,10 +60,14 @@ export const REDIS_HOSTS = [
   { host: 'redis-3', address: '10.0.1.3' },
 ] as const;
 export const REDIS_NETWORK = '10.0.1.0/24';
+/** The master group the sentinels monitor (redis-ha.ts), as config.ts names it. */
+export const MASTER_NAME = 'meridian';
 
 export const OPS = { host: 'ops', address: '10.0.9.1' } as const;
 
 export const PORTS = { dns: 53, admin: 8053, metrics: 9153, web: 80, relay: 7000, backend: 8080, fwdMetrics: 9155, probeMetrics: 9154, redis: 6379, sentinel: 26379 } as const;
+
+export const SENTINELS = REDIS_HOSTS.map((h) => `${h.address}:${PORTS.sentinel}`);
 
 export const backendHost = (r: RegionPlan, i: number): string => `${r.short}-b${i + 1}`;
 export const forwarderHost = (r: RegionPlan): string => `${r.short}-fwd`;

@@ -46,10 +46,11 @@ export class Proc {
       child.once('exit', (code, signal) => {
         this.done = true;
         for (const w of [...this.waiters]) w();
-        log.end();
         resolve({ code, signal });
       });
     });
+    // Output can still arrive after 'exit'; the pipes are done only at 'close'.
+    child.once('close', () => log.end());
   }
 
   get running(): boolean {

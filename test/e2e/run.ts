@@ -33,15 +33,21 @@ export async function runInner(topo: Topology, runDir: string, opts: RunOptions)
     for (const drill of DRILLS.filter((d) => !opts.only || opts.only.includes(d.n))) {
       say(`drill ${drill.n}: ${drill.title}`);
       const t0 = Date.now();
+      // Endpoint flips seen by the probes: those the drill did not cause are a loaded machine's timeouts.
+      const flips0 = await sys.probeFlips();
       try {
-        const got = await withTimeout(drill.run(sys, (m) => say(`  ${drill.n}: ${m}`)), drill.timeoutMs, `drill ${drill.n}`);
+        const got = await withTimeout(
+          drill.run(sys, (m) => say(`  ${drill.n}: ${m}`)),
+          drill.timeoutMs,
+          `drill ${drill.n}`,
+        );
         rows.push(...got);
         for (const r of got) say(`  ${r.pass === false ? 'FAIL' : 'ok  '} ${r.figure}: ${r.value} (goal ${r.goal})`);
       } catch (err) {
         rows.push(row(`${drill.n} ${drill.title}`, 'the drill ran to its end', `no: ${(err as Error).message.split('\n')[0]}`, 'yes', false));
         say(`  FAIL ${(err as Error).stack ?? String(err)}`);
       }
-      say(`  drill ${drill.n} took ${((Date.now() - t0) / 1000).toFixed(1)} s; back to the steady state`);
+      say(`  drill ${drill.n} took ${((Date.now() - t0) / 1000).toFixed(1)} s; probe flips meanwhile: ${(await sys.probeFlips()) - flips0}; back to the steady state`);
       try {
         await sys.settle(45_000);
       } catch (err) {

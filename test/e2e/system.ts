@@ -1,5 +1,5 @@
 /**
- * Meridian on the e2e internet: Redis, six backends, three forwarders, three probes, two DNS
+ * Meridian on the e2e internet: Redis with Sentinel, six backends, three forwarders, three probes, two DNS
  * nodes and the client agents, each started on its own host from the built CLI with its own copy
  * of the config. `settle()` waits for the steady state every drill starts from.
  * @module
@@ -11,8 +11,9 @@ import { ADMIN_SECRET, WWW, writeHostConfig } from './config.js';
 import { sleep } from './client-ops.js';
 import { parseMetrics, type Metrics } from './metrics.js';
 import { AGENT, CLI, REPO_ROOT } from './paths.js';
-import { CLIENTS, DNS_NODES, PORTS, REDIS_HOSTS, REGIONS, backendHost, forwarderHost, probeHost, regionOf, type RegionPlan } from './plan.js';
+import { CLIENTS, DNS_NODES, PORTS, REGIONS, backendHost, forwarderHost, probeHost, regionOf, type RegionPlan } from './plan.js';
 import { ProcessSet, type Proc } from './processes.js';
+import { RedisHa } from './redis-ha.js';
 import type { Topology } from './topology.js';
 
 const READY_MS = 60_000;
@@ -39,8 +40,8 @@ export class System {
   /** Running processes by host (one Meridian role or server per host). */
   readonly running = new Map<string, Proc>();
   readonly agents = new Map<string, Agent>();
+  readonly redis: RedisHa;
   private readonly env: NodeJS.ProcessEnv;
-  private redisDisk = 0;
 
   constructor(
     readonly topo: Topology,
@@ -48,11 +49,9 @@ export class System {
   ) {
     mkdirSync(join(runDir, 'logs'), { recursive: true });
     this.procs = new ProcessSet(join(runDir, 'logs'));
-    this.env = { ...process.env, REDIS_URL: this.redisUrl(), MERIDIAN_LOG_LEVEL: 'info' };
-  }
-
-  redisUrl(): string {
-    return `redis://${REDIS_HOSTS[0].address}:${PORTS.redis}`;
+    this.redis = new RedisHa(topo, this.procs, (host) => this.hostDir(host));
+    // Redis comes from the config's redis: section (the sentinels), never from the caller's env.
+    this.env = { ...process.env, REDIS_URL: '', MERIDIAN_LOG_LEVEL: 'info' };
   }
 
   hostDir(host: string): string {
@@ -68,21 +67,6 @@ export class System {
     const proc = this.procs.spawn(this.topo.ns(host), host, [process.execPath, CLI, ...args, '--config', this.configOf(host)], { env: this.env, cwd: this.hostDir(host) });
     this.running.set(host, proc);
     return proc;
-  }
-
-  /**
-   * Redis as deploy/README.md recommends: AOF, fsync every second. `empty` starts it on a new data
-   * directory: a Redis that lost its disk, or one run without persistence (drill 5).
-   */
-  async startRedis(opts: { empty?: boolean } = {}): Promise<void> {
-    const host = REDIS_HOSTS[0].host;
-    if (opts.empty) this.redisDisk++;
-    const dir = join(this.hostDir(host), `redis-${this.redisDisk}`);
-    mkdirSync(dir, { recursive: true });
-    const argv = ['redis-server', '--port', String(PORTS.redis), '--bind', this.topo.address(host), '--protected-mode', 'no', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir];
-    const proc = this.procs.spawn(this.topo.ns(host), 'redis', argv);
-    this.running.set(host, proc);
-    await proc.waitFor('Ready to accept connections', READY_MS);
   }
 
   async startBackend(host: string): Promise<void> {
@@ -122,7 +106,7 @@ export class System {
 
   /** Everything, in dependency order; then waits for the steady state. */
   async start(): Promise<void> {
-    await this.startRedis();
+    await this.redis.start();
     await Promise.all([
       ...REGIONS.flatMap((r) => r.backends.map((_, i) => this.startBackend(backendHost(r, i)))),
       ...CLIENTS.map((c) => this.startAgent(c.host, c.address)),
@@ -158,6 +142,19 @@ export class System {
   async metrics(address: string, port: number = PORTS.metrics): Promise<Metrics> {
     const res = await fetch(`http://${address}:${port}/metrics`, { signal: AbortSignal.timeout(3000) });
     return parseMetrics(await res.text());
+  }
+
+  /** Up/down flips every probe has seen so far (meridian_probe_flips_total), summed. */
+  async probeFlips(): Promise<number> {
+    const all = await Promise.all(
+      REGIONS.map((r) =>
+        this.metrics(r.probe, PORTS.probeMetrics).then(
+          (m) => m.sum('meridian_probe_flips_total'),
+          () => 0,
+        ),
+      ),
+    );
+    return all.reduce((a, b) => a + b, 0);
   }
 
   /**

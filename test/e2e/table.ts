@@ -13,10 +13,17 @@ export interface Row {
   goal: string;
   /** null: a figure reported for information, with no goal to meet. */
   pass: boolean | null;
+  /** A goal on elapsed time, which a loaded machine can miss (e2e.test.ts judges these in CI). */
+  timing?: boolean;
 }
 
 export function row(drill: string, figure: string, value: string, goal: string, pass: boolean | null): Row {
   return { drill, figure, value, goal, pass };
+}
+
+/** A row whose goal is a bound on elapsed time. */
+export function timedRow(drill: string, figure: string, value: string, goal: string, pass: boolean): Row {
+  return { drill, figure, value, goal, pass, timing: true };
 }
 
 const mark = (p: boolean | null): string => (p === null ? '—' : p ? 'pass' : '**FAIL**');
@@ -42,7 +49,9 @@ export function machine(): string {
   } catch {
     // not Linux-like: leave it out
   }
-  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${distro || 'Linux'} (kernel ${release()}), Node ${process.version}; load average ${load} at the end of the run`;
 }
 

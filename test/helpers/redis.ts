@@ -422,9 +422,9 @@ async function ping(port: number): Promise<boolean> {
  * Sends one command over a fresh socket and resolves with the reply: strings for simple and bulk
  * strings, numbers for integers, arrays, null; an error reply rejects. Enough for test set-up.
  */
-export function respCommand(port: number, args: string[], timeoutMs = 1_000): Promise<unknown> {
+export function respCommand(port: number, args: string[], timeoutMs = 1_000, host = '127.0.0.1'): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
+    const s = connect(port, host);
     let buf = Buffer.alloc(0);
     const finish = (err: Error | null, value?: unknown): void => {
       s.destroy();

@@ -6,13 +6,13 @@
  * reports complete. The client must lose no connection on the way.
  * @module
  */
-import { sleep } from '../client-ops.js';
+import { sleep, until } from '../client-ops.js';
 import { DRAIN_TTL, WWW, WWW_TTL } from '../config.js';
 import { DNS_NODES, PORTS, regionOf } from '../plan.js';
 import type { System } from '../system.js';
 import { row, secs, type Row } from '../table.js';
 import type { Drill } from './types.js';
-import { POLL_MS, until } from './watch.js';
+import { POLL_MS } from './watch.js';
 
 const D = '7 drain';
 const REGION = 'eu-west';
@@ -41,11 +41,15 @@ export const drain: Drill = {
       const shift = (await Promise.all(shifted)).map((p) => (p.at === null ? null : p.at - t0));
       const zero = await until(async () => (await forwarderActive(sys, r.forwarder)) === 0, PHASE_TIMEOUT_MS, t0);
       let last: unknown = null;
-      const complete = await until(async () => {
-        const g = await sys.api('dns-a', 'GET', `/v1/regions/${REGION}/drain`);
-        last = g.body;
-        return g.body?.phase === 'drained' && g.body?.forwarderConnections === 0;
-      }, PHASE_TIMEOUT_MS, t0);
+      const complete = await until(
+        async () => {
+          const g = await sys.api('dns-a', 'GET', `/v1/regions/${REGION}/drain`);
+          last = g.body;
+          return g.body?.phase === 'drained' && g.body?.forwarderConnections === 0;
+        },
+        PHASE_TIMEOUT_MS,
+        t0,
+      );
       await sleep(1000);
       const loop = await client.loopStop('d7');
       log(`drain status: ${JSON.stringify(last)}; loop: ${JSON.stringify({ ok: loop.ok, failed: loop.failed, errors: loop.errors, byAddress: loop.byAddress })}`);
@@ -57,7 +61,13 @@ export const drain: Drill = {
       rows.push(row(D, `TTL lowered to ${DRAIN_TTL} s on both nodes`, t(Number.isFinite(lowMax) ? lowMax : null), 'happens', Number.isFinite(lowMax)));
       const gap = shiftMin - lowMax;
       rows.push(
-        row(D, `eu-west no longer handed out by both nodes (${Number.isFinite(gap) ? secs(gap) : '—'} after the TTL was lowered)`, t(Number.isFinite(shiftMax) ? shiftMax : null), `≥ old TTL (${WWW_TTL} s) after the lowering`, Number.isFinite(gap) && gap >= WWW_TTL * 1000),
+        row(
+          D,
+          `eu-west no longer handed out by both nodes (${Number.isFinite(gap) ? secs(gap) : '—'} after the TTL was lowered)`,
+          t(Number.isFinite(shiftMax) ? shiftMax : null),
+          `≥ old TTL (${WWW_TTL} s) after the lowering`,
+          Number.isFinite(gap) && gap >= WWW_TTL * 1000,
+        ),
       );
       rows.push(row(D, `eu-west forwarder's connections reach 0`, t(zero), 'happens', zero !== null));
       rows.push(row(D, 'drain reports complete (phase drained, 0 forwarder connections)', t(complete), 'happens', complete !== null));

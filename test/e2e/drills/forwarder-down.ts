@@ -5,7 +5,7 @@
  * @module
  */
 import { DNS_NODES, forwarderHost, regionOf } from '../plan.js';
-import { row, secs, type Row } from '../table.js';
+import { row, secs, timedRow, type Row } from '../table.js';
 import type { Drill } from './types.js';
 import { stopHandingOut } from './watch.js';
 
@@ -23,7 +23,7 @@ export const forwarderDown: Drill = {
       const { times } = await stopHandingOut(sys.agent('cl-na'), r.forwarder, async () => sys.topo.cut(host));
       const worst = Math.max(...times.map((t) => t ?? Infinity));
       const each = DNS_NODES.map((d, i) => `${d.host} ${times[i] === null ? 'never' : secs(times[i]!)}`).join(', ');
-      rows.push(row(D, `time until both DNS nodes stop handing out us-east's forwarder (${each})`, Number.isFinite(worst) ? secs(worst) : 'never in 15 s', '≤ 3 s', worst <= 3000));
+      rows.push(timedRow(D, `time until both DNS nodes stop handing out us-east's forwarder (${each})`, Number.isFinite(worst) ? secs(worst) : 'never in 15 s', '≤ 3 s', worst <= 3000));
       const seen: string[] = [];
       for (const d of DNS_NODES) {
         const m = await sys.metrics(d.address);

@@ -6,24 +6,16 @@
  * Redis is reachable again it follows the store (a new change reaches it).
  * @module
  */
-import { poll, sleep } from '../client-ops.js';
+import { sleep } from '../client-ops.js';
 import { CFG, CFG_TTL, WWW } from '../config.js';
 import { CLIENTS, DNS_NODES, REDIS_NETWORK } from '../plan.js';
-import type { System } from '../system.js';
-import { row, secs, type Row } from '../table.js';
+import { row, secs, timedRow, type Row } from '../table.js';
+import { setCfgTtl } from './cfg.js';
 import type { Drill } from './types.js';
+import { WATCH_TIMEOUT_MS } from './watch.js';
 
 const D = '9 DNS node restart, Redis unreachable';
 const NODE = 'dns-b';
-
-/** Sets cfg's TTL through dns-a and waits until `server` answers with it. */
-export async function setCfgTtl(sys: System, ttl: number, server: string): Promise<boolean> {
-  const cur = await sys.api('dns-a', 'GET', `/v1/services/${CFG}`);
-  const { name: _name, ...service } = cur.body.service ?? cur.body;
-  const put = await sys.api('dns-a', 'PUT', `/v1/services/${CFG}?reason=e2e`, { ...service, ttl });
-  if (put.status !== 200) throw new Error(`PUT ${CFG}: ${put.status} ${JSON.stringify(put.body)}`);
-  return (await poll({ server, name: CFG }, { kind: 'ttl', ttl }, 20, 5000)).at !== null;
-}
 
 export const nodeRestart: Drill = {
   n: 9,
@@ -36,7 +28,7 @@ export const nodeRestart: Drill = {
     const ttl = 77;
     if (!(await setCfgTtl(sys, ttl, b.address))) throw new Error(`${NODE} never answered with the new TTL before the drill`);
     const watcher = sys.agent(CLIENTS[0]!.host);
-    await watcher.watchStart('d9', [a.address], { name: WWW }, 100);
+    await watcher.watchStart('d9', [a.address], { name: WWW, timeoutMs: WATCH_TIMEOUT_MS }, 100);
     try {
       await sys.running.get(NODE)!.kill();
       sys.topo.partition(NODE, [REDIS_NETWORK]);
@@ -44,8 +36,24 @@ export const nodeRestart: Drill = {
       const proc = sys.spawnDns(NODE);
       const first = await watcher.poll({ server: b.address, name: CFG }, { kind: 'any' }, 50, 20_000);
       const answeredIn = first.at === null ? null : first.at - t0;
-      rows.push(row(D, `${NODE} answers after its start, Redis unreachable`, answeredIn === null ? `never in 20 s${proc.running ? '' : ' (exited)'}` : secs(answeredIn), '≤ 5 s', answeredIn !== null && answeredIn <= 5000));
-      rows.push(row(D, `it answers from its local copy (${CFG} TTL ${ttl} set through the API; the YAML says ${CFG_TTL})`, first.last?.ttl == null ? 'no answer' : `TTL ${first.last.ttl}`, `TTL ${ttl}`, first.last?.ttl === ttl));
+      rows.push(
+        timedRow(
+          D,
+          `${NODE} answers after its start, Redis unreachable`,
+          answeredIn === null ? `never in 20 s${proc.running ? '' : ' (exited)'}` : secs(answeredIn),
+          '≤ 5 s',
+          answeredIn !== null && answeredIn <= 5000,
+        ),
+      );
+      rows.push(
+        row(
+          D,
+          `it answers from its local copy (${CFG} TTL ${ttl} set through the API; the YAML says ${CFG_TTL})`,
+          first.last?.ttl == null ? 'no answer' : `TTL ${first.last.ttl}`,
+          `TTL ${ttl}`,
+          first.last?.ttl === ttl,
+        ),
+      );
       await sleep(1000);
       const samples = await watcher.watchStop('d9');
       const missing = samples.filter((s) => !s.answer?.addresses.length).length;

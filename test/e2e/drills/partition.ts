@@ -6,13 +6,13 @@
  * heartbeatTtlMs + 1 s + resyncIntervalMs.
  * @module
  */
-import { sleep } from '../client-ops.js';
-import { HEARTBEAT_EXPIRY_BOUND_MS, HEALTH, WWW } from '../config.js';
-import { CLIENTS, DNS_NODES, REGIONS, probeHost, regionOf } from '../plan.js';
+import { sleep, until } from '../client-ops.js';
+import { HEARTBEAT_EXPIRY_BOUND_MS, HEALTH } from '../config.js';
+import { DNS_NODES, REGIONS, probeHost, regionOf } from '../plan.js';
 import type { System } from '../system.js';
-import { row, secs, type Row } from '../table.js';
+import { row, secs, timedRow, type Row } from '../table.js';
 import type { Drill } from './types.js';
-import { until } from './watch.js';
+import { startWatches, stopWatches } from './watch.js';
 import type { Metrics } from '../metrics.js';
 
 const D = '6 vantage partitioned';
@@ -31,15 +31,19 @@ export const vantagePartition: Drill = {
     const v = regionOf(VANTAGE);
     const host = probeHost(v);
     const others = REGIONS.filter((r) => r.id !== VANTAGE);
-    const servers = DNS_NODES.map((d) => d.address);
     const rows: Row[] = [];
-    await Promise.all(CLIENTS.map((c) => sys.agent(c.host).watchStart('d6', servers, { name: WWW }, 100)));
+    await startWatches(sys, 'd6');
     try {
-      sys.topo.partition(host, others.map((r) => r.network));
+      sys.topo.partition(
+        host,
+        others.map((r) => r.network),
+      );
       // The partition must show: the vantage sees only its own region's endpoints up.
       const own = 3;
       const seenIn = await untilMetric(sys, (m) => m.value('meridian_health_vantage_endpoints_up', { vantage: VANTAGE }) === own, 15_000);
-      rows.push(row(D, `the partitioned vantage reports the other regions' endpoints down`, seenIn === null ? 'never in 15 s' : `after ${secs(seenIn)}`, 'it does (else nothing is tested)', seenIn !== null));
+      rows.push(
+        row(D, `the partitioned vantage reports the other regions' endpoints down`, seenIn === null ? 'never in 15 s' : `after ${secs(seenIn)}`, 'it does (else nothing is tested)', seenIn !== null),
+      );
       // Hold the partition for three more fall periods: no region may go down meanwhile.
       await sleep(3 * HEALTH.probe.intervalMs * 3);
       const falseDowns = await stopWatches(sys, 'd6');
@@ -50,7 +54,13 @@ export const vantagePartition: Drill = {
       sys.topo.cut(host);
       const expiredIn = await untilMetric(sys, (m) => m.value('meridian_health_live_vantages') === REGIONS.length - 1, 20_000);
       rows.push(
-        row(D, 'its heartbeat expiry seen by both DNS nodes after its link is cut (live vantages 3 → 2)', expiredIn === null ? 'never in 20 s' : secs(expiredIn), `≤ ${secs(HEARTBEAT_EXPIRY_BOUND_MS)} (TTL + skew + resync)`, expiredIn !== null && expiredIn <= HEARTBEAT_EXPIRY_BOUND_MS),
+        timedRow(
+          D,
+          'its heartbeat expiry seen by both DNS nodes after its link is cut (live vantages 3 → 2)',
+          expiredIn === null ? 'never in 20 s' : secs(expiredIn),
+          `≤ ${secs(HEARTBEAT_EXPIRY_BOUND_MS)} (TTL + skew + resync)`,
+          expiredIn !== null && expiredIn <= HEARTBEAT_EXPIRY_BOUND_MS,
+        ),
       );
     } finally {
       await stopWatches(sys, 'd6').catch(() => null);
@@ -60,20 +70,3 @@ export const vantagePartition: Drill = {
     return rows;
   },
 };
-
-/** Stops the watches of `key` on every client; counts samples whose answer is not the client's nearest region. */
-async function stopWatches(sys: System, key: string): Promise<{ samples: number; wrong: number; examples: string[] }> {
-  let samples = 0;
-  let wrong = 0;
-  const examples: string[] = [];
-  for (const c of CLIENTS) {
-    const want = regionOf(c.nearest).forwarder;
-    for (const s of await sys.agent(c.host).watchStop(key)) {
-      samples++;
-      if (s.answer?.addresses.length === 1 && s.answer.addresses[0] === want) continue;
-      wrong++;
-      if (examples.length < 5) examples.push(`${c.host}@${s.server} ${new Date(s.at).toISOString()}: ${s.answer?.addresses.join(',') ?? 'no answer'}`);
-    }
-  }
-  return { samples, wrong, examples };
-}

@@ -7,7 +7,7 @@
  */
 import { sleep } from '../client-ops.js';
 import { DNS_NODES, PORTS, backendHost, regionOf } from '../plan.js';
-import { row, secs, type Row } from '../table.js';
+import { row, secs, timedRow, type Row } from '../table.js';
 import type { Drill } from './types.js';
 import { stopHandingOut } from './watch.js';
 
@@ -48,14 +48,28 @@ export const regionFailure: Drill = {
       log(`loop: ${JSON.stringify({ ok: loop.ok, failed: loop.failed, errors: loop.errors, servedBy: loop.servedBy })}`);
       const worst = Math.max(...times.map((t) => t ?? Infinity));
       rows.push(
-        row(D, `time until both DNS nodes stop handing out us-east (${DNS_NODES.map((d, i) => `${d.host} ${times[i] === null ? 'never' : secs(times[i]!)}`).join(', ')})`, Number.isFinite(worst) ? secs(worst) : 'never', '≤ 3 s', worst <= 3000),
+        timedRow(
+          D,
+          `time until both DNS nodes stop handing out us-east (${DNS_NODES.map((d, i) => `${d.host} ${times[i] === null ? 'never' : secs(times[i]!)}`).join(', ')})`,
+          Number.isFinite(worst) ? secs(worst) : 'never',
+          '≤ 3 s',
+          worst <= 3000,
+        ),
       );
       // A connection a backend had already accepted dies with it: no L4 forwarder can save it. Every
       // connection opened once the backends are gone must be relayed.
       const cut = loop.failures.filter((f) => f.started < dead).length;
       const lost = loop.failed - cut;
       const relayed = relayedOf(loop.servedBy, r.short);
-      rows.push(row(D, `connections lost, opened through us-east's forwarder after its backends died (${loop.ok} served, ${relayed} relayed)`, String(lost), `0, of ≥ ${RELAYED_MIN} relayed`, lost === 0 && relayed >= RELAYED_MIN));
+      rows.push(
+        row(
+          D,
+          `connections lost, opened through us-east's forwarder after its backends died (${loop.ok} served, ${relayed} relayed)`,
+          String(lost),
+          `0, of ≥ ${RELAYED_MIN} relayed`,
+          lost === 0 && relayed >= RELAYED_MIN,
+        ),
+      );
       rows.push(row(D, 'connections cut: in flight on a backend when it was killed', String(cut), '—', null));
     } finally {
       await client.loopStop('d2').catch(() => null);

@@ -1,8 +1,8 @@
 /** Measurements several drills share. @module */
 import type { Agent } from '../agents.js';
-import { sleep } from '../client-ops.js';
 import { WWW } from '../config.js';
-import { DNS_NODES } from '../plan.js';
+import { CLIENTS, DNS_NODES, regionOf } from '../plan.js';
+import type { System } from '../system.js';
 
 /** How often a poller asks, and how long it waits for a change. */
 export const POLL_MS = 20;
@@ -21,11 +21,35 @@ export async function stopHandingOut(client: Agent, address: string, act: () => 
   return { t0, times: results.map((r) => (r.at === null ? null : r.at - t0)) };
 }
 
-/** Checks `pred` every 50 ms: the ms from `t0` until it held, or null once `timeoutMs` has passed. */
-export async function until(pred: () => Promise<boolean>, timeoutMs: number, t0 = Date.now()): Promise<number | null> {
-  while (Date.now() - t0 < timeoutMs) {
-    if (await pred()) return Date.now() - t0;
-    await sleep(50);
+/** How long a watched query waits for its reply: a stub resolver waits seconds before retrying. */
+export const WATCH_TIMEOUT_MS = 2000;
+
+/** Every client samples www on both DNS nodes every 100 ms until stopWatches. */
+export async function startWatches(sys: System, key: string, clients = CLIENTS): Promise<void> {
+  const servers = DNS_NODES.map((d) => d.address);
+  await Promise.all(clients.map((c) => sys.agent(c.host).watchStart(key, servers, { name: WWW, timeoutMs: WATCH_TIMEOUT_MS }, 100)));
+}
+
+/**
+ * Stops the watches of `key`; counts samples whose answer is not what `expect` says the client should
+ * get (default: its nearest region), or that got no answer.
+ */
+export async function stopWatches(
+  sys: System,
+  key: string,
+  expect: (c: (typeof CLIENTS)[number]) => string = (c) => regionOf(c.nearest).forwarder,
+): Promise<{ samples: number; wrong: number; examples: string[] }> {
+  let samples = 0;
+  let wrong = 0;
+  const examples: string[] = [];
+  for (const c of CLIENTS) {
+    const want = expect(c);
+    for (const s of await sys.agent(c.host).watchStop(key)) {
+      samples++;
+      if (s.answer?.addresses.length === 1 && s.answer.addresses[0] === want) continue;
+      wrong++;
+      if (examples.length < 5) examples.push(`${c.host}@${s.server} ${new Date(s.at).toISOString()}: ${s.answer?.addresses.join(',') ?? 'no answer'}`);
+    }
   }
-  return null;
+  return { samples, wrong, examples };
 }
