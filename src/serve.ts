@@ -254,6 +254,10 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     current: () => follower.record,
     localTokens: () => copy?.latest?.tokens ?? [],
     overridesInForce: () => core.plane.source.overrides,
+    regionHealth: (id: string) => {
+      const v = core.plane.source.current.regionVerdict(id);
+      return v ? { state: v.state, source: v.source, endpointsUp: v.up, endpointsCounted: v.counted } : null;
+    },
     // Documents are validated with the probe defaults of the YAML in force, as the node compiles them.
     compile: (doc: unknown) => compileDocument(doc, sources.settings.health.probe),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),

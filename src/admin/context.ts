@@ -4,12 +4,23 @@
  * @module
  */
 import type { CompiledDocument, CompileResult } from '../config/document.js';
+import type { RegionState } from '../health/snapshot.js';
 import type { HealthBus, Override } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { Service } from '../routing/service.js';
 import type { ConfigStore, TokenRecord, VersionRecord } from '../store/types.js';
 import type { Zone } from '../zone/zone.js';
 import type { AdminConfig, StaticToken } from './config.js';
+
+/** What `GET /v1/regions` shows beside a region's configured `state`: what the answers act on. */
+export interface RegionHealthView {
+  state: RegionState;
+  /** What decided it: `probes`, an `override`, the configured `state` (`config`), or no endpoints (`empty`). */
+  source: 'probes' | 'override' | 'config' | 'empty';
+  endpointsUp: number;
+  /** Endpoints that count (drained ones do not). */
+  endpointsCounted: number;
+}
 
 export interface AdminDeps {
   /**
@@ -24,6 +35,11 @@ export interface AdminDeps {
   current?(): VersionRecord | null;
   /** The tokens in this node's local copy, to authenticate while the store has never been reached. */
   localTokens?(): TokenRecord[];
+  /**
+   * A region's effective health in this node's snapshot (probes, overrides and the configured state
+   * combined, as the answers use it); null for a region the node does not serve yet.
+   */
+  regionHealth?(id: string): RegionHealthView | null;
   /** The overrides in this node's health snapshot, for reads while the bus cannot be reached. */
   overridesInForce?(): Override[];
   /** Validates and compiles a document with this node's process settings (probe defaults). */

@@ -130,6 +130,28 @@ export function removeOrNotFound<T>(list: T[], match: (x: T) => boolean, what: s
   list.splice(i, 1);
 }
 
+/**
+ * The identity a GET body carries (`name`, `origin`, `id`) may come back in a PUT, so that a GET
+ * body can be PUT back as it is; it must then name the resource of the URL (compared as `canon`
+ * makes them), else 400 naming the field: a body meant for another resource is a mistake.
+ */
+export function checkIdentity(body: Record<string, unknown>, key: string, urlValue: string, canon: (s: string) => string = (s) => s): void {
+  const v = body[key];
+  if (v !== undefined && canon(String(v)) !== canon(urlValue)) {
+    throw new AdminError('MERIDIAN_ERR_VALIDATION', `${key} "${String(v)}" in the body does not match the URL's "${urlValue}" (it may be left out)`, `body/${key}`);
+  }
+}
+
+/**
+ * Fields a GET shows and a PUT accepts but ignores (identity is checked by checkIdentity; status
+ * such as `health` or `drain` belongs to other routes), so every GET body PUTs back as it is.
+ */
+export function withoutReadOnly<T extends Record<string, unknown>, K extends string>(body: T, keys: readonly K[]): Omit<T, K> {
+  const out: Record<string, unknown> = { ...body };
+  for (const k of keys) delete out[k];
+  return out as Omit<T, K>;
+}
+
 export function notFound(what: string): AdminError {
   return new AdminError('MERIDIAN_ERR_NOT_FOUND', `${what} does not exist`);
 }

@@ -6,12 +6,19 @@
 import { Type } from '@sinclair/typebox';
 import { RegionSchema } from '../../config/schema.js';
 import type { AdminApp, RouteOptions } from './types.js';
+import type { RegionHealthView } from '../context.js';
 import { AdminError } from '../errors.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
-import { changeResponses, DrainStatusSchema, RegionListSchema } from './responses.js';
+import { changeOf, checkIdentity, errorResponses, etag, IfMatchHeaders, notFound, routeConfig, sendOutcome, upsert, withoutReadOnly, WriteQuery } from './common.js';
+import { changeResponses, DrainStatusSchema, RegionListSchema, RegionViewSchema } from './responses.js';
 
 export const RegionParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }) });
-const RegionBody = Type.Omit(RegionSchema, ['id', 'drain'], { additionalProperties: false });
+// A GET body PUTs back as it is: `id` must then be the URL's; `drain` (the drain routes' business,
+// kept as it is) and `health` (what the probes see) are read-only and ignored.
+const READ_ONLY = ['id', 'drain', 'health'] as const;
+const RegionBody = Type.Object(
+  { ...RegionSchema.properties, id: Type.Optional(RegionSchema.properties.id), drain: Type.Optional(Type.Unknown()), health: Type.Optional(Type.Unknown()) },
+  { additionalProperties: false },
+);
 const WeightBody = Type.Object({ weight: Type.Integer({ minimum: 0, maximum: 1_000_000 }) }, { additionalProperties: false });
 const DrainBody = Type.Object(
   { ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'TTL of answers carrying the region while it drains (default admin.drainTtl)' })) },
@@ -19,18 +26,20 @@ const DrainBody = Type.Object(
 );
 
 export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
+  // The configured `state` is the operator's intent; `health` is what the answers act on.
+  const view = <R extends { id: string }>(region: R): R & { health: RegionHealthView | null } => ({ ...region, health: rt.deps.regionHealth?.(region.id) ?? null });
   app.get('/v1/regions', { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'List regions', response: { 200: RegionListSchema, ...errorResponses } } }, async (_req, reply) => {
     const head = await rt.changes.current();
-    return reply.header('etag', etag(head.version)).send(head.document.regions);
+    return reply.header('etag', etag(head.version)).send(head.document.regions.map(view));
   });
   app.get(
     '/v1/regions/:id',
-    { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { 200: RegionSchema, ...errorResponses } } },
+    { config: routeConfig('viewer'), schema: { tags: ['regions'], summary: 'One region', params: RegionParams, response: { 200: RegionViewSchema, ...errorResponses } } },
     async (req, reply) => {
       const head = await rt.changes.current();
       const region = head.document.regions.find((r) => r.id === req.params.id);
       if (!region) throw notFound(`region ${req.params.id}`);
-      return reply.header('etag', etag(head.version)).send(region);
+      return reply.header('etag', etag(head.version)).send(view(region));
     },
   );
   app.put(
@@ -49,12 +58,14 @@ export async function registerRegionRoutes(app: AdminApp, { rt }: RouteOptions):
     },
     async (req, reply) => {
       const id = req.params.id;
+      checkIdentity(req.body, 'id', id);
+      const body = withoutReadOnly(req.body, READ_ONLY);
       let created = false;
       const outcome = await rt.changes.apply(
         changeOf(req, 'region.put', `region/${id}`, (doc) => {
           // A drain in progress belongs to the drain routes; replacing the region keeps it.
           const drain = doc.regions.find((r) => r.id === id)?.drain;
-          created = upsert(doc.regions, (r) => r.id === id, { ...req.body, id, ...(drain ? { drain } : {}) });
+          created = upsert(doc.regions, (r) => r.id === id, { ...body, id, ...(drain ? { drain } : {}) });
         }),
       );
       return sendOutcome(reply, outcome, created ? 201 : 200);

@@ -94,7 +94,26 @@ export const StatusSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const RegionListSchema = Type.Array(RegionSchema);
+/** A region as GET shows it: its config, and `health`, what this node's answers act on (read-only). */
+export const RegionViewSchema = Type.Object(
+  {
+    ...RegionSchema.properties,
+    health: Nullable(
+      Type.Object(
+        {
+          state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')], { description: 'the effective state: probes, overrides and the configured state combined' }),
+          source: Type.Union([Type.Literal('probes'), Type.Literal('override'), Type.Literal('config'), Type.Literal('empty')], { description: 'what decided it (empty: no endpoints, so up)' }),
+          endpointsUp: Type.Integer(),
+          endpointsCounted: Type.Integer({ description: 'endpoints that count (not drained)' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'read-only, ignored by PUT; null while this node does not serve the region yet' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export const RegionListSchema = Type.Array(RegionViewSchema);
 export const EndpointListSchema = Type.Array(EndpointSchema);
 export const ServiceListSchema = Type.Array(ServiceSchema);
 export const ZoneListSchema = Type.Array(Type.Object({ origin: Type.String(), records: Type.Integer({ description: 'number of records' }) }, { additionalProperties: false }));

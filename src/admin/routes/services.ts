@@ -6,11 +6,12 @@ import { Type } from '@sinclair/typebox';
 import { ServiceSchema } from '../../config/schema.js';
 import { canonicalOrigin } from '../../zone/parse.js';
 import type { AdminApp, RouteOptions } from './types.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
+import { changeOf, checkIdentity, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, withoutReadOnly, WriteQuery } from './common.js';
 import { changeResponses, ServiceListSchema } from './responses.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
-const ServiceBody = Type.Omit(ServiceSchema, ['name'], { additionalProperties: false });
+// `name` is optional: a GET body PUTs back as it is (it must then be the URL's name).
+const ServiceBody = Type.Object({ ...ServiceSchema.properties, name: Type.Optional(ServiceSchema.properties.name) }, { additionalProperties: false });
 
 export async function registerServiceRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/services', { config: routeConfig('viewer'), schema: { tags: ['services'], summary: 'List services', response: { 200: ServiceListSchema, ...errorResponses } } }, async (_req, reply) => {
@@ -43,10 +44,12 @@ export async function registerServiceRoutes(app: AdminApp, { rt }: RouteOptions)
     },
     async (req, reply) => {
       const name = canonicalOrigin(req.params.name);
+      checkIdentity(req.body, 'name', req.params.name, canonicalOrigin);
+      const body = withoutReadOnly(req.body, ['name']);
       let created = false;
       const outcome = await rt.changes.apply(
         changeOf(req, 'service.put', `service/${name}`, (doc) => {
-          created = upsert(doc.services, (s) => canonicalOrigin(s.name) === name, { ...req.body, name: name.slice(0, -1) });
+          created = upsert(doc.services, (s) => canonicalOrigin(s.name) === name, { ...body, name: name.slice(0, -1) });
         }),
       );
       return sendOutcome(reply, outcome, created ? 201 : 200);

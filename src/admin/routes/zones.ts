@@ -7,12 +7,13 @@ import { Type } from '@sinclair/typebox';
 import { ZoneRecordSchema, ZoneSourceSchema } from '../../config/document.js';
 import { canonicalOrigin } from '../../zone/parse.js';
 import type { AdminApp, RouteOptions } from './types.js';
-import { changeOf, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
+import { changeOf, checkIdentity, errorResponses, etag, IfMatchHeaders, notFound, removeOrNotFound, routeConfig, sendOutcome, upsert, WriteQuery } from './common.js';
 import { AdminError } from '../errors.js';
 import { changeResponses, ZoneListSchema } from './responses.js';
 
 const OriginParams = Type.Object({ origin: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$' }) });
-const ZoneBody = Type.Object({ records: Type.Array(ZoneRecordSchema, { maxItems: 100_000 }) }, { additionalProperties: false });
+// `origin` is optional: a GET body PUTs back as it is (it must then be the URL's origin).
+const ZoneBody = Type.Object({ origin: Type.Optional(Type.String()), records: Type.Array(ZoneRecordSchema, { maxItems: 100_000 }) }, { additionalProperties: false });
 
 export async function registerZoneRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   app.get('/v1/zones', { config: routeConfig('viewer'), schema: { tags: ['zones'], summary: 'List zones', response: { 200: ZoneListSchema, ...errorResponses } } }, async (_req, reply) => {
@@ -46,6 +47,7 @@ export async function registerZoneRoutes(app: AdminApp, { rt }: RouteOptions): P
     async (req, reply) => {
       const origin = canonicalOrigin(req.params.origin);
       if (origin === '.') throw new AdminError('MERIDIAN_ERR_VALIDATION', 'the root zone cannot be served here', 'params/origin');
+      checkIdentity(req.body, 'origin', req.params.origin, canonicalOrigin);
       let created = false;
       const outcome = await rt.changes.apply(
         changeOf(req, 'zone.put', `zone/${origin}`, (doc) => {

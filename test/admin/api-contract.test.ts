@@ -1,0 +1,115 @@
+/**
+ * What an API client reads and sends back, through one real `meridian serve` process (its admin
+ * API over HTTP, its answers over UDP): a region's health next to its configured state, audit diffs
+ * keyed by identity, a missing endpoint's delete, GET bodies PUT back, coded validation errors and
+ * the `dryRun` spellings.
+ *
+ * Region `dead` has one endpoint probed every 100 ms on a loopback port nothing listens on, so the
+ * node's own probe marks it down within a few checks; `live` has no endpoints (always up).
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { decode, query, udpExchange } from '../helpers/client.js';
+import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
+
+const Z = 'gslb.example.com';
+const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
+const DEAD = '192.0.2.66';
+const LIVE = '198.51.100.77';
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('admin API contract through a real meridian serve', () => {
+  let node: ApiNode;
+  before(async () => {
+    const check = { type: 'tcp', intervalMs: 100, timeoutMs: 80, rise: 1, fall: 1 };
+    node = await startMeridianWithApi({
+      zones: [{ origin: Z, text: ZONE }],
+      extra: {
+        regions: [
+          {
+            id: 'dead',
+            location: { lat: 39, lon: -77, continent: 'NA', country: 'US' },
+            addresses: { ipv4: [DEAD] },
+            endpoints: [{ id: 'web-1', address: '127.0.0.1', port: await closedPort(), check }],
+          },
+          { id: 'live', location: { lat: 53, lon: -6, continent: 'EU', country: 'IE' }, addresses: { ipv4: [LIVE] } },
+        ],
+        services: [
+          { name: `www.${Z}`, regions: ['dead', 'live'], policy: { failover: ['dead', 'live'] } },
+          { name: `api.${Z}`, regions: ['dead', 'live'], policy: { weighted: {} } },
+        ],
+      },
+    });
+  });
+  after(() => node?.stop());
+
+  test('a region whose endpoints are all down reads as down (health beside the configured state), in the list too', async () => {
+    await until('the probe to fail www over to live', async () => {
+      const raw = await udpExchange(node.port, query(`www.${Z}`, 'A'), { timeoutMs: 500 });
+      return raw !== null && decode(raw).answers[0]?.data === LIVE;
+    });
+    const one = await node.api('GET', '/v1/regions/dead');
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.json.state, 'up', 'the configured (admin) state is unchanged');
+    assert.deepEqual(one.json.health, { state: 'down', source: 'probes', endpointsUp: 0, endpointsCounted: 1 }, one.text);
+    const list = await node.api('GET', '/v1/regions');
+    assert.deepEqual(
+      list.json.map((r: { id: string; health: unknown }) => [r.id, r.health]),
+      [
+        ['dead', one.json.health],
+        ['live', { state: 'up', source: 'empty', endpointsUp: 0, endpointsCounted: 0 }],
+      ],
+    );
+  });
+  test('GET bodies PUT back unchanged: read-only fields (name, origin, id, health, drain) are accepted and ignored', async () => {
+    for (const path of [`/v1/services/www.${Z}`, `/v1/zones/${Z}`, '/v1/regions/dead']) {
+      const got = await node.api('GET', path);
+      assert.equal(got.status, 200, got.text);
+      const put = await node.api('PUT', path, got.json);
+      assert.equal(put.status, 200, `${path}: ${put.text}`);
+      assert.equal(put.json.unchanged, true, `${path}: ${put.text}`);
+    }
+    // A drain in progress shows in the GET; PUT back, it stays as it was.
+    const drain = await node.api('POST', '/v1/regions/live/drain?reason=test', { ttl: 1 });
+    assert.equal(drain.status, 202, drain.text);
+    const draining = await node.api('GET', '/v1/regions/live');
+    assert.equal(draining.json.drain.phase, 'lowering', draining.text);
+    const put = await node.api('PUT', '/v1/regions/live', draining.json);
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.json.unchanged, true, put.text);
+    assert.equal((await node.api('DELETE', '/v1/regions/live/drain?reason=test')).status, 200);
+  });
+
+  test('an identity field that names another resource than the URL is refused, coded, naming the field', async () => {
+    const cases: [string, string, unknown][] = [
+      [`/v1/services/www.${Z}`, 'body/name', { ...(await node.api('GET', `/v1/services/www.${Z}`)).json, name: `api.${Z}` }],
+      [`/v1/zones/${Z}`, 'body/origin', { ...(await node.api('GET', `/v1/zones/${Z}`)).json, origin: 'other.example.' }],
+      ['/v1/regions/dead', 'body/id', { ...(await node.api('GET', '/v1/regions/dead')).json, id: 'live' }],
+    ];
+    const before = await node.applied();
+    for (const [path, field, body] of cases) {
+      const r = await node.api('PUT', path, body);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.error.code, 'MERIDIAN_ERR_VALIDATION', r.text);
+      assert.equal(r.json.error.field, field, r.text);
+    }
+    assert.equal((await node.api('GET', '/v1/status')).json.head, before, 'nothing committed');
+  });
+});
