@@ -97,6 +97,53 @@ describe('diffDocuments', () => {
         { op: 'add', path: '/1', after: 'b' },
       ],
     ],
+    [
+      'a list of named things: a delete in the middle is one remove',
+      {
+        services: [
+          { name: 'a', ttl: 1 },
+          { name: 'b', ttl: 2 },
+          { name: 'c', ttl: 3 },
+        ],
+      },
+      {
+        services: [
+          { name: 'a', ttl: 1 },
+          { name: 'c', ttl: 3 },
+        ],
+      },
+      [{ op: 'remove', path: '/services/1', before: { name: 'b', ttl: 2 } }],
+    ],
+    [
+      'keyed: an insert at the front is one add, a change in a kept element is at its new index',
+      [{ id: 'b', w: 1 }],
+      [
+        { id: 'a', w: 0 },
+        { id: 'b', w: 2 },
+      ],
+      [
+        { op: 'add', path: '/0', after: { id: 'a', w: 0 } },
+        { op: 'replace', path: '/1/w', before: 1, after: 2 },
+      ],
+    ],
+    [
+      'endpoints without an id are known by address and port',
+      [
+        { address: '10.0.0.1', port: 80 },
+        { address: '10.0.0.1', port: 443 },
+      ],
+      [{ address: '10.0.0.1', port: 443 }],
+      [{ op: 'remove', path: '/0', before: { address: '10.0.0.1', port: 80 } }],
+    ],
+    [
+      'reordered keyed elements fall back to indexes',
+      [{ id: 'a' }, { id: 'b' }],
+      [{ id: 'b' }, { id: 'a' }],
+      [
+        { op: 'replace', path: '/0/id', before: 'a', after: 'b' },
+        { op: 'replace', path: '/1/id', before: 'b', after: 'a' },
+      ],
+    ],
     ['type change is a replace', { a: [1] }, { a: { 0: 1 } }, [{ op: 'replace', path: '/a', before: [1], after: { 0: 1 } }]],
     ['null vs object', { a: null }, { a: {} }, [{ op: 'replace', path: '/a', before: null, after: {} }]],
     [
@@ -137,6 +184,30 @@ describe('diffDocuments', () => {
         assert.deepEqual(diffDocuments(a, b), d);
         assert.deepEqual(applyPatch(a, d), b);
         if (JSON.stringify(a) === JSON.stringify(b)) assert.deepEqual(d, []);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('diffDocuments on keyed lists', () => {
+  it('any deletes, inserts and edits of a list of services: a valid patch with one op per deleted or added service', () => {
+    const svc = fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), ttl: fc.integer({ min: 0, max: 3 }) }).map((s) => ({ name: s.name, ttl: s.ttl }));
+    const list = fc.uniqueArray(svc, { selector: (s) => s.name, maxLength: 6 });
+    fc.assert(
+      fc.property(list, list, (a, b) => {
+        // The kept names in a's order, so that the keyed path applies.
+        const order = new Map(a.map((s, i) => [s.name, i]));
+        const kept = b.filter((s) => order.has(s.name)).sort((x, y) => order.get(x.name)! - order.get(y.name)!);
+        const fresh = b.filter((s) => !order.has(s.name));
+        const after = [...kept, ...fresh];
+        const d = diffDocuments({ services: a }, { services: after });
+        assert.deepEqual(applyPatch({ services: a }, d), { services: after });
+        if (a.length > 0 && after.length > 0) {
+          const whole = d.filter((e) => /^\/services\/\d+$/.test(e.path));
+          assert.equal(whole.filter((e) => e.op === 'remove').length, a.length - kept.length);
+          assert.equal(whole.filter((e) => e.op === 'add').length, fresh.length);
+        }
       }),
       { numRuns: 500 },
     );

@@ -1,8 +1,11 @@
 /**
  * Structural diff of two JSON values, for the `diff` of each config version (shown in the admin
  * API's history). Paths are RFC 6901 JSON pointers; objects are compared by key (keys sorted, so
- * key order never shows up as a change), arrays by index (no move detection: an insert in the
- * middle shows as replacements plus one add, which is honest about what a DNS node will see).
+ * key order never shows up as a change). Arrays of objects that carry an identity (`id`, `name`,
+ * `origin`, or `address` + `port`: regions, services, zones, endpoints) are compared by it when it
+ * is unique on both sides and the elements both sides keep are in the same order, so deleting one
+ * service is one `remove` and adding one in the middle is one `add`; other arrays (and reordered
+ * ones) are compared by index, which is honest about what a DNS node will see.
  *
  * The output is deterministic, and applied in order it is also a valid RFC 6902 patch from
  * `before` to `after`: array appends come in ascending index order and array removals in
@@ -43,6 +46,7 @@ function walk(a: unknown, b: unknown, path: string, out: DiffEntry[]): void {
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
+    if (walkKeyed(a, b, path, out)) return;
     const common = Math.min(a.length, b.length);
     // JSON.stringify turns an undefined element into null; compare what will be stored.
     for (let i = 0; i < common; i++) walk(a[i] ?? null, b[i] ?? null, `${path}/${i}`, out);
@@ -57,4 +61,41 @@ function walk(a: unknown, b: unknown, path: string, out: DiffEntry[]): void {
   }
   if (a === b) return;
   out.push({ op: 'replace', path, before: a, after: b });
+}
+
+/** An array element's identity, or null: the keys config lists are known by (see the module doc). */
+function identityOf(v: unknown): string | null {
+  if (!isPlainObject(v)) return null;
+  for (const k of ['id', 'name', 'origin']) if (typeof v[k] === 'string') return `${k}=${v[k]}`;
+  return typeof v.address === 'string' && typeof v.port === 'number' ? `address=${v.address}:${v.port}` : null;
+}
+
+/** Identities of every element, or null when one has none or two share one. */
+function identities(list: unknown[]): string[] | null {
+  const keys = list.map(identityOf);
+  if (keys.some((k) => k === null) || new Set(keys).size !== keys.length) return null;
+  return keys as string[];
+}
+
+/**
+ * Arrays matched by identity; false (nothing written) when they cannot be. Removals first, from the
+ * end, so the array is left with the kept elements in order; then, walking `b`, an element that is
+ * new is added at its index and a kept one is compared in place: each index is valid when applied.
+ */
+function walkKeyed(a: unknown[], b: unknown[], path: string, out: DiffEntry[]): boolean {
+  if (a.length === 0 || b.length === 0) return false;
+  const ka = identities(a);
+  const kb = identities(b);
+  if (!ka || !kb) return false;
+  const inB = new Set(kb);
+  const inA = new Map(ka.map((k, i) => [k, i]));
+  const kept = ka.filter((k) => inB.has(k));
+  if (kept.join('\0') !== kb.filter((k) => inA.has(k)).join('\0')) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (!inB.has(ka[i]!)) out.push({ op: 'remove', path: `${path}/${i}`, before: a[i] });
+  kb.forEach((k, j) => {
+    const i = inA.get(k);
+    if (i === undefined) out.push({ op: 'add', path: `${path}/${j}`, after: b[j] });
+    else walk(a[i], b[j], `${path}/${j}`, out);
+  });
+  return true;
 }

@@ -50,6 +50,7 @@ describe('admin API contract through a real meridian serve', () => {
             endpoints: [{ id: 'web-1', address: '127.0.0.1', port: await closedPort(), check }],
           },
           { id: 'live', location: { lat: 53, lon: -6, continent: 'EU', country: 'IE' }, addresses: { ipv4: [LIVE] } },
+          { id: 'spare', location: { lat: 1, lon: 103, continent: 'AS', country: 'SG' }, addresses: { ipv4: ['203.0.113.9'] } },
         ],
         services: [
           { name: `www.${Z}`, regions: ['dead', 'live'], policy: { failover: ['dead', 'live'] } },
@@ -75,6 +76,7 @@ describe('admin API contract through a real meridian serve', () => {
       [
         ['dead', one.json.health],
         ['live', { state: 'up', source: 'empty', endpointsUp: 0, endpointsCounted: 0 }],
+        ['spare', { state: 'up', source: 'empty', endpointsUp: 0, endpointsCounted: 0 }],
       ],
     );
   });
@@ -111,5 +113,42 @@ describe('admin API contract through a real meridian serve', () => {
       assert.equal(r.json.error.field, field, r.text);
     }
     assert.equal((await node.api('GET', '/v1/status')).json.head, before, 'nothing committed');
+  });
+  test('a delete reads as one removal keyed by identity, in the reply, the version and the audit log', async () => {
+    const svc = { regions: ['live'], policy: { failover: ['live'] } };
+    for (const n of ['a1', 'a2', 'a3']) assert.equal((await node.api('PUT', `/v1/services/${n}.${Z}`, { ...svc, ttl: 10 + n.length })).status, 201);
+    const del = await node.api('DELETE', `/v1/services/a1.${Z}?reason=contract`);
+    assert.equal(del.status, 200, del.text);
+    const one = (diff: { op: string; path: string; before?: { name?: string } }[]): void => {
+      assert.equal(diff.length, 1, JSON.stringify(diff));
+      assert.equal(diff[0]!.op, 'remove');
+      assert.match(diff[0]!.path, /^\/services\/\d+$/);
+      assert.equal(diff[0]!.before?.name, `a1.${Z}`);
+    };
+    one(del.json.diff);
+    one((await node.api('GET', `/v1/versions/${del.json.version}`)).json.diff);
+    // An endpoint in the middle of its region's list, the same way.
+    for (const id of ['e1', 'e2', 'e3']) assert.equal((await node.api('POST', '/v1/regions/spare/endpoints', { id, address: '127.0.0.1', port: 9, check: { type: 'tcp' } })).status, 201);
+    const ep = await node.api('DELETE', '/v1/regions/spare/endpoints?id=e1');
+    assert.equal(ep.status, 200, ep.text);
+    assert.deepEqual(
+      ep.json.diff.map((d: { op: string; path: string; before?: { id?: string } }) => [d.op, d.path, d.before?.id]),
+      [['remove', '/regions/2/endpoints/0', 'e1']],
+    );
+    const audit = await node.api('GET', '/v1/audit?action=service.delete&limit=1');
+    assert.equal(audit.json[0].version, del.json.version, audit.text);
+  });
+
+  test('deleting an endpoint that does not exist is a coded 404 and changes nothing', async () => {
+    const head = (await node.api('GET', '/v1/status')).json.head;
+    const audit = (await node.api('GET', '/v1/audit?limit=1')).json[0].seq;
+    for (const q of ['id=nope', 'address=127.0.0.9&port=9']) {
+      const r = await node.api('DELETE', `/v1/regions/spare/endpoints?${q}`);
+      assert.equal(r.status, 404, r.text);
+      assert.equal(r.json.error.code, 'MERIDIAN_ERR_NOT_FOUND', r.text);
+      assert.match(r.json.error.message, /endpoint .* of region spare does not exist/, r.text);
+    }
+    assert.equal((await node.api('GET', '/v1/status')).json.head, head, 'no new version');
+    assert.equal((await node.api('GET', '/v1/audit?limit=1')).json[0].seq, audit, 'no audit entry');
   });
 });

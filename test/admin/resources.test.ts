@@ -354,9 +354,9 @@ describe('admin API resources (embedded mode, file store)', () => {
     ]);
 
     await write('DELETE', '/v1/regions/ap-southeast/endpoints?id=web-1');
-    assert.equal((await unchanged('DELETE', '/v1/regions/ap-southeast/endpoints?id=web-1')).json.unchanged, true);
+    await rejected('DELETE', '/v1/regions/ap-southeast/endpoints?id=web-1', undefined, 'MERIDIAN_ERR_NOT_FOUND');
     await write('DELETE', '/v1/regions/ap-southeast/endpoints?address=10.9.0.2&port=443');
-    assert.equal((await unchanged('DELETE', '/v1/regions/ap-southeast/endpoints?address=10.9.0.2&port=443')).json.unchanged, true);
+    await rejected('DELETE', '/v1/regions/ap-southeast/endpoints?address=10.9.0.2&port=443', undefined, 'MERIDIAN_ERR_NOT_FOUND');
     assert.deepEqual((await n.api('GET', '/v1/regions/ap-southeast/endpoints')).json, []);
 
     await rejected('POST', '/v1/regions/ap-southeast/endpoints', { address: 'db.internal', port: 5432 }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/regions\/2\/endpoints\/0\/address$/);

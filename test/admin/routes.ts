@@ -59,7 +59,15 @@ export const ROUTES: RouteRow[] = [
   { method: 'DELETE', route: '/v1/regions/{id}/drain', role: 'operator', url: '/v1/regions/ap-southeast/drain', ok: [200] },
   { method: 'GET', route: '/v1/regions/{id}/endpoints', role: 'viewer', url: '/v1/regions/eu-west/endpoints', ok: [200] },
   { method: 'POST', route: '/v1/regions/{id}/endpoints', role: 'operator', url: '/v1/regions/ap-southeast/endpoints', body: () => ({ id: 'm-1', address: '10.8.0.1', port: 80 }), ok: [200, 201] },
-  { method: 'DELETE', route: '/v1/regions/{id}/endpoints', role: 'operator', url: '/v1/regions/ap-southeast/endpoints?id=m-1', ok: [200] },
+  {
+    method: 'DELETE',
+    route: '/v1/regions/{id}/endpoints',
+    role: 'operator',
+    url: '/v1/regions/ap-southeast/endpoints?id=m-1',
+    // A missing endpoint is a 404: register it before each attempt.
+    prepare: async (admin) => admin('POST', '/v1/regions/ap-southeast/endpoints', { id: 'm-1', address: '10.8.0.1', port: 80 }),
+    ok: [200],
+  },
   { method: 'GET', route: '/v1/overrides', role: 'viewer', url: '/v1/overrides', ok: [200] },
   { method: 'PUT', route: '/v1/overrides/region/{region}', role: 'operator', url: '/v1/overrides/region/ap-southeast', body: () => ({ state: 'down', reason: 'matrix' }), ok: [200] },
   {

@@ -1,7 +1,7 @@
 /**
  * Endpoint registration for autoscalers: POST /v1/regions/:id/endpoints adds or updates one backend
  * and DELETE removes it. Both are idempotent: the same request twice has the effect of one (the
- * second creates no version).
+ * second creates no version); a second DELETE says so with 404, as for every other resource.
  * @module
  */
 import { Type } from '@sinclair/typebox';
@@ -71,7 +71,7 @@ export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions
       config: routeConfig('operator'),
       schema: {
         tags: ['endpoints'],
-        summary: 'Deregister an endpoint by ?id= or ?address=&port=; idempotent',
+        summary: 'Deregister an endpoint by ?id= or ?address=&port= (404 when there is none)',
         params: RegionParams,
         querystring: DeleteQuery,
         headers: IfMatchHeaders,
@@ -87,7 +87,10 @@ export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions
         changeOf(req, 'endpoint.deregister', `endpoint/${id}/${key}`, (doc) => {
           const region = doc.regions.find((r) => r.id === id);
           if (!region) throw notFound(`region ${id}`);
-          region.endpoints = region.endpoints.filter((e) => keyOf(e) !== key && !(q.address && e.address === q.address && e.port === q.port));
+          const left = region.endpoints.filter((e) => keyOf(e) !== key && !(q.address && e.address === q.address && e.port === q.port));
+          // Nothing to remove is a 404, not a silent success: the caller named something that is not there.
+          if (left.length === region.endpoints.length) throw notFound(`endpoint ${key} of region ${id}`);
+          region.endpoints = left;
         }),
       );
       return sendOutcome(reply, outcome);
