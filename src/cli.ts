@@ -59,7 +59,7 @@ async function serve(args: string[]): Promise<number> {
     if (err instanceof ConfigError || err instanceof RedisConfigError) {
       const problems = err instanceof ConfigError ? err.problems : err.problems.map(formatRedisProblem);
       for (const p of problems) process.stderr.write(p + '\n');
-      log.fatal({ problems: problems.length }, 'invalid configuration');
+      log.fatal({ code: 'MERIDIAN_ERR_INVALID_CONFIG', problems: problems.length }, 'invalid configuration');
     } else {
       log.fatal({ err }, 'cannot start');
     }

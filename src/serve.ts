@@ -36,6 +36,8 @@ import type { ConfigFollower } from './store/follow.js';
 import type { LocalCopyFile } from './store/local-copy.js';
 import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
+import { ADMIN_MAX_CONNECTIONS, budgetProblems, openBudget } from './node/fds.js';
+import type { ConnectionBudget } from './forward/budget.js';
 
 export { ConfigError };
 
@@ -62,7 +64,14 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   return build(async (stack) => {
     const opener = yaml.admin ? storeOpener(yaml, log) : null;
     const copy = opener ? openLocalCopy(opener, 'local-copy.json', log) : null;
-    const core = openCore(yaml, log, stack, overridesOf(copy?.latest ?? null));
+    // Read once at start, before any listener: relayed connections can never take the reserve (src/node/fds.ts).
+    const budget = yaml.forward.embedded.length ? openBudget(yaml, 'serve', yaml.forward.embedded.length) : null;
+    if (budget) {
+      const problems = budgetProblems(yaml, budget);
+      if (problems.length) throw new ConfigError(problems);
+      log.info({ fdLimit: budget.limit, fdReserve: budget.reserve, relayedConnections: budget.connections }, 'fd budget');
+    }
+    const core = openCore(yaml, log, stack, overridesOf(copy?.latest ?? null), budget);
     const sources = new ConfigSources(yaml, core, log);
     const follower = opener ? await followNodeStore(opener, copy, core, sources, log, stack) : null;
     if (!follower) {
@@ -129,9 +138,11 @@ interface DnsCore extends Role<LoadedConfig> {
   env: ServiceEnv;
   services(): Map<string, Service>;
   forwarders: Forwarder[];
+  /** The relayed-connection budget of the embedded forwarders; null without them. */
+  budget: ConnectionBudget | null;
 }
 
-function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initialOverrides: Override[]): DnsCore {
+function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initialOverrides: Override[], budget: ConnectionBudget | null): DnsCore {
   // The geo database first: it may refuse to open, and nothing else is running yet then.
   const geo = openGeo(yaml, log);
   if (geo) stack.push('geo database', () => geo.stop());
@@ -186,7 +197,11 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
     env,
     services: () => services,
     forwarders: [],
+    budget,
     apply(next) {
+      // A cap over the fd budget in force is refused like any invalid config: the running one stays.
+      const over = budget ? budgetProblems(next, budget) : [];
+      if (over.length) return over;
       // Listeners, the admin API and the metrics endpoint are bound once: their settings need a restart.
       const running = core.config;
       if (JSON.stringify(next.dns) !== JSON.stringify(running.dns)) log.warn('dns listener settings changed; they apply at the next restart');
@@ -222,7 +237,7 @@ async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, sta
   if (!core.config.forward.embedded.length) return;
   // Loaded only when used, like the admin API: a DNS node without forwarders does not carry them.
   const { startForwarder } = await import('./forward/forwarder.js');
-  const deps = { health: core.plane.source, bus: core.plane.bus, geo: () => core.geo?.current ?? null, log, metrics };
+  const deps = { health: core.plane.source, bus: core.plane.bus, geo: () => core.geo?.current ?? null, log, metrics, ...(core.budget ? { budget: core.budget } : {}) };
   for (const region of core.config.forward.embedded) {
     // Drained on close (new connections refused, open ones get forward.drainDeadlineMs), as
     // `meridian forward` does on SIGTERM, while the health plane they read is still up.
@@ -283,6 +298,8 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     () => startAdminServer(deps, listen, resolvePath(dirname(core.config.file), settings.dataDir)),
     (a) => a.close(),
   );
+  // Bounded, so the descriptors src/node/fds.ts reserves for the API cover it.
+  admin.app.server.maxConnections = ADMIN_MAX_CONNECTIONS;
   follower.onApplied(() => void admin.runtime.drains.resume().catch(() => undefined));
   return admin;
 }

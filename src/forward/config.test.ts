@@ -79,9 +79,10 @@ forward:
       backends: { port: 8080 },
       balance: 'weighted-least-connections',
       proxyProtocol: 'none',
-      maxConnections: 10_000,
+      maxConnections: null,
+      maxConnectionsPerSource: 256,
       connectTimeoutMs: 500,
-      idleTimeoutMs: 300_000,
+      idleTimeoutMs: 60_000,
       sni: null,
     });
     assert.equal(tls!.listen.host, '::');

@@ -29,6 +29,10 @@ export const BALANCE_MODES = ['round-robin', 'weighted-round-robin', 'least-conn
 
 /** Default τ of the connect-time average (Finagle's peak EWMA default): see src/forward/README.md. */
 export const DEFAULT_DECAY_MS = 10_000;
+/** `maxConnectionsPerSource` default (src/forward/README.md gives the reasons). */
+export const DEFAULT_PER_SOURCE = 256;
+/** `idleTimeoutMs` default: 60 s (src/forward/README.md gives the reasons; it was 300 s). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export type BalanceMode = (typeof BALANCE_MODES)[number];
 
 /** Which of a region's `endpoints` a listener (or an SNI route) sends to. Neither key: all of them. */
@@ -74,7 +78,10 @@ export const ListenerSchema = Type.Object(
       { default: 'weighted-least-connections' },
     ),
     proxyProtocol: Type.Union([Type.Literal('none'), Type.Literal('v1'), Type.Literal('v2')], { default: 'none' }),
-    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+    /** Absent: an equal share of the process's connection budget (budget.ts); above the budget it is a config error. */
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    /** Open connections from one client address (0 = no limit): one host cannot take the whole cap. */
+    maxConnectionsPerSource: Type.Integer({ minimum: 0, maximum: 1_000_000, default: DEFAULT_PER_SOURCE }),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
     idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
     sni: Type.Optional(SniSchema),
@@ -86,7 +93,9 @@ export const ForwardSchema = Type.Object(
   {
     listeners: Type.Array(ListenerSchema, { default: [] }),
     connectTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
-    idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 300_000 }),
+    idleTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: DEFAULT_IDLE_TIMEOUT_MS }),
+    /** Descriptors kept for everything but relayed connections; absent = computed from the config (src/node/fds.ts). */
+    fdReserve: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
     drainDeadlineMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
     readBufferBytes: Type.Integer({ minimum: 4_096, maximum: 1_048_576, default: 65_536 }),
     /** Relay plain listeners' connections on libuv handles (fast-lane.ts); false = net.Socket only. */
@@ -164,7 +173,10 @@ export interface ListenerConfig {
   backends: BackendSelector;
   balance: BalanceMode;
   proxyProtocol: 'none' | 'v1' | 'v2';
-  maxConnections: number;
+  /** null: a share of the process's connection budget (budget.ts). */
+  maxConnections: number | null;
+  /** 0 = no per-source limit. */
+  maxConnectionsPerSource: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   sni: { routes: SniRoute[]; unmatched: 'default' | 'reject'; timeoutMs: number } | null;
@@ -180,6 +192,8 @@ export interface RegionForwarder {
 export interface ForwardConfig {
   listeners: ListenerConfig[];
   drainDeadlineMs: number;
+  /** Descriptors kept for everything but relayed connections; null = computed (src/node/fds.ts). */
+  fdReserve: number | null;
   /** Per relayed socket (two per connection), held while the connection is open. */
   readBufferBytes: number;
   /** Plain listeners relay on libuv handles when this Node has them (fast-lane.ts). */
@@ -240,7 +254,8 @@ export function compileForward(source: ForwardSource, regions: RegionSource[], r
       backends: l.backends,
       balance: l.balance,
       proxyProtocol: l.proxyProtocol,
-      maxConnections: l.maxConnections,
+      maxConnections: l.maxConnections ?? null,
+      maxConnectionsPerSource: l.maxConnectionsPerSource,
       connectTimeoutMs: l.connectTimeoutMs ?? source.connectTimeoutMs,
       idleTimeoutMs: l.idleTimeoutMs ?? source.idleTimeoutMs,
       sni,
@@ -260,6 +275,7 @@ export function compileForward(source: ForwardSource, regions: RegionSource[], r
     forward: {
       listeners,
       drainDeadlineMs: source.drainDeadlineMs,
+      fdReserve: source.fdReserve ?? null,
       readBufferBytes: source.readBufferBytes,
       fastLane: source.fastLane,
       embedded: source.embedded,

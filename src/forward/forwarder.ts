@@ -11,6 +11,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { HealthBus } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { GeoLookup } from '../routing/service.js';
+import { ConnectionBudget } from './budget.js';
 import { DrainController, type DrainResult } from './drain.js';
 import { RelayListener } from './hop.js';
 import { ForwardListener, type ForwardHealth } from './listener.js';
@@ -30,6 +31,11 @@ export interface ForwarderDeps {
   log?: Logger;
   /** Registers the forwarder's metrics here. */
   metrics?: Registry;
+  /**
+   * The process's relayed-connection budget, shared by every forwarder of the process (src/node/fds.ts
+   * makes it); absent = unbounded, and listeners without `maxConnections` get budget.ts's MAX_DEFAULT_CAP.
+   */
+  budget?: ConnectionBudget;
   /** Instance id in load reports; default `<region>/<hostname>/<pid>`. */
   instanceId?: string;
   now?: () => number;
@@ -37,6 +43,7 @@ export interface ForwarderDeps {
 
 export interface Forwarder {
   readonly region: string;
+  readonly budget: ConnectionBudget;
   readonly state: ForwarderState;
   readonly outlier: OutlierDetector;
   readonly loadReporter: LoadReporter | null;
@@ -73,6 +80,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
   const log = deps.log?.child({ component: 'forward', region });
   const now = deps.now ?? Date.now;
   const state = new ForwarderState();
+  const budget = deps.budget ?? ConnectionBudget.unbounded();
   const outlier = new OutlierDetector(config.forward.outlier, now);
   // Assigned once, below: the controller needs stopAll/startAll, which need env; env reads it lazily.
   // eslint-disable-next-line prefer-const
@@ -85,6 +93,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
     health: () => deps.health.current,
     geo: () => deps.geo?.() ?? null,
     draining: () => drainer.draining,
+    budget,
     closed: () => drainer.notify(),
     ...(log ? { log } : {}),
   };
@@ -121,7 +130,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
     throw err;
   }
 
-  const capacity = (): number => config.forward.regions.get(region)?.capacity ?? config.forward.listeners.reduce((n, l) => n + l.maxConnections, 0);
+  const capacity = (): number => config.forward.regions.get(region)?.capacity ?? [...listeners.values()].reduce((n, l) => n + l.cap, 0);
   const loadReporter = deps.bus
     ? new LoadReporter({
         bus: deps.bus,
@@ -164,6 +173,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
 
   const fwd: Forwarder = {
     region,
+    budget,
     state,
     outlier,
     loadReporter,
@@ -215,6 +225,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
       unregister();
       loadReporter?.stop();
       await stopAll();
+      for (const l of listeners.values()) l.leave();
       for (const c of [...state.conns]) {
         if (c.relay) c.relay.abort();
         else c.client.destroy();

@@ -118,6 +118,9 @@ export interface RelayedIn {
  * header's client address, so it must be reachable by forwarders only (bind it to a private
  * address, firewall it): see the README.
  */
+/** Relay-port connections that may wait for their PROXY header at once (src/node/fds.ts reserves them). */
+export const MAX_PENDING_HEADERS = 64;
+
 export class RelayListener {
   private server: Server | null = null;
   private readonly pending = new Set<Socket>();
@@ -156,6 +159,11 @@ export class RelayListener {
   }
 
   private accept(s: Socket): void {
+    // Bounded, so connections that never send a header cannot hold the process's descriptors (budget.ts).
+    if (this.pending.size >= MAX_PENDING_HEADERS) {
+      this.opts.onRejected('too many connections waiting for their header');
+      return void s.destroy();
+    }
     this.pending.add(s);
     let buf = Buffer.alloc(0);
     let settled = false;

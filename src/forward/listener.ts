@@ -2,7 +2,8 @@
  * One forwarder listener: accepts client connections on a service's port and gives each a backend.
  *
  * Per connection, in order (every loop is bounded by the pool or the region list):
- * 1. Refuse cleanly (FIN, no data) when draining or at `maxConnections`.
+ * 1. Refuse (FIN, no data) when draining, when the process's connection budget is used up
+ *    (budget.ts), at the listener's cap, or at `maxConnectionsPerSource` from the client's address.
  * 2. SNI listeners read the ClientHello (bounded, timed) and pick the pool by server name.
  * 3. Local backends: usable = weight > 0, not down or drained in the health snapshot, not ejected
  *    by passive health. The balancer picks one; a failed connect ejects it and the next is tried,
@@ -28,6 +29,7 @@ import { observeConnect } from './connect-time.js';
 import { createBalancer, type Balancer } from './pick.js';
 import { encodeV1, encodeV2, meridianTlv, type ProxyAddresses } from './proxy-protocol.js';
 import { installAccept, socketFromHandle } from './accept.js';
+import type { ConnectionBudget } from './budget.js';
 import { acceptedEnd, dialLane, fastLane, startLaneRelay, type LaneEnd, type TcpHandle } from './fast-lane.js';
 import { relayReads, startRelay, usesRelayReads, type RelayOptions } from './relay.js';
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello, sniMatches, type SniResult } from './sni.js';
@@ -46,6 +48,8 @@ export interface ListenerEnv {
   health(): ForwardHealth;
   geo(): GeoLookup | null;
   draining(): boolean;
+  /** The process's relayed-connection budget, shared by every listener of every forwarder. */
+  budget: ConnectionBudget;
   /** Called after each connection closed (drain waits on it). */
   closed?(): void;
   log?: Logger;
@@ -87,12 +91,18 @@ class Origin {
 
 const noop = (): void => undefined;
 
+/** Why a connection is refused before it is admitted (each is a `meridian_forward_connections_total` outcome). */
+type Refusal = 'refusedDraining' | 'refusedBudget' | 'refusedCap' | 'refusedSource';
+
 export class ForwardListener {
   private server: Server | null = null;
   private readonly balancers = new Map<string, Balancer>();
   private pools = new Map<string, BackendRecord[]>();
   private poolsOf: LoadedConfig | null = null;
   private boundPort: number | null = null;
+  /** Open connections per client address (only when `maxConnectionsPerSource` is set). */
+  private readonly perSource = new Map<string, number>();
+  private readonly leaveBudget: () => void;
   /** True when this listener accepts through accept.ts (reused read buffers, and the fast lane). */
   fastAccept = false;
 
@@ -102,6 +112,35 @@ export class ForwardListener {
     private readonly env: ListenerEnv,
   ) {
     env.state.listener(cfg.name);
+    this.leaveBudget = env.budget.join();
+  }
+
+  /** The cap in force: `maxConnections`, or this listener's share of the process's budget. */
+  get cap(): number {
+    return this.cfg.maxConnections ?? this.env.budget.share();
+  }
+
+  /**
+   * Why a new connection must be refused, or null. Relayed-in connections skip the per-source
+   * limit: their sender applied it to the client, and the peer here is a forwarder.
+   */
+  private refusal(origin: Origin): Refusal | null {
+    if (this.env.draining()) return 'refusedDraining';
+    if (this.env.state.listener(this.cfg.name).active >= this.cap) return 'refusedCap';
+    const perSource = this.cfg.maxConnectionsPerSource;
+    if (perSource > 0 && !origin.relayed && (this.perSource.get(origin.addresses.sourceAddress) ?? 0) >= perSource) return 'refusedSource';
+    if (!this.env.budget.take()) return 'refusedBudget';
+    return null;
+  }
+
+  /** Counts a refusal and closes the connection: cleanly while few refusals linger, else at once. */
+  private refuse(socket: Socket, why: Refusal): void {
+    this.env.state.listener(this.cfg.name)[why]++;
+    socket.on('error', noop);
+    const { budget } = this.env;
+    if (!budget.takeLinger()) return void socket.destroy();
+    socket.once('close', () => budget.giveLinger());
+    refuse(socket);
   }
 
   get port(): number | null {
@@ -146,13 +185,10 @@ export class ForwardListener {
 
   /** The fast lane: a local backend on libuv handles; anything else on net.Socket (see fast-lane.ts). */
   private serveFast(server: Server, handle: TcpHandle): void {
-    const counters = this.env.state.listener(this.cfg.name);
-    if (this.env.draining() || counters.active >= this.cfg.maxConnections) {
-      const s = socketFromHandle(server, handle);
-      return void this.serve(s, new Origin(false, s, null)); // which refuses it, and counts that
-    }
     const client = acceptedEnd(handle);
     const origin = new Origin(false, client, null);
+    const why = this.refusal(origin);
+    if (why !== null) return this.refuse(client.toSocket(server), why);
     const conn = this.admit(client, origin);
     client.onClose = () => this.release(conn);
     void this.routeFast(server, conn, client, origin);
@@ -183,11 +219,13 @@ export class ForwardListener {
     }
   }
 
-  /** Counts a connection in (refusals are decided before). */
+  /** Counts a connection in (refusals are decided before; the budget was taken by {@link refusal}). */
   private admit(client: ConnSide, origin: Origin): Conn {
     const { state } = this.env;
     const counters = state.listener(this.cfg.name);
-    const conn: Conn = { listener: this.cfg.name, client, relay: null, pending: null };
+    const source = this.cfg.maxConnectionsPerSource > 0 && !origin.relayed ? origin.addresses.sourceAddress : null;
+    const conn: Conn = { listener: this.cfg.name, client, relay: null, pending: null, source };
+    if (source !== null) this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
     counters.active++;
     counters.accepted++;
     if (origin.relayed) counters.relayedIn++;
@@ -200,6 +238,12 @@ export class ForwardListener {
     const { state } = this.env;
     state.listener(conn.listener).active--;
     state.conns.delete(conn);
+    this.env.budget.give();
+    if (conn.source !== null) {
+      const n = this.perSource.get(conn.source)! - 1;
+      if (n === 0) this.perSource.delete(conn.source);
+      else this.perSource.set(conn.source, n);
+    }
     conn.pending?.destroy();
     this.env.closed?.();
   }
@@ -214,6 +258,11 @@ export class ForwardListener {
     server?.close();
   }
 
+  /** The forwarder closed for good: its share of the budget goes to the process's other listeners. */
+  leave(): void {
+    this.leaveBudget();
+  }
+
   /** A new config (same listener name): new pools and balancer for the next connections. */
   update(cfg: ListenerConfig): void {
     if (cfg.balance !== this.cfg.balance) this.balancers.clear();
@@ -226,17 +275,9 @@ export class ForwardListener {
   }
 
   private async serve(socket: Socket, origin: Origin): Promise<void> {
-    const { state } = this.env;
-    const counters = state.listener(this.cfg.name);
     socket.on('error', noop); // setup-phase errors surface as 'close'; the relay adds its own handler
-    if (this.env.draining()) {
-      counters.refusedDraining++;
-      return refuse(socket);
-    }
-    if (counters.active >= this.cfg.maxConnections) {
-      counters.refusedCap++;
-      return refuse(socket);
-    }
+    const why = this.refusal(origin);
+    if (why !== null) return this.refuse(socket, why);
     const conn = this.admit(socket, origin);
     socket.once('close', () => this.release(conn));
     socket.setNoDelay(true);
@@ -251,7 +292,7 @@ export class ForwardListener {
         const route = name === null ? -1 : this.cfg.sni.routes.findIndex((r) => r.names.some((n) => sniMatches(n, name)));
         if (route >= 0) poolId = `sni:${route}`;
         else if (this.cfg.sni.unmatched === 'reject' || hello.result.kind === 'invalid') {
-          counters.sniRejected++;
+          this.env.state.listener(this.cfg.name).sniRejected++;
           return void socket.destroy();
         }
       }

@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { splitKey } from '../probe/types.js';
+import type { ConnectionBudget } from './budget.js';
 import type { DrainResult } from './drain.js';
 import type { LoadReporter } from './load.js';
 import type { OutlierDetector } from './passive.js';
@@ -19,6 +20,7 @@ import type { ForwarderState } from './state.js';
  */
 export interface MeteredForwarder {
   readonly region: string;
+  readonly budget: ConnectionBudget;
   readonly state: ForwarderState;
   readonly outlier: Pick<OutlierDetector, 'ejected'>;
   readonly loadReporter: Pick<LoadReporter, 'published' | 'failed'> | null;
@@ -79,7 +81,7 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
   counter(
     registry,
     'meridian_forward_connections_total',
-    'Client connections by outcome: accepted, refused at the cap or while draining, failed (no backend anywhere), relayed out to / in from another region, SNI rejected, idle timeout.',
+    'Client connections by outcome: accepted, refused at the cap, while draining, at the fd budget or at the per-source limit, failed (no backend anywhere), relayed out to / in from another region, SNI rejected, idle timeout.',
     ['region', 'listener', 'outcome'],
     (set) => {
       each((fwd, region) => {
@@ -88,6 +90,8 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
             accepted: c.accepted,
             refused_cap: c.refusedCap,
             refused_draining: c.refusedDraining,
+            refused_budget: c.refusedBudget,
+            refused_source: c.refusedSource,
             failed: c.failed,
             relayed_out: c.relayedOut,
             relayed_in: c.relayedIn,
@@ -181,6 +185,22 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
           if (lane !== null) set({ region, listener }, lane === 'fast' ? 1 : 0);
         }
       });
+    },
+  );
+  gauge(
+    registry,
+    'meridian_forward_fd_budget',
+    'The process file-descriptor budget (src/forward/budget.ts): kind=limit (RLIMIT_NOFILE read at start), reserve (kept for DNS, admin API, metrics, probes), connections (relayed connections allowed, two fds each), in_use (relayed connections open), lingering (refusals reading up to the client FIN).',
+    ['kind'],
+    (set) => {
+      // One budget per process: every forwarder shares it, so the first one's is the process's.
+      const b = forwarders()[0]?.budget;
+      if (!b) return;
+      if (b.limit !== null) set({ kind: 'limit' }, b.limit);
+      set({ kind: 'reserve' }, b.reserve);
+      if (b.connections !== Infinity) set({ kind: 'connections' }, b.connections);
+      set({ kind: 'in_use' }, b.inUse);
+      set({ kind: 'lingering' }, b.lingering);
     },
   );
   gauge(registry, 'meridian_forward_draining', '1 while the forwarder drains (not accepting).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.draining ? 1 : 0)));

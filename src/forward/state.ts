@@ -33,6 +33,10 @@ export interface ListenerCounters {
   accepted: number;
   refusedCap: number;
   refusedDraining: number;
+  /** Refused because the process's relayed-connection budget (budget.ts) was used up. */
+  refusedBudget: number;
+  /** Refused because its client address had `maxConnectionsPerSource` open. */
+  refusedSource: number;
   /** Closed without a backend: no local one reachable and no region to relay to. */
   failed: number;
   /** Sent to another region's forwarder / received from one. */
@@ -43,7 +47,7 @@ export interface ListenerCounters {
 }
 
 export function newListenerCounters(): ListenerCounters {
-  return { active: 0, accepted: 0, refusedCap: 0, refusedDraining: 0, failed: 0, relayedOut: 0, relayedIn: 0, idleTimeouts: 0, sniRejected: 0 };
+  return { active: 0, accepted: 0, refusedCap: 0, refusedDraining: 0, refusedBudget: 0, refusedSource: 0, failed: 0, relayedOut: 0, relayedIn: 0, idleTimeouts: 0, sniRejected: 0 };
 }
 
 /** One side of a connection as drain and shutdown see it: a net.Socket, or a fast-lane handle. */
@@ -60,6 +64,8 @@ export interface Conn {
   relay: Relay | null;
   /** A backend or relay connection being made, so drain and close can abort it too. */
   pending: ConnSide | null;
+  /** The client address counted against `maxConnectionsPerSource`, or null (no limit, or relayed in). */
+  source: string | null;
 }
 
 export class ForwarderState {

@@ -15,6 +15,8 @@ import { build } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
 import { createMetrics } from '../obs/metrics.js';
 import { listenMetrics } from './metrics.js';
+import { ConfigError } from '../config/load.js';
+import { budgetProblems, openBudget } from './fds.js';
 import type { ConfigFollower } from '../store/follow.js';
 import { openGeo } from './services.js';
 import { ConfigSources, reloadRole } from './sources.js';
@@ -43,7 +45,12 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     const plane = openHealthPlane(yaml, { log, probes: true });
     stack.push('health plane', () => plane.close());
     const registry = createMetrics({ health: () => plane });
-    const deps = { health: plane.source, bus: plane.bus, geo: () => geo?.current ?? null, log, metrics: registry, ...(opts.id ? { instanceId: opts.id } : {}) };
+    // Read once at start: relayed connections can never take the descriptors the rest needs (fds.ts).
+    const budget = openBudget(yaml, 'forward', 1);
+    const over = budgetProblems(yaml, budget);
+    if (over.length) throw new ConfigError(over);
+    log.info({ fdLimit: budget.limit, fdReserve: budget.reserve, relayedConnections: budget.connections }, 'fd budget');
+    const deps = { health: plane.source, bus: plane.bus, geo: () => geo?.current ?? null, log, metrics: registry, budget, ...(opts.id ? { instanceId: opts.id } : {}) };
     const forwarder = await stack.open(
       'forwarder',
       () => startForwarder(yaml, opts.region, deps),
@@ -58,6 +65,8 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
       plane,
       follower: null,
       apply(next) {
+        const problems = budgetProblems(next, budget);
+        if (problems.length) return problems;
         config = next;
         plane.update(next);
         forwarder.update(next);

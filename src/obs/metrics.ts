@@ -233,6 +233,12 @@ export function createProbeMetrics(): {
   };
 }
 
+/**
+ * Open connections the /metrics listener keeps (more are closed at once): a few scrapers need a
+ * few, and the bound is part of the descriptors src/node/fds.ts reserves for it.
+ */
+export const METRICS_MAX_CONNECTIONS = 16;
+
 /** Serves GET /metrics; anything else is 404. */
 export function serveMetrics(registry: Registry, host: string, port: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
@@ -245,6 +251,7 @@ export function serveMetrics(registry: Registry, host: string, port: number): Pr
       () => res.writeHead(500).end(),
     );
   });
+  server.maxConnections = METRICS_MAX_CONNECTIONS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

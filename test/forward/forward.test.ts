@@ -326,6 +326,9 @@ for (const lane of ['fast', 'socket'] as const)
         /^meridian_forward_backend_connect_time_seconds\{region="eu",endpoint="b1"\} \d/m,
         /^meridian_forward_bytes_total\{region="eu",direction="from_client"\} 7$/m,
         /^meridian_forward_draining\{region="eu"\} 0$/m,
+        // A forwarder started without a budget (src/node/fds.ts makes one per process): unbounded, but counted.
+        /^meridian_forward_fd_budget\{kind="in_use"\} 1$/m,
+        /^meridian_forward_connections_total\{region="eu",listener="web",outcome="refused_budget"\} 0$/m,
         new RegExp(`^meridian_forward_fast_lane\\{region="eu",listener="web"\\} ${lane === 'fast' ? 1 : 0}$`, 'm'),
         // One open connection: client and backend socket each hold one 64 KiB read buffer.
         /^meridian_forward_read_buffer_bytes\{region="eu"\} 131072$/m,
@@ -333,7 +336,7 @@ for (const lane of ['fast', 'socket'] as const)
         assert.match(text, re);
       const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
       assert.doesNotMatch(text, /^meridian_forward_backend_connect_time_seconds\{region="eu",endpoint="b0"\}/m);
-      assert.ok(names.length === 17 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
+      assert.ok(names.length === 18 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
       c.socket.end();
       await c.closed;
       await until(() => fwd.stats.active === 0);
