@@ -16,7 +16,9 @@ import { ChangeRunner, storeError } from './change.js';
 import type { AdminDeps } from './context.js';
 import { DrainController } from './drain.js';
 import { FixedWindowLimiter } from './limit.js';
+import { describeConstraint } from '../config/schema-messages.js';
 import { typeMismatch } from './strict.js';
+import { normaliseQueryBooleans, requestValidationError } from './validation.js';
 import { AdminError, ERRORS } from './errors.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
@@ -37,13 +39,7 @@ export interface AdminAppHandle {
 /** Maps fastify's own errors (validation, body parsing, limits) onto the registry. */
 function toAdminError(err: FastifyError): AdminError {
   if (err instanceof AdminError) return err;
-  if (err.validation) {
-    const first = err.validation[0];
-    const where = err.validationContext ?? 'body';
-    const field = `${where}${first?.instancePath ?? ''}`;
-    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
-    return new AdminError('MERIDIAN_ERR_VALIDATION', `${field}${missing ? '/' + missing : ''} ${first?.message ?? 'is invalid'}`, missing ? `${field}/${missing}` : field);
-  }
+  if (err.validation) return requestValidationError(err.validation, err.validationContext ?? 'body');
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AdminError('MERIDIAN_ERR_BODY_TOO_LARGE');
@@ -73,7 +69,8 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
       const e = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new AdminError('MERIDIAN_ERR_VALIDATION', err.message, 'url') : toAdminError(err);
       void (reply as unknown as FastifyReply).status(e.status).send(e.toJSON());
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // verbose: each error carries its schema, so validation.ts can say what is allowed.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, verbose: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const tokens = new TokenAuthority(deps.store.tokens, deps.staticTokens, 1000, () => deps.localTokens?.() ?? []);
@@ -157,10 +154,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
 
   // Bodies are checked for JSON types before Ajv, whose type coercion is for the query string only.
   app.addHook('preValidation', async (req: FastifyRequest) => {
+    normaliseQueryBooleans(req);
     const schema = req.routeOptions.schema?.body;
     if (!schema || req.body === undefined || req.body === null) return;
     const m = typeMismatch(schema as object, req.body, 'body');
-    if (m) throw new AdminError('MERIDIAN_ERR_VALIDATION', `${m.path} must be ${m.expected}`, m.path);
+    if (m) throw new AdminError('MERIDIAN_ERR_VALIDATION', `${m.path} ${describeConstraint({ kind: 'type', type: m.expected.split(' or ').join(',') })}`, m.path);
   });
 
   guardDryRuns(app);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import { StaticTokenSchema } from '../admin/config.js';
 import { newSecret, sha256Hex } from '../admin/auth.js';
+import { schemaMessage } from '../config/schema-messages.js';
 
 const USAGE = 'usage: meridian token new --name NAME --role viewer|operator|admin\n       meridian token hash   (reads a secret on stdin, prints its sha256)\n';
 
@@ -32,7 +33,7 @@ export async function tokenCommand(args: string[]): Promise<number> {
   }
   const secret = newSecret();
   const entry = { name: values.name ?? '', role: values.role ?? '', sha256: sha256Hex(secret) };
-  const problems = [...Value.Errors(StaticTokenSchema, entry)].map((e) => `${e.path.slice(1)}: ${e.message}`);
+  const problems = [...Value.Errors(StaticTokenSchema, entry)].map((e) => `${e.path.slice(1)}: ${schemaMessage(e)}`);
   if (problems.length) {
     process.stderr.write(`token new: ${problems.join('; ')}\n${USAGE}`);
     return 2;

@@ -16,6 +16,7 @@ import { dedupe, validateZone } from '../zone/validate.js';
 import { compileZone, isAtOrBelow, parentName, type Zone } from '../zone/zone.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
 import { RegionSchema, ServiceSchema, type RegionSource } from './schema.js';
+import { schemaMessage } from './schema-messages.js';
 import { checkRegionBlocks } from './sections.js';
 
 // No line breaks, and nothing that would start a directive or a comment where a field begins: each
@@ -129,8 +130,9 @@ export function owningOrigin(name: string, origins: string[]): string | null {
 export function compileDocument(input: unknown, probeDefaults: unknown = {}): CompileResult {
   const document = Value.Default(ConfigDocumentSchema, structuredClone(input ?? {})) as ConfigDocument;
   const problems: DocumentProblem[] = [];
-  for (const e of Value.Errors(ConfigDocumentSchema, document)) problems.push({ path: e.path || '/', reason: e.message });
-  for (const { pointer, error } of checkRegionBlocks(document.regions)) problems.push({ path: pointer, reason: error.message });
+  // The reason names the field: an API client sees it as the message (src/admin/README.md, Errors).
+  for (const e of Value.Errors(ConfigDocumentSchema, document)) problems.push({ path: e.path || '/', reason: `${e.path || '/'} ${schemaMessage(e)}` });
+  for (const { pointer, error } of checkRegionBlocks(document.regions)) problems.push({ path: pointer, reason: `${pointer} ${schemaMessage(error)}` });
   if (problems.length) return { ok: false, problems: problems.slice(0, 50) };
 
   const origins = document.zones.map((z) => canonicalOrigin(z.origin));

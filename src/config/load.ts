@@ -17,6 +17,7 @@ import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocume
 import { parseListen, type ListenAddress } from './listen.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
 import { configSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
+import { schemaMessage } from './schema-messages.js';
 import { checkRegionBlocks, configSections, pathOf, type Sections } from './sections.js';
 
 // Components import parseListen from listen.ts; it stays exported here for the roles and commands.
@@ -44,12 +45,6 @@ export interface LoadedConfig extends Sections {
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
 
 /** TypeBox's message, except that a choice of words (`balance: fastest`) names the words it accepts. */
-function schemaMessage(e: ValueError): string {
-  const choices = (e.schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((s) => s.const);
-  if (choices?.length && choices.every((c) => typeof c === 'string')) return `must be one of ${choices.join(', ')}`;
-  return e.message;
-}
-
 /** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number {
   for (let p = path; ; p = p.slice(0, -1)) {

@@ -151,4 +151,54 @@ describe('admin API contract through a real meridian serve', () => {
     assert.equal((await node.api('GET', '/v1/status')).json.head, head, 'no new version');
     assert.equal((await node.api('GET', '/v1/audit?limit=1')).json[0].seq, audit, 'no audit entry');
   });
+  test('validation errors are coded, name the field, and say what is allowed (no raw schema-library text)', async () => {
+    const R = { location: { lat: 1, lon: 103, continent: 'AS', country: 'SG' }, addresses: { ipv4: ['203.0.113.9'] } };
+    const cases: [string, string, unknown, string, string, RegExp][] = [
+      ['PUT', '/v1/regions/spare', { ...R, forwarder: { capacity: 0 } }, 'MERIDIAN_ERR_INVALID_CONFIG', '/regions/2/forwarder/capacity', /must be at least 1/],
+      ['PUT', '/v1/regions/spare', { ...R, forwarder: { relays: 'x' } }, 'MERIDIAN_ERR_INVALID_CONFIG', '/regions/2/forwarder/relays', /unknown key "relays"/],
+      ['PUT', '/v1/regions/spare', { ...R, forwarder: { listen: { web: 5 } } }, 'MERIDIAN_ERR_INVALID_CONFIG', '/regions/2/forwarder/listen/web', /must be a string/],
+      ['PUT', '/v1/regions/spare', { ...R, state: 'sideways' }, 'MERIDIAN_ERR_VALIDATION', 'body/state', /must be one of up, down, drained/],
+      ['PUT', '/v1/regions/spare', { ...R, location: { ...R.location, continent: 'XX' } }, 'MERIDIAN_ERR_VALIDATION', 'body/location/continent', /must be one of AF, AN, AS, EU, NA, OC, SA/],
+      ['PUT', '/v1/regions/spare', { ...R, colour: 'red' }, 'MERIDIAN_ERR_VALIDATION', 'body/colour', /unknown key "colour"/],
+      ['PUT', '/v1/regions/spare', { ...R, endpoints: [{ address: '127.0.0.1' }] }, 'MERIDIAN_ERR_VALIDATION', 'body/endpoints/0/port', /is required/],
+      ['PUT', `/v1/services/x.${Z}`, { regions: [] }, 'MERIDIAN_ERR_VALIDATION', 'body/regions', /must have at least 1 item/],
+      ['PUT', `/v1/services/x.${Z}`, { regions: ['live'], answers: 99 }, 'MERIDIAN_ERR_VALIDATION', 'body/answers', /must be at most 16/],
+      ['POST', '/v1/tokens', { name: 'ci', role: 'god' }, 'MERIDIAN_ERR_VALIDATION', 'body/role', /must be one of viewer, operator, admin/],
+    ];
+    for (const [method, path, body, code, field, reason] of cases) {
+      const r = await node.api(method, path, body);
+      const what = `${method} ${path} ${JSON.stringify(body)}: ${r.text}`;
+      assert.equal(r.status, 400, what);
+      assert.equal(r.json.error.code, code, what);
+      assert.equal(r.json.error.field, field, what);
+      assert.ok(r.json.error.message.startsWith(`${field} `), `the message names the field: ${what}`);
+      assert.match(r.json.error.message, reason, what);
+      assert.doesNotMatch(r.json.error.message, /Expected|Unexpected property|equal to constant|NOT have/, what);
+    }
+  });
+
+  test('?dryRun= takes true/false and 1/0; anything else is a coded 400', async () => {
+    const head = async (): Promise<number> => (await node.api('GET', '/v1/status')).json.head;
+    for (const v of ['1', 'true']) {
+      const before = await head();
+      const r = await node.api('PUT', `/v1/regions/spare/weight?dryRun=${v}`, { weight: 7 });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.dryRun, true, r.text);
+      assert.equal(await head(), before, `dryRun=${v} commits nothing`);
+    }
+    for (const [v, w] of [
+      ['0', 8],
+      ['false', 9],
+    ] as const) {
+      const r = await node.api('PUT', `/v1/regions/spare/weight?dryRun=${v}`, { weight: w });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.dryRun, undefined, r.text);
+      assert.equal((await node.api('GET', '/v1/regions/spare')).json.weight, w, `dryRun=${v} is a real write`);
+    }
+    const bad = await node.api('PUT', '/v1/regions/spare/weight?dryRun=yes', { weight: 10 });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.error.code, 'MERIDIAN_ERR_VALIDATION');
+    assert.equal(bad.json.error.field, 'querystring/dryRun');
+    assert.match(bad.json.error.message, /^querystring\/dryRun must be true or false \(or 1 or 0\)/);
+  });
 });

@@ -44,7 +44,7 @@ describe('meridian check', () => {
     {
       name: 'unknown key and bad value, each with its line',
       yaml: `dns:\n  listen: ["127.0.0.1:0"]\n  udpSize: 100\n  colour: blue\nzones:\n  - origin: gslb.example.com\n    file: zone\n`,
-      want: [/meridian\.yaml:3: \/dns\/udpSize: Expected integer to be greater or equal to 512/, /meridian\.yaml:4: \/dns\/colour: Unexpected property/],
+      want: [/meridian\.yaml:3: \/dns\/udpSize: must be at least 512/, /meridian\.yaml:4: \/dns\/colour: unknown key "colour"/],
     },
     {
       name: 'listen address that is not an IP',

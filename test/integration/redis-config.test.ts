@@ -52,7 +52,7 @@ describe('redis: section through the CLI', () => {
     withConfig(`redis:\n  url: redis://127.0.0.1:6379\n  password: hunter2\n`, (config) => {
       const r = meridian(['check', '--config', config]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /meridian\.yaml:8: \/redis\/password: Unexpected property/);
+      assert.match(r.stderr, /meridian\.yaml:8: \/redis\/password: unknown key "password"/);
     });
   });
 

@@ -13,10 +13,10 @@ import type { Role } from '../../store/types.js';
  * `?dryRun=` on a write that cannot be tried without doing it (tokens: the secret is the change).
  * Declared so that clients see it in /openapi.json; `true` is refused by app.ts before the handler.
  */
-export const DryRunRefused = Type.Optional(Type.Boolean({ description: 'not supported here: true is refused with 400 MERIDIAN_ERR_DRY_RUN_UNSUPPORTED and nothing is changed' }));
+export const DryRunRefused = Type.Optional(Type.Boolean({ description: 'not supported here: true (or 1) is refused with 400 MERIDIAN_ERR_DRY_RUN_UNSUPPORTED and nothing is changed' }));
 
 /** `?dryRun=` on a write that answers what it would do and changes nothing (config versions, overrides). */
-export const DryRunHonoured = Type.Optional(Type.Boolean({ description: 'validate and show the diff and the answers that would change; commit nothing' }));
+export const DryRunHonoured = Type.Optional(Type.Boolean({ description: 'true or 1: validate and show the diff and the answers that would change; commit nothing (false or 0: a real write)' }));
 
 /** `?sample=`: the clients a dry run compares answers for. */
 export const DryRunSample = Type.Optional(Type.String({ maxLength: 64_000, description: 'dry run: comma-separated client addresses to compare answers for' }));
