@@ -15,6 +15,7 @@ import { canonicalOrigin } from './zone/parse.js';
 import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
 import { loadConfigFile } from './node/config.js';
+import { sighup } from './commands/signals.js';
 
 const USAGE = `meridian ${VERSION} — global DNS traffic manager
 
@@ -44,12 +45,15 @@ The admin API (admin.listen, default 127.0.0.1:8053) edits zones, regions and se
 config; see src/admin/README.md. With an admin: section the YAML's zones/regions/services only seed
 an empty store.
 Signals (serve): SIGHUP reloads config and zones (a bad file is rejected, old data keeps answering);
-SIGTERM/SIGINT stop.`;
+SIGTERM/SIGINT stop. A SIGHUP sent while serve, probe or forward starts is applied once it runs.`;
 
 const DEFAULT_CONFIG = 'zones/meridian.yaml';
 
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  // Handled from the first moment, as probe and forward do: a SIGHUP while the node starts (it may
+  // wait for the store) is applied once it runs instead of killing it.
+  const hup = sighup();
   const log = createLogger();
   const configPath = resolve(values.config ?? DEFAULT_CONFIG);
   let node;
@@ -74,12 +78,13 @@ async function serve(args: string[]): Promise<number> {
       `Try:  dig @${first.host} -p ${first.boundPort} www.${zone} A\n` +
       `      dig @${first.host} -p ${first.boundPort} ${zone} SOA +tcp\n\n`,
   );
-  process.on('SIGHUP', () => node.reload());
+  hup.ready(() => node.reload());
   await new Promise<void>((done) => {
     const stop = (): void => done();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  hup.ignore();
   log.info('stopping');
   await node.close();
   return 0;
