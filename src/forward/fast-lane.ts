@@ -16,7 +16,8 @@
  * - test/forward/fast-lane.test.ts fails on a Node where the lane is missing, and the forwarder
  *   suites run with it on (the default), so the contract of relay.ts is tested on this code.
  *
- * Contract: the one of relay.ts (backpressure, half-close, an error closes both, idle timeout,
+ * Contract: the one of relay.ts (backpressure, half-close, an error closes both and resets the
+ * other side, idle timeout,
  * `onEnd` once after both handles closed). Backpressure here is one read chunk per direction: a
  * side stops reading while a write of its bytes to the other side is queued, so memory per
  * connection is its two read buffers (`forward.readBufferBytes` each, from the pool relay.ts
@@ -41,6 +42,8 @@ export interface TcpHandle {
   writeBuffer(req: WriteReq, data: Uint8Array): number;
   shutdown(req: ShutdownReq): number;
   close(callback?: () => void): void;
+  /** uv_tcp_close_reset: closes with an RST. Fails (and must not be followed by close) on a handle with a shutdown issued. */
+  reset?(callback?: () => void): number;
   setNoDelay(on: boolean): number;
   connect(req: ConnectReq, address: string, port: number): number;
   connect6(req: ConnectReq, address: string, port: number): number;
@@ -162,6 +165,8 @@ export class LaneEnd {
   buf: Buffer | null = null;
   /** This side sent its FIN. */
   eof = false;
+  /** A shutdown (our FIN) was issued toward this side: it can no longer be reset, only closed. */
+  shutdownIssued = false;
   /** Called once when the handle has closed (not when it was handed to a net.Socket). */
   onClose: (() => void) | null = null;
   dialing: Dialing | null = null;
@@ -215,6 +220,16 @@ export class LaneEnd {
       d.resolve(new Error('aborted'));
     }
     this.handle.close(onHandleClosed);
+  }
+
+  /** Closes with an RST (the other side failed), or with close() where a reset is not possible. */
+  reset(): void {
+    if (this.destroyed) return;
+    if (this.shutdownIssued || typeof this.handle.reset !== 'function' || this.dialing !== null) return this.close();
+    this.destroyed = true;
+    // node's TCPWrap::Reset marks the handle closing whatever uv_tcp_close_reset returns, so a
+    // failure cannot fall back to close(); it fails only on a handle with a shutdown, excluded above.
+    this.handle.reset(onHandleClosed);
   }
 
   /**
@@ -330,7 +345,7 @@ function onLaneRead(this: TcpHandle): undefined {
   if (nread > 0) return pair.forward(end!, nread);
   if (nread === 0) return undefined;
   if (nread === B!.UV_EOF) pair.ended(end!);
-  else pair.finish('error', uvError(nread, 'read'));
+  else pair.finish('error', uvError(nread, 'read'), end!);
   return undefined;
 }
 
@@ -339,7 +354,8 @@ function afterRelayWrite(this: WriteReq, status: number): void {
   const pair = src.pair!;
   this.buffer = null;
   if (pair.closing) return;
-  if (status < 0) return pair.finish('error', uvError(status, 'write'));
+  // The write toward src's peer failed: that side is the broken one.
+  if (status < 0) return pair.finish('error', uvError(status, 'write'), src.peer!);
   pair.active = true;
   if (this.async && !src.eof) src.handle.readStart();
 }
@@ -426,6 +442,7 @@ export class LanePair extends IdleClock implements Relay, RelayCounters {
     req.handle = dst.handle;
     req.oncomplete = afterShutdown;
     this.shutdownsIssued++;
+    dst.shutdownIssued = true;
     // libuv's shutdown waits for the writes queued before it: the FIN follows the data.
     if (dst.handle.shutdown(req) !== 0) this.finish('error', new Error('shutdown failed'));
   }
@@ -435,12 +452,18 @@ export class LanePair extends IdleClock implements Relay, RelayCounters {
     if (this.client.eof && this.upstream.eof && this.shutdownsDone === this.shutdownsIssued) this.finish('done', null);
   }
 
-  finish(how: RelayEnd, err: Error | null): void {
+  /** Ends the pair; `failed` = the side whose error ended it: it is closed and the other side reset. */
+  finish(how: RelayEnd, err: Error | null, failed: LaneEnd | null = null): void {
     if (this.closing) return;
     this.closing = true;
     this.how = how;
     this.error = err;
     untrackIdle(this);
+    if (failed !== null) {
+      failed.close();
+      failed.peer!.reset();
+      return;
+    }
     this.client.close();
     this.upstream.close();
   }

@@ -9,7 +9,10 @@
  * - Half-close: a FIN from one side is passed on with `end()` once its data is flushed, and the
  *   other direction keeps flowing (both sockets must have `allowHalfOpen: true`). The connection is
  *   over when both directions have ended.
- * - Errors: an error on either socket destroys both (no half-dead pairs).
+ * - Errors: an error on either socket destroys both (no half-dead pairs), and the other side is
+ *   reset, not closed with a FIN: a backend's reset must not make a truncated stream look complete
+ *   to the client (nor a client's reset look like a finished request to the backend). A side that
+ *   has already sent its FIN can only be closed.
  * - Idle: no byte read on either side and no progress of either write queue for `idleTimeoutMs`
  *   closes both (checked by one sweep timer for all pairs, so within a sweep period of the limit).
  * - `onEnd` is called exactly once, after both sockets have closed.
@@ -218,7 +221,7 @@ function onEndOfInput(this: RelaySocket): void {
   this[PAIR]?.ended(this);
 }
 function onSocketError(this: RelaySocket, err: Error): void {
-  this[PAIR]?.destroyBoth('error', err);
+  this[PAIR]?.failed(this, err);
 }
 function onSocketClose(this: RelaySocket): void {
   this[PAIR]?.closed(this);
@@ -321,6 +324,18 @@ class Pair extends IdleClock implements Relay {
 
   protected idleTimedOut(): void {
     this.destroyBoth('idle', null);
+  }
+
+  /** `src` failed (reset, or any socket error): close it, and reset the other side. */
+  failed(src: RelaySocket, err: Error): void {
+    const other = src === this.client ? this.backend : this.client;
+    if (this.how === null && !other.destroyed && !other.writableEnded) {
+      this.how = 'error';
+      this.error = err;
+      untrackIdle(this);
+      other.resetAndDestroy();
+    }
+    this.destroyBoth('error', err);
   }
 
   destroyBoth(how: RelayEnd, err: Error | null): void {

@@ -3,10 +3,9 @@
  * its listeners, proxies, and on SIGTERM drains (the open connection finishes) and exits 0.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { spawnRole, type LogLine } from '../helpers/role.js';
-import { client, makeConfig, roundTrip, startBackend, webListener } from './helpers.js';
+import type { LogLine } from '../helpers/role.js';
+import { client, makeConfig, roundTrip, spawnForward, startBackend, webListener } from './helpers.js';
 
 describe('meridian forward (process)', () => {
   it('serves, then drains on SIGTERM and exits 0', async (t) => {
@@ -18,16 +17,10 @@ describe('meridian forward (process)', () => {
     });
     // spawnRole's waits are bounded and stop polling when they give up (a poll that went on after
     // its timeout kept this file's process alive after a failure).
-    const proc = spawnRole(['forward', '--region', 'eu', '--config', join(dir, 'meridian.yaml')], { REDIS_URL: '' });
+    // "ready" is logged once SIGTERM drains (the forwarder's own line comes before).
+    const { proc, port } = await spawnForward(dir);
     t.after(() => proc.stop());
     const seen = (msg: string): Promise<LogLine> => proc.line((l) => l.msg === msg, 60_000, `"${msg}"`);
-    await seen('ready'); // logged once SIGTERM drains (the forwarder's own line comes before)
-    const ready = proc.lines.find((l) => l.msg === 'forwarder ready')!;
-    const port = Number(
-      String((ready.listeners as string[])[0])
-        .split(':')
-        .pop(),
-    );
     const c = await client(port);
     await roundTrip(c, 'through the forward process');
     proc.proc.kill('SIGTERM');

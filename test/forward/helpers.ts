@@ -11,6 +11,7 @@ import type { LoadedConfig } from '../../src/config/load.js';
 import { startForwarder, type Forwarder, type ForwarderDeps } from '../../src/forward/forwarder.js';
 import { StaticHealth } from '../../src/health/snapshot.js';
 import { loadConfigFile } from '../../src/node/config.js';
+import { spawnRole, type RoleProcess } from '../helpers/role.js';
 
 export const SERVICE = 'www.gslb.example.com';
 const ZONE = '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n';
@@ -205,4 +206,22 @@ export async function until(cond: () => boolean, timeoutMs = 5_000, what = 'cond
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** `meridian forward --region <region>` on the config `makeConfig` wrote in `dir` (no Redis), once ready; its first listener's port. */
+export async function spawnForward(dir: string, region = 'eu'): Promise<{ proc: RoleProcess; port: number }> {
+  const proc = spawnRole(['forward', '--region', region, '--config', join(dir, 'meridian.yaml')], { REDIS_URL: '' });
+  try {
+    await proc.line((l) => l.msg === 'ready', 60_000, '"ready"');
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const ready = proc.lines.find((l) => l.msg === 'forwarder ready')!;
+  const port = Number(
+    String((ready.listeners as string[])[0])
+      .split(':')
+      .pop(),
+  );
+  return { proc, port };
 }
