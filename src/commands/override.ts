@@ -21,7 +21,7 @@ import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../
 import type { LoadedConfig } from '../config/load.js';
 import { openBus, redisConnectionOf } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
-import { formatOverrides, makeOverride, parseScope, type ParsedScope } from '../health/overrides.js';
+import { formatOverrides, makeOverride, parseDuration, parseScope, type ParsedScope } from '../health/overrides.js';
 import type { Override } from '../health/types.js';
 import { createLogger } from '../obs/log.js';
 import { storeOpener } from '../node/store.js';
@@ -45,12 +45,51 @@ interface Flags {
 /** What a set or clear asks for, validated before anything is sent or written. */
 type Action = { verb: 'set'; scope: ParsedScope; override: Override } | { verb: 'clear'; scope: ParsedScope; reason: string; author: string };
 
+/** A usage problem: one coded line on stderr and exit 2, before anything is read or written. */
+class UsageError extends Error {
+  constructor(
+    readonly code: 'MERIDIAN_ERR_USAGE' | 'MERIDIAN_ERR_INVALID_DURATION',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const OPTIONS = { config: { type: 'string', short: 'c' }, for: { type: 'string' }, reason: { type: 'string' }, author: { type: 'string' }, token: { type: 'string' } } as const;
+
+/** The arguments, with `--for` checked as a duration (a negative one, `--for -5m`, included). */
+function parseOverrideArgs(args: string[]) {
+  // parseArgs takes `-5m` after `--for` for an option and throws a TypeError with a stack.
+  const i = args.indexOf('--for');
+  if (i >= 0 && args[i + 1]?.startsWith('-')) throw new UsageError('MERIDIAN_ERR_INVALID_DURATION', `--for ${args[i + 1]}: a duration must be positive, e.g. 30m, 2h or 1h30m`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    throw new UsageError('MERIDIAN_ERR_USAGE', `${(err as Error).message.split('\n')[0]} (${USAGE.split('\n')[0]})`);
+  }
+  const forText = parsed.values.for;
+  if (forText !== undefined) {
+    try {
+      parseDuration(forText);
+    } catch (err) {
+      const reason = (err as Error).message.replace(/^duration: /, '');
+      throw new UsageError('MERIDIAN_ERR_INVALID_DURATION', `--for ${forText}: ${forText.startsWith('-') ? 'a duration must be positive, e.g. 30m, 2h or 1h30m' : reason}`);
+    }
+  }
+  return parsed;
+}
+
 export async function overrideCommand(args: string[], defaultConfig: string): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, for: { type: 'string' }, reason: { type: 'string' }, author: { type: 'string' }, token: { type: 'string' } },
-  });
+  let parsed;
+  try {
+    parsed = parseOverrideArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`override: ${err.code}: ${err.message}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const [verb, scopeText, stateText] = positionals;
   const loaded = loadConfigFile(values.config ?? defaultConfig);
   if (!loaded.ok) {
