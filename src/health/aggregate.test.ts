@@ -153,6 +153,19 @@ describe('aggregate: region fraction (down ⇔ up / counted < regionUpFraction)'
     assert.equal(h.addressUp('eu', '192.0.2.2'), true);
     assert.equal(h.addressUp('us', '192.0.2.1'), true);
   });
+
+  it("an endpoint at one of the region's addresses takes that address down with it (by probes or override), the region stays up", () => {
+    const regions: RegionInput[] = [{ id: 'us', endpoints: ['us/b1', 'us/b2', 'us/fwd'], addressEndpoints: { 'us/fwd': '192.0.2.10' } }];
+    const down = run({ regions, views: [view('v1', { 'us/b1': 'u', 'us/b2': 'u', 'us/fwd': 'd' })] });
+    assert.equal(down.region('us'), 'up');
+    assert.equal(down.addressUp('us', '192.0.2.10'), false);
+    assert.equal(down.addressUp('us', '192.0.2.11'), true);
+    const up = run({ regions, views: [view('v1', { 'us/b1': 'u', 'us/b2': 'd', 'us/fwd': 'u' })] });
+    assert.equal(up.addressUp('us', '192.0.2.10'), true, 'a backend down leaves the address up');
+    const forced = run({ regions, views: [view('v1', { 'us/b1': 'u', 'us/b2': 'u', 'us/fwd': 'u' })], overrides: [ov('endpoint/us/fwd' as OverrideScope, 'down')] });
+    assert.equal(forced.addressUp('us', '192.0.2.10'), false);
+    assert.notEqual(forced.fingerprint, up.fingerprint);
+  });
 });
 
 describe('aggregate: overrides', () => {

@@ -9,6 +9,9 @@
  *   No report from any live vantage → `coldStart`.
  * - Region: down ⇔ up endpoints / counted endpoints < regionUpFraction, where drained endpoints
  *   are not counted; every endpoint drained → drained; no endpoints at all → up.
+ * - Address: an endpoint at one of the region's own addresses that is down takes that address out
+ *   of the answers (its backends may be fine, but clients cannot reach them through it); a region
+ *   with no address left is not handed out (src/policy/health.ts).
  * - Precedence: region override > region state in config (when not `up`) > endpoint votes;
  *   endpoint override > endpoint probes. Expired overrides are ignored.
  * - Load: a region's live forwarder reports give its utilisation; past `load.threshold` its
@@ -28,6 +31,11 @@ export interface RegionInput {
   state?: RegionState;
   /** Addresses forced down in config; every other address is up (Route 53: no check = healthy). */
   downAddresses?: string[];
+  /**
+   * Endpoints at one of the region's own addresses (a forwarder or load balancer clients connect
+   * to), by key: when one is down its address is down too, whatever the endpoints behind it say.
+   */
+  addressEndpoints?: Record<EndpointKey, string>;
 }
 
 export interface AggregateInput {
@@ -170,6 +178,8 @@ export function aggregate(input: AggregateInput): AggregatedHealth {
     for (const key of region.endpoints) {
       const v = endpointVerdict(key, live, overrides, quorum, coldStart);
       endpointMap.set(key, v);
+      const front = region.addressEndpoints?.[key];
+      if (front !== undefined && v.status === 'down') downAddresses.add(`${region.id}|${front}`);
       if (v.status === 'drained') continue;
       counted++;
       if (v.status === 'up') up++;

@@ -36,12 +36,17 @@ export function redisConnectionOf(config: LoadedConfig, env: NodeJS.ProcessEnv =
 }
 
 export function regionInputs(config: LoadedConfig): RegionInput[] {
-  return config.routing.regionSources.map((r) => ({
-    id: r.id,
-    endpoints: config.routing.endpoints.filter((e) => e.region === r.id).map((e) => e.key),
-    state: r.state,
-    downAddresses: r.downAddresses,
-  }));
+  return config.routing.regionSources.map((r) => {
+    const endpoints = config.routing.endpoints.filter((e) => e.region === r.id);
+    const own = new Set([...r.addresses.ipv4, ...r.addresses.ipv6]);
+    return {
+      id: r.id,
+      endpoints: endpoints.map((e) => e.key),
+      state: r.state,
+      downAddresses: r.downAddresses,
+      addressEndpoints: Object.fromEntries(endpoints.filter((e) => own.has(e.address)).map((e) => [e.key, e.address])),
+    };
+  });
 }
 
 /** What a config gives a probe vantage (embedded here, or `meridian probe`). */
