@@ -226,7 +226,10 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
 async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, core: DnsCore, sources: ConfigSources, log: Logger, stack: ResourceStack): Promise<ConfigFollower> {
   const follower = await followStore(opener, core.config, sources, log, stack, { localCopy: copy, restores: true });
   if (copy) {
-    const refresher = new CopyRefresher(copy, follower.gate, () => core.plane.source.overrides);
+    const refresher = new CopyRefresher(copy, follower.gate, () => core.plane.source.overrides, core.config.admin?.copyRefreshMs);
+    // A commit's audit entry comes with its version; tokens and other audit entries with a notice.
+    follower.onSideChange(() => void refresher.refresh());
+    follower.onApplied(() => void refresher.refresh());
     refresher.start();
     stack.push('local copy refresh', () => refresher.stop());
   }

@@ -31,6 +31,8 @@ export const AdminSchema = Type.Object(
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),
     /** TTL of answers carrying a region while it drains. */
     drainTtl: Type.Integer({ minimum: 0, maximum: 3600, default: 5 }),
+    /** Cluster mode: how often the local copy re-reads tokens and the audit tail (besides on every change notice). */
+    copyRefreshMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 5000 }),
     /** Recent client addresses kept for dry-run samples. */
     sampleSize: Type.Integer({ minimum: 0, maximum: 100_000, default: 1024 }),
     /** Pruning of old versions and audit entries by the nodes that serve the API (retention.ts). */

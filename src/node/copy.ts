@@ -1,9 +1,10 @@
 /**
  * Keeps a DNS node's local copy (src/store/local-copy.ts) current with what lives beside the config
  * version: the store's tokens and newest audit entries, and the overrides in force. The follower
- * writes the version itself; this refreshes the rest every `intervalMs` while the store can be
- * reached, so a Redis restarted empty can be re-seeded with all of it (src/store/follow.ts). What
- * changed in the last interval before Redis lost its data is what a restore cannot bring back.
+ * writes the version itself; this refreshes the rest on every change notice of the store (a token
+ * or audit write on any node) and every `intervalMs` while the store can be reached, so a Redis
+ * restarted empty can be re-seeded with all of it (src/store/follow.ts). Only a change made in the
+ * moment before Redis lost its data, before the notice's re-read, is what a restore cannot bring back.
  * @module
  */
 import { parseOverride } from '../health/overrides.js';
@@ -17,6 +18,8 @@ export const COPY_REFRESH_MS = 5_000;
 export class CopyRefresher {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** A refresh was asked for while one ran: it may have read before the change, so read again. */
+  private again = false;
 
   constructor(
     private readonly file: LocalCopyFile,
@@ -31,9 +34,21 @@ export class CopyRefresher {
     void this.refresh();
   }
 
-  /** One refresh (at most one at a time). Never rejects: a store that is away leaves the copy as it is. */
+  /**
+   * One refresh (at most one at a time; one asked for meanwhile runs after it). Never rejects: a
+   * store that is away leaves the copy as it is.
+   */
   refresh(): Promise<void> {
-    this.running ??= this.read().finally(() => (this.running = null));
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.read();
+      } while (this.again && this.timer !== null);
+    })().finally(() => (this.running = null));
     return this.running;
   }
 

@@ -18,6 +18,7 @@ import type { ConfigDocument } from '../config/document.js';
 import type { Logger } from '../obs/log.js';
 import { GatedStore } from './gate.js';
 import type { LocalCopyFile } from './local-copy.js';
+import { notify } from './records.js';
 import type { ConfigStore, VersionRecord } from './types.js';
 
 export interface FollowerOptions {
@@ -71,6 +72,7 @@ export class ConfigFollower {
   private unsubscribe: (() => void) | null = null;
   private closed = false;
   private readonly listeners: ((record: VersionRecord) => void)[] = [];
+  private readonly sideListeners = new Set<() => void>();
 
   constructor(private readonly opts: FollowerOptions) {
     this.gate = new GatedStore(opts.kind, () => this.store);
@@ -84,6 +86,11 @@ export class ConfigFollower {
   /** The version in force, or null before the first. */
   get record(): VersionRecord | null {
     return this.current;
+  }
+
+  /** Tokens or the audit log changed in the store (ConfigStore.onSideChange), whichever connection is current. */
+  onSideChange(listener: () => void): void {
+    this.sideListeners.add(listener);
   }
 
   /** Called after every applied version. */
@@ -111,13 +118,10 @@ export class ConfigFollower {
 
   private bootLocally(): void {
     const local = this.opts.localCopy?.latest;
-    if (local) this.applyRecord(local.record, false);
+    if (local) this.applyRecord(local.record);
     else {
       this.opts.log.warn('no local copy of the config yet: running the YAML config until the store has a version');
-      this.applyRecord(
-        { version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed },
-        false,
-      );
+      this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed });
     }
   }
 
@@ -144,9 +148,11 @@ export class ConfigFollower {
       await this.sync(store);
       const offVersion = store.onVersion(() => void this.catchUp());
       const offLost = store.onLost?.(() => void this.catchUp());
+      const offSide = store.onSideChange?.(() => notify(this.sideListeners, undefined, (err) => this.opts.log.error({ err }, 'onSideChange listener threw')));
       this.unsubscribe = () => {
         offVersion();
         offLost?.();
+        offSide?.();
       };
       // Notices only announce heads above the last one; a store that lost its history announces
       // nothing, so look at the head now and then as well (one GET).
@@ -205,7 +211,17 @@ export class ConfigFollower {
     if (head < this.version) this.opts.log.warn({ head, applied: this.version }, 'the config store is behind this node; following it');
     const record = await store.get(head);
     if (!record) throw new Error(`config version ${head} is missing from the store`);
-    this.applyRecord(record, true);
+    await this.applyStored(record);
+  }
+
+  /**
+   * A version from the store goes to the local copy before the role answers with it: a node
+   * SIGKILLed a moment after it answered with version N restarted from N-1 while the write was
+   * still queued (the e2e drill 9 caught it). A version the role refuses is taken back out.
+   */
+  private async applyStored(record: VersionRecord): Promise<void> {
+    await this.opts.localCopy?.update({ record });
+    if (!this.applyRecord(record) && this.current) await this.opts.localCopy?.update({ record: this.current });
   }
 
   /** An empty store while this node runs a version: Redis lost its data. Puts back what the copy holds. */
@@ -235,17 +251,17 @@ export class ConfigFollower {
     return store.head();
   }
 
-  private applyRecord(record: VersionRecord, persist: boolean): void {
+  /** Applies `record` to the role; false when the role refuses it (logged). */
+  private applyRecord(record: VersionRecord): boolean {
     const problems = this.opts.apply(record);
     if (problems.length) {
       this.opts.log.error({ version: record.version, problems: problems.slice(0, 5) }, 'config version does not compile on this node; keeping the previous one');
-      return;
+      return false;
     }
     this.current = record;
     this.opts.log.info({ version: record.version, author: record.author, action: record.action }, 'config version applied');
-    // Written in version order by the copy itself: a slow older write never lands after a newer one.
-    if (persist) void this.opts.localCopy?.update({ record });
     for (const l of this.listeners) l(record);
+    return true;
   }
 
   async close(): Promise<void> {

@@ -186,10 +186,10 @@ export class Mutex {
 }
 
 /** Calls every listener; one listener's exception must not stop the others or the store. */
-export function notify(listeners: Iterable<(version: number) => void>, version: number, onError?: (err: unknown) => void): void {
+export function notify<T>(listeners: Iterable<(value: T) => void>, value: T, onError?: (err: unknown) => void): void {
   for (const l of [...listeners]) {
     try {
-      l(version);
+      l(value);
     } catch (err) {
       onError?.(err);
     }

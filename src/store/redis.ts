@@ -9,6 +9,7 @@
  *   {meridian}:audit:seq       STRING  last audit seq (INCR in the same script as the XADD)
  *   {meridian}:tokens          HASH    <name> → JSON TokenRecord
  *   {meridian}:config          pub/sub channel: the new version number, as decimal text
+ *   {meridian}:changed         pub/sub channel: `tokens` or `audit` after such a write (onSideChange)
  *
  * A commit is one Lua script (compare head, write the version, its meta, the head, the audit entry,
  * publish), so it is atomic and exactly one of N racing commits on the same head wins. Audit seq is
@@ -134,6 +135,7 @@ export class RedisStore implements ConfigStore {
   private readonly durable: ReplicaWait;
   private readonly listeners = new Set<(version: number) => void>();
   private readonly lostListeners = new Set<() => void>();
+  private readonly sideListeners = new Set<() => void>();
   private readonly connectWaiters = new Set<() => void>();
   private readonly opts: RedisStoreOptions;
   private readonly now: () => number;
@@ -158,6 +160,7 @@ export class RedisStore implements ConfigStore {
       auditSeq: `${prefix}:audit:seq`,
       tokens: `${prefix}:tokens`,
       channel: `${prefix}:config`,
+      changed: `${prefix}:changed`,
     };
     this.opts = opts;
     this.now = opts.now ?? Date.now;
@@ -188,12 +191,13 @@ export class RedisStore implements ConfigStore {
       this.subscribed = false;
     });
     this.sub.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.changed) return this.sideChanged();
       if (channel !== this.keys.channel) return;
       const v = Number(message);
       if (Number.isSafeInteger(v)) this.announce(v);
       else void this.poll(); // unreadable notice: still "something changed", so look
     });
-    this.tokens = new RedisTokens(this.cmd, this.durable, this.keys.tokens, opts.log);
+    this.tokens = new RedisTokens(this.cmd, this.durable, this.keys.tokens, opts.log, () => this.publishChange('tokens'));
   }
 
   get connected(): boolean {
@@ -314,6 +318,7 @@ export class RedisStore implements ConfigStore {
     const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
     const [seq] = await this.durable.exec(this.pipeline().meridianAppendAudit(this.keys.audit, this.keys.auditSeq, maxLen, auditJson(full)), this.keys.audit);
     full.seq = Number(seq);
+    await this.publishChange('audit');
     return full;
   }
 
@@ -414,6 +419,11 @@ export class RedisStore implements ConfigStore {
     return () => this.lostListeners.delete(listener);
   }
 
+  onSideChange(listener: () => void): () => void {
+    this.sideListeners.add(listener);
+    return () => this.sideListeners.delete(listener);
+  }
+
   onVersion(listener: (version: number) => void): () => void {
     const l = (v: number): void => listener(v);
     this.listeners.add(l);
@@ -430,6 +440,7 @@ export class RedisStore implements ConfigStore {
     if (this.timer) clearInterval(this.timer);
     this.listeners.clear();
     this.lostListeners.clear();
+    this.sideListeners.clear();
     await Promise.all([quit(this.cmd), quit(this.sub)]);
   }
 
@@ -465,13 +476,27 @@ export class RedisStore implements ConfigStore {
 
   private async resubscribe(): Promise<void> {
     try {
-      await this.sub.subscribe(this.keys.channel);
+      await this.sub.subscribe(this.keys.channel, this.keys.changed);
       this.subscribed = true;
+      this.sideChanged(); // notices of token and audit writes sent while we were away are gone too
       this.wakeWaiters();
       void this.poll(); // notices published while we were away are gone: look at the head now
     } catch (err) {
       this.lastError = (err as Error).message; // dropped again before the reply; the next `ready` retries
     }
+  }
+
+  /**
+   * Tells every node that tokens or the audit log changed. The write is done whatever happens here:
+   * a lost notice only leaves the other copies to their periodic refresh (admin.copyRefreshMs).
+   */
+  private async publishChange(what: 'tokens' | 'audit'): Promise<void> {
+    await this.cmd.publish(this.keys.changed, what).catch((err: Error) => this.opts.log?.debug({ err: err.message }, 'config store: change notice not sent'));
+  }
+
+  private sideChanged(): void {
+    if (this.closed) return;
+    notify(this.sideListeners, undefined, (err) => this.opts.log?.error({ err }, 'config store: onSideChange listener threw'));
   }
 
   private wakeWaiters(): void {
@@ -493,6 +518,7 @@ class RedisTokens implements TokenStore {
     private readonly durable: ReplicaWait,
     private readonly key: string,
     private readonly log: Logger | undefined,
+    private readonly changed: () => Promise<void>,
   ) {}
 
   async list(): Promise<TokenRecord[]> {
@@ -511,16 +537,19 @@ class RedisTokens implements TokenStore {
   async put(token: TokenRecord): Promise<void> {
     const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
     await this.durable.exec(this.cmd.pipeline().hset(this.key, t.name, JSON.stringify(t)), this.key);
+    await this.changed();
   }
 
   async create(token: TokenRecord): Promise<boolean> {
     const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
     const [created] = await this.durable.exec(this.cmd.pipeline().hsetnx(this.key, t.name, JSON.stringify(t)), this.key, ([n]) => n === 1);
+    if (created === 1) await this.changed();
     return created === 1;
   }
 
   async delete(name: string): Promise<boolean> {
     const [deleted] = await this.durable.exec(this.cmd.pipeline().hdel(this.key, name), this.key, ([n]) => n === 1);
+    if (deleted === 1) await this.changed();
     return deleted === 1;
   }
 }

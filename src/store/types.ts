@@ -157,6 +157,12 @@ export interface ConfigStore {
    * unsubscribe function. Only stores that can lose their data apart from the nodes have it.
    */
   onLost?(listener: () => void): () => void;
+  /**
+   * Notice that tokens or the audit log changed (from this process or any other), so local copies
+   * re-read them at once; also fired after a reconnect, since notices sent meanwhile are gone.
+   * Only stores shared by several nodes have it. Returns an unsubscribe function.
+   */
+  onSideChange?(listener: () => void): () => void;
   /** Notice of every new head, from this process or any other. Returns an unsubscribe function. */
   onVersion(listener: (version: number) => void): () => void;
   close(): Promise<void>;

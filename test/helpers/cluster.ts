@@ -28,10 +28,10 @@ export function usEast(ipv4: string, extra: Record<string, unknown> = {}): Recor
 }
 
 /** Two regions, one failover service: the answer is us-east's address while us-east is up. */
-export function clusterConfig(redisUrl: string, adminPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function clusterConfig(redisUrl: string, adminPort: number, extra: Record<string, unknown> = {}, admin: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     health: { redisUrl },
-    admin: { listen: `127.0.0.1:${adminPort}`, tokens: [ADMIN_TOKEN] },
+    admin: { listen: `127.0.0.1:${adminPort}`, tokens: [ADMIN_TOKEN], ...admin },
     regions: [
       { id: 'us-east', ...usEast('192.0.2.10') },
       { id: 'eu-west', location: { lat: 53, lon: -6, continent: 'EU', country: 'IE' }, addresses: { ipv4: ['198.51.100.10'] } },
@@ -66,6 +66,8 @@ export interface ClusterNode {
 export interface ClusterNodeOptions {
   redisUrl: string;
   extra?: Record<string, unknown>;
+  /** Keys merged into the `admin:` section. */
+  admin?: Record<string, unknown>;
   /** Files written beside the config first (e.g. a local copy under `data/`). */
   files?: Record<string, string>;
   readyTimeoutMs?: number;
@@ -75,7 +77,7 @@ export async function startClusterNode(opts: ClusterNodeOptions): Promise<Cluste
   const adminPort = await freePort();
   const proc = await startMeridian({
     zones: [{ origin: ZONE, text: ZONE_TEXT }],
-    extra: clusterConfig(opts.redisUrl, adminPort, opts.extra),
+    extra: clusterConfig(opts.redisUrl, adminPort, opts.extra, opts.admin),
     ...(opts.files ? { files: opts.files } : {}),
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000, // a loaded 2-core box has taken over 20 s to start one
   });

@@ -39,7 +39,11 @@ describe('Redis restarted empty', { skip, timeout: 240_000 }, () => {
     // Each node's copy holds the token, the override and the version before Redis goes.
     for (const n of nodes) {
       const copy = (): string => readFileSync(join(n.proc.dir, 'data', 'local-copy.json'), 'utf8');
-      assert.ok(await waitFor(() => /"name":"ci"/.test(copy()) && /region\/us-east/.test(copy()) && copy().includes(EU), 20_000), 'the local copy caught up');
+      // The audit tail too: the region.put's entry is re-read once its version is applied.
+      assert.ok(
+        await waitFor(() => /"name":"ci"/.test(copy()) && /region\/us-east/.test(copy()) && copy().includes(EU) && copy().includes('"action":"region.put"'), 20_000),
+        'the local copy caught up',
+      );
     }
     auditBefore = (await a!.api('GET', '/v1/audit')).body;
   });
@@ -102,5 +106,34 @@ describe('Redis restarted empty', { skip, timeout: 240_000 }, () => {
     // A node that looks after another restored the store never sees it empty: at most once each.
     const lost = nodes.map((n) => n.logs().filter((l) => /lost its data/.test(String(l.msg))).length);
     assert.ok(lost.every((n) => n <= 1) && lost.some((n) => n === 1), `each node says at most once that the store lost its data: ${lost}`);
+  });
+});
+
+/**
+ * Regression (found by the e2e drill 5): a token made through one node a moment before Redis came
+ * back empty was lost when another node restored the store, since the copies re-read tokens only
+ * every 5 s. Every token (and audit) write now tells every node to refresh its copy at once. The
+ * periodic refresh is set to an hour here, so only that notice can bring the token into B's copy.
+ */
+describe('Redis restarted empty: a token made just before, on another node', { skip, timeout: 180_000 }, () => {
+  test("the node that restores has the token: the write's notice refreshed its copy", async (t) => {
+    const redis = await startRedis();
+    t.after(() => redis.stop());
+    const admin = { copyRefreshMs: 3_600_000 };
+    const [a, b] = [await startClusterNode({ redisUrl: redis.url, admin }), await startClusterNode({ redisUrl: redis.url, admin })];
+    t.after(async () => {
+      await a.stop();
+      await b.stop();
+    });
+    const token = await a.api('POST', '/v1/tokens', { name: 'fresh', role: 'viewer' });
+    assert.equal(token.status, 201, token.text);
+    const copyOfB = (): string => readFileSync(join(b.proc.dir, 'data', 'local-copy.json'), 'utf8');
+    assert.ok(await waitFor(() => /"name":"fresh"/.test(copyOfB()), 20_000), "B's copy holds the token made on A");
+    // A is gone, so B restores the store from its copy.
+    await a.stop();
+    await redis.restart();
+    assert.ok(await waitFor(() => b.logs('restored the config store').length > 0, 30_000), 'B restored the store');
+    const status = await b.api('GET', '/v1/status', undefined, token.body.secret);
+    assert.equal(status.status, 200, `the token made on A authenticates on B: ${status.text}`);
   });
 });
