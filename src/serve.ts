@@ -89,7 +89,8 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     const metrics = createMetrics({
       dns: () => core.responder.stats,
       tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
-      ...(core.geo ? { geo: () => core.geo!.metrics } : {}),
+      // A getter: the database may be opened later, by the first version that needs it.
+      geo: () => core.geo?.metrics ?? null,
       health: () => core.plane,
     });
     core.probeMetrics.register(metrics);
@@ -143,9 +144,9 @@ interface DnsCore extends Role<LoadedConfig> {
 }
 
 function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initialOverrides: Override[], budget: ConnectionBudget | null): DnsCore {
-  // The geo database first: it may refuse to open, and nothing else is running yet then.
-  const geo = openGeo(yaml, log);
-  if (geo) stack.push('geo database', () => geo.stop());
+  // The geo database first: it may refuse to open, and nothing else is running yet then. Without
+  // a service that needs it, it is opened by the first config version that does (apply below).
+  let geo = openGeo(yaml, log);
   const probeMetrics = createProbeMetrics();
   const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, initialOverrides });
   stack.push('health plane', () => plane.close());
@@ -163,7 +164,6 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   const clearDecisions = (): void => {
     for (const s of services.values()) s.clearCache();
   };
-  geo?.onSwap(clearDecisions);
   plane.source.onSwap(clearDecisions);
   // Valid config that will not do what it says: each distinct warning is logged once, when the
   // first config, a config version, a reload or a geo database brings a new one.
@@ -176,7 +176,24 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
       log.warn(w);
     }
   };
-  geo?.onSwap(logWarnings);
+  const attachGeo = (g: GeoSource): void => {
+    stack.push('geo database', () => g.stop());
+    g.onSwap(clearDecisions);
+    g.onSwap(logWarnings);
+  };
+  if (geo) attachGeo(geo);
+  /** Opens the geo database for a config that needs it and has none yet; a problem if it cannot. */
+  const geoFor = (next: LoadedConfig): string[] => {
+    if (geo || !next.routing.services.some((s) => s.chain.needsGeo)) return [];
+    try {
+      geo = openGeo(next, log);
+    } catch (err) {
+      return [`${next.file}: geo.database: ${(err as Error).message}`];
+    }
+    if (geo) attachGeo(geo);
+    core.geo = geo;
+    return [];
+  };
   const { dns } = yaml;
   const responder = new Responder(zoneSet({ ...yaml, zones: [] }), {
     udpSize: dns.udpSize,
@@ -202,6 +219,9 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
       // A cap over the fd budget in force is refused like any invalid config: the running one stays.
       const over = budget ? budgetProblems(next, budget) : [];
       if (over.length) return over;
+      // A version whose rules need the geo database opens it; one that cannot be opened is refused.
+      const noGeo = geoFor(next);
+      if (noGeo.length) return noGeo;
       // Listeners, the admin API and the metrics endpoint are bound once: their settings need a restart.
       const running = core.config;
       if (JSON.stringify(next.dns) !== JSON.stringify(running.dns)) log.warn('dns listener settings changed; they apply at the next restart');
