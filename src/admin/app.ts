@@ -16,6 +16,7 @@ import { ChangeRunner, storeError } from './change.js';
 import type { AdminDeps } from './context.js';
 import { DrainController } from './drain.js';
 import { FixedWindowLimiter } from './limit.js';
+import { credentialParams, requestForLog } from './redact.js';
 import { describeConstraint } from '../config/schema-messages.js';
 import { typeMismatch } from './strict.js';
 import { normaliseQueryBooleans, requestValidationError } from './validation.js';
@@ -58,7 +59,8 @@ function toAdminError(err: FastifyError): AdminError {
 
 export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'admin' }),
+    // The request log shows URLs with credential-named query parameters redacted (redact.ts).
+    loggerInstance: deps.log.child({ component: 'admin' }, { serializers: { req: requestForLog } }),
     bodyLimit: deps.settings.bodyLimitBytes,
     // The router's default (100) is below what the schemas allow (names of 255 characters): such a
     // name got the router's 414, not the schema's 400. Longer still is refused, coded, below.
@@ -101,11 +103,29 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
     global: false,
     max: deps.settings.rateLimit,
     timeWindow: 60_000,
-    // Per client IP for everything (guessing tokens included); per token below, after auth.
+    // Per client IP for every request without a valid token (guessing tokens included); per token
+    // below, after auth. A valid token is neither counted nor refused here: failures from one
+    // address (a broken script behind the operators' NAT) must not lock out a working token. Its
+    // principal is kept for the auth hook, so a token is checked once per request.
     keyGenerator: (req) => `ip:${req.ip}`,
+    allowList: async (req) => {
+      if (req.headers.authorization === undefined) return false;
+      req.principal = await tokens.authenticate(req.headers.authorization).catch(() => null);
+      return req.principal !== null;
+    },
     errorResponseBuilder: (_req, ctx) => Object.assign(new AdminError('MERIDIAN_ERR_RATE_LIMITED', `more than ${ctx.max} requests per minute; retry in ${ctx.after}`), { statusCode: 429 }),
   });
   app.addHook('onRequest', app.rateLimit());
+  // A credential in the URL is refused before anything reads it (redact.ts says why).
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const named = credentialParams(req.url);
+    if (named.length)
+      throw new AdminError(
+        'MERIDIAN_ERR_VALIDATION',
+        `tokens go in the Authorization header, never in the URL (${named.join(', ')}); treat this one as leaked and rotate it`,
+        `querystring/${named[0]}`,
+      );
+  });
   // @fastify/rate-limit runs once per request (one marker per registration), so the per-token
   // budget is a second, tiny fixed window of our own, checked right after authentication.
   const perToken = new FixedWindowLimiter(deps.settings.rateLimit, 60_000, deps.now ?? Date.now);
@@ -140,9 +160,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const needed = req.routeOptions.config?.role;
     if (!needed) return;
-    const principal = await tokens.authenticate(req.headers.authorization).catch((err: unknown) => {
-      throw storeError(err);
-    });
+    const principal =
+      req.principal ??
+      (await tokens.authenticate(req.headers.authorization).catch((err: unknown) => {
+        throw storeError(err);
+      }));
     req.principal = principal;
     if (!allows(principal, needed)) throw new AdminError('MERIDIAN_ERR_FORBIDDEN', `${principal.role} tokens cannot do this; it needs ${needed}`);
     const retry = perToken.take(principal.name);

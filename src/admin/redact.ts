@@ -1,0 +1,47 @@
+/**
+ * Credentials in URLs. Tokens go in the `Authorization` header only: a URL is written to access
+ * logs, proxy logs and browser history, so a secret sent in one must be treated as leaked. The API
+ * never reads a token from the query string; a request that carries a credential-named parameter is
+ * refused (400, so the client learns it must rotate that secret) and the parameter's value is
+ * redacted in the request log.
+ * @module
+ */
+
+/** Query parameter names that carry credentials (token, access_token, secret, password, api_key, auth …). */
+const CREDENTIAL_NAME = /token|secret|passw|auth|api[-_]?key|credential/i;
+
+/** The credential-named parameters of a URL's query string, in order (empty when none). */
+export function credentialParams(url: string): string[] {
+  const q = url.indexOf('?');
+  if (q < 0) return [];
+  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter((k) => CREDENTIAL_NAME.test(k));
+}
+
+/** The URL with the value of every credential-named query parameter replaced by `[REDACTED]`. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  return (
+    url.slice(0, q + 1) +
+    url
+      .slice(q + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        const name = eq < 0 ? pair : pair.slice(0, eq);
+        let decoded = name;
+        try {
+          decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+        } catch {
+          // A malformed escape: judge the name as written.
+        }
+        return CREDENTIAL_NAME.test(decoded) ? `${name}=[REDACTED]` : pair;
+      })
+      .join('&')
+  );
+}
+
+/** fastify's request log serializer (its own fields), with the URL redacted. */
+export function requestForLog(req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }): Record<string, unknown> {
+  return { method: req.method, url: req.url === undefined ? undefined : redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
