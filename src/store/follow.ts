@@ -118,11 +118,12 @@ export class ConfigFollower {
 
   private bootLocally(): void {
     const local = this.opts.localCopy?.latest;
-    if (local) this.applyRecord(local.record);
-    else {
-      this.opts.log.warn('no local copy of the config yet: running the YAML config until the store has a version');
-      this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed });
-    }
+    if (local && this.applyRecord(local.record)) return;
+    // No copy, or one this code cannot compile (another release wrote it): the YAML, rather than
+    // nothing to answer from.
+    if (!local) this.opts.log.warn('no local copy of the config yet: running the YAML config until the store has a version');
+    else this.opts.log.warn({ version: local.record.version }, 'the local copy does not compile on this node: running the YAML config until the store has a version');
+    this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed });
   }
 
   private scheduleRetry(): void {

@@ -13,7 +13,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { usEast } from './cluster.js';
+import { clusterConfig, SERVICE, usEast, ZONE } from './cluster.js';
 import { freePort } from './dnsproc.js';
 import { startRedis, type TestRedis } from './redis.js';
 
@@ -205,4 +205,27 @@ export function deferrer(t: TestContext): (cleanup: () => unknown) => void {
         .catch(() => undefined);
   });
   return (cleanup) => void stack.push(cleanup);
+}
+
+/**
+ * A cluster-mode YAML in a temp dir (removed after the test): the cluster kit's config (admin API
+ * with its static token, config store and health bus on `redisUrl`), a DNS port, the fixture zone,
+ * us-east with one TCP-checked endpoint and a forwarder listener, then `extra` on top.
+ */
+export async function clusterYaml(t: TestContext, redisUrl: string, extra: Record<string, unknown> = {}): Promise<{ dir: string; file: string; adminPort: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-role-'));
+  deferrer(t)(() => rmSync(dir, { recursive: true, force: true }));
+  const adminPort = await freePort();
+  const base = clusterConfig(redisUrl, adminPort);
+  const config = {
+    ...base,
+    dns: { listen: [`127.0.0.1:${await freePort()}`] },
+    zones: [{ origin: ZONE, file: new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname }],
+    regions: [usEastWith([{ id: 'web-1', port: 9 }]), (base.regions as unknown[])[1]],
+    forward: { listeners: [{ name: 'web', service: SERVICE, listen: `127.0.0.1:${await freePort()}` }] },
+    ...extra,
+  };
+  const file = join(dir, 'meridian.yaml');
+  writeFileSync(file, JSON.stringify(config));
+  return { dir, file, adminPort };
 }

@@ -10,36 +10,16 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { clusterConfig, SERVICE, ZONE } from '../helpers/cluster.js';
+import { SERVICE } from '../helpers/cluster.js';
 import { freePort } from '../helpers/dnsproc.js';
-import { deferrer, portOf, spawnRole, usEastWith, type LogLine, type RoleProcess } from '../helpers/role.js';
+import { clusterYaml, deferrer, portOf, spawnRole, type LogLine, type RoleProcess } from '../helpers/role.js';
 
-const ZONE_FILE = new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname;
 /** The requirement: a supervisor sees the exit this soon. */
 const EXIT_WITHIN_MS = 10_000;
-
-/** A cluster-mode YAML (admin API, config store and health bus on Redis) in a temp dir. */
-async function clusterYaml(t: TestContext, redisUrl: string, extra: Record<string, unknown> = {}): Promise<{ dir: string; file: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-fatal-'));
-  deferrer(t)(() => rmSync(dir, { recursive: true, force: true }));
-  const base = clusterConfig(redisUrl, await freePort());
-  const config = {
-    ...base,
-    dns: { listen: [`127.0.0.1:${await freePort()}`] },
-    zones: [{ origin: ZONE, file: ZONE_FILE }],
-    regions: [usEastWith([{ id: 'web-1', port: 9 }]), (base.regions as unknown[])[1]],
-    forward: { listeners: [{ name: 'web', service: SERVICE, listen: `127.0.0.1:${await freePort()}` }] },
-    ...extra,
-  };
-  const file = join(dir, 'meridian.yaml');
-  writeFileSync(file, JSON.stringify(config));
-  return { dir, file };
-}
 
 /** Redis that nobody answers: a loopback port with nothing listening. */
 const unreachableRedis = async (): Promise<string> => `redis://127.0.0.1:${await freePort()}`;
