@@ -122,7 +122,7 @@ function check(args: string[]): number {
       // what the rules need is a warning.
       const geo = geoWarnings(config);
       if (typeof geo === 'string') problems.push(`${config.file}:0: ${geo}`);
-      else warnings.push(...geo.map((w) => `${config.file}: warning: ${w}`));
+      else warnings.push(...geo.map((w) => `${config.file}:${config.subdivisionLines?.get(w.service) ?? 0}: warning: ${w.reason}`));
       for (const w of warnings) process.stderr.write(w + '\n');
     }
   }

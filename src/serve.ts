@@ -170,7 +170,7 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   const warned = new Set<string>();
   const logWarnings = (): void => {
     const found = policyWarnings(core.config.routing.services);
-    if (geo) found.push(...countryOnlyWarnings(core.config.routing.services, geo.current.description, core.config.geo.database));
+    if (geo) found.push(...countryOnlyWarnings(core.config.routing.services, geo.current.description, core.config.geo.database).map((w) => w.reason));
     for (const w of found.filter((x) => !warned.has(x))) {
       warned.add(w);
       log.warn(w);

@@ -40,11 +40,15 @@ export interface LoadedConfig extends Sections {
   document: ConfigDocument;
   /** Accepted but suspect settings, as `file:line` (`meridian check` prints them, `serve` logs them). */
   warnings: SourceError[];
+  /**
+   * The line of each service's `policy.geo.subdivisions` in the file, by service name: the geo
+   * database decides whether those rules can match, after load (`meridian check` points there).
+   */
+  subdivisionLines?: ReadonlyMap<string, number>;
 }
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
 
-/** TypeBox's message, except that a choice of words (`balance: fastest`) names the words it accepts. */
 /** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number {
   for (let p = path; ; p = p.slice(0, -1)) {
@@ -155,6 +159,12 @@ export function loadConfigText(text: string, file: string): LoadResult {
       routing,
       document: { zones: zoneSources, regions, services: source.services },
       warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })),
+      subdivisionLines: new Map(
+        source.services.flatMap((s, i) => {
+          const def = routing.services.find((d) => d.name === canonicalOrigin(s.name));
+          return def?.chain.subdivisions.length ? [[def.name, lineOf(doc, counter, ['services', i, 'policy', 'geo', 'subdivisions'])] as const] : [];
+        }),
+      ),
     },
   };
 }

@@ -41,7 +41,7 @@ export function openGeo(config: LoadedConfig, log: Logger | null): GeoSource | n
  * For `meridian check`: opens the geo database as serve would (when a service needs one) and
  * returns what the config's rules cannot get from it, or the reason it cannot be opened.
  */
-export function geoWarnings(config: LoadedConfig): string[] | string {
+export function geoWarnings(config: LoadedConfig): { service: string; reason: string }[] | string {
   let geo: GeoSource | null;
   try {
     geo = openGeo(config, null);

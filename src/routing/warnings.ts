@@ -16,13 +16,14 @@ export function policyWarnings(services: ServiceDefinition[]): string[] {
  * level): they never match, and the clients fall through to the country, continent or default
  * rules. `database` is `geo.database` as configured.
  */
-export function countryOnlyWarnings(services: ServiceDefinition[], db: GeoDatabaseInfo, database: string): string[] {
+export function countryOnlyWarnings(services: ServiceDefinition[], db: GeoDatabaseInfo, database: string): { service: string; reason: string }[] {
   if (db.subdivisions) return [];
   return services
     .filter((s) => s.chain.subdivisions.length > 0)
-    .map(
-      (s) =>
+    .map((s) => ({
+      service: s.name,
+      reason:
         `service ${s.name}: geo.subdivisions (${s.chain.subdivisions.join(', ')}) never match: the geo database "${database}" has no ` +
         'subdivision data (country level only); point geo.database at a city database (src/geo/README.md)',
-    );
+    }));
 }

@@ -150,10 +150,20 @@ describe('subdivision rules with a country-only database', () => {
     ['the embedded default', 'embedded'],
     ['a country-only file', 'country.mmdb'],
   ] as const) {
-    test(`meridian check warns (exit 0) with ${what}`, () => {
-      const r = meridian(['check', '--config', write(`check-${db}.yaml`, db)]);
+    test(`meridian check warns (exit 0) with ${what}, at the file and line of the rules`, () => {
+      const file = write(`check-${db}.yaml`, db);
+      // The value of geo.subdivisions (its first rule, on the line after the key in block style):
+      // config messages point at the value, as the loader's do.
+      const line =
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .findIndex((l) => /^\s*subdivisions:$/.test(l)) + 2;
+      assert.ok(line > 1);
+      const r = meridian(['check', '--config', file]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^ok/m);
+      const warning = r.stderr.split('\n').find((l) => l.includes('never match'));
+      assert.ok(warning?.startsWith(`${file}:${line}: warning: `), `file:line of geo.subdivisions (${line}): ${r.stderr}`);
       assert.match(r.stderr, /warning: service codes\.gslb\.example\.com\.: geo\.subdivisions \(US-CA, US-VA, FR-IDF, DE-HE, BR-SP, JP-13\) never match: the geo database .* has no subdivision data/);
       assert.equal(r.stderr.match(/warning/g)?.length, 1, r.stderr);
     });
