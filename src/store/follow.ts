@@ -49,9 +49,10 @@ export interface FollowerOptions {
   /** Period of the head check that catches a store whose history restarted. */
   checkMs?: number;
   /**
-   * How long the first connect may hold up the role's start (cluster mode) before it answers from
-   * its local copy instead; the retries in the background take longer. Default 3 s: a Redis that
-   * is merely slow costs a catch-up a moment later, a Redis that is down costs no more than this.
+   * How long the first connect may hold up the start of a role with no local copy yet (cluster
+   * mode) before it answers from the YAML instead; the retries in the background take longer.
+   * Default 3 s: the YAML may be far behind the cluster, so it is worth a short wait; a Redis that
+   * is down costs no more than this. A role with a local copy answers from it at once.
    */
   bootWaitMs?: number;
 }
@@ -100,6 +101,15 @@ export class ConfigFollower {
 
   /** Resolves once a version is applied: from the store, or (store unreachable) the local copy or the YAML. */
   async start(): Promise<void> {
+    const copied = this.opts.localCopy?.latest;
+    // A version this cluster ran is at hand: answer from it at once and catch up once the store
+    // answers (a moment later when Redis is up). Waiting for the store first would only delay a
+    // node restarted during a Redis outage, which is when it is needed most. A copy this node
+    // cannot compile is worth nothing: wait for the store as if there were none.
+    if (copied && this.applyRecord(copied.record)) {
+      this.connectInBackground();
+      return;
+    }
     try {
       await this.connect(this.opts.localCopy === null ? undefined : (this.opts.bootWaitMs ?? 3000));
       if (this.current) return;
@@ -116,11 +126,18 @@ export class ConfigFollower {
     this.scheduleRetry();
   }
 
+  private connectInBackground(): void {
+    this.connect().catch((err: unknown) => {
+      if (this.closed) return;
+      this.setReachable(false, err as Error);
+      this.scheduleRetry();
+    });
+  }
+
   private bootLocally(): void {
+    // start() answers from a copy that compiles before it gets here, so there is no copy, or one
+    // this code cannot compile (another release wrote it): the YAML, rather than nothing to answer from.
     const local = this.opts.localCopy?.latest;
-    if (local && this.applyRecord(local.record)) return;
-    // No copy, or one this code cannot compile (another release wrote it): the YAML, rather than
-    // nothing to answer from.
     if (!local) this.opts.log.warn('no local copy of the config yet: running the YAML config until the store has a version');
     else this.opts.log.warn({ version: local.record.version }, 'the local copy does not compile on this node: running the YAML config until the store has a version');
     this.applyRecord({ version: 0, author: 'yaml', time: new Date().toISOString(), reason: 'store unreachable at boot', action: 'seed', target: 'config', diff: [], document: this.opts.seed });

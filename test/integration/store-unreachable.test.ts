@@ -79,6 +79,31 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
     assert.equal(config.body.document.regions[0].addresses.ipv4[0], '192.0.2.77');
   });
 
+  test('with a local copy, a node answers from it before the store is reached or given up (a Redis that never answers)', async () => {
+    const copy = localCopyOf(nodes[0]!);
+    // Accepts and never speaks: the store neither connects nor fails until its own timeout.
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const node = await startClusterNode({ redisUrl: `redis://127.0.0.1:${port}`, files: { 'data/local-copy.json': copy } });
+      nodes.push(node);
+      const beforeReady = node.logs().slice(
+        0,
+        node.logs().findIndex((l) => l.msg === 'ready'),
+      );
+      assert.deepEqual(
+        beforeReady.filter((l) => /store unreachable|booting from/.test(String(l.msg))).map((l) => l.msg),
+        [],
+        'ready without waiting on the store',
+      );
+      assert.equal(await node.answer(), '192.0.2.77', 'answers from the copy');
+      assert.equal((await node.api('GET', '/v1/status')).body.storeReachable, false);
+    } finally {
+      silent.close();
+    }
+  });
+
   test('a fatal start (admin port taken) exits non-zero within 10 s, Redis down or not', async () => {
     const busy: Server = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
