@@ -64,13 +64,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
   return build(async (stack) => {
     const opener = yaml.admin ? storeOpener(yaml, log) : null;
     const copy = opener ? openLocalCopy(opener, 'local-copy.json', log) : null;
-    // Read once at start, before any listener: relayed connections can never take the reserve (src/node/fds.ts).
-    const budget = yaml.forward.embedded.length ? openBudget(yaml, 'serve', yaml.forward.embedded.length) : null;
-    if (budget) {
-      const problems = budgetProblems(yaml, budget);
-      if (problems.length) throw new ConfigError(problems);
-      log.info({ fdLimit: budget.limit, fdReserve: budget.reserve, relayedConnections: budget.connections }, 'fd budget');
-    }
+    const budget = fdBudget(yaml, log);
     const core = openCore(yaml, log, stack, overridesOf(copy?.latest ?? null), budget);
     const sources = new ConfigSources(yaml, core, log);
     const follower = opener ? await followNodeStore(opener, copy, core, sources, log, stack) : null;
@@ -78,22 +72,8 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       const problems = sources.applyYaml();
       if (problems.length) throw new ConfigError(problems);
     }
-    const udp = yaml.listen.map((a) => new UdpListener(core.responder, a.host, a.port, { errorRateLimit: yaml.dns.errorRateLimit }));
-    const tcp = yaml.listen.map((a) => new TcpListener(core.responder, a.host, a.port, yaml.dns.tcp));
-    for (const l of [...udp, ...tcp])
-      await stack.open(
-        'dns listener',
-        () => l.start(),
-        () => l.close(),
-      );
-    const metrics = createMetrics({
-      dns: () => core.responder.stats,
-      tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
-      // A getter: the database may be opened later, by the first version that needs it.
-      geo: () => core.geo?.metrics ?? null,
-      health: () => core.plane,
-    });
-    core.probeMetrics.register(metrics);
+    const { udp, tcp } = await openDnsListeners(core, yaml, stack);
+    const metrics = nodeMetrics(core, tcp);
     await openForwarders(core, metrics, log, stack);
     const metricsServer = yaml.metricsListen ? await listenMetrics(stack, metrics, yaml.metricsListen) : null;
     const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack) : null;
@@ -113,19 +93,56 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
       },
       apply: (config) => core.apply(config),
-      reload() {
-        const problems = sources.reload();
-        if (problems.length) {
-          log.error({ problems }, 'reload rejected; the running data keeps answering');
-          return problems;
-        }
-        core.geo?.reload();
-        log.info({ zones: core.config.zones.map((z) => z.origin) }, 'reloaded');
-        return [];
-      },
+      reload: () => reloadNode(core, sources, log),
       close: () => stack.close(),
     };
   });
+}
+
+/** The fd budget of a node running forwarders, read once at start, before any listener: relayed connections can never take the reserve (src/node/fds.ts). */
+function fdBudget(yaml: LoadedConfig, log: Logger): ConnectionBudget | null {
+  if (!yaml.forward.embedded.length) return null;
+  const budget = openBudget(yaml, 'serve', yaml.forward.embedded.length);
+  const problems = budgetProblems(yaml, budget);
+  if (problems.length) throw new ConfigError(problems);
+  log.info({ fdLimit: budget.limit, fdReserve: budget.reserve, relayedConnections: budget.connections }, 'fd budget');
+  return budget;
+}
+
+async function openDnsListeners(core: DnsCore, yaml: LoadedConfig, stack: ResourceStack): Promise<{ udp: UdpListener[]; tcp: TcpListener[] }> {
+  const udp = yaml.listen.map((a) => new UdpListener(core.responder, a.host, a.port, { errorRateLimit: yaml.dns.errorRateLimit }));
+  const tcp = yaml.listen.map((a) => new TcpListener(core.responder, a.host, a.port, yaml.dns.tcp));
+  for (const l of [...udp, ...tcp])
+    await stack.open(
+      'dns listener',
+      () => l.start(),
+      () => l.close(),
+    );
+  return { udp, tcp };
+}
+
+function nodeMetrics(core: DnsCore, tcp: TcpListener[]): Registry {
+  const metrics = createMetrics({
+    dns: () => core.responder.stats,
+    tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
+    // A getter: the database may be opened later, by the first version that needs it.
+    geo: () => core.geo?.metrics ?? null,
+    health: () => core.plane,
+  });
+  core.probeMetrics.register(metrics);
+  return metrics;
+}
+
+/** SIGHUP: the YAML and zone files again, through the same apply() as every store version. */
+function reloadNode(core: DnsCore, sources: ConfigSources, log: Logger): string[] {
+  const problems = sources.reload();
+  if (problems.length) {
+    log.error({ problems }, 'reload rejected; the running data keeps answering');
+    return problems;
+  }
+  core.geo?.reload();
+  log.info({ zones: core.config.zones.map((z) => z.origin) }, 'reloaded');
+  return [];
 }
 
 /** What the node's apply() swaps config into: health plane, forwarders, services and zones. */

@@ -168,6 +168,7 @@ describe('while Redis is down, a running node', { skip, timeout: 180_000 }, () =
   test('serves reads from its current version, refuses writes with a coded 503, and logs once per state change', async () => {
     const configLines = (): Record<string, unknown>[] => node.logs().filter((l) => l.component === 'config' || l.component === 'store');
     const before = configLines().length;
+    const allBefore = node.logs().length;
     await redis.stop();
     assert.ok(await waitFor(async () => (await node.api('GET', '/v1/status')).body?.storeReachable === false, 20_000), 'status says the store is unreachable');
     for (const path of ['/v1/config', '/v1/regions', '/v1/regions/us-east', '/v1/services', '/v1/zones']) {
@@ -185,6 +186,14 @@ describe('while Redis is down, a running node', { skip, timeout: 180_000 }, () =
     await new Promise((r) => setTimeout(r, 5_000));
     const during = configLines().slice(before);
     assert.equal(during.length, 1, `one line for the outage: ${JSON.stringify(during.map((l) => l.msg))}`);
+    // Every other component too (health bus, override sweeps): each warning says it once, not per
+    // retry (the API's per-request lines are info, not state changes).
+    const outage = node
+      .logs()
+      .slice(allBefore)
+      .filter((l) => Number(l.level) >= 40)
+      .map((l) => `${String(l.component)}: ${String(l.msg)}`);
+    assert.deepEqual(outage, [...new Set(outage)], `no line repeats during the outage: ${JSON.stringify(outage)}`);
 
     await redis.restart();
     assert.ok(await waitFor(async () => (await node.api('GET', '/v1/status')).body?.storeReachable === true, 20_000));
