@@ -26,8 +26,12 @@ import { METRICS_MAX_CONNECTIONS } from '../obs/metrics.js';
 
 /** Descriptors of the process that are not sockets of a listed component. */
 const BASE_FDS = 64;
-/** Open connections the admin API keeps (more are closed at once): operators and their tools, not the internet. */
-export const ADMIN_MAX_CONNECTIONS = 64;
+/**
+ * Open connections the admin API keeps (more are closed at once): operators and their tools, not
+ * the internet. 256, not fewer: automation writes in parallel (test/admin/concurrency.test.ts runs
+ * 100 writers at once, and 64 refused a third of them).
+ */
+export const ADMIN_MAX_CONNECTIONS = 256;
 
 /** Which process: `serve` also holds the DNS listeners and the admin API. */
 export type FdRole = 'serve' | 'forward';
