@@ -5,7 +5,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { compileChain, ConfigPathError } from '../policy/chain.js';
+import { compileChain, ConfigPathError, ConfigProblems } from '../policy/chain.js';
 import type { Region } from '../policy/types.js';
 import type { ServiceDefinition } from '../routing/service.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
@@ -135,9 +135,11 @@ export function compileRouting(
       }
       compiled.push({ name, ttl: s.ttl, regions: members, answers: s.answers, chain, ...(drainTtls.size ? { drainTtls } : {}) });
     } catch (err) {
-      const msg = (err as Error).message;
-      const below = err instanceof ConfigPathError ? err.path : [];
-      problems.push({ path: at(msg.startsWith('allDown') ? 'allDown' : 'policy', ...below), reason: `service ${name}: ${msg}` });
+      // Every problem of the policy, each at its own place.
+      for (const e of err instanceof ConfigProblems ? err.problems : [err as Error]) {
+        const below = e instanceof ConfigPathError ? e.path : [];
+        problems.push({ path: at(e.message.startsWith('allDown') ? 'allDown' : 'policy', ...below), reason: `service ${name}: ${e.message}` });
+      }
     }
   });
   return { routing: { regions: [...byId.values()], services: compiled, regionSources: regions, endpoints, probe }, problems, warnings };

@@ -5,12 +5,12 @@
  */
 import { parseAllDown, type AllDownConfig } from './alldown.js';
 import { addressesOf, buildHealthStep } from './health.js';
-import { asRecord } from './lists.js';
+import { asRecord, attempt, ConfigPathError, ConfigProblems } from './lists.js';
 import { REGISTRY } from './registry.js';
 import type { Candidate, ChainState, ParseNotes, PolicyContext, PolicyStep, Region } from './types.js';
 
 /** Config errors that point below `policy` (compileChain's callers map the path to a line or field). */
-export { ConfigPathError } from './lists.js';
+export { ConfigPathError, ConfigProblems } from './lists.js';
 
 export interface CompiledChain {
   steps: PolicyStep[];
@@ -24,29 +24,30 @@ export interface CompiledChain {
   subdivisions: string[];
 }
 
-/** Throws Error(`<policy>: reason`) on any problem. */
+/**
+ * Throws on a bad config: a ConfigProblems with every problem found (unknown policies, phase
+ * clashes, allDown, each policy's own), each with its path below `policy`, so `meridian check` and
+ * the admin API report them all at once. Its message is the first problem's.
+ */
 export function compileChain(policyJson: unknown, allDownJson: unknown, regionIds: string[]): CompiledChain {
   const requested = asRecord(policyJson, 'policy');
+  const problems: ConfigPathError[] = [];
   for (const name of Object.keys(requested)) {
-    if (!REGISTRY.some((p) => p.name === name)) throw new Error(`policy: unknown policy "${name}" (known: ${REGISTRY.map((p) => p.name).join(', ')})`);
+    if (!REGISTRY.some((p) => p.name === name)) problems.push(new ConfigPathError([name], `policy: unknown policy "${name}" (known: ${REGISTRY.map((p) => p.name).join(', ')})`));
   }
   const used = REGISTRY.filter((p) => p.name in requested);
   for (const phase of ['locate', 'balance', 'select'] as const) {
     const inPhase = used.filter((p) => p.phase === phase).map((p) => p.name);
-    if (inPhase.length > 1) throw new Error(`policy: ${inPhase.join(' and ')} cannot be combined (both ${phase} clients)`);
+    if (inPhase.length > 1) problems.push(new ConfigPathError([], `policy: ${inPhase.join(' and ')} cannot be combined (both ${phase} clients)`));
   }
-  const allDown = parseAllDown(allDownJson, regionIds);
-  const steps: PolicyStep[] = [];
-  const names: string[] = [];
+  const allDown = attempt(problems, [], () => parseAllDown(allDownJson, regionIds));
   const notes: ParseNotes = { warnings: [], subdivisions: [] };
-  const add = (name: string, step: PolicyStep): void => {
-    steps.push(step);
-    names.push(name);
-  };
-  for (const p of used.filter((d) => d.phase === 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds, notes)));
-  add('health', buildHealthStep(allDown));
-  for (const p of used.filter((d) => d.phase !== 'locate')) add(p.name, p.build(p.parseConfig(requested[p.name], regionIds, notes)));
-  return { steps, names, needsGeo: used.some((p) => p.needsGeo), allDown, ...notes };
+  const build = (p: (typeof REGISTRY)[number]): PolicyStep | undefined => attempt(problems, [p.name], () => p.build(p.parseConfig(requested[p.name], regionIds, notes)));
+  const locate = used.filter((d) => d.phase === 'locate').map((p) => [p.name, build(p)] as const);
+  const rest = used.filter((d) => d.phase !== 'locate').map((p) => [p.name, build(p)] as const);
+  if (problems.length || !allDown) throw new ConfigProblems(problems);
+  const steps: [string, PolicyStep][] = [...(locate as [string, PolicyStep][]), ['health', buildHealthStep(allDown)], ...(rest as [string, PolicyStep][])];
+  return { steps: steps.map((s) => s[1]), names: steps.map((s) => s[0]), needsGeo: used.some((p) => p.needsGeo), allDown, ...notes };
 }
 
 export interface ChainResult {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { geo } from './geo.js';
-import { ConfigPathError } from './lists.js';
+import { ConfigProblems } from './lists.js';
 import type { ParseNotes } from './types.js';
 import { ALL, ctx, geoAt, state, tiersOf } from './testkit.js';
 
@@ -104,6 +104,15 @@ test('geo: every accepted spelling of a subdivision key becomes one code; unknow
 test('geo: a bad subdivision key carries its path below policy', () => {
   assert.throws(
     () => geo.parseConfig({ subdivisions: { 'XX-CA': ['us-east'] } }, ids),
-    (err: unknown) => err instanceof ConfigPathError && err.path.join('/') === 'geo/subdivisions/XX-CA',
+    (err: unknown) => err instanceof ConfigProblems && err.problems.length === 1 && err.problems[0]!.path.join('/') === 'geo/subdivisions/XX-CA',
+  );
+});
+
+test('geo: every bad key is reported, each at its path', () => {
+  assert.throws(
+    () => geo.parseConfig({ subdivisions: { 'XX-CA': ['us-east'] }, countries: { USA: ['us-east'] }, continents: { EU: ['mars'], XX: ['us-east'] }, default: [] }, ids),
+    (err: unknown) =>
+      err instanceof ConfigProblems &&
+      JSON.stringify(err.problems.map((p) => p.path.join('/'))) === JSON.stringify(['geo/subdivisions/XX-CA', 'geo/countries/USA', 'geo/continents/EU', 'geo/continents/XX', 'geo/default']),
   );
 });

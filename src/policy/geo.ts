@@ -10,7 +10,7 @@
  * @module
  */
 import { nameKey, parseSubdivisionKey, type SubdivisionKey } from '../geo/subdivisions.js';
-import { asRecord, candidatesFromTiers, ConfigPathError, parseTierList, rejectUnknownKeys, type TierList } from './lists.js';
+import { asRecord, attempt, candidatesFromTiers, ConfigPathError, ConfigProblems, parseTierList, rejectUnknownKeys, type TierList } from './lists.js';
 import type { ParseNotes, PolicyDefinition } from './types.js';
 
 export interface GeoConfig {
@@ -25,13 +25,19 @@ export interface GeoConfig {
 
 const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'];
 
+/** A map of tier lists by key; every bad key and list is reported, each at its key. */
 function parseMap(json: unknown, regionIds: string[], where: string, keyCheck: (k: string) => string | null): Map<string, TierList> {
   const out = new Map<string, TierList>();
+  const problems: ConfigPathError[] = [];
+  const path = where.split('.');
   for (const [k, v] of Object.entries(asRecord(json, where))) {
-    const problem = keyCheck(k);
-    if (problem) throw new Error(`${where}: ${problem}`);
-    out.set(k.toUpperCase(), parseTierList(v, regionIds, `${where}.${k}`));
+    attempt(problems, [...path, k], () => {
+      const problem = keyCheck(k);
+      if (problem) throw new Error(`${where}: ${problem}`);
+      out.set(k.toUpperCase(), parseTierList(v, regionIds, `${where}.${k}`));
+    });
   }
+  if (problems.length) throw new ConfigProblems(problems);
   return out;
 }
 
@@ -67,13 +73,18 @@ export const geo: PolicyDefinition<GeoConfig> = {
   parseConfig(json, regionIds, notes) {
     const o = asRecord(json, 'geo');
     rejectUnknownKeys(o, ['subdivisions', 'countries', 'continents', 'default'], 'geo');
-    const cfg: GeoConfig = {
-      ...parseSubdivisions(o.subdivisions, regionIds, notes),
-      countries: parseMap(o.countries, regionIds, 'geo.countries', (k) => (/^[A-Za-z]{2}$/.test(k) ? null : `"${k}" is not an ISO 3166-1 alpha-2 code`)),
-      continents: parseMap(o.continents, regionIds, 'geo.continents', (k) => (CONTINENTS.includes(k.toUpperCase()) ? null : `"${k}" is not a continent code (${CONTINENTS.join(', ')})`)),
-      default: o.default === undefined ? null : parseTierList(o.default, regionIds, 'geo.default'),
-    };
-    return cfg;
+    // Each part is checked even when another is wrong, so every problem is reported at once.
+    const problems: ConfigPathError[] = [];
+    const subs = attempt(problems, ['geo', 'subdivisions'], () => parseSubdivisions(o.subdivisions, regionIds, notes));
+    const countries = attempt(problems, ['geo', 'countries'], () =>
+      parseMap(o.countries, regionIds, 'geo.countries', (k) => (/^[A-Za-z]{2}$/.test(k) ? null : `"${k}" is not an ISO 3166-1 alpha-2 code`)),
+    );
+    const continents = attempt(problems, ['geo', 'continents'], () =>
+      parseMap(o.continents, regionIds, 'geo.continents', (k) => (CONTINENTS.includes(k.toUpperCase()) ? null : `"${k}" is not a continent code (${CONTINENTS.join(', ')})`)),
+    );
+    const dflt = attempt(problems, ['geo', 'default'], () => (o.default === undefined ? null : parseTierList(o.default, regionIds, 'geo.default')));
+    if (problems.length) throw new ConfigProblems(problems);
+    return { ...subs!, countries: countries!, continents: continents!, default: dflt ?? null };
   },
   build(cfg) {
     return (state, ctx) => {

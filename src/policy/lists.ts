@@ -54,6 +54,28 @@ export class ConfigPathError extends Error {
   }
 }
 
+/** Every problem found in one pass over a config, each with its path below `policy`. */
+export class ConfigProblems extends Error {
+  constructor(readonly problems: ConfigPathError[]) {
+    super(problems[0]?.message ?? 'invalid policy');
+  }
+}
+
+/**
+ * Runs one check and collects what it throws into `into` instead of stopping there (a plain Error
+ * gets `path`), so a config with several mistakes reports all of them; undefined when it threw.
+ */
+export function attempt<T>(into: ConfigPathError[], path: string[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigProblems) into.push(...err.problems);
+    else if (err instanceof ConfigPathError) into.push(err);
+    else into.push(new ConfigPathError(path, (err as Error).message));
+    return undefined;
+  }
+}
+
 export function rejectUnknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) throw new Error(`${where}: unknown key "${k}" (allowed: ${allowed.join(', ')})`);
 }

@@ -239,9 +239,9 @@ describe('admin API resources (embedded mode, file store)', () => {
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['nope'] }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/regions\/0$/);
     await rejected('PUT', `/v1/services/www.${Z}`, { regions: ['eu-west', 'nope'] }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/0\/regions\/1$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west', 'eu-west'] }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/regions\/1$/);
-    await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { failover: ['us-east'] } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
+    await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { failover: ['us-east'] } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy\/failover$/);
     await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west', 'us-east'], policy: { geo: {}, proximity: {} } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
-    await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { weighted: { prefix4: 99 } } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy$/);
+    await rejected('PUT', `/v1/services/api.${Z}`, { regions: ['eu-west'], policy: { weighted: { prefix4: 99 } } }, 'MERIDIAN_ERR_INVALID_CONFIG', /^\/services\/2\/policy\/weighted$/);
     const sub = await rejected(
       'PUT',
       `/v1/services/api.${Z}`,
