@@ -7,8 +7,12 @@
  * @module
  */
 
-/** Query parameter names that carry credentials (token, access_token, secret, password, api_key, auth …). */
-const CREDENTIAL_NAME = /token|secret|passw|auth|api[-_]?key|credential/i;
+/**
+ * Query parameter names that carry credentials (token, access_token, secret, password, api_key,
+ * auth, authorization …), except `author`: `?author=` is the audit log's filter by author
+ * (GET /v1/audit), not a credential.
+ */
+const CREDENTIAL_NAME = /token|secret|passw|auth(?!ors?$)|api[-_]?key|credential/i;
 
 /** The credential-named parameters of a URL's query string, in order (empty when none). */
 export function credentialParams(url: string): string[] {

@@ -35,6 +35,9 @@ describe('admin API: token hygiene', () => {
 
   it('a token in the query string is refused, never accepted, and redacted from the request log', async () => {
     assert.deepEqual(await get(`/v1/status?token=${secret}`, null), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' });
+    assert.deepEqual(await get(`/v1/status?authorization=${secret}`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' });
+    // `author` is the audit log's filter, not a credential.
+    assert.equal((await get('/v1/audit?author=bootstrap', secret)).status, 200);
     assert.deepEqual(await get(`/v1/status?verbose=1&access_token=${encodeURIComponent(secret)}`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' }, 'even beside a valid header');
     // The request log line is written before the answer; give the pipe a moment to deliver it.
     const deadline = Date.now() + 10_000;
