@@ -69,7 +69,7 @@ export interface StartOptions {
   command?: string[];
   /** Prefix for the spawned argv, e.g. ['taskset', '-c', '0']. */
   wrap?: string[];
-  /** How long to wait for readiness (default 30 s). */
+  /** How long to wait for readiness (default 60 s: a start under c8 on a loaded 2-core box took over 30 s). */
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Mirror the server's stdout/stderr to this process's stderr (also env DNSPROC_VERBOSE=1). */
@@ -379,7 +379,7 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
   const first = splitHostPort(listen[0]!);
   const probeHost = first.host === '0.0.0.0' ? '127.0.0.1' : first.host === '::' ? '::1' : first.host;
   const probeName = zoneEntries[0]?.origin ?? '.';
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   try {
     for (;;) {
       if (exitInfo) {
@@ -391,7 +391,7 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
         const r = await udpQuery(probeHost, first.port, encodeQuery(probeName, 6), 300);
         if (r && r.length >= 12) break;
       } else if (opts.ready ? await opts.ready(dir).catch(() => false) : readyLine) break;
-      if (Date.now() > deadline) throw new Error(`server not ready within ${opts.readyTimeoutMs ?? 30000} ms`);
+      if (Date.now() > deadline) throw new Error(`server not ready within ${opts.readyTimeoutMs ?? 60_000} ms`);
       await sleep(kind === 'nsd' ? 100 : 25);
     }
   } catch (e) {
