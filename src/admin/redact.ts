@@ -7,18 +7,20 @@
  * @module
  */
 
-/**
- * Query parameter names that carry credentials (token, access_token, secret, password, api_key,
- * auth, authorization …), except `author`: `?author=` is the audit log's filter by author
- * (GET /v1/audit), not a credential.
- */
-const CREDENTIAL_NAME = /token|secret|passw|auth(?!ors?$)|api[-_]?key|credential/i;
+/** Words that make a query parameter a credential when any part of its name is one (`access_token`, `api-key`, `X.Auth`). */
+const CREDENTIAL_WORDS = new Set(['token', 'secret', 'password', 'passwd', 'auth', 'authorization', 'apikey', 'key', 'bearer', 'credential', 'credentials', 'jwt']);
+
+/** True for `token`, `access_token`, `api_key`, `client-secret` …; not for `author` or `monkey` (parts are whole words). */
+function isCredentialName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return CREDENTIAL_WORDS.has(lower.replace(/[-_.]/g, '')) || lower.split(/[-_.\s]+/).some((part) => CREDENTIAL_WORDS.has(part));
+}
 
 /** The credential-named parameters of a URL's query string, in order (empty when none). */
 export function credentialParams(url: string): string[] {
   const q = url.indexOf('?');
   if (q < 0) return [];
-  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter((k) => CREDENTIAL_NAME.test(k));
+  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter(isCredentialName);
 }
 
 /** The URL with the value of every credential-named query parameter replaced by `[REDACTED]`. */
@@ -39,7 +41,7 @@ export function redactUrl(url: string): string {
         } catch {
           // A malformed escape: judge the name as written.
         }
-        return CREDENTIAL_NAME.test(decoded) ? `${name}=[REDACTED]` : pair;
+        return isCredentialName(decoded) ? `${name}=[REDACTED]` : pair;
       })
       .join('&')
   );

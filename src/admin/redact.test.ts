@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { credentialParams, redactUrl } from './redact.js';
+
+describe('credentials in URLs', () => {
+  it('finds credential-named parameters, and only those', () => {
+    assert.deepEqual(credentialParams('/v1/status?token=x&access_token=y&api-key=z&X.Auth=w&client_secret=v&password=u'), ['token', 'access_token', 'api-key', 'X.Auth', 'client_secret', 'password']);
+    assert.deepEqual(credentialParams('/v1/audit?author=ops&action=x&limit=5&monkey=1&keyword=a&format=jsonl'), []);
+    assert.deepEqual(credentialParams('/v1/status'), []);
+  });
+
+  it('redacts their values in a URL and leaves the rest as written', () => {
+    assert.equal(redactUrl('/v1/status?a=1&token=s3cr%65t&b&apikey=k'), '/v1/status?a=1&token=[REDACTED]&b&apikey=[REDACTED]');
+    assert.equal(redactUrl('/v1/audit?author=ops'), '/v1/audit?author=ops');
+    assert.equal(redactUrl('/v1/x?%E0%A4%A=1'), '/v1/x?%E0%A4%A=1');
+  });
+});
