@@ -38,6 +38,7 @@ import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
 import { ADMIN_MAX_CONNECTIONS, budgetProblems, openBudget } from './node/fds.js';
 import type { ConnectionBudget } from './forward/budget.js';
+import { cnameChainWarnings, zoneCnames } from './zone/chains.js';
 
 export { ConfigError };
 
@@ -187,6 +188,7 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   const warned = new Set<string>();
   const logWarnings = (): void => {
     const found = policyWarnings(core.config.routing.services);
+    for (const z of core.config.zones) found.push(...cnameChainWarnings(zoneCnames(z)).map((w) => `zone ${z.origin}: ${w.reason}`));
     if (geo) found.push(...countryOnlyWarnings(core.config.routing.services, geo.current.description, core.config.geo.database).map((w) => w.reason));
     for (const w of found.filter((x) => !warned.has(x))) {
       warned.add(w);

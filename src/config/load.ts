@@ -10,8 +10,9 @@ import { Type } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
-import { formatSourceError, type SourceError } from '../zone/types.js';
+import { formatSourceError, RRType, type SourceError } from '../zone/types.js';
 import { dedupe, validateZone } from '../zone/validate.js';
+import { cnameChainWarnings, zoneCnames } from '../zone/chains.js';
 import { compileZone, type Zone } from '../zone/zone.js';
 import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
 import { parseListen, type ListenAddress } from './listen.js';
@@ -107,6 +108,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   }
 
   const zones: Zone[] = [];
+  const zoneWarnings: SourceError[] = [];
   const zoneSources: ZoneSource[] = [];
   const seen = new Set<string>();
   source.zones.forEach((ref, i) => {
@@ -132,6 +134,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       zoneFile,
       origin,
       mine.map((s) => s.name),
+      zoneWarnings,
     );
     if (Array.isArray(zone)) {
       errors.push(...zone);
@@ -158,7 +161,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       metricsListen: metricsListen as ListenAddress | null,
       routing,
       document: { zones: zoneSources, regions, services: source.services },
-      warnings: warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })),
+      warnings: [...warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })), ...zoneWarnings],
       subdivisionLines: new Map(
         source.services.flatMap((s, i) => {
           const def = routing.services.find((d) => d.name === canonicalOrigin(s.name));
@@ -169,14 +172,26 @@ export function loadConfigText(text: string, file: string): LoadResult {
   };
 }
 
-/** Parses, validates and compiles one zone file; returns its errors instead when there are any. */
-export function loadZoneText(text: string, file: string, origin: string, serviceNames: string[] = []): Zone | SourceError[] {
+/**
+ * Parses, validates and compiles one zone file; returns its errors instead when there are any.
+ * What is served but will not work (CNAME loops, chains past the limit) goes to `warnings`.
+ */
+export function loadZoneText(text: string, file: string, origin: string, serviceNames: string[] = [], warnings?: SourceError[]): Zone | SourceError[] {
   const parsed = parseZoneText(text, { file, origin });
   if (parsed.errors.length) return parsed.errors;
   const records = dedupe(parsed.records);
   const problems = validateZone(records, { file, origin });
   if (problems.length) return problems;
-  return compileZone(canonicalOrigin(origin), records, serviceNames);
+  const zone = compileZone(canonicalOrigin(origin), records, serviceNames);
+  if (warnings) {
+    const line = new Map(records.filter((r) => r.type === RRType.CNAME).map((r) => [r.name, r.line] as const));
+    for (const w of cnameChainWarnings(zoneCnames(zone))) {
+      // A loop at its last record in the file (as pair errors are), a long chain at its head.
+      const at = w.reason.includes('_LOOP') ? Math.max(...w.owners.map((o) => line.get(o) ?? 0)) : (line.get(w.owners[0]!) ?? 0);
+      warnings.push({ file, line: at, reason: w.reason });
+    }
+  }
+  return zone;
 }
 
 export function loadConfigFile(path: string): LoadResult {

@@ -11,6 +11,8 @@ import type { RData } from './types.js';
 import { RRType } from './types.js';
 import type { RRset, Zone, ZoneNode } from './zone.js';
 import { isAtOrBelow, parentName } from './zone.js';
+// Longest in-zone CNAME chain we follow; loops are cut by the visited set first (chains.ts warns of both).
+import { MAX_CNAME_CHAIN } from './chains.js';
 
 /** An RRset as it appears in a message: the owner may be a wildcard's synthesized name. */
 export interface RRInstance {
@@ -40,8 +42,6 @@ export interface Resolution {
 /** RFC 8482 §4.2: a synthesized HINFO answers ANY; gdnsd uses the same text and TTL. */
 const ANY_HINFO: RData = { type: 13, cpu: Buffer.from('RFC8482'), os: Buffer.alloc(0) };
 const ANY_HINFO_TTL = 3600;
-/** Longest in-zone CNAME chain we follow; loops are cut by the visited set first. */
-const MAX_CNAME_CHAIN = 16;
 
 const instance = (set: RRset, owner = set.owner): RRInstance => ({
   owner,
