@@ -37,6 +37,9 @@ describe('forwarder: a drain through the API', () => {
       s.end('eu');
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    // Before anything that can fail: a backend left listening kept this file's process alive forever.
+    // Not awaited: its connections end when the node stops.
+    t.after(() => void backend.close());
     const backendPort = (backend.address() as { port: number }).port;
     const [webPort, adminPort] = [await freePort(), await freePort()];
     const secret = randomBytes(16).toString('hex');
@@ -56,12 +59,8 @@ describe('forwarder: a drain through the API', () => {
         forward: { embedded: ['eu'], drainDeadlineMs: 1000, listeners: [{ name: 'web', service: 'www.gslb.example.com', listen: `127.0.0.1:${webPort}` }] },
         admin: { listen: `127.0.0.1:${adminPort}`, tokens: [{ name: 'ops', role: 'admin', sha256: createHash('sha256').update(secret).digest('hex') }] },
       },
-      readyTimeoutMs: 30_000,
     });
-    t.after(async () => {
-      await srv.stop();
-      await new Promise<void>((r) => backend.close(() => r()));
-    });
+    t.after(() => srv.stop());
     const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: { phase?: string } }> => {
       const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, {
         method,
