@@ -1,6 +1,6 @@
 /**
  * The balancers that use backend speed, through running `meridian forward` processes on both
- * relay lanes: a fast backend on loopback and a slow one whose every packet back is delayed 30 ms
+ * relay lanes: a fast backend on loopback and a slow one whose every packet back is delayed 150 ms (30 ms was lost in scheduling noise at load 13: both backends measured 67 ms)
  * (slow-link.ts, in network namespaces of its own). The client counts which backend served each
  * connection; the slow one must get the smaller share:
  * - least-response-time, one client after another (nothing but connect time tells them apart;
@@ -23,7 +23,7 @@ interface LaneResult {
 
 function runScenario(): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const proc = spawn('unshare', ['-n', process.execPath, '--import', 'tsx', RUNNER, '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('unshare', ['-n', process.execPath, '--import', 'tsx', RUNNER, '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
