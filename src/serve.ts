@@ -36,6 +36,7 @@ import type { ConfigFollower } from './store/follow.js';
 import type { LocalCopyFile } from './store/local-copy.js';
 import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
+import { refuseDenied } from './config/targets-document.js';
 import { ADMIN_MAX_CONNECTIONS, budgetProblems, openBudget } from './node/fds.js';
 import type { ConnectionBudget } from './forward/budget.js';
 import { cnameChainWarnings, zoneCnames } from './zone/chains.js';
@@ -315,8 +316,9 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
       const v = core.plane.source.current.regionVerdict(id);
       return v ? { state: v.state, source: v.source, endpointsUp: v.up, endpointsCounted: v.counted } : null;
     },
-    // Documents are validated with the probe defaults of the YAML in force, as the node compiles them.
-    compile: (doc: unknown) => compileDocument(doc, sources.settings.health.probe),
+    // Documents are validated with the probe defaults of the YAML in force, as the node compiles them,
+    // and with its health.targets: a write cannot point a check where this node's probes may not go.
+    compile: (doc: unknown) => refuseDenied(compileDocument(doc, sources.settings.health.probe), sources.settings.targets),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),
     applied: () => follower.catchUp(),
     servicesFor: (compiled: Pick<LoadedConfig, 'zones' | 'routing'>) => buildServices({ ...core.config, ...compiled }, whatIf),

@@ -80,7 +80,8 @@ export class ChangeRunner {
         req.edit(draft);
         const result = this.deps.compile(draft);
         if (!result.ok) {
-          throw new AdminError('MERIDIAN_ERR_INVALID_CONFIG', result.problems[0]!.reason, result.problems[0]!.path, result.problems);
+          const first = result.problems[0]!;
+          throw new AdminError(first.code ?? 'MERIDIAN_ERR_INVALID_CONFIG', first.reason, first.path, result.problems);
         }
         const diff = diffDocuments(current.document, result.document);
         if (req.dryRun) {

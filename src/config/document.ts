@@ -62,6 +62,8 @@ export interface DocumentProblem {
   /** RFC 6901 pointer into the document. */
   path: string;
   reason: string;
+  /** A more specific error code than MERIDIAN_ERR_INVALID_CONFIG, for the API's reply. */
+  code?: 'MERIDIAN_ERR_TARGET_DENIED';
 }
 
 export interface CompiledDocument {

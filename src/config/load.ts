@@ -17,6 +17,7 @@ import { compileZone, type Zone } from '../zone/zone.js';
 import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { compileRouting, type CompiledRouting } from './routing.js';
+import { deniedEndpoints, servicePorts, TargetPolicy } from './targets.js';
 import { configSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
 import { checkRegionBlocks, configSections, pathOf, type Sections } from './sections.js';
@@ -35,6 +36,8 @@ export interface LoadedConfig extends Sections {
   zones: Zone[];
   geo: GeoConfig;
   health: HealthConfig;
+  /** Where health checks may connect (health.targets and this node's own service ports). */
+  targets: TargetPolicy;
   metricsListen: ListenAddress | null;
   routing: CompiledRouting;
   /** Zones, regions and services as a config document: what seeds an empty config store. */
@@ -95,6 +98,9 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const origins = source.zones.map((z) => canonicalOrigin(z.origin));
   const { routing, problems, warnings } = compileRouting(regions, source.services, origins, source.health.probe);
   for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
+  const targets = TargetPolicy.build(source.health.targets, servicePorts(source, parseListen));
+  if (Array.isArray(targets)) errors.push(...targets.map((reason) => ({ file, line: lineOf(doc, counter, ['health', 'targets']), reason })));
+  else for (const p of deniedEndpoints(targets, regions)) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
   const compiledSections: Record<string, unknown> = {};
   for (const section of sections) {
     const block = source[section.key];
@@ -158,6 +164,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       zones,
       geo: source.geo,
       health: source.health,
+      targets: targets as TargetPolicy,
       metricsListen: metricsListen as ListenAddress | null,
       routing,
       document: { zones: zoneSources, regions, services: source.services },

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { TargetsSchema } from './targets.js';
 
 export const TcpSchema = Type.Object(
   {
@@ -59,6 +60,8 @@ export const HealthSchema = Type.Object(
     resyncIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
     // Validated by src/probe/types.ts parseProbeDefaults.
     probe: Type.Unknown({ default: {} }),
+    // Where checks may connect (src/config/targets.ts, src/probe/README.md "Targets").
+    targets: TargetsSchema,
   },
   { additionalProperties: false, default: {} },
 );

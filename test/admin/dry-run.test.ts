@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
 import { dnsQuery, waitFor } from './helpers.js';
+import { LOOPBACK_ALLOW } from '../helpers/targets.js';
 
 const Z = 'gslb.example.com';
 const WRITE_METHODS = ['post', 'put', 'patch', 'delete'];
@@ -160,7 +161,7 @@ describe('dryRun=true on every write operation of /openapi.json changes nothing'
   before(async () => {
     const adminPort = await freePort();
     const demo = (await import('yaml')).parse(readFileSync(join(REPO_ROOT, 'zones/meridian.yaml'), 'utf8')) as Record<string, unknown>;
-    // The demo's regions with one endpoint each (this node's admin port), under `quorum: 1`: probes
+    // The demo's regions with one endpoint each (this node's admin port, always up), under `quorum: 1`: probes
     // never mark anything down (a check timing out on a busy host would move answers while the
     // test compares them); overrides still do.
     const regions = (demo.regions as { forwarder?: unknown }[]).map(({ forwarder: _unused, ...r }) => ({
@@ -173,7 +174,8 @@ describe('dryRun=true on every write operation of /openapi.json changes nothing'
         geo: demo.geo,
         regions,
         services: demo.services,
-        health: { overridesFile: 'overrides.json', quorum: 1 },
+        // Checking its own admin port needs that port named: a CIDR never opens the node's own ports.
+        health: { overridesFile: 'overrides.json', quorum: 1, targets: { allow: [...LOOPBACK_ALLOW, `127.0.0.1:${adminPort}`] } },
         metrics: { listen: null },
         admin: { listen: `127.0.0.1:${adminPort}`, rateLimit: 1_000_000 },
       },

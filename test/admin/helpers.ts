@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
 import { decode, query, udpExchange } from '../helpers/client.js';
+import { allowLoopback } from '../helpers/targets.js';
 
 export const Z = 'gslb.example.com';
 export const EU = '198.51.100.10';
@@ -88,7 +89,7 @@ export async function startAdminNode(opts: AdminNodeOptions = {}): Promise<Admin
     ...opts.extra,
   };
   const configPath = join(dir, 'meridian.yaml');
-  writeFileSync(configPath, JSON.stringify(config, null, 2)); // JSON is YAML
+  writeFileSync(configPath, JSON.stringify(allowLoopback(config), null, 2)); // JSON is YAML
   let node: DnsNode;
   try {
     node = await startDnsNode(configPath, opts.logger ?? pino({ level: 'silent' }));

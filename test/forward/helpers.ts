@@ -12,6 +12,7 @@ import { startForwarder, type Forwarder, type ForwarderDeps } from '../../src/fo
 import { StaticHealth } from '../../src/health/snapshot.js';
 import { loadConfigFile } from '../../src/node/config.js';
 import { spawnRole, type RoleProcess } from '../helpers/role.js';
+import { allowLoopback } from '../helpers/targets.js';
 
 export const SERVICE = 'www.gslb.example.com';
 const ZONE = '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n';
@@ -61,7 +62,7 @@ export function makeConfig(
     forward: { connectTimeoutMs: 1_000, ...forward },
     ...extra,
   };
-  writeFileSync(join(dir, 'meridian.yaml'), JSON.stringify(doc, null, 2));
+  writeFileSync(join(dir, 'meridian.yaml'), JSON.stringify(allowLoopback(doc), null, 2));
   const loaded = loadConfigFile(join(dir, 'meridian.yaml'));
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => `${e.line}: ${e.reason}`).join('\n'));
   return { config: loaded.config, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allowLoopback } from '../helpers/targets.js';
 
 const DELAY_MS = Number(process.argv[2] ?? 30);
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
@@ -129,7 +130,7 @@ function writeConfig(dir: string, lane: keyof typeof LANES): string {
     },
   };
   const file = join(dir, `${lane}.yaml`);
-  writeFileSync(file, JSON.stringify(doc, null, 2));
+  writeFileSync(file, JSON.stringify(allowLoopback(doc), null, 2));
   return file;
 }
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { decode, query, udpExchange } from './client.js';
 import { freePort, startMeridian, type RunningServer } from './dnsproc.js';
+import { allowLoopback } from './targets.js';
 
 export const ZONE = 'gslb.example.com';
 export const SERVICE = `svc.${ZONE}`;
@@ -124,7 +125,7 @@ export function clusterNodeOf(proc: RunningServer, adminPort: number): ClusterNo
     editConfig(edit) {
       const config = parse(readFileSync(proc.configPath, 'utf8')) as Record<string, unknown>;
       edit(config);
-      writeFileSync(proc.configPath, stringify(config));
+      writeFileSync(proc.configPath, stringify(allowLoopback(config)));
     },
     signal(sig) {
       process.kill(proc.pid, sig);

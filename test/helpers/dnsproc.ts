@@ -32,6 +32,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { allowLoopback } from './targets.js';
 
 /** Repository root (this file lives in <repo>/test/helpers). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -318,7 +319,7 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
       zones: zoneEntries,
     };
     configPath = path.join(dir, 'meridian.yaml');
-    await writeFile(configPath, stringify(config));
+    await writeFile(configPath, stringify(allowLoopback(config)));
     argv = meridianArgv(configPath, opts.command);
   }
   if (opts.wrap) argv = [...opts.wrap, ...argv];

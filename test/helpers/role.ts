@@ -16,6 +16,7 @@ import type { TestContext } from 'node:test';
 import { clusterConfig, SERVICE, usEast, ZONE } from './cluster.js';
 import { freePort } from './dnsproc.js';
 import { startRedis, type TestRedis } from './redis.js';
+import { allowLoopback } from './targets.js';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 
@@ -148,7 +149,7 @@ export function probeYaml(
   probe: Record<string, unknown> = { intervalMs: 200, timeoutMs: 150 },
 ): string {
   const zone = new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname;
-  return JSON.stringify({ zones: [{ origin: 'gslb.example.com', file: zone }], health: { redisUrl, probe }, regions: [usEastWith(endpoints)], ...extra });
+  return JSON.stringify(allowLoopback({ zones: [{ origin: 'gslb.example.com', file: zone }], health: { redisUrl, probe }, regions: [usEastWith(endpoints)], ...extra }));
 }
 
 export interface ProbeFixture {
@@ -226,6 +227,6 @@ export async function clusterYaml(t: TestContext, redisUrl: string, extra: Recor
     ...extra,
   };
   const file = join(dir, 'meridian.yaml');
-  writeFileSync(file, JSON.stringify(config));
+  writeFileSync(file, JSON.stringify(allowLoopback(config)));
   return { dir, file, adminPort };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
+import { allowLoopback } from './targets.js';
 
 export const FIXTURE_ZONE = new URL('../fixtures/gslb.example.com.zone', import.meta.url);
 
@@ -37,7 +38,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     zones: [{ origin: 'gslb.example.com', file: 'zone' }],
     ...opts.extra,
   };
-  writeFileSync(join(dir, 'meridian.yaml'), JSON.stringify(config, null, 2)); // JSON is YAML
+  writeFileSync(join(dir, 'meridian.yaml'), JSON.stringify(allowLoopback(config), null, 2)); // JSON is YAML
   const node = await startDnsNode(join(dir, 'meridian.yaml'), pino({ level: 'silent' }));
   return {
     node,

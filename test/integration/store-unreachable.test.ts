@@ -20,6 +20,7 @@ import { redisSkipReason, startRedis, type TestRedis } from '../helpers/redis.js
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allowLoopback } from '../helpers/targets.js';
 
 const skip = redisSkipReason();
 const CLI = join(REPO_ROOT, 'src/cli.ts');
@@ -118,7 +119,7 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
         zones: [{ origin: ZONE, file: 'zone' }],
       };
       writeFileSync(join(dir, 'zone'), ZONE_TEXT);
-      writeFileSync(join(dir, 'meridian.yaml'), stringify(config));
+      writeFileSync(join(dir, 'meridian.yaml'), stringify(allowLoopback(config)));
       const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'meridian.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let firstOutputAt = 0;
       let out = '';
@@ -220,7 +221,7 @@ describe('meridian probe', { skip, timeout: 120_000 }, () => {
       regions: [{ id: 'us-east', ...usEast('192.0.2.10'), endpoints: [{ id: 'b0', address: '127.0.0.1', port: (backend.address() as { port: number }).port }] }],
     };
     writeFileSync(join(dir, 'zone'), ZONE_TEXT);
-    writeFileSync(join(dir, 'meridian.yaml'), stringify(config));
+    writeFileSync(join(dir, 'meridian.yaml'), stringify(allowLoopback(config)));
     const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'probe', '--region', 'us-east', '--vantage', 'v1', '--config', join(dir, 'meridian.yaml')], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
