@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'meridian-fwd-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'zone'), '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n');
 
-/** Ends inside region eu, so a test can append its `forwarder:` block (line 13) or a `forward:` section. */
+/** Ends inside region eu, so a test can append its `forwarder:` block (line 13) or a `forward:` section. Backends are off loopback, which health.targets refuses by default. */
 const HEAD = `zones: [{ origin: gslb.example.com, file: zone }]
 services:
   - name: www.gslb.example.com
@@ -24,9 +24,9 @@ regions:
     location: { lat: 53.35, lon: -6.26, continent: EU, country: IE }
     addresses: { ipv4: [192.0.2.10] }
     endpoints:
-      - { id: web-1, address: 127.0.0.1, port: 8080 }
-      - { id: web-2, address: 127.0.0.1, port: 8080 }
-      - { id: api-1, address: 127.0.0.1, port: 9090 }
+      - { id: web-1, address: 192.0.2.20, port: 8080 }
+      - { id: web-2, address: 192.0.2.20, port: 8080 }
+      - { id: api-1, address: 192.0.2.20, port: 9090 }
 `;
 
 function load(text: string) {
