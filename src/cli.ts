@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadZoneText } from './config/load.js';
+import { loadZoneText } from './zone/load.js';
 import { createLogger } from './obs/log.js';
 import { geoWarnings } from './node/services.js';
 import { formatRedisProblem, RedisConfigError } from './redis/config.js';

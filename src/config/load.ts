@@ -1,45 +1,39 @@
 /**
- * Loads and validates the YAML config and every zone file it names, returning either a complete
- * configuration or every problem found as `file:line: reason`. Nothing is half-applied: callers
- * swap in the result only when the error list is empty.
+ * The YAML config as plain data: read with a line counter, defaults filled, validated against the
+ * core schema and every registered section's, listen addresses parsed (`readConfigText`). The
+ * compile steps that need components (routing, sections, zone files) follow in src/node/load.ts,
+ * which returns either a complete `LoadedConfig` or every problem found as `file:line: reason`.
+ * Nothing is half-applied: callers swap in the result only when the error list is empty.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { canonicalOrigin, parseZoneText } from '../zone/parse.js';
-import { formatSourceError, RRType, type SourceError } from '../zone/types.js';
-import { dedupe, validateZone } from '../zone/validate.js';
-import { cnameChainWarnings, zoneCnames } from '../zone/chains.js';
-import { compileZone, type Zone } from '../zone/zone.js';
-import { owningOrigin, serviceZoneClashes, zoneSourceFromText, type ConfigDocument, type ZoneSource } from './document.js';
+import type { CompiledDocument, ConfigDocument } from './document.js';
 import { parseListen, type ListenAddress } from './listen.js';
-import { compileRouting, type CompiledRouting } from './routing.js';
-import { deniedEndpoints, servicePorts, TargetPolicy } from './targets.js';
 import { configSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
-import { checkRegionBlocks, configSections, pathOf, type Sections } from './sections.js';
+import type { TargetPolicy } from './targets.js';
+import { checkRegionBlocks, configSections, pathOf, type ConfigSection, type Sections } from './sections.js';
+import type { SourceError } from './source-error.js';
 
 // Components import parseListen from listen.ts; it stays exported here for the roles and commands.
 export { parseListen, type ListenAddress };
 
 /**
- * A loaded config: the sections `src/config/` owns, and every registered component's compiled
- * section (`Sections`: `forward`, `admin`, `redis` …, each typed by its component).
+ * A loaded config: the sections `src/config/` owns, the compiled document (`zones` and `routing`,
+ * typed by the components that compile them) and every registered component's compiled section
+ * (`Sections`: `forward`, `admin`, `redis` …, each typed by its component).
  */
-export interface LoadedConfig extends Sections {
+export interface LoadedConfig extends Sections, CompiledDocument {
   file: string;
   dns: DnsConfig;
   listen: ListenAddress[];
-  zones: Zone[];
   geo: GeoConfig;
   health: HealthConfig;
   /** Where health checks may connect (health.targets and this node's own service ports). */
   targets: TargetPolicy;
   metricsListen: ListenAddress | null;
-  routing: CompiledRouting;
   /** Zones, regions and services as a config document: what seeds an empty config store. */
   document: ConfigDocument;
   /** Accepted but suspect settings, as `file:line` (`meridian check` prints them, `serve` logs them). */
@@ -53,6 +47,26 @@ export interface LoadedConfig extends Sections {
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };
 
+/** The YAML as plain data, valid against every schema, and where each of its nodes is. */
+export interface ConfigRead {
+  /** The YAML with every default filled in, registered sections included. */
+  source: ConfigSource & Record<string, unknown>;
+  regions: RegionSource[];
+  /** The registered sections, in registration order (the order their problems are reported in). */
+  sections: ConfigSection[];
+  listen: ListenAddress[];
+  /** Null when absent or when it did not parse (then `errors` says why). */
+  metricsListen: ListenAddress | null;
+  /** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
+  lineOf(path: (string | number)[]): number;
+}
+
+/**
+ * A YAML config with a syntax or schema error fails here with every such error; otherwise the
+ * compile steps run too, and `errors` (bad listen addresses) are reported along with theirs.
+ */
+export type ReadResult = { ok: true; read: ConfigRead; errors: SourceError[] } | { ok: false; errors: SourceError[] };
+
 /** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number {
   for (let p = path; ; p = p.slice(0, -1)) {
@@ -62,7 +76,7 @@ function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]):
   }
 }
 
-export function loadConfigText(text: string, file: string): LoadResult {
+export function readConfigText(text: string, file: string): ReadResult {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -83,7 +97,6 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const source = withDefaults as ConfigSource & Record<string, unknown>;
   for (const { path, pointer, error } of checkRegionBlocks(source.regions)) schemaError(path, error, pointer);
   if (errors.length) return { ok: false, errors };
-  const regions = source.regions as RegionSource[];
 
   const listen: ListenAddress[] = [];
   source.dns.listen.forEach((text, i) => {
@@ -95,121 +108,15 @@ export function loadConfigText(text: string, file: string): LoadResult {
   const metricsListen = source.metrics.listen === null ? null : parseListen(source.metrics.listen);
   if (typeof metricsListen === 'string') errors.push({ file, line: lineOf(doc, counter, ['metrics', 'listen']), reason: `metrics: ${metricsListen}` });
 
-  const origins = source.zones.map((z) => canonicalOrigin(z.origin));
-  const { routing, problems, warnings } = compileRouting(regions, source.services, origins, source.health.probe);
-  for (const p of problems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
-  const targets = TargetPolicy.build(source.health.targets, servicePorts(source, parseListen));
-  if (Array.isArray(targets)) errors.push(...targets.map((reason) => ({ file, line: lineOf(doc, counter, ['health', 'targets']), reason })));
-  else for (const p of deniedEndpoints(targets, regions)) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
-  const compiledSections: Record<string, unknown> = {};
-  for (const section of sections) {
-    const block = source[section.key];
-    if (block === undefined) {
-      compiledSections[section.key] = null;
-      continue;
-    }
-    const { value, problems: sectionProblems } = section.compile(block, { file, regions, routing, health: source.health });
-    for (const p of sectionProblems) errors.push({ file, line: lineOf(doc, counter, p.path), reason: p.reason });
-    compiledSections[section.key] = value;
-  }
-
-  const zones: Zone[] = [];
-  const zoneWarnings: SourceError[] = [];
-  const zoneSources: ZoneSource[] = [];
-  const seen = new Set<string>();
-  source.zones.forEach((ref, i) => {
-    const line = lineOf(doc, counter, ['zones', i]);
-    const origin = origins[i]!;
-    if (seen.has(origin)) {
-      errors.push({ file, line, reason: `zone ${origin} is listed twice` });
-      return;
-    }
-    seen.add(origin);
-    const zoneFile = resolvePath(dirname(file), ref.file);
-    let zoneText: string;
-    try {
-      zoneText = readFileSync(zoneFile, 'utf8');
-    } catch (err) {
-      errors.push({ file, line, reason: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` });
-      return;
-    }
-    // A service belongs to the most specific zone that contains it.
-    const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
-    const zone = loadZoneText(
-      zoneText,
-      zoneFile,
-      origin,
-      mine.map((s) => s.name),
-      zoneWarnings,
-    );
-    if (Array.isArray(zone)) {
-      errors.push(...zone);
-      return;
-    }
-    zones.push(zone);
-    zoneSources.push(zoneSourceFromText(zoneText, origin, zoneFile));
-    for (const svc of mine) {
-      const at = lineOf(doc, counter, ['services', source.services.findIndex((s) => canonicalOrigin(s.name) === svc.name), 'name']);
-      for (const reason of serviceZoneClashes(zone, svc.name)) errors.push({ file, line: at, reason });
-    }
-  });
-  if (errors.length) return { ok: false, errors };
-  return {
-    ok: true,
-    config: {
-      ...(compiledSections as unknown as Sections),
-      file,
-      dns: source.dns,
-      listen,
-      zones,
-      geo: source.geo,
-      health: source.health,
-      targets: targets as TargetPolicy,
-      metricsListen: metricsListen as ListenAddress | null,
-      routing,
-      document: { zones: zoneSources, regions, services: source.services },
-      warnings: [...warnings.map((w) => ({ file, line: lineOf(doc, counter, w.path), reason: w.reason })), ...zoneWarnings],
-      subdivisionLines: new Map(
-        source.services.flatMap((s, i) => {
-          const def = routing.services.find((d) => d.name === canonicalOrigin(s.name));
-          return def?.chain.subdivisions.length ? [[def.name, lineOf(doc, counter, ['services', i, 'policy', 'geo', 'subdivisions'])] as const] : [];
-        }),
-      ),
-    },
+  const read: ConfigRead = {
+    source,
+    regions: source.regions as RegionSource[],
+    sections,
+    listen,
+    metricsListen: typeof metricsListen === 'string' ? null : metricsListen,
+    lineOf: (path) => lineOf(doc, counter, path),
   };
-}
-
-/**
- * Parses, validates and compiles one zone file; returns its errors instead when there are any.
- * What is served but will not work (CNAME loops, chains past the limit) goes to `warnings`.
- */
-export function loadZoneText(text: string, file: string, origin: string, serviceNames: string[] = [], warnings?: SourceError[]): Zone | SourceError[] {
-  const parsed = parseZoneText(text, { file, origin });
-  if (parsed.errors.length) return parsed.errors;
-  const records = dedupe(parsed.records);
-  const problems = validateZone(records, { file, origin });
-  if (problems.length) return problems;
-  const zone = compileZone(canonicalOrigin(origin), records, serviceNames);
-  if (warnings) {
-    const line = new Map(records.filter((r) => r.type === RRType.CNAME).map((r) => [r.name, r.line] as const));
-    for (const w of cnameChainWarnings(zoneCnames(zone))) {
-      // A loop at its last record in the file (as pair errors are), a long chain at its head.
-      const at = w.reason.includes('_LOOP') ? Math.max(...w.owners.map((o) => line.get(o) ?? 0)) : (line.get(w.owners[0]!) ?? 0);
-      warnings.push({ file, line: at, reason: w.reason });
-    }
-  }
-  return zone;
-}
-
-export function loadConfigFile(path: string): LoadResult {
-  const file = resolvePath(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    return { ok: false, errors: [{ file, line: 0, reason: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
-  }
-  return loadConfigText(text, file);
+  return { ok: true, read, errors };
 }
 
 /** A config that cannot start a role: every problem as `file:line: reason`. */
@@ -218,11 +125,4 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
   }
-}
-
-/** loadConfigFile for a role's start, where any problem is fatal. */
-export function loadConfigOrThrow(path: string): LoadedConfig {
-  const loaded = loadConfigFile(path);
-  if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
-  return loaded.config;
 }

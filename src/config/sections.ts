@@ -1,9 +1,9 @@
 /**
  * The registry of config sections that belong to components (`forward:`, `admin:`, `redis:` …).
- * The loader (load.ts) and the document compiler (document.ts) know only this file: each component
- * declares its section (schema with defaults, cross-checks, compiled value) in its own folder, and
- * src/node/config.ts registers them all, in one place, as grpc-js registers its load balancers
- * (`registerLoadBalancerType`). So `src/config/` imports no component.
+ * The loaders (load.ts here, src/node/load.ts and src/node/document.ts) know only this file: each
+ * component declares its section (schema with defaults, cross-checks, compiled value) in its own
+ * folder, and src/node/config.ts registers them all, in one place, as grpc-js registers its load
+ * balancers (`registerLoadBalancerType`). So `src/config/` imports no component.
  *
  * A section's compiled value reaches `LoadedConfig` by declaration merging: the component adds its
  * key to `Sections` (`declare module '../config/sections.js' { interface Sections { forward:
@@ -12,7 +12,6 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
-import type { CompiledRouting } from './routing.js';
 import type { HealthConfig, RegionBlocks, RegionSource } from './schema.js';
 
 /** The compiled value of every registered section, by key; components add theirs. */
@@ -31,8 +30,8 @@ export interface SectionContext {
   file: string;
   /** Regions as written, with every registered region block checked and defaulted. */
   regions: RegionSource[];
-  routing: CompiledRouting;
   health: HealthConfig;
+  // `routing` (the compiled regions, services and endpoints) is added by src/routing/compile.ts.
 }
 
 export interface ConfigSection<K extends keyof Sections = keyof Sections> {

@@ -7,7 +7,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { parseListen, type ListenAddress } from '../config/listen.js';
-import type { CompiledRouting } from '../config/routing.js';
+import type { CompiledRouting } from '../routing/compile.js';
 import type { RegionSource } from '../config/schema.js';
 import type { ConfigSection } from '../config/sections.js';
 import { canonicalOrigin } from '../zone/parse.js';

@@ -320,7 +320,7 @@ export function dialLane(address: string, port: number, timeoutMs: number, onPen
   req.oncomplete = afterConnect;
   req.address = address;
   req.port = port;
-  // Endpoint addresses are validated IP literals (config/routing.ts): a colon means IPv6, no regex needed.
+  // Endpoint addresses are validated IP literals (src/routing/compile.ts): a colon means IPv6, no regex needed.
   const err = address.includes(':') ? handle.connect6(req, address, port) : handle.connect(req, address, port);
   if (err !== 0) {
     end.close();

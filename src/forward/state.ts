@@ -5,7 +5,7 @@
  * metrics are derived from them when read.
  * @module
  */
-import type { EndpointDefinition } from '../config/routing.js';
+import type { EndpointDefinition } from '../routing/compile.js';
 import type { BackendSelector } from './config.js';
 import type { Pickable } from './pick.js';
 import type { Relay } from './relay.js';

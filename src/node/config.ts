@@ -13,5 +13,7 @@ registerConfigSection(forwardSection);
 registerConfigSection(adminSection);
 registerConfigSection(redisSection);
 
-export { compileDocument } from '../config/document.js';
-export { ConfigError, loadConfigFile, loadConfigOrThrow, loadConfigText, loadZoneText } from '../config/load.js';
+export { compileDocument } from './document.js';
+export { ConfigError } from '../config/load.js';
+export { loadConfigFile, loadConfigOrThrow, loadConfigText } from './load.js';
+export { loadZoneText } from '../zone/load.js';

@@ -64,13 +64,5 @@ export interface ParsedRecord {
   line: number;
 }
 
-/** One problem found in a config or zone file. Printed as `file:line: reason`. */
-export interface SourceError {
-  file: string;
-  line: number;
-  reason: string;
-}
-
-export function formatSourceError(e: SourceError): string {
-  return `${e.file}:${e.line}: ${e.reason}`;
-}
+// The `file:line: reason` form is shared with the YAML loader, so it lives in the config leaf.
+export { formatSourceError, type SourceError } from '../config/source-error.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { loadZoneText } from '../../src/config/load.js';
+import { loadZoneText } from '../../src/zone/load.js';
 import { Responder } from '../../src/dns/respond.js';
 import { nameKey } from '../../src/dns/writer.js';
 import { GeoDatabase } from '../../src/geo/reader.js';

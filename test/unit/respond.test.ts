@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { keyToName, type ZoneSet } from '../../src/dns/lookup.js';
 import { Responder } from '../../src/dns/respond.js';
 import { nameKey } from '../../src/dns/writer.js';
-import { loadZoneText } from '../../src/config/load.js';
+import { loadZoneText } from '../../src/zone/load.js';
 import type { Zone } from '../../src/zone/zone.js';
 import { decode, query } from '../helpers/client.js';
 

@@ -1,17 +1,31 @@
 /**
  * Regions and services: cross-reference checks the schema cannot express (unique ids, addresses,
  * known regions, names inside a served zone, policy configs) and compilation into the routing
- * model. Every problem points at the YAML line of the offending entry.
+ * model. Every problem points at the path of the offending entry (the YAML line in a file, the
+ * RFC 6901 pointer in a config document).
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { compileChain, ConfigPathError, ConfigProblems } from '../policy/chain.js';
 import type { Region } from '../policy/types.js';
-import type { ServiceDefinition } from '../routing/service.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
 import { isAtOrBelow } from '../zone/zone.js';
 import { parseProbeCheck, parseProbeDefaults, type ProbeDefaults, type ProbeTarget } from '../probe/types.js';
-import type { RegionSource, ServiceSource } from './schema.js';
+import type { RegionSource, ServiceSource } from '../config/schema.js';
+import type { ServiceDefinition } from './service.js';
+
+// The compiled routing is part of every compiled document and loaded config, and a component's
+// section compiles against it; src/config/ names no component type, so routing adds it here.
+declare module '../config/document.js' {
+  interface CompiledDocument {
+    routing: CompiledRouting;
+  }
+}
+declare module '../config/sections.js' {
+  interface SectionContext {
+    routing: CompiledRouting;
+  }
+}
 
 /** A probed backend of a region, named `<region>/<id>` across the health plane. */
 export interface EndpointDefinition extends ProbeTarget {

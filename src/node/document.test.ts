@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { compileDocument, loadConfigFile } from '../node/config.js';
-import { zoneSourceFromText, type ConfigDocument } from './document.js';
+import type { ConfigDocument } from '../config/document.js';
+import { zoneSourceFromText } from '../zone/present.js';
+import { compileDocument, loadConfigFile } from './config.js';
 import { parseZoneText } from '../zone/parse.js';
 import { dedupe } from '../zone/validate.js';
 

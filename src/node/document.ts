@@ -1,0 +1,63 @@
+/**
+ * The config document compiler: a document (src/config/document.ts) validated with the same schema
+ * pieces, zone parser/validator and routing compiler as the YAML path (one set of rules), every
+ * problem reported with an RFC 6901 path into the document (`/regions/1/addresses/ipv4/0`), which
+ * is what the admin API returns as `field`. Load it through src/node/config.ts, which registers
+ * the sections whose region blocks it checks.
+ * @module
+ */
+import { Value } from '@sinclair/typebox/value';
+import { ConfigDocumentSchema, pointer, type CompileResult, type ConfigDocument, type DocumentProblem } from '../config/document.js';
+import { schemaMessage } from '../config/schema-messages.js';
+import { checkRegionBlocks } from '../config/sections.js';
+import { compileRouting } from '../routing/compile.js';
+import { compileZoneSource, owningOrigin, serviceZoneClashes } from '../zone/load.js';
+import { canonicalOrigin } from '../zone/parse.js';
+import type { Zone } from '../zone/zone.js';
+
+/**
+ * Validates a whole document (schema, zones, regions, services and how they fit together) and
+ * compiles it. Defaults are filled in; the returned `document` is the normalised one to store.
+ */
+export function compileDocument(input: unknown, probeDefaults: unknown = {}): CompileResult {
+  const document = Value.Default(ConfigDocumentSchema, structuredClone(input ?? {})) as ConfigDocument;
+  const problems: DocumentProblem[] = [];
+  // The reason names the field: an API client sees it as the message (src/admin/README.md, Errors).
+  for (const e of Value.Errors(ConfigDocumentSchema, document)) problems.push({ path: e.path || '/', reason: `${e.path || '/'} ${schemaMessage(e)}` });
+  for (const { pointer, error } of checkRegionBlocks(document.regions)) problems.push({ path: pointer, reason: `${pointer} ${schemaMessage(error)}` });
+  if (problems.length) return { ok: false, problems: problems.slice(0, 50) };
+
+  const origins = document.zones.map((z) => canonicalOrigin(z.origin));
+  const { routing, problems: routingProblems } = compileRouting(document.regions, document.services, origins, probeDefaults);
+  // Routing paths are relative to the YAML root, where regions/services sit just as in a document;
+  // a `health` path means the YAML's probe defaults, which the document does not contain.
+  for (const p of routingProblems) problems.push({ path: p.path[0] === 'health' ? '/' : pointer(p.path), reason: p.reason });
+
+  const zones: Zone[] = [];
+  const seen = new Map<string, number>();
+  document.zones.forEach((zone, z) => {
+    const origin = origins[z]!;
+    if (seen.has(origin)) {
+      problems.push({ path: pointer(['zones', z, 'origin']), reason: `zone ${origin} is listed twice` });
+      return;
+    }
+    seen.set(origin, z);
+    const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
+    const compiled = compileZoneSource(
+      zone,
+      z,
+      mine.map((s) => s.name),
+    );
+    if (Array.isArray(compiled)) {
+      problems.push(...compiled);
+      return;
+    }
+    zones.push(compiled);
+    for (const svc of mine) {
+      const index = document.services.findIndex((s) => canonicalOrigin(s.name) === svc.name);
+      for (const reason of serviceZoneClashes(compiled, svc.name)) problems.push({ path: pointer(['services', index, 'name']), reason });
+    }
+  });
+  if (problems.length) return { ok: false, problems };
+  return { ok: true, compiled: { zones, routing }, document };
+}

@@ -1,0 +1,145 @@
+/**
+ * The YAML config loader: src/config/load.ts reads it as plain data, then this compiles what needs
+ * the components (routing, every registered section, the zone files it names) and returns either a
+ * complete `LoadedConfig` or every problem found as `file:line: reason`. Nothing is half-applied:
+ * callers swap in the result only when the error list is empty. Load through src/node/config.ts,
+ * which registers the sections first.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { ZoneSource } from '../config/document.js';
+import { ConfigError, parseListen, readConfigText, type ConfigRead, type LoadedConfig, type LoadResult } from '../config/load.js';
+import type { Sections } from '../config/sections.js';
+import { formatSourceError, type SourceError } from '../config/source-error.js';
+import { deniedEndpoints, servicePorts, TargetPolicy } from '../config/targets.js';
+import { compileRouting, type CompiledRouting } from '../routing/compile.js';
+import { loadZoneText, owningOrigin, serviceZoneClashes } from '../zone/load.js';
+import { canonicalOrigin } from '../zone/parse.js';
+import { zoneSourceFromText } from '../zone/present.js';
+import type { Zone } from '../zone/zone.js';
+
+export function loadConfigText(text: string, file: string): LoadResult {
+  const result = readConfigText(text, file);
+  if (!result.ok) return result;
+  const { read, errors } = result;
+  const { source, regions, lineOf } = read;
+
+  const origins = source.zones.map((z) => canonicalOrigin(z.origin));
+  const { routing, problems, warnings } = compileRouting(regions, source.services, origins, source.health.probe);
+  for (const p of problems) errors.push({ file, line: lineOf(p.path), reason: p.reason });
+  const targets = TargetPolicy.build(source.health.targets, servicePorts(source, parseListen));
+  if (Array.isArray(targets)) errors.push(...targets.map((reason) => ({ file, line: lineOf(['health', 'targets']), reason })));
+  else for (const p of deniedEndpoints(targets, regions)) errors.push({ file, line: lineOf(p.path), reason: p.reason });
+  const compiledSections = compileSections(read, file, routing, errors);
+  const { zones, zoneSources, zoneWarnings } = loadZoneFiles(read, file, origins, routing, errors);
+  if (errors.length) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      ...(compiledSections as unknown as Sections),
+      file,
+      dns: source.dns,
+      listen: read.listen,
+      zones,
+      geo: source.geo,
+      health: source.health,
+      targets: targets as TargetPolicy,
+      metricsListen: read.metricsListen,
+      routing,
+      document: { zones: zoneSources, regions, services: source.services },
+      warnings: [...warnings.map((w) => ({ file, line: lineOf(w.path), reason: w.reason })), ...zoneWarnings],
+      subdivisionLines: new Map(
+        source.services.flatMap((s, i) => {
+          const def = routing.services.find((d) => d.name === canonicalOrigin(s.name));
+          return def?.chain.subdivisions.length ? [[def.name, lineOf(['services', i, 'policy', 'geo', 'subdivisions'])] as const] : [];
+        }),
+      ),
+    },
+  };
+}
+
+/** Every registered section's compiled value by key (null when an optional block is absent); problems go to `errors`. */
+function compileSections({ source, regions, sections, lineOf }: ConfigRead, file: string, routing: CompiledRouting, errors: SourceError[]): Record<string, unknown> {
+  const compiledSections: Record<string, unknown> = {};
+  for (const section of sections) {
+    const block = source[section.key];
+    if (block === undefined) {
+      compiledSections[section.key] = null;
+      continue;
+    }
+    const { value, problems: sectionProblems } = section.compile(block, { file, regions, routing, health: source.health });
+    for (const p of sectionProblems) errors.push({ file, line: lineOf(p.path), reason: p.reason });
+    compiledSections[section.key] = value;
+  }
+  return compiledSections;
+}
+
+/** Reads, parses, validates and compiles every zone file the YAML names; problems go to `errors`, CNAME chain warnings to `zoneWarnings`. */
+function loadZoneFiles(
+  { source, lineOf }: ConfigRead,
+  file: string,
+  origins: string[],
+  routing: CompiledRouting,
+  errors: SourceError[],
+): { zones: Zone[]; zoneSources: ZoneSource[]; zoneWarnings: SourceError[] } {
+  const zones: Zone[] = [];
+  const zoneWarnings: SourceError[] = [];
+  const zoneSources: ZoneSource[] = [];
+  const seen = new Set<string>();
+  source.zones.forEach((ref, i) => {
+    const line = lineOf(['zones', i]);
+    const origin = origins[i]!;
+    if (seen.has(origin)) {
+      errors.push({ file, line, reason: `zone ${origin} is listed twice` });
+      return;
+    }
+    seen.add(origin);
+    const zoneFile = resolvePath(dirname(file), ref.file);
+    let zoneText: string;
+    try {
+      zoneText = readFileSync(zoneFile, 'utf8');
+    } catch (err) {
+      errors.push({ file, line, reason: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` });
+      return;
+    }
+    // A service belongs to the most specific zone that contains it.
+    const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
+    const zone = loadZoneText(
+      zoneText,
+      zoneFile,
+      origin,
+      mine.map((s) => s.name),
+      zoneWarnings,
+    );
+    if (Array.isArray(zone)) {
+      errors.push(...zone);
+      return;
+    }
+    zones.push(zone);
+    zoneSources.push(zoneSourceFromText(zoneText, origin, zoneFile));
+    for (const svc of mine) {
+      const at = lineOf(['services', source.services.findIndex((s) => canonicalOrigin(s.name) === svc.name), 'name']);
+      for (const reason of serviceZoneClashes(zone, svc.name)) errors.push({ file, line: at, reason });
+    }
+  });
+  return { zones, zoneSources, zoneWarnings };
+}
+
+export function loadConfigFile(path: string): LoadResult {
+  const file = resolvePath(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [{ file, line: 0, reason: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
+  }
+  return loadConfigText(text, file);
+}
+
+/** loadConfigFile for a role's start, where any problem is fatal. */
+export function loadConfigOrThrow(path: string): LoadedConfig {
+  const loaded = loadConfigFile(path);
+  if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
+  return loaded.config;
+}
