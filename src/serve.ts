@@ -169,33 +169,18 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   const probeMetrics = createProbeMetrics();
   const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, initialOverrides });
   stack.push('health plane', () => plane.close());
-  const allDownLog = log.child({ component: 'policy/alldown' });
-  const env: ServiceEnv = {
-    geo: () => geo?.current ?? null,
-    health: () => plane.source.current,
-    onAllDown(service, family, allDown, changed) {
-      // Logged once per state change; every answer given in that state is counted (stats.allDown).
-      if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');
-    },
-  };
+  const env = serviceEnv(log, () => geo, plane);
   let services = new Map<string, Service>();
   // A new geo database or health snapshot changes decisions: those cached under the old one are void.
   const clearDecisions = (): void => {
     for (const s of services.values()) s.clearCache();
   };
   plane.source.onSwap(clearDecisions);
-  // Valid config that will not do what it says: each distinct warning is logged once, when the
-  // first config, a config version, a reload or a geo database brings a new one.
-  const warned = new Set<string>();
-  const logWarnings = (): void => {
-    const found = policyWarnings(core.config.routing.services);
-    for (const z of core.config.zones) found.push(...cnameChainWarnings(zoneCnames(z)).map((w) => `zone ${z.origin}: ${w.reason}`));
-    if (geo) found.push(...countryOnlyWarnings(core.config.routing.services, geo.current.description, core.config.geo.database).map((w) => w.reason));
-    for (const w of found.filter((x) => !warned.has(x))) {
-      warned.add(w);
-      log.warn(w);
-    }
-  };
+  const logWarnings = warningLogger(
+    log,
+    () => core.config,
+    () => geo,
+  );
   const attachGeo = (g: GeoSource): void => {
     stack.push('geo database', () => g.stop());
     g.onSwap(clearDecisions);
@@ -214,16 +199,7 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
     core.geo = geo;
     return [];
   };
-  const { dns } = yaml;
-  const responder = new Responder(zoneSet({ ...yaml, zones: [] }), {
-    udpSize: dns.udpSize,
-    chaos: dns.chaos,
-    version: `Meridian ${VERSION}`,
-    identity: dns.identity ?? hostname(),
-    cacheEntries: dns.answerCacheEntries,
-  });
-  const sampler = new ClientSampler(yaml.admin?.sampleSize ?? 0);
-  if (yaml.admin) responder.clientSampler = sampler;
+  const { responder, sampler } = openResponder(yaml);
   const core: DnsCore = {
     config: yaml,
     geo,
@@ -256,6 +232,53 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
     close: () => stack.close(),
   };
   return core;
+}
+
+/** What a service reads at answer time (geo database, health snapshot), and where it reports all-down. */
+function serviceEnv(log: Logger, geo: () => GeoSource | null, plane: HealthPlane): ServiceEnv {
+  const allDownLog = log.child({ component: 'policy/alldown' });
+  return {
+    geo: () => geo()?.current ?? null,
+    health: () => plane.source.current,
+    onAllDown(service, family, allDown, changed) {
+      // Logged once per state change; every answer given in that state is counted (stats.allDown).
+      if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');
+    },
+  };
+}
+
+/**
+ * Valid config that will not do what it says: each distinct warning is logged once, when the
+ * first config, a config version, a reload or a geo database brings a new one.
+ */
+function warningLogger(log: Logger, config: () => LoadedConfig, geo: () => GeoSource | null): () => void {
+  const warned = new Set<string>();
+  return () => {
+    const { routing, zones, geo: geoConfig } = config();
+    const found = policyWarnings(routing.services);
+    for (const z of zones) found.push(...cnameChainWarnings(zoneCnames(z)).map((w) => `zone ${z.origin}: ${w.reason}`));
+    const g = geo();
+    if (g) found.push(...countryOnlyWarnings(routing.services, g.current.description, geoConfig.database).map((w) => w.reason));
+    for (const w of found.filter((x) => !warned.has(x))) {
+      warned.add(w);
+      log.warn(w);
+    }
+  };
+}
+
+/** The responder, with no zones until the first apply; it samples clients when the admin API can show them. */
+function openResponder(yaml: LoadedConfig): { responder: Responder; sampler: ClientSampler } {
+  const { dns } = yaml;
+  const responder = new Responder(zoneSet({ ...yaml, zones: [] }), {
+    udpSize: dns.udpSize,
+    chaos: dns.chaos,
+    version: `Meridian ${VERSION}`,
+    identity: dns.identity ?? hostname(),
+    cacheEntries: dns.answerCacheEntries,
+  });
+  const sampler = new ClientSampler(yaml.admin?.sampleSize ?? 0);
+  if (yaml.admin) responder.clientSampler = sampler;
+  return { responder, sampler };
 }
 
 /**
