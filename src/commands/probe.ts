@@ -28,7 +28,9 @@ export async function probeCommand(args: string[], defaultConfig: string): Promi
     },
   });
   const hup = sighup();
-  const log = createLogger().child({ component: 'probe' });
+  // No component binding: the health plane's children bind their own (probe, health, store), and pino
+  // repeats a key bound twice, which JSON readers collapse to one.
+  const log = createLogger();
   const loaded = loadConfigFile(values.config ?? defaultConfig);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');

@@ -28,6 +28,8 @@ export interface RoleProcess {
   lines: LogLine[];
   /** stdout lines that are not JSON, and stderr. */
   text(): string;
+  /** Raw log lines that carry a binding key twice (a child logger re-binding `component`): JSON readers keep only one. */
+  doubleBound: string[];
   /** Resolves with the first line (already seen or to come) that matches; rejects after timeoutMs. */
   line(match: (l: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine>;
   /** Resolves with the exit code or signal. */
@@ -50,6 +52,7 @@ export function spawnRole(args: string[], env: NodeJS.ProcessEnv = {}): RoleProc
   });
   live.add(proc);
   const lines: LogLine[] = [];
+  const doubleBound: string[] = [];
   let other = '';
   let partial = '';
   proc.stdout!.on('data', (d: Buffer) => {
@@ -57,6 +60,7 @@ export function spawnRole(args: string[], env: NodeJS.ProcessEnv = {}): RoleProc
     const parts = partial.split('\n');
     partial = parts.pop()!;
     for (const p of parts) {
+      if ((p.match(/"component":/g) ?? []).length > 1) doubleBound.push(p);
       try {
         lines.push(JSON.parse(p) as LogLine);
       } catch {
@@ -81,6 +85,7 @@ export function spawnRole(args: string[], env: NodeJS.ProcessEnv = {}): RoleProc
   return {
     proc,
     lines,
+    doubleBound,
     text: () => other,
     exited,
     running: () => exit === null,

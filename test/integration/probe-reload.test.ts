@@ -54,5 +54,6 @@ describe('meridian probe on SIGHUP, config store unreachable since start', { ski
     probe.proc.kill('SIGHUP');
     await probe.line((l) => l.msg === 'reloaded', 10_000, '"reloaded" after SIGHUP');
     await until(async () => (await checks('web-2')) > 0, 10_000, 'web-2, added to the YAML, is checked while the store is away');
+    assert.deepEqual(probe.doubleBound, [], 'no log line names its component twice (the store and config lines included)');
   });
 });
