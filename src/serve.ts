@@ -167,7 +167,7 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   // a service that needs it, it is opened by the first config version that does (apply below).
   let geo = openGeo(yaml, log);
   const probeMetrics = createProbeMetrics();
-  const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, initialOverrides });
+  const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, onDenied: probeMetrics.onDenied, initialOverrides });
   stack.push('health plane', () => plane.close());
   const env = serviceEnv(log, () => geo, plane);
   let services = new Map<string, Service>();

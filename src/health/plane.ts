@@ -56,6 +56,7 @@ export function vantageSettings(config: LoadedConfig): VantageSettings {
     heartbeatTtlMs: config.health.heartbeatTtlMs,
     concurrency: config.routing.probe.concurrency,
     jitter: config.routing.probe.jitter,
+    targetPolicy: config.targets,
   };
 }
 
@@ -73,6 +74,8 @@ export interface PlaneOptions {
   initialOverrides?: Override[];
   onCheck?: (key: string, ok: boolean, rttMs: number) => void;
   onFlip?: (key: string) => void;
+  /** A check refused by health.targets at connect time (src/probe/guard.ts). */
+  onDenied?: (key: string) => void;
 }
 
 export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): HealthPlane {
@@ -107,6 +110,7 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
       ...(opts.log ? { log: opts.log.child({ component: 'probe' }) } : {}),
       ...(opts.onCheck ? { onCheck: opts.onCheck } : {}),
       ...(opts.onFlip ? { onFlip: (key: string) => opts.onFlip!(key) } : {}),
+      ...(opts.onDenied ? { onDenied: opts.onDenied } : {}),
     });
     void vantage.start();
   };

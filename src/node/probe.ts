@@ -39,7 +39,16 @@ export async function startProbeRole(yaml: LoadedConfig, opts: ProbeRoleOptions,
     const bus = openBus(yaml);
     stack.push('health bus', () => bus.close());
     const probeMetrics = createProbeMetrics();
-    const vantage = new Vantage({ vantage: opts.vantage, region: opts.region, bus, ...vantageSettings(yaml), log, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip });
+    const vantage = new Vantage({
+      vantage: opts.vantage,
+      region: opts.region,
+      bus,
+      ...vantageSettings(yaml),
+      log,
+      onCheck: probeMetrics.onCheck,
+      onFlip: probeMetrics.onFlip,
+      onDenied: probeMetrics.onDenied,
+    });
     let config = yaml;
     let regionKnown = true;
     const role: ProbeRole = {

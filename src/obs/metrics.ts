@@ -209,6 +209,7 @@ function healthMetrics(registry: Registry, plane: () => HealthPlane): void {
 export function createProbeMetrics(): {
   onCheck: (key: string, ok: boolean, rttMs: number) => void;
   onFlip: (key: string) => void;
+  onDenied: (key: string) => void;
   register: (registry: Registry) => void;
 } {
   const duration = new Histogram({
@@ -216,6 +217,12 @@ export function createProbeMetrics(): {
     help: 'Time of each health check, by endpoint and result.',
     labelNames: ['region', 'endpoint', 'result'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [],
+  });
+  const denied = new Counter({
+    name: 'meridian_probe_denied_total',
+    help: 'Checks refused by health.targets at connect time (they never connect), per endpoint.',
+    labelNames: ['region', 'endpoint'],
     registers: [],
   });
   const flips = new Counter({ name: 'meridian_probe_flips_total', help: 'Up/down changes seen by this vantage, per endpoint.', labelNames: ['region', 'endpoint'], registers: [] });
@@ -226,9 +233,13 @@ export function createProbeMetrics(): {
     onFlip(key) {
       flips.inc(splitKey(key));
     },
+    onDenied(key) {
+      denied.inc(splitKey(key));
+    },
     register(registry) {
       registry.registerMetric(duration);
       registry.registerMetric(flips);
+      registry.registerMetric(denied);
     },
   };
 }

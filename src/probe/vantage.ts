@@ -7,7 +7,9 @@
  */
 import type { HealthBus, VantageView } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
-import { ProbeScheduler, type ProbeSchedulerOptions } from './scheduler.js';
+import type { TargetPolicy } from '../config/targets.js';
+import { guardedRunner } from './guard.js';
+import { ProbeScheduler, runTargetCheck, type ProbeSchedulerOptions } from './scheduler.js';
 import { DEFAULT_PROBE, type ProbeTarget } from './types.js';
 
 /** What a config gives a vantage; a reload or a new store version applies it whole (`apply`). */
@@ -16,6 +18,8 @@ export interface VantageSettings {
   heartbeatTtlMs: number;
   concurrency?: number;
   jitter?: number;
+  /** health.targets: checks to an address it refuses fail as `denied` and never connect. */
+  targetPolicy?: TargetPolicy;
 }
 
 export interface VantageOptions extends VantageSettings {
@@ -26,6 +30,8 @@ export interface VantageOptions extends VantageSettings {
   /** Metrics hooks, passed to the scheduler. */
   onCheck?: ProbeSchedulerOptions['onCheck'];
   onFlip?: ProbeSchedulerOptions['onFlip'];
+  /** A check refused by the target policy (metrics); also logged once per endpoint and rule. */
+  onDenied?: (key: string, rule: string) => void;
   /** The check implementation (tests simulate a partitioned vantage with it). */
   runCheck?: ProbeSchedulerOptions['runCheck'];
   now?: () => number;
@@ -59,9 +65,12 @@ export class Vantage {
   private publishFailures = 0;
   /** Statuses this vantage published before a restart: the thresholds resume from them. */
   private readonly previous = new Map<string, { status: 'up' | 'down'; since: number }>();
+  private policy: TargetPolicy | undefined;
+  private readonly deniedLogged = new Set<string>();
 
   constructor(private readonly opts: VantageOptions) {
     this.now = opts.now ?? Date.now;
+    this.policy = opts.targetPolicy;
     // Targets are added in start(), once the statuses published before a restart are known.
     this.scheduler = new ProbeScheduler([], {
       onObservation: (key, observation, changed) => {
@@ -72,10 +81,21 @@ export class Vantage {
       ...(opts.onFlip ? { onFlip: opts.onFlip } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
-      ...(opts.runCheck ? { runCheck: opts.runCheck } : {}),
+      runCheck: guardedRunner(
+        opts.runCheck ?? runTargetCheck,
+        () => this.policy,
+        (key, rule) => this.denied(key, rule),
+      ),
       initial: (key) => this.previous.get(key),
       now: this.now,
     });
+  }
+
+  private denied(key: string, rule: string): void {
+    this.opts.onDenied?.(key, rule);
+    if (this.deniedLogged.has(`${key} ${rule}`)) return;
+    this.deniedLogged.add(`${key} ${rule}`);
+    this.opts.log?.warn({ code: 'MERIDIAN_ERR_TARGET_DENIED', endpoint: key, rule }, 'health check refused by health.targets; it will not connect');
   }
 
   view(): VantageView {
@@ -124,6 +144,7 @@ export class Vantage {
    */
   apply(settings: VantageSettings): void {
     const { targets, heartbeatTtlMs, concurrency, jitter } = settings;
+    this.policy = settings.targetPolicy;
     if (this.started) {
       this.scheduler.setLimits(concurrency ?? DEFAULT_PROBE.concurrency, jitter ?? DEFAULT_PROBE.jitter);
       this.scheduler.updateTargets(targets);

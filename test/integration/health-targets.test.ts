@@ -2,16 +2,23 @@
  * Issue 16, defect 2 (SSRF through health checks): `health.targets` decides where checks may
  * connect. Through the public paths: `meridian check` refuses a YAML whose endpoint is on loopback
  * without an allowance, naming the endpoint and the rule; a real `meridian serve` refuses, with 400
- * and no new version, an endpoint at the cloud metadata address or at its own admin API port.
+ * and no new version, an endpoint at the cloud metadata address or at its own admin API port; and
+ * at connect time, a probe handed an endpoint its list refuses (a SIGHUP narrowed the list under an
+ * endpoint registered through the API) fails it as denied, counts it, and never connects.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { parse, stringify } from 'yaml';
+import { listen } from '../../src/probe/testkit.js';
+import { until } from '../helpers/role.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
-import { REPO_ROOT } from '../helpers/dnsproc.js';
+import { freePort, REPO_ROOT } from '../helpers/dnsproc.js';
 
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
@@ -103,5 +110,43 @@ describe('admin API: health.targets at write time, on a real meridian serve', ()
   test('a loopback backend the config allows is accepted', async () => {
     const r = await node.api('POST', '/v1/regions/a/endpoints', { id: 'ok', address: '127.0.0.1', port: 9, check: { type: 'tcp' } });
     assert.equal(r.status, 201, r.text);
+  });
+});
+
+describe('connect time: a probe handed a refused endpoint never connects', () => {
+  test('after a SIGHUP drops the loopback allowance, the API-registered backend sees no connection and the denials are counted', async (t) => {
+    const backend = await listen(net.createServer((s) => s.destroy()));
+    t.after(() => backend.close());
+    const metricsPort = await freePort();
+    const node = await startMeridianWithApi({
+      zones: [{ origin: Z, text: ZONE }],
+      extra: {
+        health: { probe: { intervalMs: 200, timeoutMs: 150, rise: 1, fall: 1 } },
+        metrics: { listen: `127.0.0.1:${metricsPort}` },
+        regions: [{ id: 'a', location: { lat: 1, lon: 1, continent: 'EU', country: 'DE' }, addresses: { ipv4: ['192.0.2.1'] } }],
+        services: [{ name: `www.${Z}`, regions: ['a'] }],
+      },
+    });
+    t.after(() => node.stop());
+    const r = await node.api('POST', '/v1/regions/a/endpoints', { id: 'b', address: '127.0.0.1', port: backend.port, check: { type: 'tcp' } });
+    assert.equal(r.status, 201, r.text);
+    await until(async () => backend.accepted() > 0, 20_000, 'the allowed backend is checked');
+
+    const denied = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const m = /^meridian_probe_denied_total\{region="a",endpoint="b"\} (\d+)/m.exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    assert.equal(await denied(), 0);
+    const config = parse(readFileSync(node.configPath, 'utf8')) as { health: Record<string, unknown> };
+    config.health.targets = {}; // the defaults: loopback refused
+    writeFileSync(node.configPath, stringify(config));
+    process.kill(node.pid, 'SIGHUP');
+    await until(async () => (await denied()) >= 1, 20_000, 'the reloaded policy refuses the endpoint');
+    const seen = backend.accepted();
+    const from = await denied();
+    await until(async () => (await denied()) >= from + 3, 20_000, 'three more checks are refused');
+    assert.equal(backend.accepted(), seen, 'no refused check connected');
+    assert.match(node.output(), /MERIDIAN_ERR_TARGET_DENIED/, 'the refusal is logged with its code');
   });
 });
