@@ -17,6 +17,9 @@ export interface Principal {
 
 export const sha256Hex = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');
 
+/** What a bearer secret may be (RFC 6750 b64token, 16 to 200 characters): anything else is refused before any lookup. */
+export const BEARER_SECRET = /^[A-Za-z0-9_.~+/-]{16,200}=*$/;
+
 /** `mrd_` + 43 base64url characters (32 random bytes). The prefix lets secret scanners find leaks. */
 export function newSecret(): string {
   return 'mrd_' + randomBytes(32).toString('base64url');
@@ -77,8 +80,8 @@ export class TokenAuthority {
   /** The principal of an `Authorization` header; throws MERIDIAN_ERR_UNAUTHORIZED. */
   async authenticate(header: string | undefined): Promise<Principal> {
     // The scheme is case-insensitive (RFC 7235 §2.1): `bearer` is as good as `Bearer`.
-    const m = header ? /^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_.~+/-]{16,200}=*)$/.exec(header) : null;
-    if (!m) throw new AdminError('MERIDIAN_ERR_UNAUTHORIZED');
+    const m = header ? /^[Bb][Ee][Aa][Rr][Ee][Rr] (\S+)$/.exec(header) : null;
+    if (!m || !BEARER_SECRET.test(m[1]!)) throw new AdminError('MERIDIAN_ERR_UNAUTHORIZED');
     const hash = sha256Hex(m[1]!);
     const { map, error } = await this.byHash();
     const found = map.get(hash);

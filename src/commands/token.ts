@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import { StaticTokenSchema } from '../admin/config.js';
-import { newSecret, sha256Hex } from '../admin/auth.js';
+import { BEARER_SECRET, newSecret, sha256Hex } from '../admin/auth.js';
 import { schemaMessage } from '../config/schema-messages.js';
 
 const USAGE = 'usage: meridian token new --name NAME --role viewer|operator|admin\n       meridian token hash   (reads a secret on stdin, prints its sha256)\n';
@@ -22,6 +22,11 @@ export async function tokenCommand(args: string[]): Promise<number> {
     const secret = Buffer.concat(chunks).toString('utf8').trim();
     if (!secret) {
       process.stderr.write('token hash: no secret on stdin\n');
+      return 2;
+    }
+    if (!BEARER_SECRET.test(secret)) {
+      // Its hash would be accepted in the config, and every call with it refused with a bare 401.
+      process.stderr.write('MERIDIAN_ERR_USAGE: token hash: a secret is 16 to 200 characters of A-Z a-z 0-9 _ . ~ + / - (the API refuses any other); `meridian token new` makes one\n');
       return 2;
     }
     process.stdout.write(sha256Hex(secret) + '\n');

@@ -1,0 +1,45 @@
+/**
+ * `meridian token hash` through the real CLI: a secret the API would refuse (too short, or with
+ * characters outside a bearer token's) is refused with a coded line and exit 2, so its hash never
+ * reaches a config where every call with it would get a bare 401; a valid one prints its SHA-256.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+function tokenHash(stdin: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'token', 'hash'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+    proc.stdin.end(stdin);
+  });
+}
+
+describe('meridian token hash', () => {
+  it('refuses a secret the API would refuse, with a coded line and exit 2', async () => {
+    for (const secret of ['short-secret1', 'has spaces in it, long enough', 'x'.repeat(201)]) {
+      const r = await tokenHash(secret + '\n');
+      assert.equal(r.code, 2, `${secret}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^MERIDIAN_ERR_USAGE: token hash: a secret is 16 to 200 characters/);
+    }
+  });
+
+  it('prints the SHA-256 of a valid secret', async () => {
+    const secret = 'ops-0123456789abcdef';
+    const r = await tokenHash(secret + '\n');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trim(), createHash('sha256').update(secret).digest('hex'));
+  });
+});
