@@ -4,7 +4,7 @@
  *
  * Competing set: the best (lowest) tier among candidates with weight > 0. Weight-0 regions are
  * standby: they compete only when no weighted candidate is left in any tier (Route 53's rule), and
- * then with equal shares.
+ * then with equal shares; until then they are dropped (a multivalue answer lists none of them).
  *
  * Weights are effective weights: the configured weight lowered by forwarder load feedback when the
  * health snapshot carries it (src/health/load.ts). Standby is decided on the configured weight, so
@@ -45,7 +45,9 @@ export function competition(candidates: Candidate[], health?: HealthSnapshot): C
   const pool = weighted.length > 0 ? weighted : candidates;
   const best = Math.min(...pool.map((c) => c.tier));
   const members = pool.filter((c) => c.tier === best);
-  const rest = candidates.filter((c) => !members.includes(c));
+  // Candidates are healthy here (the health step ran), so while any has weight a standby has no
+  // place in the answer at all, not even in a later multivalue slot.
+  const rest = candidates.filter((c) => !members.includes(c) && (weighted.length === 0 || c.region.weight > 0));
   const weightOf = (c: Candidate): number => health?.effectiveWeight?.(c.region.id, c.region.weight) ?? c.region.weight;
   return { members, weights: members.map((c) => (weighted.length > 0 ? weightOf(c) : 1)), rest };
 }

@@ -21,6 +21,8 @@ const REGIONS = [
   { id: 'eu-west', weight: 100, location: at, addresses: { ipv4: ['198.51.100.10'] } },
   { id: 'ap-southeast', weight: 50, location: at, addresses: { ipv4: ['203.0.113.10'] } },
 ];
+/** Weight 0: standby, never in an answer while a region with weight is up (not even in a later slot). */
+const STANDBY = { id: 'standby', weight: 0, location: at, addresses: { ipv4: ['192.0.2.99'] } };
 const REGION_OF = new Map(REGIONS.map((r) => [r.addresses.ipv4[0]!, r.id] as const));
 const FIRST = new Map([
   ['us-east', 0.4],
@@ -41,12 +43,11 @@ describe('multivalue after a balance step: each slot drawn by weight among the r
       zones: [{ origin: Z, text: ZONE }],
       dns: { errorRateLimit: 0 },
       extra: {
-        regions: REGIONS,
-        services: ['weighted', 'sticky'].map((balance) => ({
-          name: `pool-${balance}.${Z}`,
-          regions: REGIONS.map((r) => r.id),
-          policy: { [balance]: {}, multivalue: { max: 2 } },
-        })),
+        regions: [...REGIONS, STANDBY],
+        services: ['weighted', 'sticky'].flatMap((balance) => [
+          { name: `pool-${balance}.${Z}`, regions: REGIONS.map((r) => r.id), policy: { [balance]: {}, multivalue: { max: 2 } } },
+          { name: `standby-${balance}.${Z}`, regions: ['ap-southeast', 'standby'], policy: { [balance]: {}, multivalue: { max: 2 } } },
+        ]),
       },
     });
   });
@@ -67,6 +68,16 @@ describe('multivalue after a balance step: each slot drawn by weight among the r
         slots.map((s) => s[1]!),
         SECOND,
       );
+    });
+
+    test(`${balance} + multivalue: a standby region fills no slot while a region with weight is up`, async () => {
+      const replies = await udpPipeline(srv.port, ecsQueries(`standby-${balance}.${Z}`, 'A', SUBNETS.slice(0, 500), { rd: false }));
+      const answers = new Map<string, number>();
+      for (const raw of replies) {
+        const key = answerOf(raw).addresses.join(' ');
+        answers.set(key, (answers.get(key) ?? 0) + 1);
+      }
+      assert.deepEqual([...answers], [['203.0.113.10', 500]]);
     });
   }
 });
