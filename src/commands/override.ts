@@ -48,7 +48,7 @@ type Action = { verb: 'set'; scope: ParsedScope; override: Override } | { verb: 
 /** A usage problem: one coded line on stderr and exit 2, before anything is read or written. */
 class UsageError extends Error {
   constructor(
-    readonly code: 'MERIDIAN_ERR_USAGE' | 'MERIDIAN_ERR_INVALID_DURATION',
+    readonly code: 'MERIDIAN_ERR_USAGE' | 'MERIDIAN_ERR_INVALID_DURATION' | 'MERIDIAN_ERR_NOT_FOUND',
     message: string,
   ) {
     super(message);
@@ -112,6 +112,10 @@ export async function overrideCommand(args: string[], defaultConfig: string): Pr
     process.stderr.write(USAGE + '\n');
     return 2;
   } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`override: ${err.code}: ${err.message}\n`);
+      return 2;
+    }
     process.stderr.write(`${(err as Error).message}\n`);
     return 1;
   }
@@ -128,12 +132,21 @@ async function list(config: LoadedConfig): Promise<number> {
   }
 }
 
+/** The action asked for; a bad scope or state is a UsageError (one coded line, exit 2). */
 function actionOf(config: LoadedConfig, verb: 'set' | 'clear', scopeText: string, stateText: string | undefined, flags: Flags): Action {
+  try {
+    return readAction(config, verb, scopeText, stateText, flags);
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError('MERIDIAN_ERR_USAGE', (err as Error).message);
+  }
+}
+
+function readAction(config: LoadedConfig, verb: 'set' | 'clear', scopeText: string, stateText: string | undefined, flags: Flags): Action {
   const scope = parseScope(scopeText);
   const author = flags.author ?? `${userInfo().username}@${hostname()}`;
   if (verb === 'clear') return { verb, scope, reason: flags.reason ?? '', author };
   const known = scope.kind === 'region' ? config.routing.regions.some((r) => r.id === scope.region) : config.routing.endpoints.some((e) => e.key === scope.key);
-  if (!known) throw new Error(`override scope: ${scope.scope} is not in the config`);
+  if (!known) throw new UsageError('MERIDIAN_ERR_NOT_FOUND', `${scope.scope} is not in the config`);
   return { verb, scope, override: makeOverride({ scope: scope.scope, state: stateText!, for: flags.for ?? null, reason: flags.reason ?? '', author, now: Date.now() }) };
 }
 

@@ -53,6 +53,21 @@ describe('meridian override: bad arguments are one coded line and exit 2', () =>
     });
   }
 
+  const scopes: [string, string[], RegExp][] = [
+    ['a region not in the config', ['set', 'region/nope', 'down'], /^override: MERIDIAN_ERR_NOT_FOUND: region\/nope is not in the config$/],
+    ['a scope of no known kind', ['set', 'planet/mars', 'down'], /^override: MERIDIAN_ERR_USAGE: /],
+    ['a state that is not one', ['set', 'region/us-east', 'sideways'], /^override: MERIDIAN_ERR_USAGE: /],
+  ];
+  for (const [name, args, want] of scopes) {
+    test(name, async () => {
+      const r = await cli([...args, '--reason', 'test', '--config', config]);
+      assert.equal(r.status, 2, r.stderr);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+      assert.match(lines[0]!, want);
+    });
+  }
+
   test('nothing was written', async () => {
     const r = await cli(['list', '--config', config]);
     assert.equal(r.status, 0, r.stderr);
