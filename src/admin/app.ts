@@ -18,6 +18,8 @@ import { DrainController } from './drain.js';
 import { FixedWindowLimiter } from './limit.js';
 import { credentialParams, requestForLog } from './redact.js';
 import { describeConstraint } from '../config/schema-messages.js';
+import { tooDeep, tooDeepReason, TOO_DEEP } from '../config/depth.js';
+import { pointer } from '../config/document.js';
 import { typeMismatch } from './strict.js';
 import { normaliseQueryBooleans, requestValidationError } from './validation.js';
 import { AdminError, ERRORS } from './errors.js';
@@ -174,8 +176,11 @@ export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
     }
   });
 
-  // Bodies are checked for JSON types before Ajv, whose type coercion is for the query string only.
+  // Bodies are checked for JSON types before Ajv, whose type coercion is for the query string only;
+  // and for their depth before that, since the checks and the clones after it recurse (depth.ts).
   app.addHook('preValidation', async (req: FastifyRequest) => {
+    const deep = tooDeep(req.body);
+    if (deep) throw new AdminError(TOO_DEEP, tooDeepReason(`body${pointer(deep)}`), `body${pointer(deep)}`);
     normaliseQueryBooleans(req);
     const schema = req.routeOptions.schema?.body;
     if (!schema || req.body === undefined || req.body === null) return;

@@ -10,6 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { CompiledDocument, ConfigDocument } from './document.js';
+import { tooDeep, tooDeepReason } from './depth.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { configSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
@@ -86,6 +87,9 @@ export function readConfigText(text: string, file: string): ReadResult {
     };
   }
   const raw: unknown = doc.toJS() ?? {};
+  // Before the clone and the schema checks below, which recurse (depth.ts).
+  const deep = tooDeep(raw);
+  if (deep) return { ok: false, errors: [{ file, line: lineOf(doc, counter, deep), reason: tooDeepReason(deep.join('.')) }] };
   const sections = configSections();
   const schema = configSchema(Object.fromEntries(sections.map((s) => [s.key, s.optional ? Type.Optional(s.schema) : s.schema])));
   const withDefaults = Value.Default(schema, structuredClone(raw));

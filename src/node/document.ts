@@ -31,7 +31,7 @@ export function compileDocument(input: unknown, probeDefaults: unknown = {}): Co
   const { routing, problems: routingProblems } = compileRouting(document.regions, document.services, origins, probeDefaults);
   // Routing paths are relative to the YAML root, where regions/services sit just as in a document;
   // a `health` path means the YAML's probe defaults, which the document does not contain.
-  for (const p of routingProblems) problems.push({ path: p.path[0] === 'health' ? '/' : pointer(p.path), reason: p.reason });
+  for (const p of routingProblems) problems.push({ path: p.path[0] === 'health' ? '/' : pointer(p.path), reason: p.reason, ...(p.code ? { code: p.code } : {}) });
 
   const zones: Zone[] = [];
   const seen = new Map<string, number>();

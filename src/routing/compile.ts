@@ -6,6 +6,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { INVALID_ADDRESS, unusableAddress } from './address.js';
 import { compileChain, ConfigPathError, ConfigProblems } from '../policy/chain.js';
 import type { Region } from '../policy/types.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
@@ -36,6 +37,8 @@ export interface EndpointDefinition extends ProbeTarget {
 export interface RoutingProblem {
   path: (string | number)[];
   reason: string;
+  /** A more specific code than MERIDIAN_ERR_INVALID_CONFIG (the API answers with it). */
+  code?: typeof INVALID_ADDRESS;
 }
 
 export interface CompiledRouting {
@@ -63,6 +66,10 @@ export function compileRouting(
     problems.push({ path: ['health', 'probe'], reason: `health.${(err as Error).message}` });
     probe = parseProbeDefaults({});
   }
+  const unusable = (path: (string | number)[], what: string, address: string): void => {
+    const why = unusableAddress(address);
+    if (why) problems.push({ path, reason: `${INVALID_ADDRESS}: ${what} "${address}" is ${why}`, code: INVALID_ADDRESS });
+  };
   const byId = new Map<string, Region>();
   const endpoints: EndpointDefinition[] = [];
   regions.forEach((r, i) => {
@@ -73,7 +80,7 @@ export function compileRouting(
         // Probes connect to addresses, not names: a DNS lookup inside a health check would make
         // the GSLB's view of health depend on some other resolver's health.
         problems.push({ path: ['regions', i, 'endpoints', j, 'address'], reason: `region ${r.id}: endpoint address "${e.address}" is not an IP address` });
-      }
+      } else unusable(['regions', i, 'endpoints', j, 'address'], `region ${r.id}: endpoint address`, e.address);
       if (seenEndpoints.has(id)) problems.push({ path: ['regions', i, 'endpoints', j], reason: `region ${r.id}: endpoint "${id}" is defined twice` });
       seenEndpoints.add(id);
       try {
@@ -87,9 +94,11 @@ export function compileRouting(
     if (byId.has(r.id)) problems.push({ path: at('id'), reason: `region "${r.id}" is defined twice` });
     r.addresses.ipv4.forEach((a, j) => {
       if (!isIPv4(a)) problems.push({ path: at('addresses', 'ipv4', j), reason: `region ${r.id}: "${a}" is not an IPv4 address` });
+      else unusable(at('addresses', 'ipv4', j), `region ${r.id}: answer address`, a);
     });
     r.addresses.ipv6.forEach((a, j) => {
       if (!isIPv6(a)) problems.push({ path: at('addresses', 'ipv6', j), reason: `region ${r.id}: "${a}" is not an IPv6 address` });
+      else unusable(at('addresses', 'ipv6', j), `region ${r.id}: answer address`, a);
     });
     if (r.addresses.ipv4.length + r.addresses.ipv6.length === 0) problems.push({ path: at('addresses'), reason: `region ${r.id} has no addresses` });
     const all = [...r.addresses.ipv4, ...r.addresses.ipv6];
