@@ -115,7 +115,9 @@ describe('config store, cluster mode: three DNS nodes on one Redis', { skip }, (
       // A fresh, empty Redis comes back: the first node re-seeds nothing (its store is gone), so
       // write the state again through a new store head and check the booted node follows.
       await redis.restart();
-      assert.ok(await waitFor(() => booted!.follower!.store !== null, 10_000, 50), 'the booted node reconnects to the store');
+      // Reconnected, and the empty store restored from the node's copy (the store is set before that sync).
+      const restored = async (): Promise<boolean> => booted!.follower!.store !== null && (await booted!.follower!.store.head().catch(() => 0)) >= latest;
+      assert.ok(await waitFor(restored, 10_000, 50), 'the booted node reconnects to the store and restores it');
       const store = booted.follower!.store!;
       const head = await store.head();
       const record = { ...(await store.get(head))! };
