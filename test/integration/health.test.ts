@@ -249,8 +249,8 @@ describe('overrides', () => {
       assert.equal(clear.status, 0, clear.stderr);
       assert.ok(await waitFor(async () => (await answer({ ...srv, port: restarted!.udp[0]!.boundPort })) === EU, 3000), 'cleared: probes decide again');
       const bad = cli('set', 'region/mars', 'down');
-      assert.equal(bad.status, 1);
-      assert.match(bad.stderr, /region\/mars is not in the config/);
+      assert.equal(bad.status, 2, 'a usage error');
+      assert.match(bad.stderr, /^override: MERIDIAN_ERR_NOT_FOUND: region\/mars is not in the config/);
     } finally {
       await restarted?.close();
       await srv.stop();
