@@ -5,6 +5,7 @@
  * kept handing out the dead address for good. An endpoint at one of the region's own addresses
  * that is down takes that address out of the answers.
  */
+import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { dig, freePort, startMeridian } from '../helpers/dnsproc.js';
@@ -57,4 +58,11 @@ test('a region whose address is a down endpoint is no longer handed out, though 
   await until(async () => (await answer()) === FRONT, 10_000, 'us-east answers while its forwarder is up');
   await new Promise<void>((r) => front.close(() => r()));
   await until(async () => (await answer()) === EU, 10_000, 'the forwarder is down: eu-west answers');
+  // For good, not for one probe round: the dead address stays out over several probe intervals.
+  const later: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    later.push(await answer());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(later, Array<string>(10).fill(EU), 'the dead forwarder address is never handed out again');
 });
