@@ -95,7 +95,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
       },
       apply: (config) => core.apply(config),
-      reload: () => reloadNode(core, sources, log),
+      reload: () => [...reloadNode(core, sources, log), ...reloadAdminTls(admin, log)],
       close: () => stack.close(),
     };
   });
@@ -133,6 +133,17 @@ function nodeMetrics(core: DnsCore, tcp: TcpListener[]): Registry {
   });
   core.probeMetrics.register(metrics);
   return metrics;
+}
+
+/** SIGHUP: the admin API's certificate files again (listener settings themselves apply at start). */
+function reloadAdminTls(admin: AdminServer | null, log: Logger): string[] {
+  try {
+    admin?.reloadTls();
+    return [];
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'admin API: certificate not reloaded; the old one is still served');
+    return [`admin.tls: ${(err as Error).message}`];
+  }
 }
 
 /** SIGHUP: the YAML and zone files again, through the same apply() as every store version. */
@@ -362,7 +373,7 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
   };
   const admin = await stack.open(
     'admin API',
-    () => startAdminServer(deps, listen, resolvePath(dirname(core.config.file), settings.dataDir)),
+    () => startAdminServer(deps, listen, resolvePath(dirname(core.config.file), settings.dataDir), settings.tls ?? null),
     (a) => a.close(),
   );
   // Bounded, so the descriptors src/node/fds.ts reserves for the API cover it.

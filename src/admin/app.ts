@@ -33,6 +33,7 @@ import { registerTokenRoutes } from './routes/tokens.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerZoneRoutes } from './routes/zones.js';
 import type { AdminApp, AdminRuntime } from './routes/types.js';
+import type { AdminTlsMaterial } from './tls.js';
 
 export interface AdminAppHandle {
   app: AdminApp;
@@ -59,8 +60,9 @@ function toAdminError(err: FastifyError): AdminError {
   return new AdminError('MERIDIAN_ERR_INTERNAL');
 }
 
-export async function buildAdminApp(deps: AdminDeps): Promise<AdminAppHandle> {
+export async function buildAdminApp(deps: AdminDeps, tls: AdminTlsMaterial | null = null): Promise<AdminAppHandle> {
   const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } } : {}),
     // The request log shows URLs with credential-named query parameters redacted (redact.ts).
     loggerInstance: deps.log.child({ component: 'admin' }, { serializers: { req: requestForLog } }),
     bodyLimit: deps.settings.bodyLimitBytes,

@@ -26,6 +26,8 @@ export const AdminSchema = Type.Object(
     /** `file` (embedded) or `redis` (cluster: a `redis:` section, REDIS_URL or health.redisUrl); `auto` picks by Redis presence. */
     store: Type.Union([Type.Literal('auto'), Type.Literal('file'), Type.Literal('redis')], { default: 'auto' }),
     tokens: Type.Array(StaticTokenSchema, { default: [] }),
+    /** PEM certificate and key files (relative to the config file): the API speaks HTTPS. Absent = plain HTTP. */
+    tls: Type.Optional(Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
     /** Requests per minute per token and per client IP. */
     rateLimit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600 }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),

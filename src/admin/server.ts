@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { ListenAddress } from '../config/load.js';
 import { buildAdminApp } from './app.js';
 import type { AdminApp, AdminRuntime } from './routes/types.js';
@@ -14,6 +15,7 @@ import { newSecret, sha256Hex } from './auth.js';
 import type { AdminDeps } from './context.js';
 import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
+import { readTlsMaterial, type AdminTlsFiles } from './tls.js';
 
 export interface AdminServer {
   app: AdminApp;
@@ -21,6 +23,8 @@ export interface AdminServer {
   /** The pruning schedule of the config store (admin.retention). */
   retention: Retention;
   readonly port: number;
+  /** SIGHUP: re-reads `admin.tls` (a renewed certificate); throws, keeping the old pair, when the files are bad. No-op without TLS. */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
@@ -82,11 +86,14 @@ async function ensureTokensWhenReachable(deps: AdminDeps, host: string, dataDir:
   };
 }
 
-export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, dataDir: string): Promise<AdminServer> {
+export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, dataDir: string, tls: AdminTlsFiles | null = null): Promise<AdminServer> {
   const stopTokenCheck = await ensureTokensWhenReachable(deps, listen.host, dataDir);
+  if (!tls && !isLoopback(listen.host)) {
+    deps.log.warn({ address: listen.host }, 'admin API: plain HTTP off loopback, so tokens cross the network in clear text; set admin.tls (src/admin/README.md, TLS)');
+  }
   let handle;
   try {
-    handle = await buildAdminApp(deps);
+    handle = await buildAdminApp(deps, tls ? readTlsMaterial(tls) : null);
     await handle.app.listen({ host: listen.host, port: listen.port });
   } catch (err) {
     stopTokenCheck();
@@ -95,7 +102,7 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
   }
   const { app, runtime } = handle;
   await runtime.drains.resume().catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'admin API: could not resume drains'));
-  deps.log.info({ address: `${listen.host}:${(app.server.address() as AddressInfo).port}` }, 'admin API listening');
+  deps.log.info({ address: `${listen.host}:${(app.server.address() as AddressInfo).port}`, tls: tls !== null }, 'admin API listening');
   const retention = new Retention(deps.store, deps.settings.retention, deps.log);
   retention.start();
   const expiry = new OverrideExpiry(deps.bus, deps.store, deps.log);
@@ -106,6 +113,11 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
     retention,
     get port() {
       return (app.server.address() as AddressInfo).port;
+    },
+    reloadTls() {
+      if (!tls) return;
+      (app.server as TlsServer).setSecureContext(readTlsMaterial(tls));
+      deps.log.info({ cert: tls.cert }, 'admin API: certificate reloaded');
     },
     async close() {
       stopTokenCheck();

@@ -7,13 +7,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import { BOOTSTRAP_TOKEN_FILE } from '../admin/server.js';
+import { certificateName } from '../admin/tls.js';
 import { parseListen, type LoadedConfig } from '../config/load.js';
 
 export interface AdminTarget {
-  /** `http://host:port`. */
+  /** `http://host:port`, or `https://` when the config has `admin.tls`. */
   base: string;
   token: string;
+  /** With `admin.tls`: trusts the system's roots and the configured certificate, verified against the name it was issued for. */
+  tls?: { ca: string[]; servername: string };
 }
 
 /** The API of this config's node and a token for it; null without an API address or without a token. */
@@ -29,7 +35,13 @@ export function adminTarget(config: LoadedConfig, token?: string): AdminTarget |
     }
   }
   const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
-  return { base: `http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`, token: secret };
+  const tls = config.admin!.tls ? tlsTrust(config.admin!.tls.cert) : undefined;
+  return { base: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${listen.port}`, token: secret, ...(tls ? { tls } : {}) };
+}
+
+function tlsTrust(certFile: string): AdminTarget['tls'] {
+  const pem = readFileSync(certFile);
+  return { ca: [...rootCertificates, pem.toString()], servername: certificateName(pem) ?? 'localhost' };
 }
 
 export type AdminReply =
@@ -43,25 +55,36 @@ export type AdminReply =
  * have been carried out, so those throw, and a caller must not retry the write some other way.
  */
 export async function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<AdminReply> {
-  let res: Response;
+  let res: { status: number; text: string };
   try {
-    res = await fetch(`${target.base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${target.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    res = await send(target, method, path, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
   } catch (err) {
-    const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
+    const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') return { kind: 'refused', error: `${target.base}: connection refused` };
     throw new Error(`admin API ${target.base}: ${(err as Error).message}${code ? ` (${code})` : ''}`, { cause: err });
   }
-  const text = await res.text();
   let parsed: unknown;
   try {
-    parsed = text ? JSON.parse(text) : null;
+    parsed = res.text ? JSON.parse(res.text) : null;
   } catch {
     parsed = null;
   }
   return { kind: 'reply', status: res.status, body: parsed };
+}
+
+/** node:http(s) rather than fetch: fetch cannot be told which certificate to trust. */
+function send(target: AdminTarget, method: string, path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${target.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const options = { method, headers, signal: AbortSignal.timeout(timeoutMs), ...(target.tls ? { agent: new Agent({ ...target.tls, keepAlive: false }) } : {}) };
+  return new Promise((resolve, reject) => {
+    const req = (target.tls ? httpsRequest : httpRequest)(`${target.base}${path}`, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
