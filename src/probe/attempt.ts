@@ -73,7 +73,9 @@ export function describeError(err: unknown): string {
   const ssl = code === 'EPROTO' ? /error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(err.message) : null;
   if (ssl) text = `tls EPROTO: ${ssl[1]}`;
   else if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) text = code;
-  else if (typeof code === 'string' && /CERT|SELF_SIGNED|VERIFY|TLS|SSL/.test(code)) text = `tls ${code}: ${err.message}`;
+  // Node 24 appends advice about its own flags ("; if the root CA is installed locally, try running
+  // Node.js with --use-system-ca"), which means nothing to an operator reading an endpoint's reason.
+  else if (typeof code === 'string' && /CERT|SELF_SIGNED|VERIFY|TLS|SSL/.test(code)) text = `tls ${code}: ${err.message.split('; ')[0]}`;
   else if (typeof code === 'string') text = `${code}: ${err.message}`;
   else text = err.message;
   return text.slice(0, 200);
