@@ -24,6 +24,7 @@ import type { Role } from './lifecycle/role.js';
 import { build, type ResourceStack } from './lifecycle/stack.js';
 import { ConfigSources } from './node/sources.js';
 import { buildServices, openGeo, zoneSet } from './node/services.js';
+import { DryRunPool } from './node/dryrun-pool.js';
 import { CopyRefresher, overridesOf } from './node/copy.js';
 import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
 import { createMetrics, createProbeMetrics } from './obs/metrics.js';
@@ -335,8 +336,13 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
   const listen = parseListen(settings.listen!);
   if (typeof listen === 'string') throw new ConfigError([`${core.config.file}: admin.listen: ${listen}`]);
   const bus = core.plane.bus;
-  // Dry runs decide with the live code on hypothetical state: what they find is not an event to log.
-  const { onAllDown: _live, ...whatIf } = core.env;
+  // Dry runs decide with the live code in a worker thread, off the DNS event loop (src/node/dryrun-pool.ts).
+  const dryRuns = new DryRunPool({
+    queue: settings.dryRunQueue,
+    context: () => ({ geo: core.geo ? { path: core.geo.path, version: core.geo.version } : null, probeDefaults: sources.settings.health.probe }),
+    log,
+  });
+  stack.push('dry-run worker', () => dryRuns.close());
   // Loaded only when the API is on: fastify and its plugins make the heap bigger and every
   // scavenge slower (bench/forward/README.md), which a DNS node without an API should not pay.
   const { startAdminServer } = await import('./admin/server.js');
@@ -355,11 +361,9 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     compile: (doc: unknown) => refuseDenied(compileDocument(doc, sources.settings.health.probe), sources.settings.targets),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),
     applied: () => follower.catchUp(),
-    servicesFor: (compiled: Pick<LoadedConfig, 'zones' | 'routing'>) => buildServices({ ...core.config, ...compiled }, whatIf),
-    servicesUnder: (overrides: Override[]) => {
-      const health = core.plane.source.withOverrides(overrides);
-      return buildServices(core.config, { ...whatIf, health: () => health });
-    },
+    health: () => core.plane.source.current,
+    healthUnder: (overrides: Override[]) => core.plane.source.withOverrides(overrides),
+    dryRuns,
     bus,
     onOverridesChanged: () => void core.plane.source.refresh(),
     recentClients: () => core.sampler.recent(),

@@ -5,11 +5,11 @@
  * store's CAS protects against writers in other processes (412 with If-Match, a re-read without).
  * @module
  */
-import type { ConfigDocument } from '../config/document.js';
+import type { CompileResult, ConfigDocument } from '../config/document.js';
 import { diffDocuments } from '../store/diff.js';
 import type { DiffEntry, VersionRecord } from '../store/types.js';
 import type { AdminDeps } from './context.js';
-import { sampleAnswerChanges, type AnswerChanges } from './dryrun.js';
+import { configAnswers, type AnswerChanges } from './dryrun.js';
 import { AdminError } from './errors.js';
 
 export interface ChangeRequest {
@@ -31,6 +31,15 @@ export type ChangeOutcome =
   /** The edit changed nothing (a repeated request): no version is created. */
   | { kind: 'unchanged'; version: number }
   | { kind: 'dry-run'; version: number; diff: DiffEntry[]; answers: AnswerChanges };
+
+/** A dry run validated against the head: what its answer comparison needs. */
+interface Rehearsed {
+  kind: 'rehearsed';
+  version: number;
+  diff: DiffEntry[];
+  before: ConfigDocument;
+  after: CompileResult & { ok: true };
+}
 
 const MAX_ATTEMPTS = 10;
 
@@ -69,7 +78,18 @@ export class ChangeRunner {
     return record;
   }
 
-  apply(req: ChangeRequest): Promise<ChangeOutcome> {
+  /**
+   * A dry run's answers are compared after the serial section (in the dry-run worker), so that a
+   * rehearsal never holds up the writes queued behind it.
+   */
+  async apply(req: ChangeRequest): Promise<ChangeOutcome> {
+    const outcome = await this.validateAndCommit(req);
+    if (outcome.kind !== 'rehearsed') return outcome;
+    const { before, after, ...rest } = outcome;
+    return { ...rest, kind: 'dry-run', answers: await configAnswers(this.deps, before, after, req.sample) };
+  }
+
+  private validateAndCommit(req: ChangeRequest): Promise<Exclude<ChangeOutcome, { kind: 'dry-run' }> | Rehearsed> {
     return this.serial(async () => {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const current = await this.head();
@@ -84,11 +104,7 @@ export class ChangeRunner {
           throw new AdminError(first.code ?? 'MERIDIAN_ERR_INVALID_CONFIG', first.reason, first.path, result.problems);
         }
         const diff = diffDocuments(current.document, result.document);
-        if (req.dryRun) {
-          const before = this.deps.compile(current.document);
-          const answers = sampleAnswerChanges(this.deps, before.ok ? before.compiled : null, result.compiled, req.sample);
-          return { kind: 'dry-run', version: current.version, diff, answers };
-        }
+        if (req.dryRun) return { kind: 'rehearsed', version: current.version, diff, before: current.document, after: result };
         if (diff.length === 0) return { kind: 'unchanged', version: current.version };
         const outcome = await guard(() =>
           this.deps.store.commit({ expected: current.version, document: result.document, diff, author: req.author, reason: req.reason, action: req.action, target: req.target }),

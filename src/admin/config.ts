@@ -37,6 +37,10 @@ export const AdminSchema = Type.Object(
     copyRefreshMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 5000 }),
     /** Recent client addresses kept for dry-run samples. */
     sampleSize: Type.Integer({ minimum: 0, maximum: 100_000, default: 1024 }),
+    /** Service × client × family lookups one dry run may compare; the services past it are left out and the reply says so. */
+    dryRunMaxLookups: Type.Integer({ minimum: 2000, maximum: 100_000_000, default: 200_000 }),
+    /** Dry runs that may wait for the dry-run worker behind the one it runs; more get 503 MERIDIAN_ERR_DRY_RUN_BUSY. */
+    dryRunQueue: Type.Integer({ minimum: 0, maximum: 1000, default: 4 }),
     /** Pruning of old versions and audit entries by the nodes that serve the API (retention.ts). */
     retention: Type.Object(
       {

@@ -3,14 +3,15 @@
  * real store and a real compiled config, so no route ever reaches for a global.
  * @module
  */
-import type { CompiledDocument, CompileResult } from '../config/document.js';
-import type { RegionState } from '../health/snapshot.js';
+import type { CompileResult } from '../config/document.js';
+import type { HealthSnapshot, RegionState } from '../health/snapshot.js';
 import type { HealthBus, Override } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { Service } from '../routing/service.js';
 import type { ConfigStore, TokenRecord, VersionRecord } from '../store/types.js';
 import type { Zone } from '../zone/zone.js';
 import type { AdminConfig, StaticToken } from './config.js';
+import type { DryRunner } from './dryrun-compare.js';
 
 /** What `GET /v1/regions` shows beside a region's configured `state`: what the answers act on. */
 export interface RegionHealthView {
@@ -49,10 +50,12 @@ export interface AdminDeps {
    * the live decision and follows CNAMEs as the node's answers do; without zones, names must be services).
    */
   live(): { version: number; services: Map<string, Service>; zones?: ReadonlyMap<string, Zone> };
-  /** Services of another compiled config on this node's geo database and health (dry runs). */
-  servicesFor(compiled: CompiledDocument): Map<string, Service>;
-  /** The live config's services with this node's health recomputed under `overrides` (override dry runs). */
-  servicesUnder(overrides: Override[]): Map<string, Service>;
+  /** This node's health snapshot, as the answers use it (dry runs read it through the interface). */
+  health(): HealthSnapshot;
+  /** This node's health recomputed under `overrides` instead of the ones in force (override dry runs); nothing is swapped. */
+  healthUnder(overrides: Override[]): HealthSnapshot;
+  /** Compares a dry run's answers off the DNS event loop (a worker thread in a node). */
+  dryRuns: DryRunner;
   /** Resolves once this node answers from `version` (read-your-writes for the API's caller). */
   applied?(version: number): Promise<void>;
   /** Overrides live on the health bus (Redis or the embedded file), not in config versions. */

@@ -2,14 +2,18 @@
  * A dry run's "what would clients get": every service is asked for each sample address, before and
  * after (two configs, or one config under two sets of overrides), through explain (the live
  * decision code), and the differences are listed. The sample is the request's, else recent real
- * clients, else a built-in spread.
+ * clients, else a built-in spread. This module gathers the inputs as plain data on the event loop
+ * (documents, the health as a view, the sample: no decision is made here) and hands them to a
+ * DryRunner, which compares off the loop (dryrun-compare.ts in a worker thread).
  * @module
  */
 import { isIP } from 'node:net';
-import type { CompiledDocument } from '../config/document.js';
-import { explain, type Explanation } from '../routing/explain.js';
-import type { Service } from '../routing/service.js';
+import type { CompileResult, ConfigDocument } from '../config/document.js';
+import type { Override } from '../health/types.js';
+import type { Region } from '../policy/types.js';
 import type { AdminDeps } from './context.js';
+import type { Comparison, DryRunSide } from './dryrun-compare.js';
+import { materialiseHealth } from './health-view.js';
 
 /**
  * One well-known address per continent (root and RIR servers, public resolvers), v4 and v6, so a
@@ -33,59 +37,46 @@ export const BUILT_IN_SAMPLE = [
 
 export const MAX_SAMPLE = 1000;
 
-export interface AnswerChange {
-  service: string;
-  client: string;
-  qtype: 'A' | 'AAAA';
-  before: AnswerView | null;
-  after: AnswerView | null;
-}
+export type { AnswerChange, AnswerView, DryRunJob, DryRunner, DryRunSide } from './dryrun-compare.js';
 
-export interface AnswerView {
-  rcode: string;
-  addresses: string[];
-  ttl: number;
-}
-
-export interface AnswerChanges {
+export interface AnswerChanges extends Comparison {
   /** Where the sample came from. */
   source: 'request' | 'recent' | 'built-in';
   clients: number;
-  /** Service × client × family lookups compared. */
-  compared: number;
-  changed: AnswerChange[];
 }
 
-const view = (e: Explanation | null): AnswerView | null => (e ? { rcode: e.rcode, addresses: e.addresses, ttl: e.ttl } : null);
-const same = (a: AnswerView | null, b: AnswerView | null): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/** How a config change would move answers: the services of both compiled configs, compared. */
-export function sampleAnswerChanges(deps: AdminDeps, before: CompiledDocument | null, after: CompiledDocument, requested?: string[]): AnswerChanges {
-  return compareAnswers(deps, before ? deps.servicesFor(before) : new Map(), deps.servicesFor(after), requested);
-}
-
-/**
- * Asks both sets of services (one config under two health states, or two configs) for every
- * sample client and lists the answers that differ.
- */
-export function compareAnswers(deps: AdminDeps, old: Map<string, Service>, next: Map<string, Service>, requested?: string[]): AnswerChanges {
+/** The sample a dry run compares: the request's, else recent real clients, else the built-in spread; at most MAX_SAMPLE. */
+export function sampleClients(deps: AdminDeps, requested?: string[]): { source: AnswerChanges['source']; clients: string[] } {
   const recent = deps.recentClients();
   const source: AnswerChanges['source'] = requested?.length ? 'request' : recent.length ? 'recent' : 'built-in';
   const clients = (source === 'request' ? requested! : source === 'recent' ? recent : BUILT_IN_SAMPLE).filter((a) => isIP(a) !== 0).slice(0, MAX_SAMPLE);
-  const names = new Set([...old.keys(), ...next.keys()]);
-  const changed: AnswerChange[] = [];
-  let compared = 0;
-  for (const name of names) {
-    for (const client of clients) {
-      for (const qtype of ['A', 'AAAA'] as const) {
-        compared++;
-        const a = old.has(name) ? explain(old, name, client, { qtype }) : null;
-        const b = next.has(name) ? explain(next, name, client, { qtype }) : null;
-        const va = view(a?.ok ? a.explanation : null);
-        const vb = view(b?.ok ? b.explanation : null);
-        if (!same(va, vb)) changed.push({ service: name, client, qtype, before: va, after: vb });
-      }
-    }
-  }
-  return { source, clients: clients.length, compared, changed: changed.slice(0, 1000) };
+  return { source, clients };
+}
+
+async function run(deps: AdminDeps, before: DryRunSide, after: DryRunSide, requested: string[] | undefined): Promise<AnswerChanges> {
+  const { source, clients } = sampleClients(deps, requested);
+  const result = await deps.dryRuns.run({ before, after, clients, maxLookups: deps.settings.dryRunMaxLookups });
+  return { source, clients: clients.length, ...result };
+}
+
+/**
+ * How a config change would move answers: both documents decided with this node's health and geo
+ * database. The health is asked about the regions of the live config and of the new one (a
+ * region or address it does not know answers as unknown: up).
+ */
+export function configAnswers(deps: AdminDeps, before: ConfigDocument, after: CompileResult & { ok: true }, requested?: string[]): Promise<AnswerChanges> {
+  const health = materialiseHealth(deps.health(), [...liveRegions(deps), after.compiled.routing.regions]);
+  return run(deps, { document: before, health }, { document: after.document, health }, requested);
+}
+
+/** How a change of overrides would move answers: the live config under the overrides in force, and under `next`. */
+export function overrideAnswers(deps: AdminDeps, document: ConfigDocument, current: Override[], next: Override[], requested?: string[]): Promise<AnswerChanges> {
+  const regions = liveRegions(deps);
+  const side = (overrides: Override[]): DryRunSide => ({ document, health: materialiseHealth(deps.healthUnder(overrides), regions) });
+  return run(deps, side(current), side(next), requested);
+}
+
+/** The regions the live services use, as the health snapshot knows them. */
+function liveRegions(deps: AdminDeps): Region[][] {
+  return [...deps.live().services.values()].map((s) => s.def.regions);
 }

@@ -27,6 +27,7 @@ export const ERRORS = {
   MERIDIAN_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   MERIDIAN_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The config store cannot be reached; nothing was changed' },
   MERIDIAN_ERR_BUSY: { status: 503, message: 'Too many concurrent changes; retry' },
+  MERIDIAN_ERR_DRY_RUN_BUSY: { status: 503, message: 'Too many dry runs are waiting for the dry-run worker; retry' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

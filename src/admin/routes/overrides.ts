@@ -11,7 +11,7 @@ import { makeOverride } from '../../health/overrides.js';
 import type { Override, OverrideScope } from '../../health/types.js';
 import type { AdminApp, AdminRuntime, RouteOptions } from './types.js';
 import { guard, guardBus } from '../change.js';
-import { compareAnswers } from '../dryrun.js';
+import { overrideAnswers } from '../dryrun.js';
 import { auditExpiredOverrides, overrideClearEntry, overrideSetEntry } from '../override-audit.js';
 import { AdminError } from '../errors.js';
 import { DryRunHonoured, DryRunSample, errorResponses, routeConfig, sampleOf } from './common.js';
@@ -83,7 +83,9 @@ function overrideActions(rt: AdminRuntime) {
     const before = current.find((o) => o.scope === scope) ?? null;
     if (!next && !before) throw new AdminError('MERIDIAN_ERR_NOT_FOUND', `no override for ${scope}`);
     const after = [...current.filter((o) => o.scope !== scope), ...(next ? [next] : [])];
-    const answers = compareAnswers(deps, deps.servicesUnder(current), deps.servicesUnder(after), sampleOf(sample));
+    // The live config: the one whose answers the override would move (the store's head while the node has not applied one).
+    const document = deps.current?.()?.document ?? (await rt.changes.current()).document;
+    const answers = await overrideAnswers(deps, document, current, after, sampleOf(sample));
     return { dryRun: true as const, scope, before: before && view(before), after: next && view(next), answers };
   };
   const set = async (scope: OverrideScope, req: SetRequest, author: string) => {

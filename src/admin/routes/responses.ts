@@ -27,6 +27,12 @@ const AnswerChangesSchema = Type.Object({
   source: Type.Union([Type.Literal('request'), Type.Literal('recent'), Type.Literal('built-in')], { description: 'where the client sample came from' }),
   clients: Type.Integer(),
   compared: Type.Integer({ description: 'service × client × family lookups compared' }),
+  services: Type.Object({
+    compared: Type.Integer({ description: 'services whose answers were compared' }),
+    unchanged: Type.Integer({ description: 'services with the same definition, regions and region health before and after: not asked, they cannot move' }),
+    cut: Type.Integer({ description: 'services that might move but were left out: comparing them would pass admin.dryRunMaxLookups' }),
+  }),
+  truncated: Type.Boolean({ description: 'true when admin.dryRunMaxLookups left services out (services.cut > 0)' }),
   changed: Type.Array(
     Type.Object({
       service: Type.String(),
