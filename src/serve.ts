@@ -15,6 +15,11 @@ import { ConfigError, parseListen, type LoadedConfig } from './config/load.js';
 import { Responder } from './dns/respond.js';
 import { TcpListener } from './dns/tcp.js';
 import { UdpListener } from './dns/udp.js';
+import { ErrorCap } from './dns/error-cap.js';
+import { ClientPrefixes } from './dns/prefix.js';
+import type { UdpLimits } from './dns/respond.js';
+import { ResponseRateLimiter, rrlEnabled, type LimitedReport } from './dns/rrl.js';
+import type { DnsStats } from './dns/stats.js';
 import type { Forwarder } from './forward/forwarder.js';
 import type { GeoSource } from './geo/source.js';
 import { isLive } from './health/load.js';
@@ -75,7 +80,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       const problems = sources.applyYaml();
       if (problems.length) throw new ConfigError(problems);
     }
-    const { udp, tcp } = await openDnsListeners(core, yaml, stack);
+    const { udp, tcp } = await openDnsListeners(core, yaml, stack, log);
     const metrics = nodeMetrics(core, tcp);
     await openForwarders(core, metrics, log, stack);
     const metricsServer = yaml.metricsListen ? await listenMetrics(stack, metrics, yaml.metricsListen) : null;
@@ -112,8 +117,9 @@ function fdBudget(yaml: LoadedConfig, log: Logger): ConnectionBudget | null {
   return budget;
 }
 
-async function openDnsListeners(core: DnsCore, yaml: LoadedConfig, stack: ResourceStack): Promise<{ udp: UdpListener[]; tcp: TcpListener[] }> {
-  const udp = yaml.listen.map((a) => new UdpListener(core.responder, a.host, a.port, { errorRateLimit: yaml.dns.errorRateLimit }));
+async function openDnsListeners(core: DnsCore, yaml: LoadedConfig, stack: ResourceStack, log: Logger): Promise<{ udp: UdpListener[]; tcp: TcpListener[] }> {
+  const limits = udpLimits(yaml.dns, core.responder.stats, log);
+  const udp = yaml.listen.map((a) => new UdpListener(core.responder, a.host, a.port, limits));
   const tcp = yaml.listen.map((a) => new TcpListener(core.responder, a.host, a.port, yaml.dns.tcp));
   for (const l of [...udp, ...tcp])
     await stack.open(
@@ -122,6 +128,18 @@ async function openDnsListeners(core: DnsCore, yaml: LoadedConfig, stack: Resour
       () => l.close(),
     );
   return { udp, tcp };
+}
+
+/** The UDP limits every UDP socket shares: the per-netblock error cap and, when `dns.rrl` sets a rate, RRL. */
+function udpLimits(dns: LoadedConfig['dns'], stats: DnsStats, log: Logger): UdpLimits {
+  const { rrl } = dns;
+  const prefixes = new ClientPrefixes(rrl.ipv4PrefixLength, rrl.ipv6PrefixLength);
+  const errors = dns.errorRateLimit > 0 ? new ErrorCap(dns.errorRateLimit, prefixes, rrl.tableSize, stats) : null;
+  if (!rrlEnabled(rrl)) return { errors, rrl: null };
+  const rrlLog = log.child({ component: 'dns/rrl' });
+  const onLimited: LimitedReport = (e) => rrlLog.warn(e, e.logOnly ? 'responses to this netblock would be rate limited (log-only)' : 'rate limiting responses to this netblock');
+  log.info({ rrl }, 'response rate limiting on');
+  return { errors, rrl: new ResponseRateLimiter(rrl, stats, { onLimited }) };
 }
 
 function nodeMetrics(core: DnsCore, tcp: TcpListener[]): Registry {

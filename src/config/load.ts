@@ -12,9 +12,9 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { CompiledDocument, ConfigDocument } from './document.js';
 import { tooDeep, tooDeepReason } from './depth.js';
 import { parseListen, type ListenAddress } from './listen.js';
-import { configSchema, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
+import { configSchema, RRL_CONFIG, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
-import type { TargetPolicy } from './targets.js';
+import { parseCidr, type TargetPolicy } from './targets.js';
 import { checkRegionBlocks, configSections, pathOf, type ConfigSection, type Sections } from './sections.js';
 import type { SourceError } from './source-error.js';
 
@@ -95,7 +95,9 @@ export function readConfigText(text: string, file: string): ReadResult {
   const withDefaults = Value.Default(schema, structuredClone(raw));
   const errors: SourceError[] = [];
   const schemaError = (path: (string | number)[], e: ValueError, pointer: string): void => {
-    errors.push({ file, line: lineOf(doc, counter, path), reason: `${pointer || '/'}: ${schemaMessage(e)}` });
+    // A schema node may name the coded error its violations are (dns.rrl's: MERIDIAN_ERR_RRL_CONFIG).
+    const code = (e.schema as { errorCode?: string }).errorCode;
+    errors.push({ file, line: lineOf(doc, counter, path), reason: `${code ? `${code}: ` : ''}${pointer || '/'}: ${schemaMessage(e)}` });
   };
   for (const e of Value.Errors(schema, withDefaults)) schemaError(pathOf(e.path), e, e.path);
   const source = withDefaults as ConfigSource & Record<string, unknown>;
@@ -107,6 +109,11 @@ export function readConfigText(text: string, file: string): ReadResult {
     const parsed = parseListen(text);
     if (typeof parsed === 'string') errors.push({ file, line: lineOf(doc, counter, ['dns', 'listen', i]), reason: parsed });
     else listen.push(parsed);
+  });
+
+  source.dns.rrl.exemptClients.forEach((text, i) => {
+    const cidr = parseCidr(text);
+    if (typeof cidr === 'string') errors.push({ file, line: lineOf(doc, counter, ['dns', 'rrl', 'exemptClients', i]), reason: `${RRL_CONFIG}: /dns/rrl/exemptClients/${i}: ${cidr}` });
   });
 
   const metricsListen = source.metrics.listen === null ? null : parseListen(source.metrics.listen);

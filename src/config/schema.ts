@@ -15,6 +15,31 @@ export const TcpSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Violations inside `dns.rrl` carry this code in `meridian check` and `serve` (load.ts). */
+export const RRL_CONFIG = 'MERIDIAN_ERR_RRL_CONFIG' as const;
+const rrlCoded = { errorCode: RRL_CONFIG };
+const perSecond = (options: { default?: number } = {}) => Type.Integer({ minimum: 0, maximum: 1_000_000, ...options, ...rrlCoded });
+
+/** Response rate limiting (src/dns/rrl.ts); keys, defaults and the reason for each in src/dns/README.md. */
+export const RrlSchema = Type.Object(
+  {
+    responsesPerSecond: perSecond({ default: 0 }),
+    nxdomainsPerSecond: Type.Optional(perSecond()),
+    nodataPerSecond: Type.Optional(perSecond()),
+    referralsPerSecond: Type.Optional(perSecond()),
+    errorsPerSecond: Type.Optional(perSecond()),
+    allPerSecond: perSecond({ default: 0 }),
+    window: Type.Integer({ minimum: 1, maximum: 3600, default: 15, ...rrlCoded }),
+    slip: Type.Integer({ minimum: 0, maximum: 10, default: 2, ...rrlCoded }),
+    ipv4PrefixLength: Type.Integer({ minimum: 0, maximum: 32, default: 24, ...rrlCoded }),
+    ipv6PrefixLength: Type.Integer({ minimum: 0, maximum: 128, default: 56, ...rrlCoded }),
+    exemptClients: Type.Array(Type.String({ minLength: 1, ...rrlCoded }), { default: [], ...rrlCoded }),
+    logOnly: Type.Boolean({ default: false, ...rrlCoded }),
+    tableSize: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 20_000, ...rrlCoded }),
+  },
+  { additionalProperties: false, default: {}, ...rrlCoded },
+);
+
 export const DnsSchema = Type.Object(
   {
     listen: Type.Array(Type.String(), { minItems: 1, default: ['127.0.0.1:1053'] }),
@@ -24,6 +49,7 @@ export const DnsSchema = Type.Object(
     identity: Type.Optional(Type.String({ maxLength: 255 })),
     errorRateLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
     answerCacheEntries: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
+    rrl: RrlSchema,
   },
   { additionalProperties: false, default: {} },
 );

@@ -17,7 +17,10 @@ import type { ClientSampler } from '../routing/samples.js';
 import { copyBytes, put16, put32 } from './bytes.js';
 import { DnsStats } from './stats.js';
 import { keyToName, lookup, type ZoneSet } from './lookup.js';
+import type { Resolution } from '../zone/resolve.js';
 import { MessageWriter } from './writer.js';
+import type { ErrorCap } from './error-cap.js';
+import { bucketOf, RrlAction, RrlKind, type ResponseRateLimiter } from './rrl.js';
 
 export interface Prepared {
   /** AA bit and the low 4 bits of the rcode. */
@@ -30,6 +33,8 @@ export interface Prepared {
   minimalLength: number;
   /** Set for A/AAAA ending at a service name: its records are decided per client; `body` is the NODATA form. */
   service?: ServiceTail;
+  /** The response's kind and RRL bucket (rrl.ts), named once when the answer is prepared. */
+  rrl?: { kind: RrlKind; bucket: string };
 }
 
 /**
@@ -63,8 +68,18 @@ export interface ResponderOptions {
 const ERROR_FLAGS_KEPT = OPCODE_MASK | Flag.RD | Flag.CD;
 const ANSWER_FLAGS_KEPT = Flag.RD | Flag.CD;
 
-/** Whether one more FORMERR/NOTIMP response may be sent now (the UDP error-response rate limit). */
-export type ErrorGate = () => boolean;
+/**
+ * What the UDP listener limits, asked before a response is built. TCP passes none: a TCP client
+ * has completed a handshake, so its address is not spoofed and its answers cannot be reflected.
+ */
+export interface UdpLimits {
+  /** The per-netblock FORMERR/NOTIMP cap (`dns.errorRateLimit`); null = no cap. */
+  errors: ErrorCap | null;
+  /** Response rate limiting (`dns.rrl`); null = off. */
+  rrl: ResponseRateLimiter | null;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 export class Responder {
   readonly stats = new DnsStats();
@@ -90,12 +105,12 @@ export class Responder {
   }
 
   /**
-   * Answers one message. `transportLimit` is 65535 for TCP and the datagram ceiling for UDP.
-   * Returns null when the message must be dropped, or when `errorGate` (the UDP error-response rate
-   * limit) keeps a FORMERR/NOTIMP back. Never throws: an internal fault is SERVFAIL. Every response
-   * returned is counted by its rcode, so the rcode counters count responses sent.
+   * Answers one message. Returns null when the message must be dropped, or when a UDP limit
+   * (`limits`: the error cap, RRL) keeps the response back; such a response is never built. Never
+   * throws: an internal fault is SERVFAIL. Every response returned is counted by its rcode, so the
+   * rcode counters count responses sent.
    */
-  answer(msg: Buffer, isUdp: boolean, source = '127.0.0.1', errorGate: ErrorGate | null = null): Buffer | null {
+  answer(msg: Buffer, isUdp: boolean, source = '127.0.0.1', limits: UdpLimits | null = null): Buffer | null {
     this.stats.queries++;
     let decoded;
     try {
@@ -108,40 +123,40 @@ export class Responder {
       this.stats.dropped++;
       return null;
     }
-    if (decoded.kind === 'error') {
-      if (this.keptBack(decoded.rcode, errorGate)) return null;
-      return this.errorResponse(msg, decoded.id, decoded.flags, decoded.rcode, decoded.questionEnd, decoded.edns);
-    }
+    if (decoded.kind === 'error') return this.error(msg, decoded.id, decoded.flags, decoded.rcode, decoded.questionEnd, decoded.edns, source, limits);
     const q = decoded.query;
     try {
-      return this.answerQuery(msg, q, isUdp, source, errorGate);
+      return this.answerQuery(msg, q, isUdp, source, limits);
     } catch {
       this.stats.internalErrors++;
-      return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
+      return this.error(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns, source, limits);
     }
   }
 
-  /** A FORMERR or NOTIMP the gate refuses is counted as rate limited, and never built or sent. */
-  private keptBack(rcode: number, gate: ErrorGate | null): boolean {
-    if (gate === null || (rcode !== Rcode.FORMERR && rcode !== Rcode.NOTIMP) || gate()) return false;
-    if (rcode === Rcode.FORMERR) this.stats.formerrRateLimited++;
-    else this.stats.notimpRateLimited++;
-    return true;
+  /** An error response, unless a UDP limit keeps it back: then it is counted there, and never built. */
+  private error(msg: Buffer, id: number, qflags: number, rcode: number, questionEnd: number, edns: Edns | null, source: string, limits: UdpLimits | null): Buffer | null {
+    if (limits !== null) {
+      if (limits.errors !== null && (rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP) && !limits.errors.allow(source)) {
+        if (rcode === Rcode.FORMERR) this.stats.formerrRateLimited++;
+        else this.stats.notimpRateLimited++;
+        return null;
+      }
+      // Errors are never slipped (rrl.ts): the answer is a drop, or the error itself.
+      if (limits.rrl !== null && limits.rrl.check(source, RrlKind.error, ERROR_BUCKET) === RrlAction.drop) return null;
+    }
+    return this.errorResponse(msg, id, qflags, rcode, questionEnd, edns);
   }
 
-  private answerQuery(msg: Buffer, q: Query, isUdp: boolean, source: string, errorGate: ErrorGate | null): Buffer | null {
+  private answerQuery(msg: Buffer, q: Query, isUdp: boolean, source: string, limits: UdpLimits | null): Buffer | null {
     if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) {
-      if (q.qclass === RRClass.CH && this.opts.chaos) return this.chaos(msg, q);
-      return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
+      if (q.qclass === RRClass.CH && this.opts.chaos) return this.chaos(msg, q, source, limits);
+      return this.error(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns, source, limits);
     }
     if (q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
       // A GSLB has no secondaries; transfers would also leak every service name (Zonemaster NS03).
-      return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
+      return this.error(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns, source, limits);
     }
-    if (q.qtype >= 128 && q.qtype <= 254) {
-      if (this.keptBack(Rcode.NOTIMP, errorGate)) return null;
-      return this.errorResponse(msg, q.id, q.flags, Rcode.NOTIMP, q.questionEnd, q.edns);
-    }
+    if (q.qtype >= 128 && q.qtype <= 254) return this.error(msg, q.id, q.flags, Rcode.NOTIMP, q.questionEnd, q.edns, source, limits);
     let byType = this.cache.get(q.qtype);
     let prepared = byType?.get(q.key);
     if (!prepared) {
@@ -156,19 +171,32 @@ export class Responder {
       this.cached++;
     }
     const limit = isUdp ? (q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT) : 65535;
-    if (prepared.service) return this.answerService(msg, q, prepared, prepared.service, source, limit);
+    // Decided before the answer is built: a service's decision is the costly part of a response.
+    const rrl = limits?.rrl ?? null;
+    const action = rrl !== null && prepared.rrl ? rrl.check(source, prepared.rrl.kind, prepared.rrl.bucket) : RrlAction.send;
+    if (action === RrlAction.drop) return null;
+    if (prepared.service) return this.answerService(msg, q, prepared, prepared.service, source, limit, action === RrlAction.slip ? rrl : null);
+    if (action === RrlAction.slip) return this.assemble(msg, q, slipped(prepared), limit, 0);
     return this.assemble(msg, q, prepared, limit, 0);
   }
 
-  /** A/AAAA of a service (maybe behind CNAMEs): the decision for this client, with its ECS scope. */
-  private answerService(msg: Buffer, q: Query, nodata: Prepared, tail: ServiceTail, source: string, limit: number): Buffer {
+  /**
+   * A/AAAA of a service (maybe behind CNAMEs): the decision for this client, with its ECS scope.
+   * `slipping` (RRL chose to slip this answer): a TC=1 answer, unless the decision is SERVFAIL,
+   * which is known only once decided and, like every error, is leaked rather than slipped.
+   */
+  private answerService(msg: Buffer, q: Query, nodata: Prepared, tail: ServiceTail, source: string, limit: number, slipping: ResponseRateLimiter | null): Buffer {
     const ecs = q.edns?.ecs;
     // RFC 7871 §7.1.2: SOURCE PREFIX-LENGTH 0 opts out; tailor to the resolver and answer SCOPE 0.
     const client = ecs && ecs.sourcePrefix > 0 ? clientFromEcs(ecs) : clientFromAddress(source);
     this.clientSampler?.offer(client);
     const d = tail.service.decide(client, q.qtype === RRType.A ? 4 : 6);
     if (d.allDown) this.stats.allDown++;
-    if (d.rcode === Rcode.SERVFAIL) return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
+    if (d.rcode === Rcode.SERVFAIL) {
+      slipping?.leakedInstead();
+      return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
+    }
+    if (slipping) return this.assemble(msg, q, slipped(nodata), limit, 0);
     const scope = ecs && ecs.sourcePrefix > 0 ? d.scope : 0;
     if (d.an === 0) return this.assemble(msg, q, nodata, limit, scope);
     this.stats.dynamic++;
@@ -179,7 +207,7 @@ export class Responder {
   /** Resolves and encodes an answer that is not cached yet. */
   prepare(q: Query): Prepared {
     const found = lookup(this.zones, q.key, q.qtype);
-    if (!found) return { flags: Rcode.REFUSED, an: 0, ns: 0, ar: 0, body: Buffer.alloc(0), minimalLength: 0 };
+    if (!found) return { flags: Rcode.REFUSED, an: 0, ns: 0, ar: 0, body: EMPTY, minimalLength: 0, rrl: { kind: RrlKind.error, bucket: ERROR_BUCKET } };
     const { qname, res } = found;
     const w = new MessageWriter(q.questionEnd);
     w.seedQuestion(q.key, qname, HEADER_LEN);
@@ -198,6 +226,7 @@ export class Responder {
       body: w.bytes(),
       minimalLength: res.additional.length > 0 && !res.additionalRequired ? withoutAdditional : 0,
       ...(service ? { service: serviceTail(service, w, chainLength, count(res.answer)) } : {}),
+      rrl: service ? { kind: RrlKind.answer, bucket: answerBucket(q) } : rrlBucket(q, found.zone.origin, res),
     };
   }
 
@@ -252,18 +281,50 @@ export class Responder {
     return out;
   }
 
-  private chaos(msg: Buffer, q: Query): Buffer {
+  private chaos(msg: Buffer, q: Query, source: string, limits: UdpLimits | null): Buffer | null {
     const name = keyToName(q.key);
     const text = name === 'version.bind.' || name === 'version.server.' ? this.opts.version : name === 'id.server.' || name === 'hostname.bind.' ? this.opts.identity : null;
     if (text === null || (q.qtype !== RRType.TXT && q.qtype !== RRType.ANY)) {
-      return this.errorResponse(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns);
+      return this.error(msg, q.id, q.flags, Rcode.REFUSED, q.questionEnd, q.edns, source, limits);
     }
+    const limit = q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT;
+    const action = limits?.rrl ? limits.rrl.check(source, RrlKind.answer, 'CH' + answerBucket(q)) : RrlAction.send;
+    if (action === RrlAction.drop) return null;
+    if (action === RrlAction.slip) return this.assemble(msg, q, slipped({ flags: Flag.AA }), limit, 0);
     const w = new MessageWriter(q.questionEnd);
     w.seedQuestion(q.key, name, HEADER_LEN);
     w.rr(name, RRType.TXT, RRClass.CH, 0, { type: 16, strings: [Buffer.from(text.slice(0, 255))] });
     const p: Prepared = { flags: Flag.AA, an: 1, ns: 0, ar: 0, body: w.bytes(), minimalLength: 0 };
-    return this.assemble(msg, q, p, q.edns ? Math.min(q.edns.udpSize, this.opts.udpSize) : CLASSIC_UDP_LIMIT, 0);
+    return this.assemble(msg, q, p, limit, 0);
   }
+}
+
+const ERROR_BUCKET = bucketOf(RrlKind.error, '');
+
+/** A positive answer's RRL bucket: QNAME and QTYPE. */
+function answerBucket(q: Query): string {
+  return bucketOf(RrlKind.answer, q.key + String.fromCharCode(q.qtype));
+}
+
+/**
+ * The RRL kind and bucket of a static resolution (BIND's classification): NXDOMAIN counts on the
+ * zone, so random subnames of one parent are one bucket; NODATA on the QNAME, whatever the QTYPE;
+ * a referral on the delegation point; an answer on QNAME + QTYPE.
+ */
+function rrlBucket(q: Query, zone: string, res: Resolution): { kind: RrlKind; bucket: string } {
+  if (res.rcode === Rcode.NXDOMAIN) return { kind: RrlKind.nxdomain, bucket: bucketOf(RrlKind.nxdomain, zone) };
+  if (res.rcode !== Rcode.NOERROR) return { kind: RrlKind.error, bucket: ERROR_BUCKET };
+  if (res.answer.length > 0) return { kind: RrlKind.answer, bucket: answerBucket(q) };
+  if (!res.aa && res.authority[0]) return { kind: RrlKind.referral, bucket: bucketOf(RrlKind.referral, res.authority[0].owner) };
+  return { kind: RrlKind.nodata, bucket: bucketOf(RrlKind.nodata, q.key) };
+}
+
+/**
+ * What a slipped response carries: header, question and OPT with TC=1, and the full answer's AA
+ * and rcode (Knot's RRL test checks TC=1 and AA=1), so the client retries over TCP.
+ */
+function slipped(p: Pick<Prepared, 'flags'>): Prepared {
+  return { flags: p.flags | Flag.TC, an: 0, ns: 0, ar: 0, body: EMPTY, minimalLength: 0 };
 }
 
 function serviceTail(service: Service, w: MessageWriter, chainLength: number, chainCount: number): ServiceTail {

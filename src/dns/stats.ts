@@ -32,6 +32,17 @@ export class DnsStats {
   tcpConnections = 0;
   tcpEvicted = 0;
   tcpTimeouts = 0;
+  /** Response rate limiting (rrl.ts), UDP only: responses dropped, sent as TC=1 instead, errors sent at the slip rate. */
+  rrlDropped = 0;
+  rrlSlipped = 0;
+  rrlLeaked = 0;
+  /** Log-only mode: responses that would have been limited, answered normally. */
+  rrlLogged = 0;
+  /** Accounts evicted from the full RRL table, and the accounts held now. */
+  rrlEvictions = 0;
+  rrlAccounts = 0;
+  /** Times the per-netblock error-cap table was full and emptied. */
+  errorCapClears = 0;
 
   /** One response sent (the responder returns only what the socket sends). */
   countRcode(rcode: number): void {

@@ -5,12 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { ErrorGate, Responder } from './respond.js';
-
-export interface UdpOptions {
-  /** FORMERR/NOTIMP answers per second across all clients; 0 disables the cap (NSD caps at 100/s). */
-  errorRateLimit: number;
-}
+import type { Responder, UdpLimits } from './respond.js';
 
 /**
  * The answer goes back to the address the query came from, always an IP literal, so dgram's
@@ -23,19 +18,14 @@ function literalLookup(family: 4 | 6): dgram.SocketOptions['lookup'] {
 
 export class UdpListener {
   private socket: dgram.Socket | null = null;
-  private errorWindowStart = 0;
-  private errorsInWindow = 0;
-  /** Built once: the responder asks it before building a FORMERR/NOTIMP (null = no cap). */
-  private readonly errorGate: ErrorGate | null;
 
+  /** `limits` (the error cap and RRL) are shared by every UDP socket of the node: a client may query any of its addresses. */
   constructor(
     private readonly responder: Responder,
     readonly host: string,
     private port: number,
-    private readonly opts: UdpOptions,
-  ) {
-    this.errorGate = opts.errorRateLimit > 0 ? () => this.allowError() : null;
-  }
+    private readonly limits: UdpLimits,
+  ) {}
 
   get boundPort(): number {
     return this.port;
@@ -66,18 +56,8 @@ export class UdpListener {
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const stats = this.responder.stats;
     stats.udp++;
-    const out = this.responder.answer(msg, true, rinfo.address, this.errorGate);
+    const out = this.responder.answer(msg, true, rinfo.address, this.limits);
     if (out) this.socket?.send(out, rinfo.port, rinfo.address);
-  }
-
-  /** Fixed one-second window: error answers are what reflection attacks would be made of. */
-  private allowError(): boolean {
-    const now = Date.now();
-    if (now - this.errorWindowStart >= 1000) {
-      this.errorWindowStart = now;
-      this.errorsInWindow = 0;
-    }
-    return ++this.errorsInWindow <= this.opts.errorRateLimit;
   }
 
   close(): Promise<void> {

@@ -109,6 +109,30 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
       this.inc({ rcode: 'NOTIMP' }, s().notimpRateLimited);
     },
   });
+  new Counter({
+    name: 'meridian_dns_rrl_responses_total',
+    help: 'UDP responses limited by response rate limiting (dns.rrl), by action: dropped, slipped (sent as TC=1), leaked (an error sent at the slip rate), logged (log-only: would have been limited, answered).',
+    labelNames: ['action'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const st = s();
+      this.inc({ action: 'dropped' }, st.rrlDropped);
+      this.inc({ action: 'slipped' }, st.rrlSlipped);
+      this.inc({ action: 'leaked' }, st.rrlLeaked);
+      this.inc({ action: 'logged' }, st.rrlLogged);
+    },
+  });
+  mirrored(registry, 'meridian_dns_rrl_table_evictions_total', 'RRL accounts evicted because the table (dns.rrl.tableSize) was full.', () => s().rrlEvictions);
+  new Gauge({
+    name: 'meridian_dns_rrl_accounts',
+    help: 'RRL accounts held now (at most dns.rrl.tableSize).',
+    registers: [registry],
+    collect() {
+      this.set(s().rrlAccounts);
+    },
+  });
+  mirrored(registry, 'meridian_dns_error_cap_table_clears_total', 'Times the per-netblock FORMERR/NOTIMP cap table was full and emptied.', () => s().errorCapClears);
   mirrored(registry, 'meridian_dns_internal_errors_total', 'Internal faults answered with SERVFAIL.', () => s().internalErrors);
   mirrored(registry, 'meridian_dns_tcp_connections_total', 'TCP connections accepted.', () => s().tcpConnections);
   mirrored(registry, 'meridian_dns_tcp_evicted_total', 'TCP connections closed to make room at the connection cap.', () => s().tcpEvicted);
