@@ -8,6 +8,10 @@ import dns2 from 'dns2';
 import { Responder } from '../src/dns/respond.js';
 import { zoneSet } from '../src/node/services.js';
 import { loadConfigFile } from '../src/node/config.js';
+import { ErrorCap } from '../src/dns/error-cap.js';
+import { ClientPrefixes } from '../src/dns/prefix.js';
+import { ResponseRateLimiter } from '../src/dns/rrl.js';
+import { DnsStats } from '../src/dns/stats.js';
 
 const { Packet } = dns2 as { Packet: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 const N = Number(process.env.BENCH_ITERATIONS ?? 200_000);
@@ -38,6 +42,17 @@ const responder = new Responder(zoneSet(loaded.config), {
   cacheEntries: 100_000,
 });
 
+// The UDP limits as `serve` builds them (src/serve.ts udpLimits). RRL is on at the schema's largest
+// rate with a clock that moves 1 µs per call, so every response is accounted and sent: the rows
+// with it measure what RRL adds to a response it does not limit.
+const stats = new DnsStats();
+const errors = new ErrorCap(100, new ClientPrefixes(24, 56), 20_000, stats);
+const rrlSettings = { responsesPerSecond: 1_000_000, allPerSecond: 0, window: 15, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exemptClients: [], logOnly: false, tableSize: 20_000 };
+let tick = 0;
+const rrl = new ResponseRateLimiter(rrlSettings, stats, { now: () => (tick += 0.001) });
+const staticQuery = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'mail.gslb.example.com' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as never] });
+const SOURCE = '192.0.2.77';
+
 const results = [
   run('dns2 Packet.parse (query)', () => Packet.parse(query)),
   run('dns2 parse + build answer + toBuffer', () => {
@@ -48,7 +63,12 @@ const results = [
   }),
   run('dns-packet decode (query)', () => dnsPacket.decode(query)),
   run('meridian decode + answer (cached)', () => responder.answer(query, true)),
+  run('meridian service A, UDP limits, RRL off', () => responder.answer(query, true, SOURCE, { errors, rrl: null })),
+  run('meridian service A, RRL on (not limiting)', () => responder.answer(query, true, SOURCE, { errors, rrl })),
+  run('meridian static A, UDP limits, RRL off', () => responder.answer(staticQuery, true, SOURCE, { errors, rrl: null })),
+  run('meridian static A, RRL on (not limiting)', () => responder.answer(staticQuery, true, SOURCE, { errors, rrl })),
 ];
+if (stats.rrlDropped + stats.rrlSlipped > 0) throw new Error('RRL limited a response in the benchmark: the "not limiting" rows are wrong');
 const base = results[1]!.opsPerSec;
 console.log(`\n| case | ops/s | vs dns2 codec |\n|---|---:|---:|`);
 for (const r of results) console.log(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${(r.opsPerSec / base).toFixed(1)}x |`);

@@ -14,7 +14,9 @@
 #   BENCH_WARMUP [2]        unmeasured warm-up run after each server's start (JIT, caches); 0 = none
 #   BENCH_OUTSTANDING [100] dnsperf -q: queries in flight in the saturation run
 #   BENCH_RATE [5000]       dnsperf -Q for the fixed-rate (latency) run; 0 = skip that run
-#   BENCH_SERVERS ["meridian gdnsd dns2"]  which servers, in order (dns2 = bench/dns/dns2-server.mjs,
+#   BENCH_SERVERS ["meridian meridian-rrl gdnsd dns2"]  which servers, in order (meridian-rrl = Meridian with
+#                           dns.rrl on at a rate no bench client reaches, for the cost of RRL's accounting;
+#                           dns2 = bench/dns/dns2-server.mjs,
 #                           a naive dns2 3.1.1 server, included when that file exists; static scenario only)
 #   BENCH_SERVER_CPU [0] / BENCH_CLIENT_CPU [1]   taskset CPUs
 #   BENCH_OUT [unset]       also write the markdown table to this file
@@ -31,7 +33,7 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 WARMUP="${BENCH_WARMUP:-2}"
 OUTSTANDING="${BENCH_OUTSTANDING:-100}"
 RATE="${BENCH_RATE:-5000}"
-DEFAULT_SERVERS="meridian gdnsd"
+DEFAULT_SERVERS="meridian meridian-rrl gdnsd"
 [[ -f "$HERE/dns2-server.mjs" ]] && DEFAULT_SERVERS+=" dns2"
 SERVERS="${BENCH_SERVERS:-$DEFAULT_SERVERS}"
 SCPU="${BENCH_SERVER_CPU:-0}"
@@ -133,7 +135,7 @@ start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
       SERVER_PID=$!
       LABEL="gdnsd $( (gdnsd -h 2>&1 || true) | sed -n 's/^gdnsd version \([^ ]*\).*/\1/p' | head -1)"
       ;;
-    meridian)
+    meridian|meridian-rrl)
       cp "$ZONE" "$dir/$ORIGIN.zone"
       if [[ "${MERIDIAN_SERVER:-meridian}" == nsd ]]; then
         command -v nsd >/dev/null || die "nsd not found"
@@ -163,12 +165,17 @@ EOF
         SERVER_PID=$!
         LABEL="nsd $( (nsd -v 2>&1 || true) | sed -n 's/^NSD version //p') (stand-in for meridian)"
       else
+        # meridian-rrl: RRL on, at a rate dnsperf cannot reach (5 names at < 100k qps from one /24): every
+        # response is accounted and sent, so its difference to "meridian" is the accounting's cost.
+        local rrl_line=""
+        if [[ "$name" == meridian-rrl ]]; then rrl_line="  rrl: { responsesPerSecond: 1000000, slip: 2, window: 15 }"; fi
         cat >"$dir/meridian.yaml" <<EOF
 dns:
   listen: ["127.0.0.1:$port"]
   udpSize: 1232
   tcp: { idleTimeoutMs: 10000, ioTimeoutMs: 2000, maxConnections: 256 }
   chaos: false
+$rrl_line
 zones:
   - origin: $ORIGIN
     file: $ORIGIN.zone
@@ -208,6 +215,7 @@ EOF
         (cd "$REPO" && exec "${PIN_S[@]}" "${MERIDIAN_RUN[@]}" serve --config "$dir/meridian.yaml") >"$dir/server.log" 2>&1 &
         SERVER_PID=$!
         LABEL="meridian $(node -p "require('$REPO/package.json').version" 2>/dev/null) (node $(node -v))"
+        if [[ "$name" == meridian-rrl ]]; then LABEL+=" RRL on"; fi
       fi
       ;;
     dns2)
@@ -216,7 +224,7 @@ EOF
       SERVER_PID=$!
       LABEL="dns2 $(node -p "require('$REPO/node_modules/dns2/package.json').version" 2>/dev/null) (naive reference)"
       ;;
-    *) die "unknown server '$name' (want meridian, gdnsd or dns2)" ;;
+    *) die "unknown server '$name' (want meridian, meridian-rrl, gdnsd or dns2)" ;;
   esac
   wait_ready "$port" "$dir/server.log" || die "$name did not start"
 }
@@ -310,6 +318,9 @@ for SCENARIO in $SCENARIOS; do
   for name in $SERVERS; do
     if [[ "$SCENARIO" == geo && "$name" == dns2 ]]; then
       echo "bench:dns:   dns2 skipped in geo (it has no routing)" >&2; continue
+    fi
+    if [[ "$name" == meridian-rrl && "${MERIDIAN_SERVER:-meridian}" == nsd ]]; then
+      echo "bench:dns:   meridian-rrl skipped (the nsd stand-in has no RRL setting here)" >&2; continue
     fi
     if [[ "$SCENARIO" == geo && "$name" == meridian && "${MERIDIAN_SERVER:-meridian}" == nsd ]]; then
       echo "bench:dns:   nsd stand-in skipped in geo (it has no routing)" >&2; continue
@@ -435,9 +446,11 @@ ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
     if [[ "$SCENARIO" == static ]]; then
       ratio_line static max meridian gdnsd 'Meridian/gdnsd max qps' 1
       ratio_line static max meridian dns2 'Meridian/dns2 max qps' 0
+      ratio_line static max meridian-rrl meridian 'Meridian RRL on/off max qps' 1 " (issue 16 budget: at least 0.90)"
     else
       ratio_line geo max meridian gdnsd 'Meridian/gdnsd geo max qps' 1 ", ECS $GEO_ECS_NET/$GEO_ECS_LEN"
       ratio_line geo max-noecs meridian gdnsd 'Meridian/gdnsd geo max qps, no ECS' 0
+      ratio_line geo max meridian-rrl meridian 'Meridian RRL on/off geo max qps' 1 ", ECS $GEO_ECS_NET/$GEO_ECS_LEN"
     fi
   done
   echo
