@@ -3,10 +3,11 @@
  * its documents with the node's compiler, builds their services with the node's code
  * (buildServices, the same Service and policy chain the DNS answers run) on the job's health views
  * and the node's geo database, and compares them (src/admin/dryrun-compare.ts). Nothing here runs
- * on the DNS node's event loop. The geo database is opened once and reopened only when the node's
+ * on the DNS node's event loop, and the thread runs at the lowest CPU priority. The geo database is opened once and reopened only when the node's
  * has changed (a new path or a reload: its version).
  * @module
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { LoadedConfig } from '../config/load.js';
 import { compareSides, type ComparedSide, type DryRunSide } from '../admin/dryrun-compare.js';
@@ -18,6 +19,19 @@ import { canonicalOrigin } from '../zone/parse.js';
 import { compileDocument } from './config.js';
 import { buildServices } from './services.js';
 import type { WorkerJob, WorkerReply } from './dryrun-pool.js';
+
+/**
+ * Nice 19 for this thread only (on Linux a thread's nice value is its own): when the cores are
+ * busy, the DNS event loop gets the CPU and the dry run waits, which is the order that matters.
+ */
+function yieldToDns(): void {
+  try {
+    setPriority(19);
+  } catch {
+    // Not permitted here: the worker runs at the node's priority.
+  }
+}
+if (parentPort) yieldToDns();
 
 let geo: { key: string; source: GeoSource } | null = null;
 

@@ -19,8 +19,8 @@ import { decode, query } from '../helpers/client.js';
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 const SERVICES = 40;
-/** admin.dryRunMaxLookups: room for 25 services × 1,000 clients × 2 families, fewer than the 39 a shared region's change touches. */
-const MAX_LOOKUPS = 50_000;
+/** admin.dryRunMaxLookups: room for 10 services × 1,000 clients × 2 families, fewer than the 39 a shared region's change touches. */
+const MAX_LOOKUPS = 20_000;
 const region = (id: string, lat: number, lon: number, continent: string, country: string, ip: string, ip6: string) => ({
   id,
   location: { lat, lon, continent, country },
@@ -42,7 +42,7 @@ const ADDRESSES = Array.from({ length: 1000 }, (_, i) => (i % 4 === 3 ? `2001:db
 const SAMPLE = ADDRESSES.join(',');
 const HALF = ADDRESSES.slice(0, 500).join(',');
 
-/** A UDP client with one query outstanding at a time; `answers` counts replies received. */
+/** A UDP client with one query outstanding at a time, the next 2 ms after an answer; `answers` counts replies received. */
 function pingPong(port: number): { readonly answers: number; stop(): void } {
   const sock = dgram.createSocket('udp4');
   let answers = 0;
@@ -55,7 +55,8 @@ function pingPong(port: number): { readonly answers: number; stop(): void } {
   sock.on('message', (msg) => {
     if (decode(msg).id !== id) return;
     answers++;
-    if (!stopped) send();
+    // A short pause leaves the CPU to the node and its dry-run worker on a loaded machine.
+    if (!stopped) setTimeout(send, 2);
   });
   // A lost datagram would stall the ping-pong: re-send the current query now and then.
   const resend = setInterval(send, 200);
@@ -96,10 +97,10 @@ describe('dry runs and the DNS event loop', () => {
       assert.equal(override.status, 200, override.text);
       // Hundreds of answers while the comparison runs elsewhere; a blocked loop gives a handful.
       assert.ok(during >= 100, `DNS answers received while the dry runs were in flight: ${during}`);
-      // Both touch every service but `solo`: the cap lets 25 of them be compared for the whole sample, and says so.
+      // Both touch every service but `solo`: the cap lets 10 of them be compared for the whole sample, and says so.
       for (const r of [weight, override]) {
         const { changed, ...counts } = r.json.answers;
-        assert.deepEqual(counts, { source: 'request', clients: 1000, compared: 50_000, services: { compared: 25, unchanged: 1, cut: SERVICES - 26 }, truncated: true }, `${changed.length} changed`);
+        assert.deepEqual(counts, { source: 'request', clients: 1000, compared: 20_000, services: { compared: 10, unchanged: 1, cut: SERVICES - 11 }, truncated: true }, `${changed.length} changed`);
       }
       assert.ok(override.json.answers.changed.length > 0, 'the override moves answers');
     } finally {
