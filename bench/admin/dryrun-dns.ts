@@ -14,23 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMeridianWithApi } from '../../test/helpers/apiproc.js';
 import { query } from '../../test/helpers/client.js';
+import { REGIONS, SAMPLE, sharedServices, Z, ZONE } from '../../test/helpers/dryrun-fixture.js';
 
-const Z = 'gslb.example.com';
-const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 const QPS = Number(process.env.QPS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const region = (id: string, lat: number, lon: number, continent: string, country: string, ip: string, ip6: string) => ({
-  id,
-  location: { lat, lon, continent, country },
-  addresses: { ipv4: [ip], ipv6: [ip6] },
-});
-const REGIONS = [
-  region('eu-west', 53.35, -6.26, 'EU', 'IE', '198.51.100.10', '2001:db8:b::1'),
-  region('us-east', 39.04, -77.49, 'NA', 'US', '192.0.2.10', '2001:db8:a::1'),
-  region('ap-southeast', 1.35, 103.82, 'AS', 'SG', '203.0.113.10', '2001:db8:c::1'),
-];
-const SERVICES = Array.from({ length: 100 }, (_, i) => ({ name: `s${i}.${Z}`, ttl: 30, regions: ['eu-west', 'us-east', 'ap-southeast'], policy: { weighted: {} } }));
-const SAMPLE = Array.from({ length: 1000 }, (_, i) => (i % 4 === 3 ? `2001:db8:${i.toString(16)}::1` : `10.${i >> 8}.${i & 255}.7`)).join(',');
+const SERVICES = sharedServices(100);
 
 /** Open-loop UDP load: `QPS` queries a second, each answer's latency recorded under the phase it was sent in. */
 function load(port: number) {
@@ -81,7 +69,7 @@ async function main(): Promise<void> {
   const repo = process.argv[2] ? path.resolve(process.argv[2]) : null;
   const node = await startMeridianWithApi({
     zones: [{ origin: Z, text: ZONE }],
-    extra: { regions: REGIONS, services: SERVICES },
+    extra: { regions: REGIONS.slice(0, 3), services: SERVICES },
     ...(repo ? { command: [process.execPath, '--import', 'tsx', path.join(repo, 'src/cli.ts')] } : {}),
   });
   const gen = load(node.port);

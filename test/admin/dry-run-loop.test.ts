@@ -15,31 +15,13 @@ import dgram from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
 import { decode, query } from '../helpers/client.js';
+import { ADDRESSES, REGIONS, SAMPLE, sharedServices, Z, ZONE } from '../helpers/dryrun-fixture.js';
 
-const Z = 'gslb.example.com';
-const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 const SERVICES = 40;
 /** admin.dryRunMaxLookups: room for 10 services × 1,000 clients × 2 families, fewer than the 39 a shared region's change touches. */
 const MAX_LOOKUPS = 20_000;
-const region = (id: string, lat: number, lon: number, continent: string, country: string, ip: string, ip6: string) => ({
-  id,
-  location: { lat, lon, continent, country },
-  addresses: { ipv4: [ip], ipv6: [ip6] },
-});
-const REGIONS = [
-  region('eu-west', 53.35, -6.26, 'EU', 'IE', '198.51.100.10', '2001:db8:b::1'),
-  region('us-east', 39.04, -77.49, 'NA', 'US', '192.0.2.10', '2001:db8:a::1'),
-  region('ap-southeast', 1.35, 103.82, 'AS', 'SG', '203.0.113.10', '2001:db8:c::1'),
-  region('lone', 50.11, 8.68, 'EU', 'DE', '192.0.2.99', '2001:db8:d::1'),
-];
 // Every service but the last shares eu-west and us-east by weight; the last one alone uses `lone`.
-const services = [
-  ...Array.from({ length: SERVICES - 1 }, (_, i) => ({ name: `s${i}.${Z}`, ttl: 30, regions: ['eu-west', 'us-east', 'ap-southeast'], policy: { weighted: {} } })),
-  { name: `solo.${Z}`, ttl: 30, regions: ['lone', 'ap-southeast'], policy: { failover: ['lone', 'ap-southeast'] } },
-];
-/** 1,000 distinct client addresses (v4 and v6), as `?sample=` takes them. */
-const ADDRESSES = Array.from({ length: 1000 }, (_, i) => (i % 4 === 3 ? `2001:db8:${i.toString(16)}::1` : `10.${i >> 8}.${i & 255}.7`));
-const SAMPLE = ADDRESSES.join(',');
+const services = [...sharedServices(SERVICES - 1), { name: `solo.${Z}`, ttl: 30, regions: ['lone', 'ap-southeast'], policy: { failover: ['lone', 'ap-southeast'] } }];
 const HALF = ADDRESSES.slice(0, 500).join(',');
 
 /** A UDP client with one query outstanding at a time, the next 2 ms after an answer; `answers` counts replies received. */
