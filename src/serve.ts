@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { AdminServer } from './admin/server.js';
+import type { ConfigDocument } from './config/document.js';
 import { ConfigError, parseListen, type LoadedConfig } from './config/load.js';
 import { Responder } from './dns/respond.js';
 import { TcpListener } from './dns/tcp.js';
@@ -43,6 +44,8 @@ import type { LocalCopyFile } from './store/local-copy.js';
 import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
 import { refuseDenied } from './config/targets-document.js';
+import { refuseBadForwarders } from './node/forwarder-blocks.js';
+import { knownListeners } from './forward/config.js';
 import { ADMIN_MAX_CONNECTIONS, budgetProblems, openBudget } from './node/fds.js';
 import type { ConnectionBudget } from './forward/budget.js';
 import { cnameChainWarnings, zoneCnames } from './zone/chains.js';
@@ -81,7 +84,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       if (problems.length) throw new ConfigError(problems);
     }
     const { udp, tcp } = await openDnsListeners(core, yaml, stack, log);
-    const metrics = nodeMetrics(core, tcp);
+    const metrics = nodeMetrics(core, tcp, sources);
     await openForwarders(core, metrics, log, stack);
     const metricsServer = yaml.metricsListen ? await listenMetrics(stack, metrics, yaml.metricsListen) : null;
     const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack) : null;
@@ -142,8 +145,9 @@ function udpLimits(dns: LoadedConfig['dns'], stats: DnsStats, log: Logger): UdpL
   return { errors, rrl: new ResponseRateLimiter(rrl, stats, { onLimited }) };
 }
 
-function nodeMetrics(core: DnsCore, tcp: TcpListener[]): Registry {
+function nodeMetrics(core: DnsCore, tcp: TcpListener[], sources: ConfigSources): Registry {
   const metrics = createMetrics({
+    forwarderBlocksRejected: () => sources.rejectedBlocks,
     dns: () => core.responder.stats,
     tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
     // A getter: the database may be opened later, by the first version that needs it.
@@ -376,7 +380,9 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     },
     // Documents are validated with the probe defaults of the YAML in force, as the node compiles them,
     // and with its health.targets: a write cannot point a check where this node's probes may not go.
-    compile: (doc: unknown) => refuseDenied(compileDocument(doc, sources.settings.health.probe), sources.settings.targets),
+    // And with the forwarder's rules for the regions' forwarder: blocks, against this node's listeners.
+    compile: (doc: unknown, base?: ConfigDocument) =>
+      refuseDenied(refuseBadForwarders(compileDocument(doc, sources.settings.health.probe), knownListeners(sources.settings.forward.listeners), base), sources.settings.targets),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),
     applied: () => follower.catchUp(),
     health: () => core.plane.source.current,

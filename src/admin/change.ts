@@ -98,7 +98,7 @@ export class ChangeRunner {
         }
         const draft = structuredClone(current.document);
         req.edit(draft);
-        const result = this.deps.compile(draft);
+        const result = this.deps.compile(draft, current.document);
         if (!result.ok) {
           const first = result.problems[0]!;
           throw new AdminError(first.code ?? 'MERIDIAN_ERR_INVALID_CONFIG', first.reason, first.path, result.problems);

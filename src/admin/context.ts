@@ -3,7 +3,7 @@
  * real store and a real compiled config, so no route ever reaches for a global.
  * @module
  */
-import type { CompileResult } from '../config/document.js';
+import type { CompileResult, ConfigDocument } from '../config/document.js';
 import type { HealthSnapshot, RegionState } from '../health/snapshot.js';
 import type { HealthBus, Override } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
@@ -43,8 +43,12 @@ export interface AdminDeps {
   regionHealth?(id: string): RegionHealthView | null;
   /** The overrides in this node's health snapshot, for reads while the bus cannot be reached. */
   overridesInForce?(): Override[];
-  /** Validates and compiles a document with this node's process settings (probe defaults). */
-  compile(document: unknown): CompileResult;
+  /**
+   * Validates and compiles a document with this node's process settings (probe defaults). `base`:
+   * the version a change is made on; rules that judge a block on its own (forwarder blocks) then
+   * refuse only the problems the change brings, not ones the stored version already had.
+   */
+  compile(document: unknown, base?: ConfigDocument): CompileResult;
   /**
    * The version this node answers from, its services and its zones by apex wire key (explain reads
    * the live decision and follows CNAMEs as the node's answers do; without zones, names must be services).

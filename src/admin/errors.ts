@@ -13,6 +13,7 @@ export const ERRORS = {
   MERIDIAN_ERR_TARGET_DENIED: { status: 400, message: 'A health check target is refused by health.targets' },
   MERIDIAN_ERR_TOO_DEEP: { status: 400, message: `The body nests arrays and objects more than ${MAX_NESTING} levels deep` },
   MERIDIAN_ERR_INVALID_ADDRESS: { status: 400, message: 'An answer or endpoint address is one no client or probe can use' },
+  MERIDIAN_ERR_INVALID_FORWARDER: { status: 400, message: "A region's forwarder block breaks the forwarder's rules" },
   MERIDIAN_ERR_BAD_JSON: { status: 400, message: 'The body is not valid JSON' },
   MERIDIAN_ERR_DRY_RUN_UNSUPPORTED: { status: 400, message: 'This write has no dry run; nothing was changed' },
   MERIDIAN_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },

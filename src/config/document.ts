@@ -56,7 +56,7 @@ export interface DocumentProblem {
   path: string;
   reason: string;
   /** A more specific error code than MERIDIAN_ERR_INVALID_CONFIG, for the API's reply. */
-  code?: 'MERIDIAN_ERR_TARGET_DENIED' | 'MERIDIAN_ERR_INVALID_ADDRESS';
+  code?: 'MERIDIAN_ERR_TARGET_DENIED' | 'MERIDIAN_ERR_INVALID_ADDRESS' | 'MERIDIAN_ERR_INVALID_FORWARDER';
 }
 
 /**

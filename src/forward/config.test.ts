@@ -56,7 +56,7 @@ describe('forward config', () => {
     const r = load(`${HEAD}    forwarder:
       relay: 10.0.0.1:7400
       capacity: 5000
-      listen: { web: 127.0.0.1:8443 }
+      listen: { web: 127.0.0.1:8080 }
       weights: { web-1: 3 }
 forward:
   connectTimeoutMs: 500
@@ -91,7 +91,7 @@ forward:
     const eu = r.config.forward.regions.get('eu')!;
     assert.deepEqual(eu.relay, { host: '10.0.0.1', port: 7400 });
     assert.equal(eu.capacity, 5_000);
-    assert.deepEqual(eu.listen.get('web'), { host: '127.0.0.1', port: 8443 });
+    assert.deepEqual(eu.listen.get('web'), { host: '127.0.0.1', port: 8080 });
     assert.equal(eu.weights.get('web-1'), 3);
   });
 
@@ -148,10 +148,23 @@ forward:
     });
   }
 
+  // The forwarder's rules (checkRegionForwarder, coded as the admin API answers them) and the schema's.
+  const web = (listen: string): string => `forward:\n  listeners: [{ name: web, service: www.gslb.example.com, listen: "${listen}" }]\n`;
   const regionProblems: [string, string, RegExp][] = [
-    ['a relay that is not host:port', '    forwarder: { relay: "10.0.0.1" }\n', /forwarder.relay/],
-    ['a listen override for no listener', '    forwarder: { listen: { nope: 127.0.0.1:1 } }\n', /no listener named "nope"/],
-    ['a weight for an endpoint of no such id', '    forwarder: { weights: { web-9: 2 } }\n', /no endpoint "web-9" in this region/],
+    ['a relay that is not host:port', '    forwarder: { relay: "10.0.0.1" }\n', /^MERIDIAN_ERR_INVALID_FORWARDER: region eu: forwarder\.relay: /],
+    ['a relay port out of range', '    forwarder: { relay: "10.0.0.1:65536" }\n', /^MERIDIAN_ERR_INVALID_FORWARDER: region eu: forwarder\.relay: listen port 65536 out of range/],
+    ['a listen override for no listener', '    forwarder: { listen: { nope: 127.0.0.1:1 } }\n', /^MERIDIAN_ERR_INVALID_FORWARDER: region eu: forwarder\.listen\.nope: no listener named "nope"/],
+    [
+      'a weight for an endpoint of no such id',
+      '    forwarder: { weights: { web-9: 2 } }\n',
+      /^MERIDIAN_ERR_INVALID_FORWARDER: region eu: forwarder\.weights\.web-9: no endpoint "web-9" in this region/,
+    ],
+    ["a relay on a listener's port", `    forwarder: { relay: "0.0.0.0:8443" }\n${web('127.0.0.1:8443')}`, /forwarder\.relay: 0\.0\.0\.0:8443 is also where listener web binds \(127\.0\.0\.1:8443\)/],
+    [
+      'a listen override on the relay address',
+      `    forwarder: { relay: "10.0.0.1:9000", listen: { web: "10.0.0.1:9000" } }\n${web('127.0.0.1:0')}`,
+      /forwarder\.relay: 10\.0\.0\.1:9000 is also where listener web binds/,
+    ],
     ['an unknown key', '    forwarder: { relays: 127.0.0.1:1 }\n', /regions\/0\/forwarder/],
   ];
   for (const [name, block, reason] of regionProblems) {
@@ -163,4 +176,9 @@ forward:
       assert.equal(hit.line, 13, hit.reason);
     });
   }
+
+  it('takes distinct addresses, port 0 and a relay on another port of the same host', () => {
+    const r = load(`${HEAD}    forwarder: { relay: "0.0.0.0:9000", listen: { web: "127.0.0.1:0" } }\n${web('127.0.0.1:8443')}`);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  });
 });

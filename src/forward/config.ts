@@ -211,6 +211,8 @@ export interface ForwardConfig {
 export interface ForwardProblem {
   path: (string | number)[];
   reason: string;
+  /** A more specific code than MERIDIAN_ERR_INVALID_CONFIG (a region's block: INVALID_FORWARDER). */
+  code?: typeof INVALID_FORWARDER;
 }
 
 /** Cross-checks and compiles the `forward:` section against the regions and services. */
@@ -268,7 +270,7 @@ export function compileForward(source: ForwardSource, regions: RegionSource[], r
     problems.push({ path: ['forward', 'load', 'reportTtlMs'], reason: 'forward: load.reportTtlMs must be longer than reportIntervalMs (a live forwarder must never look dead)' });
   }
 
-  const compiled = compileRegionForwarders(regions, names, problems);
+  const compiled = compileRegionForwarders(regions, new Map(listeners.map((l) => [l.name, l.listen])), problems);
   checkEmbedded(source.embedded, listeners, compiled, problems);
 
   return {
@@ -315,38 +317,94 @@ function checkEmbedded(embedded: string[], listeners: ListenerConfig[], regions:
   });
 }
 
+/** The code of a region's `forwarder:` block that breaks the forwarder's rules (API answer, config lines, logs). */
+export const INVALID_FORWARDER = 'MERIDIAN_ERR_INVALID_FORWARDER' as const;
+
 /**
- * The `forwarder:` blocks of a set of regions. Also for a config whose regions come from the config
- * store rather than the YAML (src/config/document.ts): `{ ...forward, regions:
- * compileRegionForwarders(document.regions, listenerNames, problems) }`.
+ * The listeners a region's block is judged against, by name with their `listen` address; null = not
+ * known where the check runs (a node whose YAML has no `forward.listeners`), so the rules that need
+ * them (listener names, clashes with a listener's own address) are left to the forwarders.
  */
-export function compileRegionForwarders(regions: RegionSource[], listenerNames: ReadonlySet<string>, problems: ForwardProblem[]): Map<string, RegionForwarder> {
+export type KnownListeners = ReadonlyMap<string, ListenAddress> | null;
+
+export const knownListeners = (listeners: readonly { name: string; listen: ListenAddress }[]): KnownListeners => (listeners.length ? new Map(listeners.map((l) => [l.name, l.listen])) : null);
+
+/** A region without a `forwarder:` block: no relay, the listeners' own addresses, weight 1 each. */
+export const defaultRegionForwarder = (): RegionForwarder => ({ relay: null, capacity: null, listen: new Map(), weights: new Map() });
+
+/**
+ * The forwarder's rules for one region's `forwarder:` block (region `i` of the config), and the
+ * block compiled. The one copy of these rules: the YAML loader (compileForward), the admin API's
+ * write check and every role applying a config-store version (src/node/) all call it. Each problem
+ * is coded with INVALID_FORWARDER and carries the path of the field (`regions, i, forwarder, relay`).
+ */
+export function checkRegionForwarder(r: RegionSource, i: number, listeners: KnownListeners): { block: RegionForwarder; problems: ForwardProblem[] } {
+  const problems: ForwardProblem[] = [];
+  const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, 'forwarder', ...rest];
+  const problem = (path: (string | number)[], field: string, why: string): void =>
+    void problems.push({ path, reason: `${INVALID_FORWARDER}: region ${r.id}: forwarder.${field}: ${why}`, code: INVALID_FORWARDER });
+  const f = r.forwarder;
+  const block = defaultRegionForwarder();
+  block.capacity = f?.capacity ?? null;
+  if (f?.relay !== undefined) {
+    const p = parseListen(f.relay);
+    if (typeof p === 'string') problem(at('relay'), 'relay', p);
+    else block.relay = p;
+  }
+  for (const [name, text] of Object.entries(f?.listen ?? {})) {
+    if (listeners && !listeners.has(name)) problem(at('listen', name), `listen.${name}`, `no listener named "${name}" (forward.listeners)`);
+    const p = parseListen(text);
+    if (typeof p === 'string') problem(at('listen', name), `listen.${name}`, p);
+    else block.listen.set(name, p);
+  }
+  const own = new Set(r.endpoints.map((e) => e.id ?? `${e.address}:${e.port}`));
+  for (const [id, w] of Object.entries(f?.weights ?? {})) {
+    if (!own.has(id)) problem(at('weights', id), `weights.${id}`, `no endpoint "${id}" in this region`);
+    block.weights.set(id, w);
+  }
+  for (const c of bindClashes(block, listeners)) problem(at(...c.path), c.path.join('.'), c.why);
+  return { block, problems };
+}
+
+/** Addresses that cannot both be bound: the same port, on the same host or a wildcard one. */
+const clash = (a: ListenAddress, b: ListenAddress): boolean => a.port !== 0 && a.port === b.port && (a.host === b.host || [a.host, b.host].some((h) => h === '0.0.0.0' || h === '::'));
+
+/**
+ * The sockets a region's forwarder binds that the block sets (relay, listen overrides) against every
+ * other one it binds: a clash would stop that forwarder at its next start (EADDRINUSE), long after
+ * the change was accepted. Clashes between the listeners' own addresses are the `forward:`
+ * section's business, not the block's.
+ */
+function bindClashes(block: RegionForwarder, listeners: KnownListeners): { path: (string | number)[]; why: string }[] {
+  type Bind = { what: string; at: ListenAddress; path: (string | number)[] | null };
+  const binds: Bind[] = [];
+  for (const [name, listen] of listeners ?? []) {
+    const override = block.listen.get(name);
+    binds.push({ what: `listener ${name}`, at: override ?? listen, path: override ? ['listen', name] : null });
+  }
+  if (!listeners) for (const [name, at] of block.listen) binds.push({ what: `listener ${name}`, at, path: ['listen', name] });
+  if (block.relay) binds.push({ what: 'the relay listener', at: block.relay, path: ['relay'] });
+  const out: { path: (string | number)[]; why: string }[] = [];
+  binds.forEach((b, k) => {
+    if (!b.path) return;
+    // Reported once, at the block's later field of the two (the listeners' own addresses come first).
+    const other = binds.find((o, j) => j !== k && (j < k || !o.path) && clash(o.at, b.at));
+    if (other) out.push({ path: b.path, why: `${b.at.host}:${b.at.port} is also where ${other.what} binds (${other.at.host}:${other.at.port})` });
+  });
+  return out;
+}
+
+/**
+ * The `forwarder:` blocks of a set of regions (checkRegionForwarder for each); problems go to
+ * `problems`, and a region with problems gets its block as far as it compiled.
+ */
+export function compileRegionForwarders(regions: RegionSource[], listeners: KnownListeners, problems: ForwardProblem[]): Map<string, RegionForwarder> {
   const compiled = new Map<string, RegionForwarder>();
   regions.forEach((r, i) => {
-    const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, 'forwarder', ...rest];
-    const f = r.forwarder;
-    let relay: ListenAddress | null = null;
-    if (f?.relay !== undefined) {
-      const p = parseListen(f.relay);
-      if (typeof p === 'string') problems.push({ path: at('relay'), reason: `region ${r.id}: forwarder.relay: ${p}` });
-      else relay = p;
-    }
-    const listen = new Map<string, ListenAddress>();
-    for (const [name, text] of Object.entries(f?.listen ?? {})) {
-      if (!listenerNames.has(name)) problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen: no listener named "${name}"` });
-      const p = parseListen(text);
-      if (typeof p === 'string') problems.push({ path: at('listen', name), reason: `region ${r.id}: forwarder.listen.${name}: ${p}` });
-      else listen.set(name, p);
-    }
-    const own = new Set(r.endpoints.map((e) => e.id ?? `${e.address}:${e.port}`));
-    const weights = new Map<string, number>();
-    for (const [id, w] of Object.entries(f?.weights ?? {})) {
-      if (!own.has(id)) problems.push({ path: at('weights', id), reason: `region ${r.id}: forwarder.weights: no endpoint "${id}" in this region` });
-      weights.set(id, w);
-    }
-    compiled.set(r.id, { relay, capacity: f?.capacity ?? null, listen, weights });
+    const checked = checkRegionForwarder(r, i, listeners);
+    problems.push(...checked.problems);
+    compiled.set(r.id, checked.block);
   });
-
   return compiled;
 }
 

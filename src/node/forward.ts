@@ -44,7 +44,8 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     if (geo) stack.push('geo database', () => geo.stop());
     const plane = openHealthPlane(yaml, { log, probes: true });
     stack.push('health plane', () => plane.close());
-    const registry = createMetrics({ health: () => plane });
+    // A getter: `sources` is made below, once the forwarder runs.
+    const registry = createMetrics({ health: () => plane, forwarderBlocksRejected: () => sources.rejectedBlocks });
     // Read once at start: relayed connections can never take the descriptors the rest needs (fds.ts).
     const budget = openBudget(yaml, 'forward', 1);
     const over = budgetProblems(yaml, budget);

@@ -12,11 +12,16 @@ import type { Role } from '../lifecycle/role.js';
 import type { Logger } from '../obs/log.js';
 import type { VersionRecord } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
-import { composeConfig } from './compose.js';
+import { INVALID_FORWARDER } from '../forward/config.js';
+import { composeConfig, type RejectedBlock } from './compose.js';
 import { loadConfigFile } from './config.js';
 
 export class ConfigSources {
   private record: VersionRecord | null = null;
+  /** Per region, the refused `forwarder:` block last reported: each bad block is logged once. */
+  private readonly reported = new Map<string, string>();
+  /** Refused `forwarder:` blocks per region since start (`meridian_config_forwarder_rejected_total`). */
+  readonly rejectedBlocks = new Map<string, number>();
 
   constructor(
     private yaml: LoadedConfig,
@@ -57,13 +62,28 @@ export class ConfigSources {
   private swap(yaml: LoadedConfig, record: VersionRecord | null, what: string): string[] {
     const composed = composeConfig(yaml, record?.document ?? null, this.role.config.forward);
     if (!composed.ok) return composed.problems.map((p) => `${what} ${p}`);
-    if (composed.warnings.length) this.log.error({ problems: composed.warnings }, `forwarder settings of ${what} do not fit this node; keeping the previous ones`);
     const problems = this.role.apply(composed.config);
     if (problems.length === 0) {
       this.yaml = yaml;
       this.record = record;
+      this.report(composed.rejected, what);
     }
     return problems;
+  }
+
+  /** Logs (once per bad block, with its code) and counts the `forwarder:` blocks this node refused. */
+  private report(rejected: RejectedBlock[], what: string): void {
+    const now = new Set(rejected.map((r) => r.region));
+    for (const region of this.reported.keys()) if (!now.has(region)) this.reported.delete(region);
+    for (const r of rejected) {
+      if (this.reported.get(r.region) === r.block) continue;
+      this.reported.set(r.region, r.block);
+      this.rejectedBlocks.set(r.region, (this.rejectedBlocks.get(r.region) ?? 0) + 1);
+      this.log.error(
+        { code: INVALID_FORWARDER, region: r.region, problems: r.problems },
+        `the forwarder block of region ${r.region} in ${what} breaks the forwarder's rules: that region keeps its last good block, the rest of the version applies`,
+      );
+    }
   }
 }
 

@@ -16,6 +16,8 @@ export interface MetricSources {
   tcpOpen?: () => number;
   geo?: () => { reloadsOk: number; reloadsFailed: number; buildEpoch: number } | null;
   health?: () => HealthPlane;
+  /** Refused region `forwarder:` blocks per region (src/node/sources.ts), in roles that follow a config store. */
+  forwarderBlocksRejected?: () => ReadonlyMap<string, number>;
 }
 
 /** A counter whose value is read from a source at scrape time. */
@@ -59,6 +61,19 @@ export function createMetrics(src: MetricSources): Registry {
     });
   }
   if (src.health) healthMetrics(registry, src.health);
+  if (src.forwarderBlocksRejected) {
+    const read = src.forwarderBlocksRejected;
+    new Counter({
+      name: 'meridian_config_forwarder_rejected_total',
+      help: "Region forwarder: blocks of config versions refused by the forwarder's rules (the region kept its last good block), by region.",
+      labelNames: ['region'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [region, n] of read()) this.inc({ region }, n);
+      },
+    });
+  }
   return registry;
 }
 
