@@ -372,6 +372,19 @@ describe('admin API resources (embedded mode, file store)', () => {
     await rejected('DELETE', '/v1/regions/ap-southeast/endpoints?address=10.9.0.2', undefined, 'MERIDIAN_ERR_VALIDATION', /^querystring/);
   });
 
+  test('endpoints: deregistering one that has a forwarder weight removes the weight with it', async () => {
+    await write('POST', '/v1/regions/ap-southeast/endpoints', { id: 'web-7', address: '10.9.0.7', port: 8080 }, 201);
+    await write('POST', '/v1/regions/ap-southeast/endpoints', { address: '10.9.0.8', port: 8080 }, 201);
+    const region = (await n.api('GET', '/v1/regions/ap-southeast')).json;
+    const { state: _admin, health: _health, ...body } = region;
+    await write('PUT', '/v1/regions/ap-southeast', { ...body, forwarder: { ...(body.forwarder ?? {}), weights: { 'web-7': 3, '10.9.0.8:8080': 2 } } });
+    const removed = await write('DELETE', '/v1/regions/ap-southeast/endpoints?id=web-7');
+    await write('DELETE', '/v1/regions/ap-southeast/endpoints?address=10.9.0.8&port=8080');
+    const after = (await n.api('GET', '/v1/regions/ap-southeast')).json;
+    assert.deepEqual(after.forwarder?.weights ?? {}, {});
+    assert.ok(JSON.stringify(removed.json.diff).includes('weights'), `the diff shows the weight going: ${JSON.stringify(removed.json.diff)}`);
+  });
+
   test('overrides: force a region down (answers move), list, clear; no config version; audited', async () => {
     const head = await n.head();
     const set = await n.api('PUT', '/v1/overrides/region/eu-west', { body: { state: 'down', reason: 'incident 42' } });

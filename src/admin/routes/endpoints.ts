@@ -1,6 +1,6 @@
 /**
  * Endpoint registration for autoscalers: POST /v1/regions/:id/endpoints adds or updates one backend
- * and DELETE removes it. Both are idempotent: the same request twice has the effect of one (the
+ * and DELETE removes it (and its forwarder weight, which belongs to it). Both are idempotent: the same request twice has the effect of one (the
  * second creates no version); a second DELETE says so with 404, as for every other resource.
  * @module
  */
@@ -90,7 +90,11 @@ export async function registerEndpointRoutes(app: AdminApp, { rt }: RouteOptions
           const left = region.endpoints.filter((e) => keyOf(e) !== key && !(q.address && e.address === q.address && e.port === q.port));
           // Nothing to remove is a 404, not a silent success: the caller named something that is not there.
           if (left.length === region.endpoints.length) throw notFound(`endpoint ${key} of region ${id}`);
+          const gone = region.endpoints.filter((e) => !left.includes(e)).map(keyOf);
           region.endpoints = left;
+          // A forwarder weight belongs to its endpoint: it goes with it, in the same version.
+          const weights = region.forwarder?.weights;
+          if (weights) for (const k of gone) delete weights[k];
         }),
       );
       return sendOutcome(reply, outcome);
