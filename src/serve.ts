@@ -37,6 +37,7 @@ import { createMetrics, createProbeMetrics } from './obs/metrics.js';
 import { listenMetrics } from './node/metrics.js';
 import type { Logger } from './obs/log.js';
 import { ClientSampler } from './routing/samples.js';
+import { ServicesByRegion } from './routing/by-region.js';
 import type { Service, ServiceEnv } from './routing/service.js';
 import { countryOnlyWarnings, policyWarnings } from './routing/warnings.js';
 import type { ConfigFollower } from './store/follow.js';
@@ -205,11 +206,14 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   stack.push('health plane', () => plane.close());
   const env = serviceEnv(log, () => geo, plane);
   let services = new Map<string, Service>();
-  // A new geo database or health snapshot changes decisions: those cached under the old one are void.
-  const clearDecisions = (): void => {
-    for (const s of services.values()) s.clearCache();
-  };
-  plane.source.onSwap(clearDecisions);
+  let byRegion = new ServicesByRegion([]);
+  const { responder, sampler } = openResponder(yaml);
+  // A new geo database changes any decision; a health change only those of the services using a
+  // region whose answers changed (a flip costs its region's services, not the deployment's).
+  const clearDecisions = (): void => void byRegion.clearAll();
+  plane.source.onSwap((_, change) => {
+    responder.stats.decisionFlushes += byRegion.clear(change.regions);
+  });
   const logWarnings = warningLogger(
     log,
     () => core.config,
@@ -233,7 +237,6 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
     core.geo = geo;
     return [];
   };
-  const { responder, sampler } = openResponder(yaml);
   const core: DnsCore = {
     config: yaml,
     geo,
@@ -259,6 +262,7 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
       plane.update(core.config);
       for (const f of core.forwarders) f.update(core.config);
       services = buildServices(core.config, env);
+      byRegion = new ServicesByRegion(services.values());
       responder.setZones(zoneSet(core.config, services));
       logWarnings();
       return [];

@@ -21,6 +21,8 @@ export class DnsStats {
   dynamic = 0;
   /** Service answers given while every candidate region was down (the all-down policy applied). */
   allDown = 0;
+  /** Services whose decision cache a health change emptied (one per service per change that concerns it). */
+  decisionFlushes = 0;
   noerror = 0;
   formerr = 0;
   servfail = 0;

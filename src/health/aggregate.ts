@@ -79,8 +79,26 @@ export interface RegionVerdict {
 export const DEFAULT_QUORUM = 0.5;
 export const DEFAULT_REGION_UP_FRACTION = 0.5;
 
-/** The probe plane's snapshot: eager and immutable, so the answer path only does map lookups. */
-export class AggregatedHealth implements HealthSnapshot {
+/**
+ * What the health plane shows besides answers: verdicts with their vote counts (explain, metrics,
+ * the admin API) and load. `AggregatedHealth` (a pure, immutable aggregate) and `HealthState` (the
+ * incremental one a DNS node keeps, state.ts) both provide it.
+ */
+export interface HealthView extends HealthSnapshot {
+  effectiveWeight(regionId: string, configured: number): number;
+  regionLoad(id: string): RegionLoad | undefined;
+  /** Verdict and votes for a configured endpoint; undefined for keys not in config. */
+  endpoint(key: EndpointKey): EndpointVerdict | undefined;
+  regionVerdict(id: string): RegionVerdict | undefined;
+  endpoints(): IterableIterator<[EndpointKey, EndpointVerdict]>;
+  regions(): IterableIterator<[string, RegionVerdict]>;
+  /** Vantages that had a vote, with their region (for `meridian_health_live_vantages`). */
+  readonly vantages: readonly { vantage: string; region: string | null }[];
+  readonly liveVantages: number;
+}
+
+/** A whole aggregate computed at once: eager and immutable (dry runs, explain of what-ifs, tests). */
+export class AggregatedHealth implements HealthView {
   private fp: string | undefined;
 
   constructor(
@@ -134,8 +152,9 @@ export class AggregatedHealth implements HealthSnapshot {
   }
 
   /**
-   * Everything but the version. Equal fingerprints mean swapping would change no answer and no
-   * explain output, so the source keeps the old snapshot (and the DNS decision caches).
+   * Everything but the version: equal fingerprints mean the same answers and the same explain
+   * output. O(endpoints): for comparing whole aggregates in tests, never on a DNS node's flip path
+   * (HealthState diffs per endpoint instead).
    */
   get fingerprint(): string {
     this.fp ??= JSON.stringify([
@@ -150,7 +169,7 @@ export class AggregatedHealth implements HealthSnapshot {
   }
 }
 
-function activeOverrides(overrides: Override[], now: number): Map<string, Override> {
+export function activeOverrides(overrides: readonly Override[], now: number): Map<string, Override> {
   const map = new Map<string, Override>();
   for (const o of overrides) {
     if (isExpired(o, now)) continue;
@@ -200,7 +219,7 @@ export function aggregate(input: AggregateInput): AggregatedHealth {
   return new AggregatedHealth(input.version, regionMap, endpointMap, downAddresses, vantages, loadMap);
 }
 
-function endpointVerdict(key: EndpointKey, live: VantageView[], overrides: Map<string, Override>, quorum: number, coldStart: 'up' | 'down'): EndpointVerdict {
+export function endpointVerdict(key: EndpointKey, live: readonly VantageView[], overrides: ReadonlyMap<string, Override>, quorum: number, coldStart: 'up' | 'down'): EndpointVerdict {
   let up = 0;
   let down = 0;
   for (const view of live) {
@@ -218,7 +237,7 @@ function endpointVerdict(key: EndpointKey, live: VantageView[], overrides: Map<s
   return { status: down > quorum * n ? 'down' : 'up', up, down, live: n, source: 'probes' };
 }
 
-function regionVerdict(region: RegionInput, up: number, counted: number, overrides: Map<string, Override>, regionUpFraction: number): RegionVerdict {
+export function regionVerdict(region: RegionInput, up: number, counted: number, overrides: ReadonlyMap<string, Override>, regionUpFraction: number): RegionVerdict {
   const o = overrides.get(regionScope(region.id));
   if (o) return { state: o.state, up, counted, source: 'override' };
   if (region.state && region.state !== 'up') return { state: region.state, up, counted, source: 'config' };

@@ -1,25 +1,29 @@
 /**
- * The DNS node's side of the health plane: keeps `current`, an immutable AggregatedHealth, fed
- * from a HealthBus in the background. The answer path reads `current` and nothing else.
+ * The DNS node's side of the health plane: keeps `current`, the aggregate of every vantage's view
+ * (a HealthState, state.ts), fed from a HealthBus in the background. The answer path reads
+ * `current` and nothing else.
  *
  * - `change` events are applied to the cached views at once (no Redis round trip), so a flip
- *   reaches the snapshot in one pub/sub hop.
+ *   reaches the answers in one pub/sub hop, and re-evaluate only the flipped endpoint and its
+ *   region: a flip costs the same in a deployment of ten endpoints or ten thousand.
  * - `view`, `override`, `resync` events and a periodic timer re-read everything. Reads are
  *   coalesced: at most one in flight, and events during a read schedule exactly one more.
  *   The timer is the safety net for lost messages and for heartbeat expiry, which Redis
  *   announces to nobody.
  * - A failed read changes nothing: the last snapshot stays in force indefinitely (static
  *   stability) and `snapshotAgeSeconds` grows. Connection state changes are logged once each.
- * - A snapshot is swapped only when a verdict or vote count changes, so heartbeats do not
- *   empty the DNS decision caches.
- * - Forwarders' `load` reports are applied directly too; they swap the snapshot only when a
- *   region's effective-weight factor changes (load.ts).
+ * - Listeners hear of a change only when a verdict, a vote count or the set of live vantages
+ *   changes, with the regions whose answers changed, so heartbeats empty no DNS decision cache and
+ *   a flip empties only those of the services using its region.
+ * - Forwarders' `load` reports are applied directly too, to their region only; they change
+ *   answers only when the region's effective-weight factor changes (load.ts).
  * @module
  */
 import type { Logger } from '../obs/log.js';
-import { aggregate, DEFAULT_QUORUM, DEFAULT_REGION_UP_FRACTION, type AggregatedHealth, type RegionInput } from './aggregate.js';
+import { aggregate, DEFAULT_QUORUM, DEFAULT_REGION_UP_FRACTION, type AggregatedHealth, type HealthView, type RegionInput } from './aggregate.js';
 import { isLive, LOAD_DEFAULTS, regionLoad, type LoadSettings, type RegionLoad } from './load.js';
 import { isExpired } from './overrides.js';
+import { HealthState, type HealthChange, type StateWork } from './state.js';
 import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, VantageView } from './types.js';
 
 export interface HealthSettings {
@@ -60,10 +64,11 @@ export interface HealthSourceOptions extends Partial<HealthSettings> {
   initialOverrides?: Override[];
 }
 
-export type HealthSwapListener = (snapshot: AggregatedHealth) => void;
+/** `change.regions`: the regions whose answers changed (empty when only vote counts or vantages did). */
+export type HealthSwapListener = (health: HealthView, change: HealthChange) => void;
 
 export class HealthSource {
-  private snapshot: AggregatedHealth;
+  private readonly state: HealthState;
   private readonly bus: HealthBus;
   private regions: RegionInput[];
   private settings: HealthSettings;
@@ -78,8 +83,8 @@ export class HealthSource {
   private overrideList: Override[];
   /** The bus was seen without its override record while overrides were in force (logged once). */
   private overridesLost = false;
-  /** `<region>\0<forwarder>` → the forwarder's latest report. */
-  private loads = new Map<string, LoadReport>();
+  /** region → forwarder → the forwarder's latest report. */
+  private loads = new Map<string, Map<string, LoadReport>>();
   private synced = false;
   private lastUpdateAt: number;
   private reading = false;
@@ -111,7 +116,8 @@ export class HealthSource {
     this.overrideList = opts.initialOverrides ?? [];
     this.lastUpdateAt = this.now();
     // Cold start: no views, so every endpoint takes `coldStart` (README "Cold start").
-    this.snapshot = this.build(1, this.now());
+    this.state = new HealthState(this.regions, this.settings);
+    this.state.recomputeAll(this.fullInput(this.now()));
     this.unsubscribe = this.bus.subscribe((e) => this.onEvent(e));
     const interval = opts.resyncIntervalMs ?? HEALTH_DEFAULTS.resyncIntervalMs;
     this.timer = setInterval(() => this.requestRead(), interval);
@@ -121,9 +127,13 @@ export class HealthSource {
     if (this.bus.connected) this.requestRead();
   }
 
-  /** The snapshot in force. Read it once per query: a swap may happen between two reads. */
-  get current(): AggregatedHealth {
-    return this.snapshot;
+  /**
+   * The aggregate in force: a live view, updated in place by each change (its `version` says
+   * when). Read synchronously; what the answers depend on per region is an immutable record
+   * (`HealthState.answerOf`) replaced whole.
+   */
+  get current(): HealthView {
+    return this.state;
   }
 
   /** The overrides in the snapshot in force (the last read; kept while the bus is away). */
@@ -141,9 +151,9 @@ export class HealthSource {
     return this.synced;
   }
 
-  /** Counters for metrics and tests. */
-  get metrics(): Readonly<typeof this.stats> {
-    return { ...this.stats };
+  /** Counters for metrics and tests, with the work the aggregate did (state.ts). */
+  get metrics(): Readonly<typeof this.stats & StateWork> {
+    return { ...this.stats, ...this.state.work };
   }
 
   /**
@@ -167,11 +177,9 @@ export class HealthSource {
 
   /** Every region's load from the latest reports (fresher than the snapshot's; for metrics). */
   regionLoads(now = this.now()): Map<string, RegionLoad> {
-    const byRegion = new Map<string, LoadReport[]>();
-    for (const r of this.loads.values()) byRegion.set(r.region, [...(byRegion.get(r.region) ?? []), r]);
     const out = new Map<string, RegionLoad>();
-    for (const [id, reports] of byRegion) {
-      const l = regionLoad(reports, now, this.settings.load);
+    for (const [id, reports] of this.loads) {
+      const l = regionLoad([...reports.values()], now, this.settings.load);
       if (l) out.set(id, l);
     }
     return out;
@@ -179,16 +187,26 @@ export class HealthSource {
 
   /**
    * The snapshot as it would be with `overrides` instead of the ones in force, from the same cached
-   * views and loads (an override's dry run). Nothing is swapped.
+   * views and loads (an override's dry run): a whole aggregate, built apart. Nothing changes.
    */
   withOverrides(overrides: Override[]): AggregatedHealth {
-    return this.build(this.snapshot.version, this.aggregateNow(), overrides);
+    return aggregate({
+      ...this.fullInput(this.aggregateNow()),
+      overrides,
+      regions: this.regions,
+      version: this.state.version,
+      quorum: this.settings.quorum,
+      regionUpFraction: this.settings.regionUpFraction,
+      coldStart: this.settings.coldStart,
+      load: this.settings.load,
+    });
   }
 
   /** New config (regions, thresholds): re-aggregates from the cached views, no read needed. */
   updateConfig(regions: RegionInput[], settings: Partial<HealthSettings> = {}): void {
     this.regions = regions;
     this.settings = { ...this.settings, ...settings };
+    this.state.configure(regions, this.settings);
     this.recompute();
   }
 
@@ -215,16 +233,19 @@ export class HealthSource {
     if (this.closed) return;
     if (event.kind === 'load') {
       // A report is whole and self-dated: no read needed, and a stale one is simply not live.
-      const prev = this.loads.get(loadKey(event.report));
-      if (!prev || prev.at <= event.report.at) this.loads.set(loadKey(event.report), event.report);
-      this.recompute();
+      const { region, forwarder } = event.report;
+      const reports = this.loads.get(region) ?? new Map<string, LoadReport>();
+      const prev = reports.get(forwarder);
+      if (!prev || prev.at <= event.report.at) reports.set(forwarder, event.report);
+      this.loads.set(region, reports);
+      this.publish(this.state.recomputeLoad(region, [...reports.values()], this.aggregateNow()));
     } else if (event.kind === 'change') {
       if (this.reading) this.pendingChanges.push(event);
       // A change for a vantage we have not read yet cannot be applied alone; the read brings it.
       if (this.applyChange(event)) {
         this.lastUpdateAt = this.now();
         this.stats.changesApplied++;
-        this.recompute();
+        this.publish(this.state.recomputeEndpoint(event.endpoint));
       } else this.requestRead();
     } else {
       this.requestRead();
@@ -332,12 +353,20 @@ export class HealthSource {
   }
 
   /** Like views: a report the read did not return stays until its own expiry (a Redis restart loses keys). */
-  private mergeLoads(read: LoadReport[]): Map<string, LoadReport> {
-    const next = new Map(read.map((r) => [loadKey(r), r]));
+  private mergeLoads(read: LoadReport[]): Map<string, Map<string, LoadReport>> {
+    const next = new Map<string, Map<string, LoadReport>>();
+    const put = (r: LoadReport): void => {
+      const reports = next.get(r.region) ?? new Map<string, LoadReport>();
+      reports.set(r.forwarder, r);
+      next.set(r.region, reports);
+    };
+    for (const r of read) put(r);
     const now = this.now();
-    for (const [k, r] of this.loads) {
-      const n = next.get(k);
-      if (n ? n.at < r.at : isLive(r, now)) next.set(k, r);
+    for (const reports of this.loads.values()) {
+      for (const r of reports.values()) {
+        const n = next.get(r.region)?.get(r.forwarder);
+        if (n ? n.at < r.at : isLive(r, now)) put(r);
+      }
     }
     return next;
   }
@@ -350,34 +379,26 @@ export class HealthSource {
     return this.readFailing || !this.bus.connected ? Math.min(this.now(), this.lastUpdateAt) : this.now();
   }
 
+  /** Everything again (a read, overrides, config): O(endpoints × vantages), at the read cadence only. */
   private recompute(): void {
-    const next = this.build(this.snapshot.version + 1, this.aggregateNow());
-    if (next.fingerprint === this.snapshot.fingerprint) return;
-    this.snapshot = next;
+    this.publish(this.state.recomputeAll(this.fullInput(this.aggregateNow())));
+  }
+
+  private fullInput(now: number): { views: VantageView[]; overrides: Override[]; loads: LoadReport[]; now: number; heartbeatTtlMs: number } {
+    const loads = [...this.loads.values()].flatMap((reports) => [...reports.values()]);
+    return { views: [...this.views.values()], overrides: this.overrideList, loads, now, heartbeatTtlMs: this.settings.heartbeatTtlMs + this.skewMs };
+  }
+
+  private publish(change: HealthChange | null): void {
+    if (!change) return;
     this.stats.swaps++;
     for (const l of [...this.listeners]) {
       try {
-        l(next);
+        l(this.state, change);
       } catch (err) {
         this.log?.error({ err: (err as Error).message }, 'health: swap listener threw');
       }
     }
-  }
-
-  private build(version: number, now: number, overrides = this.overrideList): AggregatedHealth {
-    return aggregate({
-      views: [...this.views.values()],
-      overrides,
-      regions: this.regions,
-      now,
-      version,
-      quorum: this.settings.quorum,
-      regionUpFraction: this.settings.regionUpFraction,
-      coldStart: this.settings.coldStart,
-      heartbeatTtlMs: this.settings.heartbeatTtlMs + this.skewMs,
-      loads: [...this.loads.values()],
-      load: this.settings.load,
-    });
   }
 
   private checkConnection(): void {
@@ -393,8 +414,4 @@ export class HealthSource {
       this.log?.warn('health: bus not connected since start; serving the cold-start snapshot until it is');
     }
   }
-}
-
-function loadKey(r: LoadReport): string {
-  return `${r.region}\0${r.forwarder}`;
 }

@@ -3,7 +3,7 @@
  * a bus event or a snapshot condition, and a logger that records lines.
  */
 import type { Logger } from '../obs/log.js';
-import type { AggregatedHealth } from './aggregate.js';
+import type { HealthView } from './aggregate.js';
 import type { HealthSource } from './source.js';
 import type { BusEvent, EndpointObservation, HealthBus, VantageView } from './types.js';
 
@@ -32,7 +32,7 @@ export function nextEvent(bus: HealthBus, pred: (e: BusEvent) => boolean, timeou
 }
 
 /** Resolves when `pred(source.current)` holds (checked now and after each swap). */
-export function until(source: HealthSource, pred: (h: AggregatedHealth) => boolean, timeoutMs = 2_000): Promise<void> {
+export function until(source: HealthSource, pred: (h: HealthView) => boolean, timeoutMs = 2_000): Promise<void> {
   if (pred(source.current)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

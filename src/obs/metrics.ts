@@ -153,6 +153,7 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
   mirrored(registry, 'meridian_dns_tcp_evicted_total', 'TCP connections closed to make room at the connection cap.', () => s().tcpEvicted);
   mirrored(registry, 'meridian_dns_tcp_timeouts_total', 'TCP connections closed by the idle or read timeout.', () => s().tcpTimeouts);
   mirrored(registry, 'meridian_dns_dynamic_answers_total', 'A/AAAA answers decided per client by a service policy chain.', () => s().dynamic);
+  mirrored(registry, 'meridian_dns_decision_flushes_total', 'Service decision caches emptied by health changes (only services using a changed region).', () => s().decisionFlushes);
   mirrored(registry, 'meridian_policy_all_down_answers_total', 'Service answers given while every candidate region was down (all-down policy).', () => s().allDown);
   new Gauge({
     name: 'meridian_dns_tcp_open_connections',
@@ -167,6 +168,10 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
 const REGION_STATES = ['up', 'down', 'drained'] as const;
 
 function healthMetrics(registry: Registry, plane: () => HealthPlane): void {
+  const work = () => plane().source.metrics;
+  mirrored(registry, 'meridian_health_endpoint_evaluations_total', 'Endpoint verdicts evaluated: one per flip, every endpoint per full recompute.', () => work().endpointEvaluations);
+  mirrored(registry, 'meridian_health_region_evaluations_total', 'Region verdicts evaluated: one per flip that changes a verdict, every region per full recompute.', () => work().regionEvaluations);
+  mirrored(registry, 'meridian_health_full_recomputes_total', 'Recomputes of every endpoint (reads from the bus, overrides, config).', () => work().fullRecomputes);
   new Gauge({
     name: 'meridian_health_snapshot_age_seconds',
     help: 'Seconds since the health snapshot was last confirmed from the bus (grows while Redis is away).',

@@ -5,8 +5,8 @@
  * Cache rule: a decision is stored under the client's address masked to /24 (IPv4) or /56 (IPv6)
  * (bits a client did not send are zero), and only when its ECS scope is no longer than that mask:
  * then every client under the key provably gets the same decision. Decisions with a narrower scope
- * (a /28 geo network, say) are computed each time. The cache is emptied whenever the config, the
- * health snapshot or the geo database is swapped.
+ * (a /28 geo network, say) are computed each time. The cache is emptied whenever the config or the
+ * geo database is swapped, and when a region this service lists changes its answers (by-region.ts).
  * @module
  */
 import { Rcode } from '../wire/constants.js';
