@@ -89,7 +89,8 @@ export function deployment(shape: DeploymentShape, checks: Map<string, { port: n
     const endpoints = Array.from({ length: count }, (_, j): EndpointSpec => {
       const own = checks.get(endpointKey(i, j));
       const address = j === 0 ? front : '127.0.0.1';
-      return { id: `e${j}`, address, port: own?.port ?? shape.port ?? IDLE_PORT, check: own?.check ?? IDLE_CHECK };
+      // A copy each: a YAML writer would turn one shared object into thousands of aliases.
+      return { id: `e${j}`, address, port: own?.port ?? shape.port ?? IDLE_PORT, check: { ...(own?.check ?? IDLE_CHECK) } };
     });
     const [continent, country] = PLACES[i % PLACES.length]!;
     return { id: regionId(i), location: { lat: ((i * 37) % 170) - 85, lon: ((i * 71) % 350) - 175, continent, country }, addresses: { ipv4: [front, second] }, endpoints };
