@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Loopback DNS load benchmark: Meridian vs gdnsd, same zone, same queries, same CPU pinning.
-# Scenarios: "static" (static A names from the zone) and "geo" (a geo+weighted service in Meridian vs
-# gdnsd's geoip plugin with a weighted datacenter, both on geodb/test-city.mmdb).
+# Scenarios: "static" (static A names from the zone), "geo" (a geo+weighted service in Meridian vs
+# gdnsd's geoip plugin with a weighted datacenter, both on geodb/test-city.mmdb) and "cold" (the demo's
+# www, geo + sticky, under a random ECS subnet per query from calidns, vs gdnsd's weighted plugin and a
+# bare node:dgram responder: the decision cache's miss path).
 # Usage: npm run bench:dns      (or: bash bench/dns/run.sh)
 # See bench/dns/README.md. All traffic goes to 127.0.0.1; every dnsperf run is bounded by -l and `timeout`.
 #
 # Env (defaults in brackets):
-#   BENCH_SCENARIOS ["static geo"]  which scenarios, in order
+#   BENCH_SCENARIOS ["static geo cold"]  which scenarios, in order
+#   BENCH_COLD_ECS [0.0.0.0/1]  calidns --ecs range of the cold scenario (a random address per query;
+#                           calidns 4.7.3 sends 0.0.0.0/32 on every query for 0.0.0.0/0, see README.md)
+#   BENCH_COLD_START [5000] calidns initial qps of the cold scenario's ramp (x1.1 per 1 s step)
 #   BENCH_SECONDS [10]      length of each measured dnsperf run
 #   BENCH_ROUNDS [3]        interleaved rounds of the max (saturation) runs: each server is started once per
 #                           scenario, then every round measures each server in turn (order reversed every
@@ -41,7 +46,10 @@ CCPU="${BENCH_CLIENT_CPU:-1}"
 ORIGIN=gslb.example.com
 ZONE="$HERE/gslb.example.com.zone"
 QUERIES="$HERE/queries.txt"      # set per scenario below
-SCENARIOS="${BENCH_SCENARIOS:-static geo}"
+SCENARIOS="${BENCH_SCENARIOS:-static geo cold}"
+COLD_ECS="${BENCH_COLD_ECS:-0.0.0.0/1}"
+COLD_START="${BENCH_COLD_START:-5000}"
+COLD_SERVERS="meridian gdnsd bare"   # cold: fixed set (Meridian, the gdnsd reference, the socket's ceiling)
 SCENARIO=static
 GEO_DB="$REPO/geodb/test-city.mmdb"
 GEO_NAME="geo.$ORIGIN"
@@ -49,13 +57,22 @@ GEO_ECS_NET=81.2.69.0            # London (EU) in the fixture -> the weighted eu
 GEO_ECS_LEN=24
 
 die() { echo "bench:dns: $*" >&2; exit 1; }
-for n in "$SECONDS_RUN" "$ROUNDS" "$WARMUP" "$OUTSTANDING" "$RATE"; do
+for n in "$SECONDS_RUN" "$ROUNDS" "$WARMUP" "$OUTSTANDING" "$RATE" "$COLD_START"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_* values must be integers (got '$n')"
 done
 (( SECONDS_RUN >= 1 && SECONDS_RUN <= 600 )) || die "BENCH_SECONDS must be 1..600"
 (( ROUNDS >= 1 && ROUNDS <= 20 )) || die "BENCH_ROUNDS must be 1..20"
 (( WARMUP <= 60 )) || die "BENCH_WARMUP must be 0..60"
-for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo ]] || die "unknown scenario '$sc' (want static, geo)"; done
+for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo || "$sc" == cold ]] || die "unknown scenario '$sc' (want static, geo, cold)"; done
+if [[ " $SCENARIOS " == *" cold "* ]]; then
+  if ! command -v calidns >/dev/null && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    echo "bench:dns: installing pdns-tools (calidns) for the cold scenario" >&2
+    { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends pdns-tools; } >/dev/null 2>&1 || true
+  fi
+  command -v calidns >/dev/null || die "calidns not found (cold scenario: apt-get update && apt-get install pdns-tools)"
+  [[ "$COLD_ECS" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$ ]] || die "BENCH_COLD_ECS must be an IPv4 prefix (got '$COLD_ECS')"
+  (( COLD_START >= 100 )) || die "BENCH_COLD_START must be at least 100"
+fi
 if [[ " $SCENARIOS " == *" geo "* ]]; then [[ -f "$GEO_DB" ]] || die "$GEO_DB not found (geo scenario)"; fi
 for tool in dnsperf dig taskset awk; do command -v "$tool" >/dev/null || die "$tool not found (apt-get install dnsperf bind9-dnsutils util-linux)"; done
 
@@ -116,6 +133,11 @@ wait_ready() { # port logfile
   return 1
 }
 
+# The benchmark zone without www's records (the cold scenario's www is dynamic in both servers).
+zone_without_www() { # dst
+  awk '/^www[ \t]/ { skip = 1; next } skip && /^[ \t]/ { next } { skip = 0; print }' "$ZONE" >"$1"
+}
+
 MERIDIAN_RUN=()
 start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
   local name="$1" port="$2" dir="$WORK/$SCENARIO/$1"
@@ -126,9 +148,15 @@ start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
       mkdir -p "$dir/etc/zones" "$dir/run" "$dir/state"
       local tpl="$HERE/gdnsd/config"
       [[ "$SCENARIO" == geo ]] && tpl="$HERE/gdnsd/config-geo"
+      [[ "$SCENARIO" == cold ]] && tpl="$HERE/gdnsd/config-cold"
       sed -e "s|@PORT@|$port|" -e "s|@RUN_DIR@|$dir/run|" -e "s|@STATE_DIR@|$dir/state|" -e "s|@GEO_DB@|$GEO_DB|" \
         "$tpl" >"$dir/etc/config"
-      cp "$ZONE" "$dir/etc/zones/$ORIGIN"
+      if [[ "$SCENARIO" == cold ]]; then
+        zone_without_www "$dir/etc/zones/$ORIGIN"
+        printf 'www     30 DYNA  weighted!www\n' >>"$dir/etc/zones/$ORIGIN"
+      else
+        cp "$ZONE" "$dir/etc/zones/$ORIGIN"
+      fi
       # geo: the dynamic name (Meridian's service owns geo.<origin>; the shared zone has no records for it)
       [[ "$SCENARIO" == geo ]] && printf 'geo     30 DYNA  geoip!geo\n' >>"$dir/etc/zones/$ORIGIN"
       "${PIN_S[@]}" gdnsd -c "$dir/etc" start >"$dir/server.log" 2>&1 &
@@ -136,7 +164,7 @@ start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
       LABEL="gdnsd $( (gdnsd -h 2>&1 || true) | sed -n 's/^gdnsd version \([^ ]*\).*/\1/p' | head -1)"
       ;;
     meridian|meridian-rrl)
-      cp "$ZONE" "$dir/$ORIGIN.zone"
+      if [[ "$SCENARIO" == cold ]]; then zone_without_www "$dir/$ORIGIN.zone"; else cp "$ZONE" "$dir/$ORIGIN.zone"; fi
       if [[ "${MERIDIAN_SERVER:-meridian}" == nsd ]]; then
         command -v nsd >/dev/null || die "nsd not found"
         cat >"$dir/nsd.conf" <<EOF
@@ -198,6 +226,28 @@ services:
       weighted: {}
 EOF
         fi
+        if [[ "$SCENARIO" == cold ]]; then
+          # A DNS-only node serving the demo's www (zones/meridian.yaml): geo on the embedded country
+          # database, then sticky; no endpoints (regions are up), no metrics or admin listener.
+          cat >>"$dir/meridian.yaml" <<EOF
+metrics: { listen: null }
+geo: { database: embedded }
+regions:
+  - { id: us-east, location: { lat: 39.04, lon: -77.49, continent: NA, country: US }, addresses: { ipv4: [192.0.2.10], ipv6: ["2001:db8:1::10"] }, weight: 100 }
+  - { id: eu-west, location: { lat: 53.35, lon: -6.26, continent: EU, country: IE }, addresses: { ipv4: [198.51.100.10], ipv6: ["2001:db8:2::10"] }, weight: 100 }
+  - { id: ap-southeast, location: { lat: 1.35, lon: 103.82, continent: AS, country: SG }, addresses: { ipv4: [203.0.113.10], ipv6: ["2001:db8:3::10"] }, weight: 50 }
+services:
+  - name: www.$ORIGIN
+    ttl: 30
+    regions: [us-east, eu-west, ap-southeast]
+    policy:
+      geo:
+        continents: { EU: [eu-west, us-east], AF: [eu-west, us-east], AS: [ap-southeast, eu-west], OC: [ap-southeast, us-east], NA: [us-east, eu-west], SA: [us-east, eu-west] }
+        default: [[us-east, eu-west, ap-southeast]]
+      sticky: {}
+    allDown: { mode: failopen }
+EOF
+        fi
         if (( ${#MERIDIAN_RUN[@]} == 0 )); then
           if [[ -n "${MERIDIAN_CMD:-}" ]]; then
             # shellcheck disable=SC2206 # intentional word splitting of the command prefix
@@ -224,7 +274,12 @@ EOF
       SERVER_PID=$!
       LABEL="dns2 $(node -p "require('$REPO/node_modules/dns2/package.json').version" 2>/dev/null) (naive reference)"
       ;;
-    *) die "unknown server '$name' (want meridian, meridian-rrl, gdnsd or dns2)" ;;
+    bare)
+      (cd "$REPO" && exec "${PIN_S[@]}" node "$HERE/bare-responder.mjs" "$port") >"$dir/server.log" 2>&1 &
+      SERVER_PID=$!
+      LABEL="bare node:dgram responder, 4 MB buffers (node $(node -v))"
+      ;;
+    *) die "unknown server '$name' (want meridian, meridian-rrl, gdnsd, dns2 or bare)" ;;
   esac
   wait_ready "$port" "$dir/server.log" || die "$name did not start"
 }
@@ -303,7 +358,60 @@ max_args() { # key -> LOAD_ARGS (extra dnsperf args of that max run in $SCENARIO
   esac
 }
 
+# cold: calidns ramps (x1.1 per 1 s step from BENCH_COLD_START) until fewer than 95 % of a step's queries are
+# answered; the result is the highest rate answered at >= 95 % ("final rate reached before failing").
+# Every query carries an ECS option with a random address from BENCH_COLD_ECS.
+LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A COLD_LOAD=()  # round -> load average when the round started
+cold_ramp() { # name round
+  local name="$1" round="$2" raw="$WORK/cold/$1/ramp$2.txt" rate
+  timeout 300 "${PIN_C[@]}" calidns --ecs "$COLD_ECS" --minimum-success-rate 95 --increment 1.1 \
+    "$WORK/cold-queries.txt" "127.0.0.1:${PORTS[$name]}" "$COLD_START" 100 >"$raw" 2>&1 || true
+  rate="$(sed -n 's/^The final rate reached before failing was \([0-9.]*\) qps.*/\1/p' "$raw" | tail -1)"
+  if [[ -n "$rate" ]]; then SAT_QPS[cold:ramp:$name:$round]="$(printf '%.0f' "$rate")"; else echo "bench:dns:   $name: no result (log: $raw)" >&2; fi
+  if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then die "$name died during the ramp; log: $(tail -5 "$WORK/cold/$name/server.log")"; fi
+}
+check_cold() { # port name: www answers one of the three regions' addresses with an ECS option
+  local got
+  got="$(dig +norec +short +time=2 +tries=1 -p "$1" @127.0.0.1 "www.$ORIGIN" A +subnet=81.2.69.0/24 2>&1 | head -1)"
+  echo "bench:dns:   check $2 www +subnet=81.2.69.0/24 -> $got" >&2
+  [[ "$2" == bare || " 192.0.2.10 198.51.100.10 203.0.113.10 " == *" $got "* ]]
+}
+run_cold() {
+  # calidns takes one "unknown" query from the file per 1 s step (hit rate 100 %): one line per step
+  local i name ran=() order
+  for (( i = 0; i < 4000; i++ )); do echo "www.$ORIGIN A"; done >"$WORK/cold-queries.txt"
+  for name in $COLD_SERVERS; do
+    port="$(pick_port)"
+    start_server "$name" "$port"
+    PIDS[$name]=$SERVER_PID; PORTS[$name]=$port; LABELS[$name]=$LABEL; LABELS_ALL[cold:$name]=$LABEL; SERVER_PID=""
+    echo "bench:dns: $LABEL on 127.0.0.1:$port (server CPU ${SCPU}, calidns CPU ${CCPU})" >&2
+    check_cold "$port" "$name" || die "$name: unexpected answer for www"
+    if (( WARMUP > 0 )); then # the miss path under load, so that V8 has compiled it
+      timeout "$WARMUP" "${PIN_C[@]}" calidns --ecs "$COLD_ECS" --maximum-qps "$COLD_START" "$WORK/cold-queries.txt" \
+        "127.0.0.1:$port" "$COLD_START" 100 >/dev/null 2>&1 || true
+    fi
+    ran+=("$name")
+  done
+  RAN[cold]="${ran[*]}"
+  for (( r = 1; r <= ROUNDS; r++ )); do
+    COLD_LOAD[$r]="$(cut -d' ' -f1-3 /proc/loadavg)"
+    order=("${ran[@]}")
+    if (( r % 2 == 0 )); then order=(); for (( i = ${#ran[@]} - 1; i >= 0; i-- )); do order+=("${ran[$i]}"); done; fi
+    for name in "${order[@]}"; do
+      echo "bench:dns:   round $r/$ROUNDS, calidns ramp --ecs $COLD_ECS: $name" >&2
+      cold_ramp "$name" "$r"
+    done
+  done
+}
+
 for SCENARIO in $SCENARIOS; do
+  if [[ "$SCENARIO" == cold ]]; then
+    echo "bench:dns: scenario cold" >&2
+    run_cold
+    stop_servers
+    continue
+  fi
   ecs_label="ECS $GEO_ECS_NET/$GEO_ECS_LEN"
   case "$SCENARIO" in
     static) QUERIES="$HERE/queries.txt"; WARM_ARGS=(); MAX_KEYS[static]="max"
@@ -391,6 +499,33 @@ round_ratios() { # scenario key a b
   if (( ${#rs[@]} > 0 )); then read -r RATIO_MED _ _ < <(stats "${rs[@]}"); RATIO_MED="$(printf '%.2f' "$RATIO_MED")"; fi
 }
 has() { [[ " ${RAN[$1]:-} " == *" $2 "* ]]; } # scenario server
+print_cold() {
+  local name r v vals list med lo hi rl rm loads=""
+  for (( r = 1; r <= ROUNDS; r++ )); do loads+="${loads:+; }round $r: ${COLD_LOAD[$r]:-?}"; done
+  echo "#### cold: www.$ORIGIN A, a random ECS address per query (calidns --ecs $COLD_ECS)"
+  echo
+  echo "Meridian serves the demo's www (geo on the embedded country database, then sticky) as a DNS-only node;"
+  echo "gdnsd answers www from its weighted plugin (the demo's regions and weights); the bare responder only"
+  echo "sets QR and sends the query back. calidns ramps from $COLD_START qps by x1.1 per 1 s step until fewer than"
+  echo "95 % of a step's queries are answered; the figure is the highest rate answered at >= 95 %. Server on CPU $SCPU,"
+  echo "calidns on CPU $CCPU. Load average (1, 5, 15 min) at the start of the benchmark: $LOADAVG_START; $loads."
+  echo
+  echo "| server | max qps at >= 95 % per round | median | ratio to gdnsd per round | median ratio |"
+  echo "|---|---:|---:|---:|---:|"
+  for name in ${RAN[cold]:-}; do
+    vals=(); list=""
+    for (( r = 1; r <= ROUNDS; r++ )); do
+      v="${SAT_QPS[cold:ramp:$name:$r]:-}"; list+="${list:+, }${v:-n/a}"; [[ -n "$v" ]] && vals+=("$v")
+    done
+    med="n/a"; (( ${#vals[@]} > 0 )) && { read -r med lo hi < <(stats "${vals[@]}"); med="$(printf '%.0f' "$med")"; }
+    rl="—"; rm="—"
+    if [[ "$name" != gdnsd ]]; then round_ratios cold ramp "$name" gdnsd; rl="$RATIO_LIST"; rm="${RATIO_MED:-n/a}"; fi
+    echo "| ${LABELS_ALL[cold:$name]:-$name} | $list | $med | $rl | $rm |"
+  done
+  ratio_line cold ramp meridian gdnsd 'Meridian/gdnsd cold path (random ECS) max qps' 1 " (issue 17 target: at least 0.40)"
+  ratio_line cold ramp bare gdnsd 'bare node:dgram/gdnsd max qps' 0
+  ratio_line cold ramp meridian bare 'Meridian/bare node:dgram max qps' 0
+}
 ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
   round_ratios "$1" "$2" "$3" "$4"
   [[ -n "$RATIO_MED" ]] || return 0
@@ -410,6 +545,7 @@ ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
     "other round), followed by one fixed-rate run per server."
   for SCENARIO in $SCENARIOS; do
     echo
+    if [[ "$SCENARIO" == cold ]]; then print_cold; continue; fi
     case "$SCENARIO" in
       static) echo "#### static: $(wc -l <"$HERE/queries.txt") static A names" ;;
       geo) echo "#### geo: $GEO_NAME A (geo + weighted; gdnsd geoip -> weighted), geodb/test-city.mmdb;" \
