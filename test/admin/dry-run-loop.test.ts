@@ -31,6 +31,8 @@ function pingPong(port: number): { readonly answers: number; stop(): void } {
   let stopped = false;
   let id = 0;
   const send = (): void => {
+    // A pause's timer can fire after stop(): sending on the closed socket would throw.
+    if (stopped) return;
     id = (id + 1) & 0xffff;
     sock.send(query(`s1.${Z}`, 'A', { id }), port, '127.0.0.1');
   };
