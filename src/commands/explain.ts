@@ -9,7 +9,7 @@
  * embedded mode, which is why the live node is asked first).
  * @module
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadedConfig } from '../config/load.js';
@@ -17,7 +17,7 @@ import { openHealthPlane } from '../health/plane.js';
 import { RedisBus } from '../health/redis-bus.js';
 import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
 import { buildServices, openGeo, zoneSet } from '../node/services.js';
-import { parseVersionText } from '../store/records.js';
+import { readVersionUnlocked } from '../store/file.js';
 import { formatSourceError } from '../zone/types.js';
 import { adminTarget, callAdmin } from './admin-client.js';
 import { compileDocument, loadConfigFile } from '../node/config.js';
@@ -41,9 +41,10 @@ async function askLiveNode(config: LoadedConfig, q: Query): Promise<{ ok: true; 
 }
 
 /** The store's head document in embedded mode, read without taking the running node's lock. */
-function headDocumentOf(config: LoadedConfig): LoadedConfig {
+async function headDocumentOf(config: LoadedConfig): Promise<LoadedConfig> {
   if (!config.admin) return config;
-  const dir = join(resolvePath(dirname(config.file), config.admin.dataDir), 'versions');
+  const dataDir = resolvePath(dirname(config.file), config.admin.dataDir);
+  const dir = join(dataDir, 'versions');
   let names: string[];
   try {
     names = readdirSync(dir)
@@ -54,7 +55,8 @@ function headDocumentOf(config: LoadedConfig): LoadedConfig {
   }
   const last = names.at(-1);
   if (!last) return config;
-  const record = parseVersionText(readFileSync(join(dir, last), 'utf8'), join(dir, last));
+  const record = await readVersionUnlocked(dataDir, Number(last.slice(0, -'.json'.length)));
+  if (!record) return config;
   const compiled = compileDocument(record.document, config.health.probe);
   return compiled.ok ? { ...config, ...compiled.compiled } : config;
 }
@@ -86,7 +88,7 @@ export async function explainCommand(args: string[], defaultConfig: string): Pro
     process.stdout.write((values.json ? JSON.stringify(live.explanation, null, 2) : `${formatExplanation(explanation)}\n(live node, config version ${version})`) + '\n');
     return 0;
   }
-  const config = headDocumentOf(loaded.config);
+  const config = await headDocumentOf(loaded.config);
   const geo = openGeo(config, null);
   const plane = openHealthPlane(config, { probes: false });
   try {

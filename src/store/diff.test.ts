@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { diffDocuments, escapePointerToken } from './diff.js';
+import { applyDiff, diffDocuments, escapePointerToken, exactDelta } from './diff.js';
 import type { DiffEntry } from './types.js';
 
 /** A minimal RFC 6902 applier (add/remove/replace) with RFC 6901 unescaping: the oracle for the property test. */
@@ -190,6 +190,49 @@ describe('diffDocuments', () => {
   });
 });
 
+describe('exactDelta (the store delta) and applyDiff', () => {
+  const key = fc.oneof(fc.constantFrom('a', 'b', '~', '/', 'a/b', '~1', '', '0', '7', '12'), fc.string({ maxLength: 3 }));
+  const { json } = fc.letrec((tie) => ({
+    json: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(null), fc.boolean(), fc.integer({ min: -3, max: 3 }), fc.constantFrom('x', 'y'), tie('arr'), tie('obj')),
+    arr: fc.array(tie('json'), { maxLength: 4 }),
+    obj: fc.dictionary(key, tie('json'), { maxKeys: 4, noNullPrototype: true }),
+  }));
+  const pair = json.chain((a) => fc.tuple(fc.constant(a), fc.oneof(fc.constant(structuredClone(a)), json, mutate(a), reordered(a))));
+  /** What the store does: apply the stored (JSON) delta to its own copy of `a`. */
+  const rebuilt = (a: unknown, b: unknown): string => JSON.stringify(applyDiff(structuredClone(a), JSON.parse(JSON.stringify(exactDelta(a, b))) as DiffEntry[]));
+
+  it('applied to before, gives after byte for byte, key order included; nothing for an identical value', () => {
+    fc.assert(
+      fc.property(pair, ([a, b]) => {
+        assert.equal(rebuilt(a, b), JSON.stringify(b));
+        if (JSON.stringify(a) === JSON.stringify(b)) assert.deepEqual(exactDelta(a, b), []);
+        for (const e of exactDelta(a, b)) assert.equal(e.before, undefined, 'a delta carries no before values');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('one endpoint registered is one add, the same entry the diff shows; a reordered object is replaced, not misplaced', () => {
+    const eps = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `e${i}`, address: `10.0.0.${i}`, port: 443 }));
+    const a = { regions: [{ id: 'r', endpoints: eps(50) }] };
+    const b = { regions: [{ id: 'r', endpoints: [...eps(50).slice(0, 20), { id: 'new', address: '10.9.9.9', port: 80 }, ...eps(50).slice(20)] }] };
+    assert.deepEqual(exactDelta(a, b), [{ op: 'add', path: '/regions/0/endpoints/20', after: { id: 'new', address: '10.9.9.9', port: 80 } }]);
+    assert.deepEqual(exactDelta(a, b), diffDocuments(a, b));
+    assert.equal(rebuilt(a, b), JSON.stringify(b), 'inserted where it was registered');
+    const gone = { regions: [{ id: 'r', endpoints: eps(50).filter((_, i) => i !== 3 && i !== 40) }] };
+    assert.equal(rebuilt(b, gone), JSON.stringify(gone));
+    const c = { regions: [{ endpoints: eps(2), id: 'r' }] };
+    assert.deepEqual(exactDelta({ regions: [{ id: 'r', endpoints: eps(2) }] }, c), [{ op: 'replace', path: '/regions/0', after: c.regions[0] }]);
+    assert.equal(rebuilt(a, c), JSON.stringify(c));
+  });
+
+  it('refuses a path that does not resolve, rather than half-applying', () => {
+    assert.throws(() => applyDiff({ a: [] }, [{ op: 'remove', path: '/a/0' }]), /no index/);
+    assert.throws(() => applyDiff({ a: 1 }, [{ op: 'replace', path: '/b', after: 2 }]), /no key/);
+    assert.throws(() => applyDiff({ a: 1 }, [{ op: 'add', path: '/x/y', after: 2 }]), /no parent/);
+  });
+});
+
 describe('diffDocuments on keyed lists', () => {
   it('any deletes, inserts and edits of a list of services: a valid patch with one op per deleted or added service', () => {
     const svc = fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), ttl: fc.integer({ min: 0, max: 3 }) }).map((s) => ({ name: s.name, ttl: s.ttl }));
@@ -213,6 +256,21 @@ describe('diffDocuments on keyed lists', () => {
     );
   });
 });
+
+/** A copy of `v` whose objects list their keys in reverse order (what a client rewriting a body may send). */
+function reordered(v: unknown): fc.Arbitrary<unknown> {
+  const flip = (x: unknown): unknown =>
+    Array.isArray(x)
+      ? x.map(flip)
+      : typeof x === 'object' && x !== null
+        ? Object.fromEntries(
+            Object.entries(x)
+              .reverse()
+              .map(([k, y]) => [k, flip(y)]),
+          )
+        : x;
+  return fc.constant(flip(v));
+}
 
 /** A copy of `v` with one nested value changed (or an array element appended). */
 function mutate(v: unknown): fc.Arbitrary<unknown> {

@@ -1,24 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openFileStore, versionFileName, type FileStore } from './file.js';
+import type { ChainOptions } from './chain.js';
+import { openFileStore, readVersionUnlocked, versionFileName, type FileStore } from './file.js';
+import type { VersionRecord } from './types.js';
 import { LOCK_FILE } from './lock.js';
-import { req, storeContract, token, type StoreHarness } from './store.contract.js';
+import { doc, grownDoc, req, storeContract, token, type StoreHarness } from './store.contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'meridian-file-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const freshDir = (): string => join(root, `store-${++n}`);
 
-async function setup(): Promise<StoreHarness> {
+async function setup(opts: ChainOptions = {}): Promise<StoreHarness> {
   const dir = freshDir();
-  let store = await openFileStore(dir);
+  let store = await openFileStore(dir, opts);
   return {
     store,
-    reopen: async () => (store = await openFileStore(dir)),
+    reopen: async () => (store = await openFileStore(dir, opts)),
     writers: async (count) => Array.from({ length: count }, () => store),
     settleMs: 20,
     close: () => store.close(),
@@ -27,8 +29,8 @@ async function setup(): Promise<StoreHarness> {
 
 storeContract('FileStore', setup);
 
-async function withStore(dir: string, fn: (s: FileStore) => Promise<void>): Promise<void> {
-  const s = await openFileStore(dir);
+async function withStore(dir: string, fn: (s: FileStore) => Promise<void>, opts: ChainOptions = {}): Promise<void> {
+  const s = await openFileStore(dir, opts);
   try {
     await fn(s);
   } finally {
@@ -191,5 +193,46 @@ describe('FileStore specifics', () => {
         [1],
       );
     });
+  });
+
+  it('a data directory of the full format (before deltas) reads as it is; new versions are deltas on top; explain reads the head without the lock', async () => {
+    const dir = freshDir();
+    mkdirSync(join(dir, 'versions'), { recursive: true });
+    const old = (v: number) => ({ version: v, author: 'x', time: `2025-01-0${v}T00:00:00.000Z`, reason: '', action: 'seed', target: 'config', document: grownDoc(v), diff: [] });
+    for (const v of [1, 2]) writeFileSync(join(dir, 'versions', versionFileName(v)), `${JSON.stringify(old(v))}\n`);
+    let committed: VersionRecord | null = null;
+    await withStore(dir, async (s) => {
+      for (const v of [1, 2]) assert.deepEqual(await s.get(v), old(v));
+      assert.deepEqual(
+        (await s.audit()).map((e) => e.version),
+        [2, 1],
+        'audit repaired from the old files',
+      );
+      const res = await s.commit(req(2, 3, { document: grownDoc(3) }));
+      assert.ok(res.ok);
+      committed = res.record;
+    });
+    const stored = JSON.parse(readFileSync(join(dir, 'versions', versionFileName(3)), 'utf8')) as Record<string, unknown>;
+    assert.equal(stored.document, undefined, 'version 3 is a delta');
+    assert.deepEqual(await readVersionUnlocked(dir, 3), committed);
+    await withStore(dir, async (s) => assert.deepEqual(await s.get(3), committed));
+  });
+
+  it('a checkpoint after maxDeltas deltas, and whenever the chain would outgrow the document', async () => {
+    const kinds = async (opts: { maxDeltas: number }, docOf: (n: number) => ReturnType<typeof grownDoc>): Promise<string> => {
+      const dir = freshDir();
+      const commitAll = async (s: FileStore): Promise<void> => {
+        for (let n = 1; n <= 9; n++) assert.ok((await s.commit(req(n - 1, n, { document: docOf(n) }))).ok);
+      };
+      await withStore(dir, commitAll, opts);
+      return readdirSync(join(dir, 'versions'))
+        .sort()
+        .map((f) => ('document' in JSON.parse(readFileSync(join(dir, 'versions', f), 'utf8')) ? 'C' : 'd'))
+        .join('');
+    };
+    assert.equal(await kinds({ maxDeltas: 3 }, grownDoc), 'CdddCdddC');
+    assert.equal(await kinds({ maxDeltas: 0 }, grownDoc), 'CCCCCCCCC');
+    // A tiny document: a delta would cost about as much as a copy, so every version is one.
+    assert.equal(await kinds({ maxDeltas: 3 }, doc), 'CCCCCCCCC');
   });
 });

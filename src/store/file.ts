@@ -1,7 +1,7 @@
 /**
  * The embedded-mode ConfigStore: files in a data directory, one process owning it (meridian.lock).
  *
- *   <dataDir>/versions/0000000001.json   one VersionRecord per file, never rewritten
+ *   <dataDir>/versions/0000000001.json   one version per file: a checkpoint or a delta (chain.ts)
  *   <dataDir>/audit.jsonl                append-only audit log (audit-log.ts)
  *   <dataDir>/tokens.json                JSON array of TokenRecord, sorted by name (mode 0600)
  *   <dataDir>/meridian.lock              `<pid> <token>` of the owning process (lock.ts)
@@ -18,24 +18,12 @@ import { join } from 'node:path';
 import type { Logger } from '../obs/log.js';
 import { removeStaleTemps, writeFileAtomic } from './atomic.js';
 import { AuditLog } from './audit-log.js';
+import { buildVersion, builtCheckpointText, BuiltCache, encodeVersion, metaOfStored, parseStoredVersion, recordOf, type ChainOptions, type VersionSource } from './chain.js';
 import { lockDir, type DirLock } from './lock.js';
-import {
-  auditMatcher,
-  buildVersionRecord,
-  commitAuditEntry,
-  completeAuditEntry,
-  firstKeptAuditIndex,
-  lastPrunedVersion,
-  listRange,
-  metaOf,
-  Mutex,
-  notify,
-  parseTokenRecord,
-  parseVersionText,
-} from './records.js';
+import { auditMatcher, buildVersionRecord, commitAuditEntry, completeAuditEntry, firstKeptAuditIndex, lastPrunedVersion, listRange, metaOf, Mutex, notify, parseTokenRecord } from './records.js';
 import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, NewAuditEntry, PruneOptions, PruneResult, TokenRecord, TokenStore, VersionMeta, VersionRecord } from './types.js';
 
-export interface FileStoreOptions {
+export interface FileStoreOptions extends ChainOptions {
   /** Clock for version and audit times (ms since epoch). */
   now?: () => number;
   log?: Logger;
@@ -51,6 +39,44 @@ const VERSION_FILE = /^(\d+)\.json$/;
 function versionOfFileName(name: string): number | null {
   const m = VERSION_FILE.exec(name);
   return m ? Number(m[1]) : null;
+}
+
+async function readIfThere(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Files read at once while rebuilding a version (a chain is up to maxDeltas files). */
+const READ_BATCH = 64;
+
+/** The version files of a data directory as chain.ts reads them; one owner, so a cached version is always valid. */
+function fileSource(versionsDir: string): VersionSource {
+  const path = (v: number): string => join(versionsDir, versionFileName(v));
+  return {
+    top: async (n, cached) => ({ text: cached?.version === n ? null : await readIfThere(path(n)), cachedValid: true }),
+    range: async (from, to) => {
+      const out: (string | null)[] = [];
+      for (let v = from; v <= to; v += READ_BATCH) {
+        const batch = Array.from({ length: Math.min(READ_BATCH, to - v + 1) }, (_, i) => readIfThere(path(v + i)));
+        out.push(...(await Promise.all(batch)));
+      }
+      return out;
+    },
+    where: (v) => `config store: ${path(v)}`,
+  };
+}
+
+/**
+ * Version `n` of a data directory, read without its lock, for CLI tools beside a running node
+ * (`meridian explain`): null when there is none.
+ */
+export async function readVersionUnlocked(dataDir: string, n: number): Promise<VersionRecord | null> {
+  const built = await buildVersion(n, new BuiltCache(), fileSource(join(dataDir, 'versions')));
+  return built ? recordOf(built) : null;
 }
 
 export async function openFileStore(dataDir: string, opts: FileStoreOptions = {}): Promise<FileStore> {
@@ -104,6 +130,10 @@ export class FileStore implements ConfigStore {
   private readonly listeners = new Set<(version: number) => void>();
   /** Version metadata read so far; versions are immutable, so the cache never goes stale. */
   private readonly metas = new Map<number, VersionMeta>();
+  /** The newest version built, to build the next from (chain.ts). */
+  private readonly built = new BuiltCache();
+  private readonly source: VersionSource;
+  private readonly chain: ChainOptions;
   private readonly now: () => number;
   private readonly log: Logger | undefined;
   /** Set when a commit's audit append failed: the next audit write repairs first. */
@@ -121,6 +151,8 @@ export class FileStore implements ConfigStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log;
+    this.chain = { ...(opts.maxDeltas !== undefined ? { maxDeltas: opts.maxDeltas } : {}) };
+    this.source = fileSource(join(dataDir, 'versions'));
     this.tokens = new FileTokens(join(dataDir, 'tokens.json'), tokens, this.mutex, () => this.assertOpen());
   }
 
@@ -134,23 +166,27 @@ export class FileStore implements ConfigStore {
 
   async get(version: number): Promise<VersionRecord | null> {
     if (!Number.isSafeInteger(version) || version < 1 || version > this.headVersion) return null;
-    const path = this.versionPath(version);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    const rec = parseVersionText(text, `config store: ${path}`);
-    this.metas.set(version, metaOf(rec));
-    return rec;
+    const built = await buildVersion(version, this.built, this.source);
+    if (!built) return null;
+    this.metas.set(version, metaOf(built.meta));
+    return recordOf(built);
+  }
+
+  /** A version's metadata from its file alone (a delta's meta needs no rebuild); null when absent. */
+  private async readMeta(version: number): Promise<VersionMeta | null> {
+    const known = this.metas.get(version);
+    if (known) return known;
+    const text = await readIfThere(this.versionPath(version));
+    if (text === null) return null;
+    const meta = metaOfStored(parseStoredVersion(text, `config store: ${this.versionPath(version)}`));
+    this.metas.set(version, meta);
+    return meta;
   }
 
   async list(opts: { before?: number; limit?: number } = {}): Promise<VersionMeta[]> {
     const out: VersionMeta[] = [];
     for (const v of listRange(this.headVersion, opts)) {
-      const meta = this.metas.get(v) ?? (await this.get(v));
+      const meta = await this.readMeta(v);
       if (meta) out.push(metaOf(meta));
     }
     return out;
@@ -161,8 +197,11 @@ export class FileStore implements ConfigStore {
       this.assertOpen();
       if (req.expected !== this.headVersion) return { ok: false, head: this.headVersion };
       const record = buildVersionRecord(req, this.headVersion + 1, new Date(this.now()).toISOString());
-      await writeFileAtomic(this.versionPath(record.version), `${JSON.stringify(record)}\n`);
+      const base = this.headVersion > 0 && (await buildVersion(this.headVersion, this.built, this.source)) ? this.built.take() : null;
+      const { text, next } = encodeVersion(record, base, this.chain);
+      await writeFileAtomic(this.versionPath(record.version), `${text}\n`);
       // Committed: from here on the version exists whatever happens to the audit line.
+      this.built.put(next);
       this.headVersion = record.version;
       this.metas.set(record.version, metaOf(record));
       try {
@@ -203,17 +242,7 @@ export class FileStore implements ConfigStore {
   prune(opts: PruneOptions): Promise<PruneResult> {
     return this.mutex.run(async () => {
       this.assertOpen();
-      let versions = 0;
-      const last = lastPrunedVersion(this.headVersion, opts.keepVersions);
-      if (last > 0) {
-        for (const name of await readdir(join(this.dataDir, 'versions'))) {
-          const v = versionOfFileName(name);
-          if (v === null || v > last) continue;
-          await rm(join(this.dataDir, 'versions', name), { force: true });
-          this.metas.delete(v);
-          versions++;
-        }
-      }
+      const versions = await this.pruneVersions(lastPrunedVersion(this.headVersion, opts.keepVersions));
       let auditEntries = 0;
       if (opts.auditBefore) {
         const all = await this.auditLog.readAll();
@@ -229,6 +258,31 @@ export class FileStore implements ConfigStore {
       }
       return { versions, auditEntries };
     });
+  }
+
+  /**
+   * Deletes the version files up to `last`. The oldest kept version is made a checkpoint first (its
+   * chain starts below), and files go newest first: a crash half-way leaves every version still on
+   * disk readable, and the next run deletes the rest.
+   */
+  private async pruneVersions(last: number): Promise<number> {
+    if (last <= 0) return 0;
+    const oldest = last + 1;
+    const text = await readIfThere(this.versionPath(oldest));
+    if (text !== null && parseStoredVersion(text, `config store: ${this.versionPath(oldest)}`).kind === 'delta') {
+      const built = await buildVersion(oldest, this.built, this.source);
+      if (built) await writeFileAtomic(this.versionPath(oldest), `${builtCheckpointText(built)}\n`);
+    }
+    if ((this.built.peek()?.meta.version ?? oldest) < oldest) this.built.clear();
+    const old = (await readdir(join(this.dataDir, 'versions')))
+      .map(versionOfFileName)
+      .filter((v): v is number => v !== null && v <= last)
+      .sort((a, b) => b - a);
+    for (const v of old) {
+      await rm(this.versionPath(v), { force: true });
+      this.metas.delete(v);
+    }
+    return old.length;
   }
 
   onVersion(listener: (version: number) => void): () => void {
@@ -254,8 +308,8 @@ export class FileStore implements ConfigStore {
   async repairAudit(): Promise<void> {
     const missing: NewAuditEntry[] = [];
     for (let v = this.auditLog.lastVersion + 1; v <= this.headVersion; v++) {
-      const rec = await this.get(v);
-      if (rec) missing.push(commitAuditEntry(rec));
+      const meta = await this.readMeta(v);
+      if (meta) missing.push(commitAuditEntry(meta));
     }
     if (missing.length > 0) {
       await this.appendLocked(missing);

@@ -60,16 +60,6 @@ export function parseVersionRecord(value: unknown, where: string): VersionRecord
   return { ...meta, document: doc as unknown as ConfigDocument, diff: v.diff as VersionRecord['diff'] };
 }
 
-export function parseVersionText(text: string, where: string): VersionRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${where}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  return parseVersionRecord(value, where);
-}
-
 export function metaOf(r: VersionMeta): VersionMeta {
   return { version: r.version, author: r.author, time: r.time, reason: r.reason, action: r.action, target: r.target };
 }

@@ -20,11 +20,17 @@ local function seqcheck(k)
   return check(k, 'string')
 end`;
 
-/** KEYS: head, v:<expected+1>, meta, audit, audit:seq. ARGV: expected, record, meta, maxlen, entry, channel. */
+/**
+ * KEYS: head, v:<expected+1>, meta, audit, audit:seq. ARGV: expected, record, meta, maxlen, entry,
+ * channel, base meta (a delta's: the meta of version `expected` it was computed on, '' for a
+ * checkpoint). Returns {1, v, seq}, {0, head} when head moved, {2, head} when version `expected`
+ * is not the one the delta was computed on (the caller writes a checkpoint instead).
+ */
 export const COMMIT = `${CHECKS}
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 if not head then return redis.error_reply('MERIDIAN ' .. KEYS[1] .. ' is not an integer') end
 if head ~= tonumber(ARGV[1]) then return {0, head} end
+if ARGV[7] ~= '' and redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[7] then return {2, head} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('MERIDIAN ' .. KEYS[2] .. ' exists above head ' .. head) end
 local err = check(KEYS[3], 'hash') or check(KEYS[4], 'stream') or seqcheck(KEYS[5])
 if err then return redis.error_reply(err) end

@@ -4,8 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { redisSkipReason, startRedis, type TestRedis } from '../../test/helpers/redis.js';
+import type { ChainOptions } from './chain.js';
 import { openRedisStore, RedisStore, type RedisStoreOptions } from './redis.js';
-import { doc, req, storeContract, token, type StoreHarness } from './store.contract.js';
+import { doc, grownDoc, req, storeContract, token, type StoreHarness } from './store.contract.js';
 
 const skip = redisSkipReason();
 let redis: TestRedis;
@@ -18,18 +19,18 @@ const tag = (): string => `{t-${randomBytes(4).toString('hex')}}`;
 const open = (prefix: string, opts: RedisStoreOptions = {}): Promise<RedisStore> => openRedisStore(redis.url, { prefix, pollMs: 100, retryMaxMs: 200, ...opts });
 
 /** Each harness gets its own hash-tagged prefix, so tests share one server without seeing each other. */
-async function setup(): Promise<StoreHarness> {
+async function setup(opts: ChainOptions = {}): Promise<StoreHarness> {
   const prefix = tag();
   const opened: RedisStore[] = [];
   const track = async (s: Promise<RedisStore>): Promise<RedisStore> => {
     opened.push(await s);
     return opened.at(-1)!;
   };
-  const store = await track(open(prefix));
+  const store = await track(open(prefix, opts));
   return {
     store,
-    reopen: () => track(open(prefix)),
-    writers: async (n) => [store, ...(await Promise.all(Array.from({ length: n - 1 }, () => track(open(prefix)))))],
+    reopen: () => track(open(prefix, opts)),
+    writers: async (n) => [store, ...(await Promise.all(Array.from({ length: n - 1 }, () => track(open(prefix, opts)))))],
     settleMs: 350,
     close: async () => {
       await Promise.all(opened.map((s) => s.close()));
@@ -291,6 +292,55 @@ describe('RedisStore specifics', { skip }, () => {
       await until(() => seen.length > 1, 1_000, 'notice of 3');
       assert.deepEqual(seen, [2, 3]);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('versions of the full format (before deltas) read as they are, and new versions are deltas on top of them', async () => {
+    const prefix = tag();
+    const raw = new Redis(redis.url);
+    const old = (v: number) => ({ version: v, author: 'x', time: `2025-01-0${v}T00:00:00.000Z`, reason: '', action: 'seed', target: 'config', document: grownDoc(v), diff: [] });
+    for (const v of [1, 2]) {
+      await raw.set(`${prefix}:config:v:${v}`, JSON.stringify(old(v)));
+      await raw.hset(`${prefix}:config:meta`, String(v), JSON.stringify({ ...old(v), document: undefined, diff: undefined }));
+    }
+    await raw.set(`${prefix}:config:head`, '2');
+    const store = await open(prefix);
+    try {
+      for (const v of [1, 2]) assert.deepEqual(await store.get(v), old(v));
+      const res = await store.commit(req(2, 3, { document: grownDoc(3) }));
+      assert.ok(res.ok);
+      const stored = JSON.parse((await raw.get(`${prefix}:config:v:3`))!) as Record<string, unknown>;
+      assert.equal(stored.document, undefined, 'version 3 is a delta');
+      assert.deepEqual(stored.delta && (stored.delta as { from: number }).from, 2);
+      const cold = await open(prefix);
+      assert.deepEqual(await cold.get(3), res.record);
+      await cold.close();
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('a delta is never written on a version the store no longer holds: re-seeded under the same number, the next version is a checkpoint', async () => {
+    const prefix = tag();
+    const raw = new Redis(redis.url);
+    const store = await open(prefix);
+    try {
+      for (let n = 1; n <= 2; n++) assert.ok((await store.commit(req(n - 1, n, { document: grownDoc(n) }))).ok);
+      // Another version 2 (a re-seed from another node's copy): its meta is not the one this store built on.
+      await raw.hset(`${prefix}:config:meta`, '2', JSON.stringify({ version: 2, author: 'other', time: '2025-01-01T00:00:00.000Z', reason: '', action: 'store.restore', target: 'config' }));
+      assert.equal((await store.get(2))?.document.regions.length, 2, 'version 2 is read from the store again');
+      const res = await store.commit(req(2, 3, { document: grownDoc(3) }));
+      assert.ok(res.ok);
+      const stored = JSON.parse((await raw.get(`${prefix}:config:v:3`))!) as Record<string, unknown>;
+      assert.deepEqual(stored.document, grownDoc(3), 'written whole');
+      assert.deepEqual(await store.get(3), res.record);
+      // And with the meta back in agreement, the next one is a delta again.
+      assert.ok((await store.commit(req(3, 4, { document: grownDoc(4) }))).ok);
+      assert.equal(JSON.parse((await raw.get(`${prefix}:config:v:4`))!).document, undefined);
+    } finally {
+      raw.disconnect();
       await store.close();
     }
   });

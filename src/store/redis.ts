@@ -3,7 +3,7 @@
  * the commit script's keys are in one slot on Redis Cluster):
  *
  *   {meridian}:config:head     STRING  current version (absent = 0)
- *   {meridian}:config:v:<n>    STRING  JSON VersionRecord n
+ *   {meridian}:config:v:<n>    STRING  version n: a checkpoint (JSON VersionRecord) or a delta (chain.ts)
  *   {meridian}:config:meta     HASH    <n> → JSON VersionMeta (list() without moving documents)
  *   {meridian}:audit           STREAM  fields `seq` and `e` (JSON entry without seq); MAXLEN ~ auditMaxLen
  *   {meridian}:audit:seq       STRING  last audit seq (INCR in the same script as the XADD)
@@ -40,8 +40,20 @@ import {
   notify,
   parseTokenRecord,
   parseVersionMeta,
-  parseVersionText,
 } from './records.js';
+import {
+  buildVersion,
+  builtCheckpointText,
+  BuiltCache,
+  checkpointText,
+  encodeVersion,
+  metaOfStored,
+  parseStoredVersion,
+  recordOf,
+  type Built,
+  type ChainOptions,
+  type VersionSource,
+} from './chain.js';
 import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry, RESTORE } from './redis-scripts.js';
 import type {
   AuditEntry,
@@ -59,7 +71,7 @@ import type {
   VersionRecord,
 } from './types.js';
 
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends ChainOptions {
   /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
   prefix?: string;
   /** Head poll period (ms); 0 disables it (then only pub/sub and own commits feed onVersion). */
@@ -92,7 +104,7 @@ export const REDIS_STORE_DEFAULTS = {
   openTimeoutMs: 5_000,
 } as const;
 
-/** Entries read per XREVRANGE while answering an audit query. */
+/** Entries read per XREVRANGE while answering an audit query; keys per MGET or DEL. */
 const AUDIT_PAGE = 500;
 
 /** Our scripts queue into a pipeline, so WAIT can follow them on the same connection (durable.ts). */
@@ -147,6 +159,9 @@ export class RedisStore implements ConfigStore {
   private polling = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The newest version built, to build the next from (chain.ts); checked against the meta hash before use. */
+  private readonly built = new BuiltCache();
+  private readonly source: VersionSource;
 
   /** Use openRedisStore. */
   constructor(target: string | RedisConnection, opts: RedisStoreOptions = {}) {
@@ -198,6 +213,37 @@ export class RedisStore implements ConfigStore {
       else void this.poll(); // unreadable notice: still "something changed", so look
     });
     this.tokens = new RedisTokens(this.cmd, this.durable, this.keys.tokens, opts.log, () => this.publishChange('tokens'));
+    this.source = this.versionSource();
+  }
+
+  /**
+   * Version keys as chain.ts reads them. A version built earlier is used only while the meta hash
+   * still holds its meta: a Redis re-seeded after losing its data may hold another version under
+   * that number, and a pruned one has none.
+   */
+  private versionSource(): VersionSource {
+    const k = this.keys;
+    return {
+      top: async (n, cached) => {
+        const pipe = this.cmd.pipeline();
+        if (cached?.version !== n) pipe.get(k.version(n));
+        if (cached) pipe.hget(k.meta, String(cached.version));
+        const res = (await pipe.exec()) ?? [];
+        for (const [err] of res) if (err) throw err;
+        const values = res.map(([, v]) => v as string | null);
+        const text = cached?.version !== n ? values[0]! : null;
+        return { text, cachedValid: cached !== null && values.at(-1) === JSON.stringify(metaOf(cached)) };
+      },
+      range: async (from, to) => {
+        const out: (string | null)[] = [];
+        for (let v = from; v <= to; v += AUDIT_PAGE) {
+          const keys = Array.from({ length: Math.min(AUDIT_PAGE, to - v + 1) }, (_, i) => k.version(v + i));
+          out.push(...(await this.cmd.mget(...keys)));
+        }
+        return out;
+      },
+      where: (v) => `config store: ${k.version(v)}`,
+    };
   }
 
   get connected(): boolean {
@@ -265,9 +311,14 @@ export class RedisStore implements ConfigStore {
 
   async get(version: number): Promise<VersionRecord | null> {
     if (!Number.isSafeInteger(version) || version < 1) return null;
-    const key = this.keys.version(version);
-    const text = await this.cmd.get(key);
-    return text === null ? null : parseVersionText(text, `config store: ${key}`);
+    const built = await buildVersion(version, this.built, this.source);
+    return built ? recordOf(built) : null;
+  }
+
+  /** A version's metadata from its key alone (no rebuild), for a version the meta hash lacks. */
+  private async readMeta(version: number): Promise<VersionMeta | null> {
+    const text = await this.cmd.get(this.keys.version(version));
+    return text === null ? null : metaOfStored(parseStoredVersion(text, `config store: ${this.keys.version(version)}`));
   }
 
   async list(opts: { before?: number; limit?: number } = {}): Promise<VersionMeta[]> {
@@ -278,12 +329,18 @@ export class RedisStore implements ConfigStore {
     for (let i = 0; i < versions.length; i++) {
       const text = metas[i];
       // No meta entry (written by hand, or damaged): fall back to the record itself.
-      const meta = text ? parseVersionMeta(JSON.parse(text), `config store: ${this.keys.meta}[${versions[i]}]`) : await this.get(versions[i]!);
+      const meta = text ? parseVersionMeta(JSON.parse(text), `config store: ${this.keys.meta}[${versions[i]}]`) : await this.readMeta(versions[i]!);
       if (meta) out.push(metaOf(meta));
     }
     return out;
   }
 
+  /**
+   * A delta is written on top of the version this process built for `expected`; the script checks
+   * that the store still holds that version (its meta) as it checks the head, so a delta can never
+   * land on another base. When it does not (the store was re-seeded meanwhile), the version is
+   * written once more as a checkpoint.
+   */
   async commit(req: CommitRequest): Promise<CommitResult> {
     this.assertOpen();
     if (!Number.isSafeInteger(req.expected) || req.expected < 0) return { ok: false, head: await this.head() };
@@ -291,25 +348,40 @@ export class RedisStore implements ConfigStore {
     const entry = auditJson(completeAuditEntry(commitAuditEntry(record), 0, record.time));
     const k = this.keys;
     const maxLen = String(this.opts.auditMaxLen ?? REDIS_STORE_DEFAULTS.auditMaxLen);
-    const pipe = this.pipeline().meridianCommit(
-      k.head,
-      k.version(record.version),
-      k.meta,
-      k.audit,
-      k.auditSeq,
-      String(req.expected),
-      JSON.stringify(record),
-      JSON.stringify(metaOf(record)),
-      maxLen,
-      entry,
-      k.channel,
-    );
-    const [reply] = await this.durable.exec(pipe, k.head, ([r]) => (r as number[])[0] === 1);
-    const [ok, v] = reply as number[];
-    if (ok !== 1) return { ok: false, head: Number(v) };
-    // Our own commit need not wait for the pub/sub round trip (announce dedupes the echo).
-    queueMicrotask(() => this.announce(record.version));
-    return { ok: true, record };
+    for (let attempt = 0; ; attempt++) {
+      const base = attempt === 0 ? await this.baseFor(req.expected) : null;
+      const baseMeta = base ? JSON.stringify(metaOf(base.meta)) : '';
+      const { text, next, checkpoint } = encodeVersion(record, base, this.opts);
+      const pipe = this.pipeline().meridianCommit(
+        k.head,
+        k.version(record.version),
+        k.meta,
+        k.audit,
+        k.auditSeq,
+        String(req.expected),
+        text,
+        JSON.stringify(metaOf(record)),
+        maxLen,
+        entry,
+        k.channel,
+        checkpoint ? '' : baseMeta,
+      );
+      const [reply] = await this.durable.exec(pipe, k.head, ([r]) => (r as number[])[0] === 1);
+      const [ok, v] = reply as number[];
+      if (ok === 2 && attempt === 0) continue;
+      if (ok !== 1) return { ok: false, head: Number(v) };
+      this.built.put(next);
+      // Our own commit need not wait for the pub/sub round trip (announce dedupes the echo).
+      queueMicrotask(() => this.announce(record.version));
+      return { ok: true, record };
+    }
+  }
+
+  /** The version `expected` as built here, owned by the caller; null for 0 or when it is not there. */
+  private async baseFor(expected: number): Promise<Built | null> {
+    if (expected === 0 || !(await buildVersion(expected, this.built, this.source))) return null;
+    const base = this.built.take();
+    return base?.meta.version === expected ? base : null;
   }
 
   async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
@@ -336,7 +408,7 @@ export class RedisStore implements ConfigStore {
       k.auditSeq,
       k.tokens,
       String(record.version),
-      JSON.stringify(record),
+      checkpointText(record),
       JSON.stringify(metaOf(record)),
       JSON.stringify(snapshot.tokens.map((t) => [t.name, JSON.stringify(t)])),
       JSON.stringify(snapshot.audit.map((e) => [String(e.seq), auditJson(e)])),
@@ -374,20 +446,7 @@ export class RedisStore implements ConfigStore {
    */
   async prune(opts: PruneOptions): Promise<PruneResult> {
     this.assertOpen();
-    let versions = 0;
-    const last = lastPrunedVersion(await this.head(), opts.keepVersions);
-    if (last > 0) {
-      const old = (await this.cmd.hkeys(this.keys.meta)).map(Number).filter((v) => Number.isSafeInteger(v) && v >= 1 && v <= last);
-      for (let i = 0; i < old.length; i += AUDIT_PAGE) {
-        const batch = old.slice(i, i + AUDIT_PAGE);
-        const res = await this.cmd
-          .multi()
-          .del(...batch.map((v) => this.keys.version(v)))
-          .hdel(this.keys.meta, ...batch.map(String))
-          .exec();
-        versions += Number(res?.[0]?.[1] ?? 0);
-      }
-    }
+    const versions = await this.pruneVersions(lastPrunedVersion(await this.head(), opts.keepVersions));
     let auditEntries = 0;
     if (opts.auditBefore) {
       let start = '-';
@@ -412,6 +471,36 @@ export class RedisStore implements ConfigStore {
       if (keepFrom !== null) auditEntries = Number(await this.cmd.xtrim(this.keys.audit, 'MINID', keepFrom));
     }
     return { versions, auditEntries };
+  }
+
+  /**
+   * The oldest kept version becomes a checkpoint first (SET XX: never resurrects a key another
+   * node's prune deleted), then older versions go newest first, so a reader in the middle finds
+   * every version still there readable (chain.ts reads a hole once more).
+   */
+  private async pruneVersions(last: number): Promise<number> {
+    if (last <= 0) return 0;
+    const oldest = last + 1;
+    const text = await this.cmd.get(this.keys.version(oldest));
+    if (text !== null && parseStoredVersion(text, `config store: ${this.keys.version(oldest)}`).kind === 'delta') {
+      const built = await buildVersion(oldest, this.built, this.source);
+      if (built) await this.cmd.set(this.keys.version(oldest), builtCheckpointText(built), 'XX');
+    }
+    const old = (await this.cmd.hkeys(this.keys.meta))
+      .map(Number)
+      .filter((v) => Number.isSafeInteger(v) && v >= 1 && v <= last)
+      .sort((a, b) => b - a);
+    let versions = 0;
+    for (let i = 0; i < old.length; i += AUDIT_PAGE) {
+      const batch = old.slice(i, i + AUDIT_PAGE);
+      const res = await this.cmd
+        .multi()
+        .del(...batch.map((v) => this.keys.version(v)))
+        .hdel(this.keys.meta, ...batch.map(String))
+        .exec();
+      versions += Number(res?.[0]?.[1] ?? 0);
+    }
+    return versions;
   }
 
   onLost(listener: () => void): () => void {

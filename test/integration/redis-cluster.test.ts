@@ -15,6 +15,7 @@ import { RedisBus } from '../../src/health/redis-bus.js';
 import { makeView, obs } from '../../src/health/testkit.js';
 import { resolveRedis, type RedisConnection } from '../../src/redis/config.js';
 import { openRedisStore, type RedisStore } from '../../src/store/redis.js';
+import type { ChainOptions } from '../../src/store/chain.js';
 import { storeContract, type StoreHarness } from '../../src/store/store.contract.js';
 import { startAdminNode, US_EAST } from '../helpers/admin-node.js';
 import { redisHaSkipReason, respCommand, startRedisCluster, type TestCluster } from '../helpers/redis.js';
@@ -32,11 +33,11 @@ function connection(): RedisConnection {
 }
 const tag = (): string => `{t-${randomBytes(4).toString('hex')}}`;
 
-async function storeSetup(): Promise<StoreHarness> {
+async function storeSetup(opts: ChainOptions = {}): Promise<StoreHarness> {
   const prefix = tag();
   const opened: RedisStore[] = [];
   const open = async (): Promise<RedisStore> => {
-    opened.push(await openRedisStore(connection(), { prefix, pollMs: 100, retryMaxMs: 200 }));
+    opened.push(await openRedisStore(connection(), { prefix, pollMs: 100, retryMaxMs: 200, ...opts }));
     return opened.at(-1)!;
   };
   const store = await open();

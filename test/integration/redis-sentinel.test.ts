@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { startAdminNode, type AdminNode } from '../helpers/admin-node.js';
 import { redisHaSkipReason, respCommand, startSentinelGroup, type SentinelGroup } from '../helpers/redis.js';
+import { buildVersion, BuiltCache, recordOf } from '../../src/store/chain.js';
 
 const skip = redisHaSkipReason();
 const BEFORE = 10; // acknowledged writes before the replica lags
@@ -146,10 +147,16 @@ async function storedEndpointIds(node: AdminNode, group: SentinelGroup): Promise
   const listed = await node.api('GET', '/v1/regions/us-east/endpoints');
   assert.equal(listed.status, 200, JSON.stringify(listed.body));
   const head = Number(await respCommand(group.replicaPort, ['GET', '{meridian}:config:head']));
-  const text = String(await respCommand(group.replicaPort, ['GET', `{meridian}:config:v:${head}`]));
-  const record = JSON.parse(text) as { document: { regions: { id: string; endpoints: { id: string }[] }[] } };
+  // Versions are checkpoints and deltas (src/store/chain.ts): rebuilt from the raw keys, not through the store under test's connection.
+  const key = (v: number): string => `{meridian}:config:v:${v}`;
+  const built = await buildVersion(head, new BuiltCache(), {
+    top: async (n) => ({ text: (await respCommand(group.replicaPort, ['GET', key(n)])) as string | null, cachedValid: false }),
+    range: async (from, to) => (await respCommand(group.replicaPort, ['MGET', ...Array.from({ length: to - from + 1 }, (_, i) => key(from + i))])) as (string | null)[],
+    where: key,
+  });
+  const record = recordOf(built!);
   return {
     viaApi: new Set((listed.body as { id: string }[]).map((e) => e.id)),
-    inRedis: new Set(record.document.regions.find((r) => r.id === 'us-east')!.endpoints.map((e) => e.id)),
+    inRedis: new Set(record.document.regions.find((r) => r.id === 'us-east')!.endpoints.map((e) => String(e.id))),
   };
 }
