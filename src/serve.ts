@@ -38,7 +38,7 @@ import { listenMetrics } from './node/metrics.js';
 import type { Logger } from './obs/log.js';
 import { ClientSampler } from './routing/samples.js';
 import { ServicesByRegion } from './routing/by-region.js';
-import type { Service, ServiceEnv } from './routing/service.js';
+import type { DecisionCounters, Service, ServiceEnv } from './routing/service.js';
 import { countryOnlyWarnings, policyWarnings } from './routing/warnings.js';
 import type { ConfigFollower } from './store/follow.js';
 import type { LocalCopyFile } from './store/local-copy.js';
@@ -204,10 +204,10 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
   const probeMetrics = createProbeMetrics();
   const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, onDenied: probeMetrics.onDenied, initialOverrides });
   stack.push('health plane', () => plane.close());
-  const env = serviceEnv(log, () => geo, plane);
+  const { responder, sampler } = openResponder(yaml);
+  const env = serviceEnv(log, () => geo, plane, responder.stats);
   let services = new Map<string, Service>();
   let byRegion = new ServicesByRegion([]);
-  const { responder, sampler } = openResponder(yaml);
   // A new geo database changes any decision; a health change only those of the services using a
   // region whose answers changed (a flip costs its region's services, not the deployment's).
   const clearDecisions = (): void => void byRegion.clearAll();
@@ -273,11 +273,12 @@ function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initial
 }
 
 /** What a service reads at answer time (geo database, health snapshot), and where it reports all-down. */
-function serviceEnv(log: Logger, geo: () => GeoSource | null, plane: HealthPlane): ServiceEnv {
+function serviceEnv(log: Logger, geo: () => GeoSource | null, plane: HealthPlane, counters: DecisionCounters): ServiceEnv {
   const allDownLog = log.child({ component: 'policy/alldown' });
   return {
     geo: () => geo()?.current ?? null,
     health: () => plane.source.current,
+    counters,
     onAllDown(service, family, allDown, changed) {
       // Logged once per state change; every answer given in that state is counted (stats.allDown).
       if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');

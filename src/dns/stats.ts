@@ -23,6 +23,10 @@ export class DnsStats {
   allDown = 0;
   /** Services whose decision cache a health change emptied (one per service per change that concerns it). */
   decisionFlushes = 0;
+  /** Service decisions computed by running the policy chain (a miss of both decision caches; src/routing/service.ts). */
+  decisions = 0;
+  /** Geo database lookups made for decisions (one per per-/24 decision-cache miss of a service that needs geo). */
+  geoLookups = 0;
   noerror = 0;
   formerr = 0;
   servfail = 0;

@@ -154,6 +154,13 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
   mirrored(registry, 'meridian_dns_tcp_timeouts_total', 'TCP connections closed by the idle or read timeout.', () => s().tcpTimeouts);
   mirrored(registry, 'meridian_dns_dynamic_answers_total', 'A/AAAA answers decided per client by a service policy chain.', () => s().dynamic);
   mirrored(registry, 'meridian_dns_decision_flushes_total', 'Service decision caches emptied by health changes (only services using a changed region).', () => s().decisionFlushes);
+  mirrored(
+    registry,
+    'meridian_dns_decisions_computed_total',
+    'Service decisions computed by running the policy chain: misses of the per-/24 decision cache that no cached decision of the client geo network answered.',
+    () => s().decisions,
+  );
+  mirrored(registry, 'meridian_dns_geo_lookups_total', 'Geo database lookups made for service decisions (one per per-/24 decision-cache miss of a service that needs geo).', () => s().geoLookups);
   mirrored(registry, 'meridian_policy_all_down_answers_total', 'Service answers given while every candidate region was down (all-down policy).', () => s().allDown);
   new Gauge({
     name: 'meridian_dns_tcp_open_connections',

@@ -7,6 +7,14 @@
  * then every client under the key provably gets the same decision. Decisions with a narrower scope
  * (a /28 geo network, say) are computed each time. The cache is emptied whenever the config or the
  * geo database is swapped, and when a region this service lists changes its answers (by-region.ts).
+ *
+ * Behind it, on a miss, a second cache keyed by the geo network that matched (the reader's shared
+ * result object): a decision whose scope is no longer than that network's prefix depended on no bit
+ * past it (the scope is the widest prefix any input read), so every client in the network gets it,
+ * whatever /24 it is in. A miss then costs the geo lookup and two Map operations, and the chain runs
+ * once per network (per query family) rather than once per /24. Sticky or weighted hashing among
+ * several regions reads the client's /24 and so raises the scope past a wider network: such decisions
+ * stay per /24, as before.
  * @module
  */
 import { Rcode } from '../wire/constants.js';
@@ -46,9 +54,18 @@ export interface Decision {
   allDown: boolean;
 }
 
+/** Work done on decision-cache misses, summed over services (DnsStats holds them in `serve`). */
+export interface DecisionCounters {
+  /** Policy chain runs (explain's included). */
+  decisions: number;
+  /** Geo database lookups. */
+  geoLookups: number;
+}
+
 export interface ServiceEnv {
   geo(): GeoLookup | null;
   health(): HealthSnapshot;
+  counters?: DecisionCounters;
   /** Called when a freshly computed decision is an all-down one, and when that state changes. */
   onAllDown?(service: string, family: 4 | 6, allDown: boolean, changed: boolean): void;
 }
@@ -59,6 +76,10 @@ const MAX_CACHED = 200_000;
 export class Service {
   readonly salt: number;
   private readonly cache = { 4: new Map<number, Decision>(), 6: new Map<string, Decision>() };
+  /** By the geo network that decided, per query family (see the module comment). */
+  private readonly byNetwork = { 4: new Map<GeoResult, Decision>(), 6: new Map<GeoResult, Decision>() };
+  /** Set by `locate`: the prefix the geo step depends on (read right after it, nothing runs between). */
+  private geoPrefix = 0;
   private readonly lastAllDown = { 4: false, 6: false };
 
   constructor(
@@ -71,6 +92,8 @@ export class Service {
   clearCache(): void {
     this.cache[4].clear();
     this.cache[6].clear();
+    this.byNetwork[4].clear();
+    this.byNetwork[6].clear();
   }
 
   /** The decision for a client and query family, from the cache when it may be. */
@@ -80,7 +103,7 @@ export class Service {
       const key = ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + (qfamily === 4 ? 0 : 1);
       let d = this.cache[4].get(key);
       if (!d) {
-        d = this.compute(client, qfamily, null);
+        d = this.miss(client, qfamily);
         if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], key, d);
       }
       return d;
@@ -89,7 +112,7 @@ export class Service {
     for (let i = 0; i < 7; i++) key += String.fromCharCode(client.bytes[i]!);
     let d = this.cache[6].get(key);
     if (!d) {
-      d = this.compute(client, qfamily, null);
+      d = this.miss(client, qfamily);
       if (d.scope <= CACHE_BITS[6]) this.store(this.cache[6], key, d);
     }
     return d;
@@ -100,24 +123,49 @@ export class Service {
     map.set(key, d);
   }
 
-  /** Runs the chain; with a trace array this is `explain`. */
-  compute(client: Client, qfamily: 4 | 6, trace: string[] | null): Decision {
-    let geo: GeoResult | null = null;
-    let geoPrefix = 0;
-    if (this.def.chain.needsGeo) {
-      const db = this.env.geo();
-      geo = db ? db.lookupBytes(client.family === 4 ? 1 : 2, client.bytes) : null;
-      // The answer depends on the bits of the database network, whatever the client sent: a scope
-      // longer than the ECS source is legal (RFC 7871 §7.2.1) and is the truth here. Without a
-      // record it is the width of the empty space around the address, when the reader knows it,
-      // else the whole address (always correct, never cached).
-      geoPrefix = geo ? geo.prefixLength : (db?.missPrefixLength ?? (client.family === 4 ? 32 : 128));
-      trace?.push(
-        geo
-          ? `geo: ${geo.network} -> continent ${geo.continent ?? '?'}, country ${geo.country ?? '?'}${geo.subdivision ? `, subdivision ${geo.subdivision}` : ''}${geo.lat !== null ? `, ${geo.lat},${geo.lon}` : ''}`
-          : `geo: no record for ${clientText(client)}${db ? '' : ' (no geo database loaded)'}`,
-      );
+  /** A per-/24 (or /56) miss: the decision of the client's geo network when it holds for all of it, else the chain. */
+  private miss(client: Client, qfamily: 4 | 6): Decision {
+    if (!this.def.chain.needsGeo) return this.run(client, qfamily, null, 0, null);
+    const geo = this.locate(client);
+    const prefix = this.geoPrefix;
+    if (geo === null) return this.run(client, qfamily, null, prefix, null);
+    const byNetwork = this.byNetwork[qfamily];
+    let d = byNetwork.get(geo);
+    if (d === undefined) {
+      d = this.run(client, qfamily, geo, prefix, null);
+      if (d.scope <= prefix) this.store(byNetwork, geo, d);
     }
+    return d;
+  }
+
+  /** Looks the client up and sets `geoPrefix`. */
+  private locate(client: Client): GeoResult | null {
+    const db = this.env.geo();
+    if (this.env.counters) this.env.counters.geoLookups++;
+    const geo = db ? db.lookupBytes(client.family === 4 ? 1 : 2, client.bytes) : null;
+    // The answer depends on the bits of the database network, whatever the client sent: a scope
+    // longer than the ECS source is legal (RFC 7871 §7.2.1) and is the truth here. Without a
+    // record it is the width of the empty space around the address, when the reader knows it,
+    // else the whole address (always correct, never cached).
+    this.geoPrefix = geo ? geo.prefixLength : (db?.missPrefixLength ?? (client.family === 4 ? 32 : 128));
+    return geo;
+  }
+
+  /** Runs the chain, no cache involved; with a trace array this is `explain`. */
+  compute(client: Client, qfamily: 4 | 6, trace: string[] | null): Decision {
+    if (!this.def.chain.needsGeo) return this.run(client, qfamily, null, 0, trace);
+    const geo = this.locate(client);
+    const db = this.env.geo();
+    trace?.push(
+      geo
+        ? `geo: ${geo.network} -> continent ${geo.continent ?? '?'}, country ${geo.country ?? '?'}${geo.subdivision ? `, subdivision ${geo.subdivision}` : ''}${geo.lat !== null ? `, ${geo.lat},${geo.lon}` : ''}`
+        : `geo: no record for ${clientText(client)}${db ? '' : ' (no geo database loaded)'}`,
+    );
+    return this.run(client, qfamily, geo, this.geoPrefix, trace);
+  }
+
+  private run(client: Client, qfamily: 4 | 6, geo: GeoResult | null, geoPrefix: number, trace: string[] | null): Decision {
+    if (this.env.counters) this.env.counters.decisions++;
     trace?.push(`candidates: ${this.def.regions.map((r) => `${r.id} (weight ${r.weight}, ${this.env.health().region(r.id)})`).join(', ')}`);
     const { state, addresses } = runChain(this.def.chain, {
       regions: this.def.regions,
