@@ -82,15 +82,15 @@ export class TargetPolicy {
 
   /** null when a check may connect to address:port; else the rule that refuses it. */
   verdict(address: string, port: number): Denial | null {
-    const ip = unmap(address);
+    const ip = canonicalIp(address);
     const family = isIPv4(ip) ? 'ipv4' : 'ipv6';
     if (isIP(ip) === 0) return { rule: 'not an IP address' };
     const hit = (c: Cidr): boolean => c.list.check(ip, family);
     const denied = this.deny.find(hit);
     if (denied) return { rule: `health.targets.deny ${denied.text}` };
     // The node's own ports first: allowing loopback for backends must not open the admin API or Redis.
-    const own = this.services.find((s) => s.port === port && (s.host === ip || isWildcard(s.host, ip)));
-    if (own && !this.exact.some((e) => e.port === port && e.host === ip)) return { rule: `own service ${own.name} ${own.host}:${own.port}` };
+    const own = this.services.find((s) => s.port === port && (canonicalIp(s.host) === ip || isWildcard(s.host, ip)));
+    if (own && !this.exact.some((e) => e.port === port && canonicalIp(e.host) === ip)) return { rule: `own service ${own.name} ${own.host}:${own.port}` };
     if (own || this.allow.some(hit)) return null;
     for (const d of this.defaults) {
       const c = d.cidrs.find(hit);
@@ -105,10 +105,25 @@ export interface ServicePort extends ListenAddress {
   name: string;
 }
 
-/** `::ffff:127.0.0.1` is 127.0.0.1: a mapped address must not slip past the IPv4 rules. */
-function unmap(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m ? m[1]! : address;
+/**
+ * One spelling per address, so no rule can be passed by writing an address another way: IPv6 in
+ * its canonical form (RFC 5952, by the WHATWG URL parser: `0:0::1` is `::1`), and IPv4-mapped IPv6
+ * in any spelling (`::ffff:127.0.0.1`, `::ffff:7f00:1`, `0:0:0:0:0:ffff:7f00:0001`) as the IPv4
+ * address it reaches. Anything else (a zone id, not an address) is returned as given.
+ */
+export function canonicalIp(address: string): string {
+  if (isIP(address) !== 6) return address;
+  let host: string;
+  try {
+    host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const hi = parseInt(mapped[1]!, 16);
+  const lo = parseInt(mapped[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 /** A wildcard listen serves every local address: loopback and the interfaces' own addresses. */

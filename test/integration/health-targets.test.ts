@@ -107,6 +107,12 @@ describe('admin API: health.targets at write time, on a real meridian serve', ()
     await refused('POST', '/v1/regions/a/endpoints', { id: 'self', address: '127.0.0.1', port: node.apiPort }, new RegExp(`rule "own service admin 127\\.0\\.0\\.1:${node.apiPort}"`));
   });
 
+  test("the node's own admin port written as IPv4-mapped IPv6 in any spelling is refused (fresh-eyes review: hex forms passed)", async () => {
+    for (const address of ['::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:7f00:0001', '0::ffff:127.0.0.1', '0:0:0:0:0:ffff:7f00:1']) {
+      await refused('POST', '/v1/regions/a/endpoints', { id: 'self', address, port: node.apiPort }, new RegExp(`rule "own service admin 127\\.0\\.0\\.1:${node.apiPort}"`));
+    }
+  });
+
   test('a loopback backend the config allows is accepted', async () => {
     const r = await node.api('POST', '/v1/regions/a/endpoints', { id: 'ok', address: '127.0.0.1', port: 9, check: { type: 'tcp' } });
     assert.equal(r.status, 201, r.text);
