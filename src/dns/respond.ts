@@ -314,9 +314,12 @@ function answerBucket(q: Query): string {
 function rrlBucket(q: Query, zone: string, res: Resolution): { kind: RrlKind; bucket: string } {
   if (res.rcode === Rcode.NXDOMAIN) return { kind: RrlKind.nxdomain, bucket: bucketOf(RrlKind.nxdomain, zone) };
   if (res.rcode !== Rcode.NOERROR) return { kind: RrlKind.error, bucket: ERROR_BUCKET };
-  if (res.answer.length > 0) return { kind: RrlKind.answer, bucket: answerBucket(q) };
+  // Answers synthesized from a wildcard count on the wildcard (BIND: as `*.origin`), so random
+  // labels under it are one bucket, as random NXDOMAIN subnames are.
+  const name = res.wildcard !== undefined ? '*' + res.wildcard : q.key;
+  if (res.answer.length > 0) return { kind: RrlKind.answer, bucket: bucketOf(RrlKind.answer, name + String.fromCharCode(q.qtype)) };
   if (!res.aa && res.authority[0]) return { kind: RrlKind.referral, bucket: bucketOf(RrlKind.referral, res.authority[0].owner) };
-  return { kind: RrlKind.nodata, bucket: bucketOf(RrlKind.nodata, q.key) };
+  return { kind: RrlKind.nodata, bucket: bucketOf(RrlKind.nodata, name) };
 }
 
 /**

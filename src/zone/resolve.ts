@@ -37,6 +37,8 @@ export interface Resolution {
    * no address of the family.
    */
   dynamic: string | null;
+  /** The wildcard owner (`*.apps.example.com.`) when the QNAME itself was synthesized from one (RFC 4592). */
+  wildcard?: string;
 }
 
 /** RFC 8482 §4.2: a synthesized HINFO answers ANY; gdnsd uses the same text and TTL. */
@@ -129,6 +131,7 @@ export function resolve(zone: Zone, qname: string, qtype: number, dynamic?: { ha
     }
     const node = findNode(zone, name);
     if (!node) return negative(zone, res, Rcode.NXDOMAIN);
+    if (hop === 0 && node.name !== name) res.wildcard = node.name;
     const cname = node.rrsets.get(RRType.CNAME);
     if (cname && qtype !== RRType.CNAME) {
       res.answer.push(instance(cname, name));

@@ -12,7 +12,8 @@
  * - after BIND's rrl/ system test (responses-per-second 2, all-per-second 50, slip 3), bursts of
  *   10 sequential queries, checked with BIND's own tolerance (±1 per count: a burst that stalls
  *   half a second on a loaded machine earns one more response): TCP → 10 answered; an exempt
- *   client → 10/10; 10 distinct names → not limited; 10 NXDOMAIN subnames of one parent → one
+ *   client → 10/10; 10 distinct names → not limited; 10 random labels under a wildcard → one
+ *   bucket; 10 NXDOMAIN subnames of one parent → one
  *   bucket; NODATA across qtypes → one bucket; SERVFAIL leaked at the slip rate; a second /24
  *   unaffected while another floods;
  * - the FORMERR cap (`dns.errorRateLimit`) is per /24: a flood from 127.0.7.x does not stop
@@ -37,6 +38,7 @@ const ZONE = [
   'www A 192.0.2.1',
   ...Array.from({ length: 10 }, (_, i) => `d${i} A 192.0.2.${10 + i}`),
   'nodata A 192.0.2.8',
+  '*.apps A 192.0.2.9',
   'sub NS ns.sub',
   'ns.sub A 192.0.2.53',
   '',
@@ -258,6 +260,14 @@ describe('RRL after BIND rrl/ (responses-per-second 2, all-per-second 50, slip 3
     near(o.slipped.length, 3, 'slipped');
     near(o.dropped, 5, 'dropped');
     for (const m of [...o.replied, ...o.slipped]) assert.equal(rcodeOf(m), 3, 'NXDOMAIN, truncated or not');
+  });
+
+  test('10 random labels under a wildcard: one bucket, counted on the wildcard (2 answered, 3 TC, 5 dropped ±1)', async () => {
+    const names = Array.from({ length: 10 }, () => query(`${Math.random().toString(36).slice(2)}.apps.${Z}`, 'A', { edns: false }));
+    const o = await burst('127.0.23.1', port(), names);
+    near(o.replied.length, 2, 'answered');
+    near(o.slipped.length, 3, 'slipped');
+    near(o.dropped, 5, 'dropped');
   });
 
   test('NODATA across qtypes: one bucket (2 AAAA, 2 TXT, 2 MX → 2 answered, 2 TC, 2 dropped ±1)', async () => {
