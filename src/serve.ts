@@ -28,7 +28,7 @@ import { openHealthPlane, type HealthPlane } from './health/plane.js';
 import type { Override } from './health/types.js';
 import type { Role } from './lifecycle/role.js';
 import { build, type ResourceStack } from './lifecycle/stack.js';
-import { ConfigSources } from './node/sources.js';
+import { ConfigSources, countRejected } from './node/sources.js';
 import { buildServices, openGeo, zoneSet } from './node/services.js';
 import { DryRunPool } from './node/dryrun-pool.js';
 import { CopyRefresher, overridesOf } from './node/copy.js';
@@ -45,8 +45,7 @@ import type { LocalCopyFile } from './store/local-copy.js';
 import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
 import { refuseDenied } from './config/targets-document.js';
-import { refuseBadForwarders } from './node/forwarder-blocks.js';
-import { knownListeners } from './forward/config.js';
+import { forwarderScope, refuseBadForwarders } from './node/forwarder-blocks.js';
 import { ADMIN_MAX_CONNECTIONS, budgetProblems, openBudget } from './node/fds.js';
 import type { ConnectionBudget } from './forward/budget.js';
 import { cnameChainWarnings, zoneCnames } from './zone/chains.js';
@@ -86,7 +85,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
     }
     const { udp, tcp } = await openDnsListeners(core, yaml, stack, log);
     const metrics = nodeMetrics(core, tcp, sources);
-    await openForwarders(core, metrics, log, stack);
+    await openForwarders(core, metrics, log, stack, (region) => countRejected(sources.rejectedBlocks, region));
     const metricsServer = yaml.metricsListen ? await listenMetrics(stack, metrics, yaml.metricsListen) : null;
     const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack) : null;
     return {
@@ -338,11 +337,11 @@ async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, 
   return follower;
 }
 
-async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, stack: ResourceStack): Promise<void> {
+async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, stack: ResourceStack, onRejectedBlock: (region: string) => void): Promise<void> {
   if (!core.config.forward.embedded.length) return;
   // Loaded only when used, like the admin API: a DNS node without forwarders does not carry them.
   const { startForwarder } = await import('./forward/forwarder.js');
-  const deps = { health: core.plane.source, bus: core.plane.bus, geo: () => core.geo?.current ?? null, log, metrics, ...(core.budget ? { budget: core.budget } : {}) };
+  const deps = { health: core.plane.source, bus: core.plane.bus, geo: () => core.geo?.current ?? null, log, metrics, onRejectedBlock, ...(core.budget ? { budget: core.budget } : {}) };
   for (const region of core.config.forward.embedded) {
     // Drained on close (new connections refused, open ones get forward.drainDeadlineMs), as
     // `meridian forward` does on SIGTERM, while the health plane they read is still up.
@@ -385,9 +384,9 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     },
     // Documents are validated with the probe defaults of the YAML in force, as the node compiles them,
     // and with its health.targets: a write cannot point a check where this node's probes may not go.
-    // And with the forwarder's rules for the regions' forwarder: blocks, against this node's listeners.
+    // And with the forwarder's rules for the regions' forwarder: blocks, against this node's listeners and sockets.
     compile: (doc: unknown, base?: ConfigDocument) =>
-      refuseDenied(refuseBadForwarders(compileDocument(doc, sources.settings.health.probe), knownListeners(sources.settings.forward.listeners), base), sources.settings.targets),
+      refuseDenied(refuseBadForwarders(compileDocument(doc, sources.settings.health.probe), forwarderScope(sources.settings), base), sources.settings.targets),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),
     applied: () => follower.catchUp(),
     health: () => core.plane.source.current,

@@ -20,3 +20,22 @@ export function parseListen(text: string): ListenAddress | string {
   if (port < 0 || port > 65535) return `listen port ${port} out of range`;
   return { host, port };
 }
+
+/** An address a socket of the process binds: the node's own services, a region's forwarder. */
+export interface TakenAddress {
+  /** What binds it, as a problem names it ("the DNS listener", "region r1's relay listener"). */
+  what: string;
+  at: ListenAddress;
+}
+
+/**
+ * The sockets `meridian serve` binds itself: DNS (UDP and TCP), the admin API, /metrics. An
+ * embedded region's forwarder binding one of these would stop the node at its next start.
+ */
+export function nodeSockets(dns: readonly ListenAddress[], metrics: ListenAddress | null, admin: string | null | undefined): TakenAddress[] {
+  const out: TakenAddress[] = dns.map((at) => ({ what: 'the DNS listener', at }));
+  if (metrics) out.push({ what: 'the metrics listener', at: metrics });
+  const a = admin ? parseListen(admin) : null;
+  if (a && typeof a !== 'string') out.push({ what: 'the admin API', at: a });
+  return out;
+}

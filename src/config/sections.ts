@@ -13,6 +13,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import type { HealthConfig, RegionBlocks, RegionSource } from './schema.js';
+import type { TakenAddress } from './listen.js';
 
 /** The compiled value of every registered section, by key; components add theirs. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
@@ -31,6 +32,8 @@ export interface SectionContext {
   /** Regions as written, with every registered region block checked and defaulted. */
   regions: RegionSource[];
   health: HealthConfig;
+  /** The sockets the node binds itself (DNS, admin API, metrics), by what binds them: the forwarder blocks' clash rules. */
+  sockets: TakenAddress[];
   // `routing` (the compiled regions, services and endpoints) is added by src/routing/compile.ts.
 }
 

@@ -6,11 +6,12 @@
  * @module
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { parseListen, type ListenAddress } from '../config/listen.js';
+import { parseListen, type ListenAddress, type TakenAddress } from '../config/listen.js';
 import type { CompiledRouting } from '../routing/compile.js';
 import type { RegionSource } from '../config/schema.js';
 import type { ConfigSection } from '../config/sections.js';
 import { canonicalOrigin } from '../zone/parse.js';
+import { unbindableAddress } from '../routing/address.js';
 
 declare module '../config/sections.js' {
   interface Sections {
@@ -216,7 +217,12 @@ export interface ForwardProblem {
 }
 
 /** Cross-checks and compiles the `forward:` section against the regions and services. */
-export function compileForward(source: ForwardSource, regions: RegionSource[], routing: CompiledRouting): { forward: ForwardConfig; problems: ForwardProblem[] } {
+export function compileForward(
+  source: ForwardSource,
+  regions: RegionSource[],
+  routing: CompiledRouting,
+  sockets: readonly TakenAddress[] = [],
+): { forward: ForwardConfig; problems: ForwardProblem[] } {
   const problems: ForwardProblem[] = [];
   const services = new Set(routing.services.map((s) => s.name));
   const endpointIds = new Set(routing.endpoints.map((e) => e.id));
@@ -270,7 +276,8 @@ export function compileForward(source: ForwardSource, regions: RegionSource[], r
     problems.push({ path: ['forward', 'load', 'reportTtlMs'], reason: 'forward: load.reportTtlMs must be longer than reportIntervalMs (a live forwarder must never look dead)' });
   }
 
-  const compiled = compileRegionForwarders(regions, new Map(listeners.map((l) => [l.name, l.listen])), problems);
+  const scope = { listeners: new Map(listeners.map((l) => [l.name, l.listen])), embedded: source.embedded, node: sockets };
+  const compiled = compileRegionForwarders(regions, scope, problems);
   checkEmbedded(source.embedded, listeners, compiled, problems);
 
   return {
@@ -333,12 +340,25 @@ export const knownListeners = (listeners: readonly { name: string; listen: Liste
 export const defaultRegionForwarder = (): RegionForwarder => ({ relay: null, capacity: null, listen: new Map(), weights: new Map() });
 
 /**
+ * What the regions' blocks are judged against, from the whole config: the listeners, the regions
+ * `meridian serve` runs in its own process (forward.embedded) and the node's own sockets.
+ */
+export interface ForwarderScope {
+  listeners: KnownListeners;
+  embedded: readonly string[];
+  node: readonly TakenAddress[];
+}
+
+/**
  * The forwarder's rules for one region's `forwarder:` block (region `i` of the config), and the
  * block compiled. The one copy of these rules: the YAML loader (compileForward), the admin API's
- * write check and every role applying a config-store version (src/node/) all call it. Each problem
- * is coded with INVALID_FORWARDER and carries the path of the field (`regions, i, forwarder, relay`).
+ * write check and every role applying a config-store version (src/node/) all call it, through
+ * checkRegionForwarders when the whole config is known. `taken`: the addresses other sockets of
+ * the same process bind (the node's services, the other embedded regions' forwarders). Each
+ * problem is coded with INVALID_FORWARDER and carries the path of the field (`regions, i,
+ * forwarder, relay`).
  */
-export function checkRegionForwarder(r: RegionSource, i: number, listeners: KnownListeners): { block: RegionForwarder; problems: ForwardProblem[] } {
+export function checkRegionForwarder(r: RegionSource, i: number, listeners: KnownListeners, taken: readonly TakenAddress[] = []): { block: RegionForwarder; problems: ForwardProblem[] } {
   const problems: ForwardProblem[] = [];
   const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, 'forwarder', ...rest];
   const problem = (path: (string | number)[], field: string, why: string): void =>
@@ -346,48 +366,59 @@ export function checkRegionForwarder(r: RegionSource, i: number, listeners: Know
   const f = r.forwarder;
   const block = defaultRegionForwarder();
   block.capacity = f?.capacity ?? null;
+  const bindable = (p: ListenAddress, path: (string | number)[], field: string): boolean => {
+    const why = unbindableAddress(p.host);
+    if (why) problem(path, field, `${p.host} is ${why}: no listener can bind it`);
+    return !why;
+  };
   if (f?.relay !== undefined) {
     const p = parseListen(f.relay);
     if (typeof p === 'string') problem(at('relay'), 'relay', p);
-    else block.relay = p;
+    else if (bindable(p, at('relay'), 'relay')) block.relay = p;
   }
   for (const [name, text] of Object.entries(f?.listen ?? {})) {
     if (listeners && !listeners.has(name)) problem(at('listen', name), `listen.${name}`, `no listener named "${name}" (forward.listeners)`);
     const p = parseListen(text);
     if (typeof p === 'string') problem(at('listen', name), `listen.${name}`, p);
-    else block.listen.set(name, p);
+    else if (bindable(p, at('listen', name), `listen.${name}`)) block.listen.set(name, p);
   }
   const own = new Set(r.endpoints.map((e) => e.id ?? `${e.address}:${e.port}`));
   for (const [id, w] of Object.entries(f?.weights ?? {})) {
     if (!own.has(id)) problem(at('weights', id), `weights.${id}`, `no endpoint "${id}" in this region`);
     block.weights.set(id, w);
   }
-  for (const c of bindClashes(block, listeners)) problem(at(...c.path), c.path.join('.'), c.why);
+  for (const c of bindClashes(block, listeners, taken)) problem(at(...c.path), c.path.join('.'), c.why);
   return { block, problems };
 }
 
 /** Addresses that cannot both be bound: the same port, on the same host or a wildcard one. */
 const clash = (a: ListenAddress, b: ListenAddress): boolean => a.port !== 0 && a.port === b.port && (a.host === b.host || [a.host, b.host].some((h) => h === '0.0.0.0' || h === '::'));
 
-/**
- * The sockets a region's forwarder binds that the block sets (relay, listen overrides) against every
- * other one it binds: a clash would stop that forwarder at its next start (EADDRINUSE), long after
- * the change was accepted. Clashes between the listeners' own addresses are the `forward:`
- * section's business, not the block's.
- */
-function bindClashes(block: RegionForwarder, listeners: KnownListeners): { path: (string | number)[]; why: string }[] {
-  type Bind = { what: string; at: ListenAddress; path: (string | number)[] | null };
-  const binds: Bind[] = [];
+/** The sockets a region's forwarder binds with `block`: each listener (or its override) and the relay. */
+function forwarderBinds(block: RegionForwarder, listeners: KnownListeners): { what: string; at: ListenAddress; path: (string | number)[] | null }[] {
+  const binds: { what: string; at: ListenAddress; path: (string | number)[] | null }[] = [];
   for (const [name, listen] of listeners ?? []) {
     const override = block.listen.get(name);
     binds.push({ what: `listener ${name}`, at: override ?? listen, path: override ? ['listen', name] : null });
   }
   if (!listeners) for (const [name, at] of block.listen) binds.push({ what: `listener ${name}`, at, path: ['listen', name] });
   if (block.relay) binds.push({ what: 'the relay listener', at: block.relay, path: ['relay'] });
+  return binds;
+}
+
+/**
+ * The sockets a region's forwarder binds that the block sets (relay, listen overrides) against every
+ * other one it binds and every address `taken` by the process: a clash would stop that forwarder
+ * (or the whole `serve`, for an embedded region) at its next start (EADDRINUSE), long after the
+ * change was accepted. Clashes between the listeners' own addresses are the `forward:` section's
+ * business, not the block's.
+ */
+function bindClashes(block: RegionForwarder, listeners: KnownListeners, taken: readonly TakenAddress[]): { path: (string | number)[]; why: string }[] {
+  const binds = [...taken.map((t) => ({ ...t, path: null })), ...forwarderBinds(block, listeners)];
   const out: { path: (string | number)[]; why: string }[] = [];
   binds.forEach((b, k) => {
     if (!b.path) return;
-    // Reported once, at the block's later field of the two (the listeners' own addresses come first).
+    // Reported once, at the block's later field of the two (taken addresses and the listeners' own come first).
     const other = binds.find((o, j) => j !== k && (j < k || !o.path) && clash(o.at, b.at));
     if (other) out.push({ path: b.path, why: `${b.at.host}:${b.at.port} is also where ${other.what} binds (${other.at.host}:${other.at.port})` });
   });
@@ -395,16 +426,33 @@ function bindClashes(block: RegionForwarder, listeners: KnownListeners): { path:
 }
 
 /**
- * The `forwarder:` blocks of a set of regions (checkRegionForwarder for each); problems go to
- * `problems`, and a region with problems gets its block as far as it compiled.
+ * Every region's block judged against the whole config (checkRegionForwarder for each): an
+ * embedded region's also against the node's sockets and the other embedded regions' forwarders,
+ * which run in the same process. A region not embedded runs as `meridian forward`, a process of
+ * its own (often on its own host): only its own sockets can clash. A region with problems gets its
+ * block as far as it compiled.
  */
-export function compileRegionForwarders(regions: RegionSource[], listeners: KnownListeners, problems: ForwardProblem[]): Map<string, RegionForwarder> {
-  const compiled = new Map<string, RegionForwarder>();
-  regions.forEach((r, i) => {
-    const checked = checkRegionForwarder(r, i, listeners);
-    problems.push(...checked.problems);
-    compiled.set(r.id, checked.block);
+export function checkRegionForwarders(regions: readonly RegionSource[], scope: ForwarderScope): { region: RegionSource; block: RegionForwarder; problems: ForwardProblem[] }[] {
+  const first = regions.map((r, i) => ({ region: r, ...checkRegionForwarder(r, i, scope.listeners) }));
+  const embedded = new Set(scope.embedded);
+  const bindsOf = (e: (typeof first)[number]): TakenAddress[] => forwarderBinds(e.block, scope.listeners).map((b) => ({ what: `region ${e.region.id}'s ${b.what}`, at: b.at }));
+  return first.map((e, i) => {
+    if (!embedded.has(e.region.id)) return e;
+    const others = first.filter((o) => o.region.id !== e.region.id && embedded.has(o.region.id)).flatMap(bindsOf);
+    return { region: e.region, ...checkRegionForwarder(e.region, i, scope.listeners, [...scope.node, ...others]) };
   });
+}
+
+/**
+ * The `forwarder:` blocks of a set of regions (checkRegionForwarders); problems go to `problems`,
+ * and a region with problems gets its block as far as it compiled.
+ */
+export function compileRegionForwarders(regions: RegionSource[], scope: ForwarderScope, problems: ForwardProblem[]): Map<string, RegionForwarder> {
+  const compiled = new Map<string, RegionForwarder>();
+  for (const c of checkRegionForwarders(regions, scope)) {
+    problems.push(...c.problems);
+    compiled.set(c.region.id, c.block);
+  }
   return compiled;
 }
 
@@ -413,7 +461,7 @@ export const forwardSection: ConfigSection<'forward'> = {
   key: 'forward',
   schema: ForwardSchema,
   compile(block, ctx) {
-    const { forward, problems } = compileForward(block as ForwardSource, ctx.regions, ctx.routing);
+    const { forward, problems } = compileForward(block as ForwardSource, ctx.regions, ctx.routing, ctx.sockets);
     return { value: forward, problems };
   },
   region: { key: 'forwarder', schema: RegionForwarderSchema },

@@ -12,6 +12,7 @@ import type { HealthBus } from '../health/types.js';
 import type { Logger } from '../obs/log.js';
 import type { GeoLookup } from '../routing/service.js';
 import { ConnectionBudget } from './budget.js';
+import { INVALID_FORWARDER } from './config.js';
 import { DrainController, type DrainResult } from './drain.js';
 import { RelayListener } from './hop.js';
 import { ForwardListener, type ForwardHealth } from './listener.js';
@@ -38,6 +39,8 @@ export interface ForwarderDeps {
   budget?: ConnectionBudget;
   /** Instance id in load reports; default `<region>/<hostname>/<pid>`. */
   instanceId?: string;
+  /** A socket the region's `forwarder:` block sets could not be bound (counted as a refused block). */
+  onRejectedBlock?: (region: string) => void;
   now?: () => number;
 }
 
@@ -116,8 +119,28 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
         },
       })
     : null;
+  // The sockets whose address the region's `forwarder:` block sets (a store version can set them).
+  const sockets = [
+    ...[...listeners].map(([name, l]) => ({ field: `listen.${name}`, fromBlock: config.forward.regions.get(region)?.listen.has(name) ?? false, at: l.bind, start: () => l.start() })),
+    ...(relayListener && relayAt ? [{ field: 'relay', fromBlock: true, at: relayAt, start: () => relayListener.start() }] : []),
+  ];
+  const unbound = new Set<string>();
   const startAll = async (): Promise<void> => {
-    await Promise.all([...[...listeners.values()].map((l) => l.start()), relayListener?.start()]);
+    const results = await Promise.allSettled(sockets.map((k) => k.start()));
+    results.forEach((r, k) => {
+      if (r.status === 'fulfilled') return;
+      const socket = sockets[k]!;
+      const code = (r.reason as NodeJS.ErrnoException).code;
+      // The YAML's own addresses stay fatal (the operator starts it); a stored block must never stop the process.
+      if (!socket.fromBlock || (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL')) throw r.reason;
+      if (unbound.has(socket.field)) return;
+      unbound.add(socket.field);
+      deps.onRejectedBlock?.(region);
+      log?.error(
+        { code: INVALID_FORWARDER, region, field: `forwarder.${socket.field}`, address: `${socket.at.host}:${socket.at.port}`, err: code },
+        `the forwarder block of region ${region}: forwarder.${socket.field} cannot be bound (${code}): the forwarder runs without it`,
+      );
+    });
   };
   const stopAll = async (): Promise<void> => {
     await Promise.all([...[...listeners.values()].map((l) => l.stop()), relayListener?.stop()]);

@@ -3,12 +3,13 @@
  * (zones, regions, services), or the YAML alone when there is no store. A pure function of its
  * inputs, so a new store version and a SIGHUP give the same result for the same inputs: the store's
  * document is compiled with the YAML's probe defaults in force, and the regions' `forwarder:` blocks
- * come from the document, each judged by the forwarder's rules (checkRegionForwarder) on its own.
+ * come from the document, each judged by the forwarder's rules (checkRegionForwarders) on its own.
  * @module
  */
 import type { ConfigDocument } from '../config/document.js';
 import type { LoadedConfig } from '../config/load.js';
-import { checkRegionForwarder, defaultRegionForwarder, knownListeners, type ForwardConfig, type RegionForwarder } from '../forward/config.js';
+import { checkRegionForwarders, defaultRegionForwarder, type ForwardConfig, type RegionForwarder } from '../forward/config.js';
+import { forwarderScope } from './forwarder-blocks.js';
 import { compileDocument } from './config.js';
 
 /** A region's `forwarder:` block that this node refused: the region kept its previous block. */
@@ -32,15 +33,16 @@ export function composeConfig(yaml: LoadedConfig, document: ConfigDocument | nul
   if (!document) return { ok: true, config: yaml, rejected: [] };
   const compiled = compileDocument(document, yaml.health.probe);
   if (!compiled.ok) return { ok: false, problems: compiled.problems.map((p) => `${p.path}: ${p.reason}`) };
-  const listeners = knownListeners(yaml.forward.listeners);
   const regions = new Map<string, RegionForwarder>();
   const rejected: RejectedBlock[] = [];
-  compiled.document.regions.forEach((r, i) => {
-    const { block, problems } = checkRegionForwarder(r, i, listeners);
-    if (problems.length === 0) return void regions.set(r.id, block);
+  for (const { region: r, block, problems } of checkRegionForwarders(compiled.document.regions, forwarderScope(yaml))) {
+    if (problems.length === 0) {
+      regions.set(r.id, block);
+      continue;
+    }
     regions.set(r.id, fallbackForward.regions.get(r.id) ?? defaultRegionForwarder());
     rejected.push({ region: r.id, block: JSON.stringify(r.forwarder), problems: problems.map((p) => p.reason) });
-  });
+  }
   return {
     ok: true,
     config: { ...yaml, zones: compiled.compiled.zones, routing: compiled.compiled.routing, document: compiled.document, forward: { ...yaml.forward, regions } },

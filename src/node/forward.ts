@@ -19,7 +19,7 @@ import { ConfigError } from '../config/load.js';
 import { budgetProblems, openBudget } from './fds.js';
 import type { ConfigFollower } from '../store/follow.js';
 import { openGeo } from './services.js';
-import { ConfigSources, reloadRole } from './sources.js';
+import { ConfigSources, countRejected, reloadRole } from './sources.js';
 import { followAsSidecar } from './store.js';
 
 export interface ForwardRole extends Role<LoadedConfig> {
@@ -44,14 +44,24 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     if (geo) stack.push('geo database', () => geo.stop());
     const plane = openHealthPlane(yaml, { log, probes: true });
     stack.push('health plane', () => plane.close());
-    // A getter: `sources` is made below, once the forwarder runs.
-    const registry = createMetrics({ health: () => plane, forwarderBlocksRejected: () => sources.rejectedBlocks });
+    // Shared with `sources`, made below once the forwarder runs: the forwarder counts the sockets it cannot bind.
+    const rejected = new Map<string, number>();
+    const registry = createMetrics({ health: () => plane, forwarderBlocksRejected: () => rejected });
     // Read once at start: relayed connections can never take the descriptors the rest needs (fds.ts).
     const budget = openBudget(yaml, 'forward', 1);
     const over = budgetProblems(yaml, budget);
     if (over.length) throw new ConfigError(over);
     log.info({ fdLimit: budget.limit, fdReserve: budget.reserve, relayedConnections: budget.connections }, 'fd budget');
-    const deps = { health: plane.source, bus: plane.bus, geo: () => geo?.current ?? null, log, metrics: registry, budget, ...(opts.id ? { instanceId: opts.id } : {}) };
+    const deps = {
+      health: plane.source,
+      bus: plane.bus,
+      geo: () => geo?.current ?? null,
+      log,
+      metrics: registry,
+      budget,
+      onRejectedBlock: (r: string) => countRejected(rejected, r),
+      ...(opts.id ? { instanceId: opts.id } : {}),
+    };
     const forwarder = await stack.open(
       'forwarder',
       () => startForwarder(yaml, opts.region, deps),
@@ -76,7 +86,7 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
       reload: () => reloadRole(sources, log, () => geo?.reload()),
       close: () => stack.close(),
     };
-    const sources = new ConfigSources(yaml, role, log);
+    const sources = new ConfigSources(yaml, role, log, rejected);
     role.follower = await followAsSidecar(yaml, sources, log, stack, 'forward');
     if (opts.metrics) await listenMetrics(stack, registry, opts.metrics);
     return role;

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { ZoneSource } from '../config/document.js';
 import { ConfigError, parseListen, readConfigText, type ConfigRead, type LoadedConfig, type LoadResult } from '../config/load.js';
+import { nodeSockets } from '../config/listen.js';
 import type { Sections } from '../config/sections.js';
 import { formatSourceError, type SourceError } from '../config/source-error.js';
 import { deniedEndpoints, servicePorts, TargetPolicy } from '../config/targets.js';
@@ -60,15 +61,16 @@ export function loadConfigText(text: string, file: string): LoadResult {
 }
 
 /** Every registered section's compiled value by key (null when an optional block is absent); problems go to `errors`. */
-function compileSections({ source, regions, sections, lineOf }: ConfigRead, file: string, routing: CompiledRouting, errors: SourceError[]): Record<string, unknown> {
+function compileSections({ source, regions, sections, lineOf, listen, metricsListen }: ConfigRead, file: string, routing: CompiledRouting, errors: SourceError[]): Record<string, unknown> {
   const compiledSections: Record<string, unknown> = {};
+  const sockets = nodeSockets(listen, metricsListen, (source['admin'] as { listen?: string | null } | undefined)?.listen);
   for (const section of sections) {
     const block = source[section.key];
     if (block === undefined) {
       compiledSections[section.key] = null;
       continue;
     }
-    const { value, problems: sectionProblems } = section.compile(block, { file, regions, routing, health: source.health });
+    const { value, problems: sectionProblems } = section.compile(block, { file, regions, routing, health: source.health, sockets });
     for (const p of sectionProblems) errors.push({ file, line: lineOf(p.path), reason: p.reason });
     compiledSections[section.key] = value;
   }

@@ -16,17 +16,19 @@ import { INVALID_FORWARDER } from '../forward/config.js';
 import { composeConfig, type RejectedBlock } from './compose.js';
 import { loadConfigFile } from './config.js';
 
+/** One more refused `forwarder:` block of `region` (`meridian_config_forwarder_rejected_total`). */
+export const countRejected = (counts: Map<string, number>, region: string): void => void counts.set(region, (counts.get(region) ?? 0) + 1);
+
 export class ConfigSources {
   private record: VersionRecord | null = null;
   /** Per region, the refused `forwarder:` block last reported: each bad block is logged once. */
   private readonly reported = new Map<string, string>();
-  /** Refused `forwarder:` blocks per region since start (`meridian_config_forwarder_rejected_total`). */
-  readonly rejectedBlocks = new Map<string, number>();
-
   constructor(
     private yaml: LoadedConfig,
     private readonly role: Role<LoadedConfig>,
     private readonly log: Logger,
+    /** Refused `forwarder:` blocks per region since start (`meridian_config_forwarder_rejected_total`), shared with the forwarders (unbindable sockets). */
+    readonly rejectedBlocks = new Map<string, number>(),
   ) {}
 
   /** The YAML config in force (settings as last loaded). */
@@ -78,7 +80,7 @@ export class ConfigSources {
     for (const r of rejected) {
       if (this.reported.get(r.region) === r.block) continue;
       this.reported.set(r.region, r.block);
-      this.rejectedBlocks.set(r.region, (this.rejectedBlocks.get(r.region) ?? 0) + 1);
+      countRejected(this.rejectedBlocks, r.region);
       this.log.error(
         { code: INVALID_FORWARDER, region: r.region, problems: r.problems },
         `the forwarder block of region ${r.region} in ${what} breaks the forwarder's rules: that region keeps its last good block, the rest of the version applies`,

@@ -10,25 +10,36 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
 export const INVALID_ADDRESS = 'MERIDIAN_ERR_INVALID_ADDRESS' as const;
 
-const RULES: [string, number, 'ipv4' | 'ipv6', string][] = [
-  ['0.0.0.0', 8, 'ipv4', 'the unspecified ("this network") range 0.0.0.0/8'],
-  ['255.255.255.255', 32, 'ipv4', 'the broadcast address'],
-  ['224.0.0.0', 4, 'ipv4', 'multicast (224.0.0.0/4)'],
-  ['::', 128, 'ipv6', 'the unspecified address ::'],
-  ['ff00::', 8, 'ipv6', 'multicast (ff00::/8)'],
-];
-const LISTS = RULES.map(([net, prefix, family, why]) => {
+/** One address range and why an address in it is refused. */
+const range = (net: string, prefix: number, family: 'ipv4' | 'ipv6', why: string): { list: BlockList; why: string } => {
   const list = new BlockList();
   list.addSubnet(net, prefix, family);
   return { list, why };
-});
+};
+const BROADCAST = range('255.255.255.255', 32, 'ipv4', 'the broadcast address');
+const MULTICAST = [range('224.0.0.0', 4, 'ipv4', 'multicast (224.0.0.0/4)'), range('ff00::', 8, 'ipv6', 'multicast (ff00::/8)')];
+/** Answers and probes: also the unspecified ranges (a client sent to 0.0.0.0 connects to itself). */
+const UNUSABLE = [range('0.0.0.0', 8, 'ipv4', 'the unspecified ("this network") range 0.0.0.0/8'), BROADCAST, ...MULTICAST, range('::', 128, 'ipv6', 'the unspecified address ::')];
+/**
+ * Listen addresses: a TCP listener cannot take broadcast or multicast, and link-local addresses
+ * (169.254.169.254 is the cloud metadata service) are another host's or one link's; the wildcard
+ * addresses are fine here.
+ */
+const UNBINDABLE = [BROADCAST, ...MULTICAST, range('169.254.0.0', 16, 'ipv4', 'link-local (169.254.0.0/16)'), range('fe80::', 10, 'ipv6', 'link-local (fe80::/10)')];
+
+function judge(address: string, ranges: { list: BlockList; why: string }[]): string | null {
+  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
+  if (family === null) return null;
+  // An IPv4-mapped IPv6 address (::ffff:0.0.0.0) is the IPv4 address; BlockList judges it so.
+  for (const { list, why } of ranges) if (list.check(address, family)) return why;
+  return null;
+}
 
 /** Why `address` (already known to be an IP literal) cannot be handed out or probed, or null. */
 export function unusableAddress(address: string): string | null {
   if (address.includes('%')) return 'a scoped IPv6 address: DNS data carries no zone id';
-  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
-  if (family === null) return null;
-  // An IPv4-mapped IPv6 address (::ffff:0.0.0.0) is the IPv4 address; BlockList judges it so.
-  for (const { list, why } of LISTS) if (list.check(address, family)) return why;
-  return null;
+  return judge(address, UNUSABLE);
 }
+
+/** Why no TCP listener can bind `host` (an IP literal), or null. */
+export const unbindableAddress = (host: string): string | null => judge(host, UNBINDABLE);

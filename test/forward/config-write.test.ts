@@ -8,18 +8,14 @@
  * forward` per region; what a TCP client reaches through each forwarder is the proof.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigDocument } from '../../src/config/document.js';
 import { openRedisStore } from '../../src/store/redis.js';
 import { SERVICE, startClusterNode, usEast, type ClusterNode } from '../helpers/cluster.js';
-import { freePort, REPO_ROOT } from '../helpers/dnsproc.js';
+import { freePort } from '../helpers/dnsproc.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../helpers/redis.js';
 import { metric, spawnRole, type LogLine, type RoleProcess } from '../helpers/role.js';
-import { client, roundTrip, startBackend, type Backend } from './helpers.js';
+import { client, roundTrip, startBackend, yamlFixture, type Backend } from './helpers.js';
 
 const CODE = 'MERIDIAN_ERR_INVALID_FORWARDER';
 
@@ -179,13 +175,8 @@ regions:
 forward:
   listeners: [{ name: web, service: www.${Z}, listen: "0.0.0.0:7443" }]
 `;
-  const lineOf = (text: string): number => YAML.split('\n').findIndex((l) => l.includes(text)) + 1;
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-fwd-blocks-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'meridian.yaml');
-  writeFileSync(join(dir, 'zone'), `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`);
-  writeFileSync(file, YAML);
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const { file, lineOf, run, cleanup } = yamlFixture(YAML);
+  after(cleanup);
   const want = [
     `${file}:${lineOf('relay: "127.0.0.1:7443"')}: ${CODE}: region a: forwarder.relay: 127.0.0.1:7443 is also where listener web binds (0.0.0.0:7443)`,
     `${file}:${lineOf('weights: { a1: 2 }')}: ${CODE}: region b: forwarder.weights.a1: no endpoint "a1" in this region`,

@@ -3,6 +3,7 @@
  * by the real loader, in-process backends (echo, scripted), client helpers that record how a
  * connection ended, and a forwarder started as a library.
  */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import type { LoadedConfig } from '../../src/config/load.js';
 import { startForwarder, type Forwarder, type ForwarderDeps } from '../../src/forward/forwarder.js';
 import { StaticHealth } from '../../src/health/snapshot.js';
 import { loadConfigFile } from '../../src/node/config.js';
+import { REPO_ROOT } from '../helpers/dnsproc.js';
 import { spawnRole, type RoleProcess } from '../helpers/role.js';
 import { allowLoopback } from '../helpers/targets.js';
 
@@ -225,4 +227,21 @@ export async function spawnForward(dir: string, region = 'eu'): Promise<{ proc: 
       .pop(),
   );
   return { proc, port };
+}
+
+/**
+ * A YAML config as written (with the gslb.example.com zone beside it, `file: zone`) for a command
+ * run on it (`meridian check`, `meridian forward`); `lineOf` finds the line holding a text.
+ */
+export function yamlFixture(yaml: string): { file: string; lineOf(text: string): number; run(...args: string[]): SpawnSyncReturns<string>; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-fwd-yaml-'));
+  const file = join(dir, 'meridian.yaml');
+  writeFileSync(join(dir, 'zone'), ZONE);
+  writeFileSync(file, yaml);
+  return {
+    file,
+    lineOf: (text) => yaml.split('\n').findIndex((l) => l.includes(text)) + 1,
+    run: (...args) => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
