@@ -16,6 +16,7 @@ import type { AdminDeps } from './context.js';
 import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
 import { readTlsMaterial, type AdminTlsFiles } from './tls.js';
+import { guardHttpServer } from '../obs/http-guard.js';
 
 export interface AdminServer {
   app: AdminApp;
@@ -35,6 +36,9 @@ export class AdminStartError extends Error {
 export const isLoopback = (host: string): boolean => host === '::1' || /^127\./.test(host);
 
 export const BOOTSTRAP_TOKEN_FILE = 'admin-token';
+
+/** Long enough for a slow client between requests of a keep-alive connection; a silent socket (no TLS handshake, no request) goes after it. */
+const ADMIN_IDLE_MS = 30_000;
 
 export async function ensureTokens(deps: AdminDeps, host: string, dataDir: string): Promise<string | null> {
   const stored = await deps.store.tokens.list();
@@ -94,6 +98,10 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
   let handle;
   try {
     handle = await buildAdminApp(deps, tls ? readTlsMaterial(tls) : null);
+    // Before listen, so the first connection is already guarded (src/obs/http-guard.ts).
+    // No per-address limit here: automation writes in parallel from one host (concurrency.test.ts's
+    // 100 writers through fetch opened more than 128 sockets at once).
+    guardHttpServer(handle.app.server, { perSource: null, idleMs: ADMIN_IDLE_MS });
     await handle.app.listen({ host: listen.host, port: listen.port });
   } catch (err) {
     stopTokenCheck();

@@ -5,6 +5,7 @@
  * @module
  */
 import http from 'node:http';
+import { guardHttpServer } from './http-guard.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DnsStats } from '../dns/stats.js';
 import type { HealthPlane } from '../health/plane.js';
@@ -314,6 +315,9 @@ export function serveMetrics(registry: Registry, host: string, port: number): Pr
     );
   });
   server.maxConnections = METRICS_MAX_CONNECTIONS;
+  // A scraper needs one connection and asks every few seconds: half the slots per address and
+  // 10 s of silence keep one client from holding the page (src/obs/http-guard.ts).
+  guardHttpServer(server, { perSource: METRICS_MAX_CONNECTIONS / 2, idleMs: 10_000 });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
