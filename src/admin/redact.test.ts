@@ -14,4 +14,17 @@ describe('credentials in URLs', () => {
     assert.equal(redactUrl('/v1/audit?author=ops'), '/v1/audit?author=ops');
     assert.equal(redactUrl('/v1/x?%E0%A4%A=1'), '/v1/x?%E0%A4%A=1');
   });
+
+  // Fresh-eyes review of issue 16: these were answered and logged as written.
+  const secret = 'mrd_' + 'A'.repeat(43);
+  it('judges token[] and token%00 as token, pwd and session as credentials', () => {
+    assert.deepEqual(credentialParams('/v1/status?token[]=x&token%00=y&pwd=z&session=w'), ['token[]', 'token\0', 'pwd', 'session']);
+    assert.equal(redactUrl('/v1/status?token[]=x&pwd=z'), '/v1/status?token[]=[REDACTED]&pwd=[REDACTED]');
+  });
+
+  it('finds and redacts a Meridian secret under any name, a malformed one included', () => {
+    assert.deepEqual(credentialParams(`/v1/regions/a/weight?reason=${secret}`), ['reason']);
+    assert.equal(redactUrl(`/v1/regions/a/weight?reason=${secret}&dryRun=1`), '/v1/regions/a/weight?reason=[REDACTED]&dryRun=1');
+    assert.equal(redactUrl(`/v1/status?%zztoken=${secret}`), '/v1/status?%zztoken=[REDACTED]');
+  });
 });

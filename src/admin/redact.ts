@@ -8,11 +8,34 @@
  */
 
 /** Words that make a query parameter a credential when any part of its name is one (`access_token`, `api-key`, `X.Auth`). */
-const CREDENTIAL_WORDS = new Set(['token', 'secret', 'password', 'passwd', 'auth', 'authorization', 'apikey', 'key', 'bearer', 'credential', 'credentials', 'jwt']);
+const CREDENTIAL_WORDS = new Set([
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'auth',
+  'authorization',
+  'apikey',
+  'key',
+  'bearer',
+  'credential',
+  'credentials',
+  'jwt',
+  'session',
+  'sessionid',
+  'sid',
+  'cookie',
+]);
+
+/** A Meridian secret (`mrd_` + 43 base64url characters, auth.ts) wherever it appears in a URL. */
+const SECRET_SHAPE = /mrd_[A-Za-z0-9_-]{43}/;
 
 /** True for `token`, `access_token`, `api_key`, `client-secret` …; not for `author` or `monkey` (parts are whole words). */
 function isCredentialName(name: string): boolean {
-  const lower = name.toLowerCase();
+  // `token[]`, `token%00`: what a framework might still read as `token` is judged as `token`.
+  const lower = name.toLowerCase().replace(/\[\]$|\0/g, '');
   return CREDENTIAL_WORDS.has(lower.replace(/[-_.]/g, '')) || lower.split(/[-_.\s]+/).some((part) => CREDENTIAL_WORDS.has(part));
 }
 
@@ -20,7 +43,7 @@ function isCredentialName(name: string): boolean {
 export function credentialParams(url: string): string[] {
   const q = url.indexOf('?');
   if (q < 0) return [];
-  return [...new URLSearchParams(url.slice(q + 1)).keys()].filter(isCredentialName);
+  return [...new URLSearchParams(url.slice(q + 1)).entries()].filter(([name, value]) => isCredentialName(name) || SECRET_SHAPE.test(value)).map(([name]) => name);
 }
 
 /** The URL with the value of every credential-named query parameter replaced by `[REDACTED]`. */
@@ -35,16 +58,19 @@ export function redactUrl(url: string): string {
       .map((pair) => {
         const eq = pair.indexOf('=');
         const name = eq < 0 ? pair : pair.slice(0, eq);
-        let decoded = name;
-        try {
-          decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-        } catch {
-          // A malformed escape: judge the name as written.
-        }
-        return isCredentialName(decoded) ? `${name}=[REDACTED]` : pair;
+        return isCredentialName(decodeLoosely(name)) || SECRET_SHAPE.test(decodeLoosely(pair)) ? `${name}=[REDACTED]` : pair;
       })
       .join('&')
   );
+}
+
+/** A query component decoded, or as written when an escape is malformed (`%zz`). */
+function decodeLoosely(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text.replace(/%(?![0-9a-f]{2})/gi, '');
+  }
 }
 
 /** fastify's request log serializer (its own fields), with the URL redacted. */

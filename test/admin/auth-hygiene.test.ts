@@ -39,6 +39,9 @@ describe('admin API: token hygiene', () => {
     // `author` is the audit log's filter, not a credential.
     assert.equal((await get('/v1/audit?author=bootstrap', secret)).status, 200);
     assert.deepEqual(await get(`/v1/status?verbose=1&access_token=${encodeURIComponent(secret)}`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' }, 'even beside a valid header');
+    // A secret under any name (a pasted token as the reason), and token[] and pwd, are refused too.
+    assert.deepEqual(await get(`/v1/audit?reason=${secret}`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' });
+    assert.deepEqual(await get(`/v1/status?token[]=x&pwd=y`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' });
     // The request log line is written before the answer; give the pipe a moment to deliver it.
     const deadline = Date.now() + 10_000;
     while (!/access_token=\[REDACTED\]/.test(node.output())) {
