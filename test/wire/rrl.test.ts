@@ -58,10 +58,20 @@ interface Node {
   metricsPort: number;
 }
 
-async function node(rrl: Record<string, unknown>, dns: Record<string, unknown> = {}): Promise<Node> {
-  const metricsPort = await freePort();
-  const srv = await startMeridian({ zones: [{ origin: Z, text: ZONE }], dns: { ...dns, rrl }, extra: { ...ROUTING, metrics: { listen: `127.0.0.1:${metricsPort}` } } });
-  return { srv, metricsPort };
+/** Distinct free ports, picked one after another: servers started together must not race for one. */
+async function distinctPorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+async function node(rrl: Record<string, unknown>, dns: Record<string, unknown>, [dnsPort, metricsPort]: number[]): Promise<Node> {
+  const srv = await startMeridian({
+    zones: [{ origin: Z, text: ZONE }],
+    dns: { ...dns, listen: [`127.0.0.1:${dnsPort}`], rrl },
+    extra: { ...ROUTING, metrics: { listen: `127.0.0.1:${metricsPort}` } },
+  });
+  return { srv, metricsPort: metricsPort! };
 }
 
 async function rrlMetric(n: Node, action: string): Promise<number> {
@@ -162,11 +172,13 @@ let slip0: Node, slip1: Node, slip2: Node, bind: Node;
 before(async () => {
   // One node per setting, started together (a start is most of this file's time on a loaded
   // machine). slip 1's node also carries the FORMERR cap case, with RRL off for errors.
+  // Each picks its ports first: two starts picking "a free port" at once got the same one (CI on Node 24).
+  const ports = await distinctPorts(8);
   [slip0, slip1, slip2, bind] = await Promise.all([
-    node({ responsesPerSecond: 5, slip: 0, exemptClients: ['127.0.1.0/24'] }),
-    node({ responsesPerSecond: 5, slip: 1, errorsPerSecond: 0 }, { errorRateLimit: 5 }),
-    node({ responsesPerSecond: 5, slip: 2 }),
-    node({ responsesPerSecond: 2, allPerSecond: 50, slip: 3, exemptClients: ['127.0.11.7'] }),
+    node({ responsesPerSecond: 5, slip: 0, exemptClients: ['127.0.1.0/24'] }, {}, ports.slice(0, 2)),
+    node({ responsesPerSecond: 5, slip: 1, errorsPerSecond: 0 }, { errorRateLimit: 5 }, ports.slice(2, 4)),
+    node({ responsesPerSecond: 5, slip: 2 }, {}, ports.slice(4, 6)),
+    node({ responsesPerSecond: 2, allPerSecond: 50, slip: 3, exemptClients: ['127.0.11.7'] }, {}, ports.slice(6, 8)),
   ]);
 });
 after(() => Promise.all([slip0, slip1, slip2, bind].map((n) => n?.srv.stop())));
