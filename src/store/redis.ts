@@ -28,19 +28,7 @@ import { REDIS_DEFAULTS, type RedisConnection } from '../redis/config.js';
 import { createRedisClient, quit, timeoutsOf, type ClientRole, type RedisClient } from '../redis/client.js';
 import { ReplicaWait } from '../redis/durable.js';
 import type { Logger } from '../obs/log.js';
-import {
-  auditMatcher,
-  buildVersionRecord,
-  commitAuditEntry,
-  completeAuditEntry,
-  firstKeptAuditIndex,
-  lastPrunedVersion,
-  listRange,
-  metaOf,
-  notify,
-  parseTokenRecord,
-  parseVersionMeta,
-} from './records.js';
+import { buildVersionRecord, commitAuditEntry, completeAuditEntry, lastPrunedVersion, listRange, metaOf, notify, parseVersionMeta } from './records.js';
 import {
   buildVersion,
   builtCheckpointText,
@@ -54,22 +42,11 @@ import {
   type ChainOptions,
   type VersionSource,
 } from './chain.js';
-import { APPEND_AUDIT, auditJson, COMMIT, parseStreamEntry, RESTORE } from './redis-scripts.js';
-import type {
-  AuditEntry,
-  AuditQuery,
-  CommitRequest,
-  CommitResult,
-  ConfigStore,
-  StoreSnapshot,
-  NewAuditEntry,
-  PruneOptions,
-  PruneResult,
-  TokenRecord,
-  TokenStore,
-  VersionMeta,
-  VersionRecord,
-} from './types.js';
+import { APPEND_AUDIT, auditJson, COMMIT, RESTORE } from './redis-scripts.js';
+import { deleteVersionsUpTo, readAudit, trimAuditBefore, versionSource } from './redis-history.js';
+import { storeKeys, type StoreKeys } from './redis-keys.js';
+import { RedisTokens } from './redis-tokens.js';
+import type { AuditEntry, AuditQuery, CommitRequest, CommitResult, ConfigStore, StoreSnapshot, NewAuditEntry, PruneOptions, PruneResult, TokenStore, VersionMeta, VersionRecord } from './types.js';
 
 export interface RedisStoreOptions extends ChainOptions {
   /** Key prefix; must contain a `{hash tag}`. Tests use their own to share one server. */
@@ -103,9 +80,6 @@ export const REDIS_STORE_DEFAULTS = {
   auditMaxLen: 100_000,
   openTimeoutMs: 5_000,
 } as const;
-
-/** Entries read per XREVRANGE while answering an audit query; keys per MGET or DEL. */
-const AUDIT_PAGE = 500;
 
 /** Our scripts queue into a pipeline, so WAIT can follow them on the same connection (durable.ts). */
 type ScriptedPipeline = ChainableCommander & {
@@ -143,7 +117,7 @@ export class RedisStore implements ConfigStore {
   lastError: string | null = null;
   private readonly cmd: RedisClient;
   private readonly sub: RedisClient;
-  private readonly keys;
+  private readonly keys: StoreKeys;
   private readonly durable: ReplicaWait;
   private readonly listeners = new Set<(version: number) => void>();
   private readonly lostListeners = new Set<() => void>();
@@ -165,18 +139,7 @@ export class RedisStore implements ConfigStore {
 
   /** Use openRedisStore. */
   constructor(target: string | RedisConnection, opts: RedisStoreOptions = {}) {
-    const prefix = opts.prefix ?? REDIS_STORE_DEFAULTS.prefix;
-    if (!/\{[^{}]+\}/.test(prefix)) throw new Error(`config store: prefix '${prefix}' needs a {hash tag} for Redis Cluster`);
-    this.keys = {
-      head: `${prefix}:config:head`,
-      version: (n: number) => `${prefix}:config:v:${n}`,
-      meta: `${prefix}:config:meta`,
-      audit: `${prefix}:audit`,
-      auditSeq: `${prefix}:audit:seq`,
-      tokens: `${prefix}:tokens`,
-      channel: `${prefix}:config`,
-      changed: `${prefix}:changed`,
-    };
+    this.keys = storeKeys(opts.prefix ?? REDIS_STORE_DEFAULTS.prefix);
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     // We subscribe ourselves on every `ready` and poll once subscribed: that closes the gap.
@@ -213,37 +176,7 @@ export class RedisStore implements ConfigStore {
       else void this.poll(); // unreadable notice: still "something changed", so look
     });
     this.tokens = new RedisTokens(this.cmd, this.durable, this.keys.tokens, opts.log, () => this.publishChange('tokens'));
-    this.source = this.versionSource();
-  }
-
-  /**
-   * Version keys as chain.ts reads them. A version built earlier is used only while the meta hash
-   * still holds its meta: a Redis re-seeded after losing its data may hold another version under
-   * that number, and a pruned one has none.
-   */
-  private versionSource(): VersionSource {
-    const k = this.keys;
-    return {
-      top: async (n, cached) => {
-        const pipe = this.cmd.pipeline();
-        if (cached?.version !== n) pipe.get(k.version(n));
-        if (cached) pipe.hget(k.meta, String(cached.version));
-        const res = (await pipe.exec()) ?? [];
-        for (const [err] of res) if (err) throw err;
-        const values = res.map(([, v]) => v as string | null);
-        const text = cached?.version !== n ? values[0]! : null;
-        return { text, cachedValid: cached !== null && values.at(-1) === JSON.stringify(metaOf(cached)) };
-      },
-      range: async (from, to) => {
-        const out: (string | null)[] = [];
-        for (let v = from; v <= to; v += AUDIT_PAGE) {
-          const keys = Array.from({ length: Math.min(AUDIT_PAGE, to - v + 1) }, (_, i) => k.version(v + i));
-          out.push(...(await this.cmd.mget(...keys)));
-        }
-        return out;
-      },
-      where: (v) => `config store: ${k.version(v)}`,
-    };
+    this.source = versionSource(this.cmd, this.keys);
   }
 
   get connected(): boolean {
@@ -423,84 +356,30 @@ export class RedisStore implements ConfigStore {
 
   /** Newest first, paging back through the stream until `limit` entries match or the stream ends. */
   async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
-    const { match, limit } = auditMatcher(query);
-    const out: AuditEntry[] = [];
-    let end = '+';
-    while (out.length < limit) {
-      const page = (await this.cmd.xrevrange(this.keys.audit, end, '-', 'COUNT', AUDIT_PAGE)) as [string, string[]][];
-      for (const [, fields] of page) {
-        const e = parseStreamEntry(fields);
-        if (e && match(e)) out.push(e);
-        if (out.length >= limit) break;
-      }
-      if (page.length < AUDIT_PAGE) break;
-      end = `(${page[page.length - 1]![0]}`;
-    }
-    return out;
+    return readAudit(this.cmd, this.keys.audit, query);
   }
 
-  /**
-   * Old versions: their record keys and meta fields, found through the meta hash (one field per
-   * version), deleted in batches. Old audit entries: the stream is in time order, so the prefix
-   * before the first entry to keep is trimmed with XTRIM MINID (Redis >= 6.2).
-   */
+  /** Old versions (redis-history.ts) and audit entries older than `auditBefore`. */
   async prune(opts: PruneOptions): Promise<PruneResult> {
     this.assertOpen();
     const versions = await this.pruneVersions(lastPrunedVersion(await this.head(), opts.keepVersions));
-    let auditEntries = 0;
-    if (opts.auditBefore) {
-      let start = '-';
-      let keepFrom: string | null = null;
-      for (;;) {
-        const page = (await this.cmd.xrange(this.keys.audit, start, '+', 'COUNT', AUDIT_PAGE)) as [string, string[]][];
-        if (page.length === 0) {
-          // The previous (full) page ended with the newest entry: keep that one.
-          if (start !== '-') keepFrom = start.slice(1);
-          break;
-        }
-        const times = page.map(([, fields]) => ({ time: parseStreamEntry(fields)?.time ?? '' }));
-        const i = firstKeptAuditIndex(times, opts.auditBefore);
-        const isLastPage = page.length < AUDIT_PAGE;
-        // Found one recent enough, or this is the newest entry (which always stays).
-        if (Date.parse(times[i]!.time) >= opts.auditBefore.getTime() || isLastPage) {
-          keepFrom = page[i]![0];
-          break;
-        }
-        start = `(${page[page.length - 1]![0]}`;
-      }
-      if (keepFrom !== null) auditEntries = Number(await this.cmd.xtrim(this.keys.audit, 'MINID', keepFrom));
-    }
+    const auditEntries = opts.auditBefore ? await trimAuditBefore(this.cmd, this.keys.audit, opts.auditBefore) : 0;
     return { versions, auditEntries };
   }
 
   /**
    * The oldest kept version becomes a checkpoint first (SET XX: never resurrects a key another
-   * node's prune deleted), then older versions go newest first, so a reader in the middle finds
-   * every version still there readable (chain.ts reads a hole once more).
+   * node's prune deleted), then the older ones go.
    */
   private async pruneVersions(last: number): Promise<number> {
     if (last <= 0) return 0;
-    const oldest = last + 1;
-    const text = await this.cmd.get(this.keys.version(oldest));
-    if (text !== null && parseStoredVersion(text, `config store: ${this.keys.version(oldest)}`).kind === 'delta') {
-      const built = await buildVersion(oldest, this.built, this.source);
-      if (built) await this.cmd.set(this.keys.version(oldest), builtCheckpointText(built), 'XX');
+    const oldest = this.keys.version(last + 1);
+    const text = await this.cmd.get(oldest);
+    if (text !== null && parseStoredVersion(text, `config store: ${oldest}`).kind === 'delta') {
+      const built = await buildVersion(last + 1, this.built, this.source);
+      if (built) await this.cmd.set(oldest, builtCheckpointText(built), 'XX');
     }
-    const old = (await this.cmd.hkeys(this.keys.meta))
-      .map(Number)
-      .filter((v) => Number.isSafeInteger(v) && v >= 1 && v <= last)
-      .sort((a, b) => b - a);
-    let versions = 0;
-    for (let i = 0; i < old.length; i += AUDIT_PAGE) {
-      const batch = old.slice(i, i + AUDIT_PAGE);
-      const res = await this.cmd
-        .multi()
-        .del(...batch.map((v) => this.keys.version(v)))
-        .hdel(this.keys.meta, ...batch.map(String))
-        .exec();
-      versions += Number(res?.[0]?.[1] ?? 0);
-    }
-    return versions;
+    return deleteVersionsUpTo(this.cmd, this.keys, last);
   }
 
   onLost(listener: () => void): () => void {
@@ -598,47 +477,5 @@ export class RedisStore implements ConfigStore {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('config store: closed');
-  }
-}
-
-class RedisTokens implements TokenStore {
-  constructor(
-    private readonly cmd: RedisClient,
-    private readonly durable: ReplicaWait,
-    private readonly key: string,
-    private readonly log: Logger | undefined,
-    private readonly changed: () => Promise<void>,
-  ) {}
-
-  async list(): Promise<TokenRecord[]> {
-    const out: TokenRecord[] = [];
-    for (const [name, json] of Object.entries(await this.cmd.hgetall(this.key))) {
-      try {
-        out.push(parseTokenRecord(JSON.parse(json), `config store: ${this.key}[${name}]`));
-      } catch (err) {
-        // One damaged record must not lock every other operator out.
-        this.log?.warn({ err, name }, 'config store: unreadable token record skipped');
-      }
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  }
-
-  async put(token: TokenRecord): Promise<void> {
-    const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
-    await this.durable.exec(this.cmd.pipeline().hset(this.key, t.name, JSON.stringify(t)), this.key);
-    await this.changed();
-  }
-
-  async create(token: TokenRecord): Promise<boolean> {
-    const t = parseTokenRecord(token, `config store: token '${token?.name}'`);
-    const [created] = await this.durable.exec(this.cmd.pipeline().hsetnx(this.key, t.name, JSON.stringify(t)), this.key, ([n]) => n === 1);
-    if (created === 1) await this.changed();
-    return created === 1;
-  }
-
-  async delete(name: string): Promise<boolean> {
-    const [deleted] = await this.durable.exec(this.cmd.pipeline().hdel(this.key, name), this.key, ([n]) => n === 1);
-    if (deleted === 1) await this.changed();
-    return deleted === 1;
   }
 }
