@@ -90,14 +90,19 @@ async function halt(p: ChildProcess | null, signal: NodeJS.Signals): Promise<voi
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const port = await freePort();
   let proc: ChildProcess | null = null;
-  const args = ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--protected-mode', 'no', ...extraArgs];
+  // Its own working directory: a test that turns AOF on (CONFIG SET appendonly yes) must not leave an
+  // appendonlydir/ in the repository the tests run from.
+  const dir = join(tmpdir(), `meridian-redis-${port}-${process.pid}`);
+  const args = ['--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--protected-mode', 'no', ...extraArgs];
   const start = async (): Promise<void> => {
+    mkdirSync(dir, { recursive: true });
     proc = await spawnRedis(REDIS_SERVER, args, port);
   };
   const stopWith = async (signal: NodeJS.Signals): Promise<void> => {
     const p = proc;
     proc = null;
     await halt(p, signal);
+    rmSync(dir, { recursive: true, force: true });
   };
 
   await start();
