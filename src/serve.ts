@@ -46,7 +46,7 @@ import { VERSION } from './version.js';
 import { compileDocument, loadConfigOrThrow } from './node/config.js';
 import { refuseDenied } from './config/targets-document.js';
 import { forwarderScope, refuseBadForwarders } from './node/forwarder-blocks.js';
-import { ADMIN_MAX_CONNECTIONS, budgetProblems, openBudget } from './node/fds.js';
+import { budgetProblems, openBudget } from './node/fds.js';
 import type { ConnectionBudget } from './forward/budget.js';
 import { cnameChainWarnings, zoneCnames } from './zone/chains.js';
 
@@ -408,8 +408,6 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     () => startAdminServer(deps, listen, resolvePath(dirname(core.config.file), settings.dataDir), settings.tls ?? null),
     (a) => a.close(),
   );
-  // Bounded, so the descriptors src/node/fds.ts reserves for the API cover it.
-  admin.app.server.maxConnections = ADMIN_MAX_CONNECTIONS;
   follower.onApplied(() => void admin.runtime.drains.resume().catch(() => undefined));
   return admin;
 }

@@ -1,9 +1,23 @@
 /**
- * A fixed-window request budget per key (one window per minute by default). Small on purpose: it
- * backs the per-token limit, which must run after authentication, where @fastify/rate-limit's
- * per-IP limit has already run for the request.
+ * The API's bounds: its connections (src/obs/http-guard.ts enforces them, src/node/fds.ts reserves
+ * descriptors for them) and a fixed-window request budget per key (one window per minute by
+ * default). The budget is small on purpose: it backs the per-token limit, which must run after
+ * authentication, where @fastify/rate-limit's per-IP limit has already run for the request.
  * @module
  */
+
+/**
+ * Open connections the admin API keeps: operators and their tools, not the internet. 256, not
+ * fewer: automation writes in parallel (test/admin/concurrency.test.ts runs 100 writers at once,
+ * and a cap of 64 refused a third of them). At the cap a new connection displaces the longest-idle one.
+ */
+export const ADMIN_MAX_CONNECTIONS = 256;
+/**
+ * Open connections one address keeps, half the cap: a new one displaces that address's
+ * longest-idle connection, so one address can never hold more than half the API, and its own
+ * burst of up to 128 requests in flight at once (100 parallel writers) is served.
+ */
+export const ADMIN_MAX_PER_SOURCE = 128;
 export class FixedWindowLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
 

@@ -17,6 +17,7 @@ import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
 import { readTlsMaterial, type AdminTlsFiles } from './tls.js';
 import { guardHttpServer } from '../obs/http-guard.js';
+import { ADMIN_MAX_CONNECTIONS, ADMIN_MAX_PER_SOURCE } from './limit.js';
 
 export interface AdminServer {
   app: AdminApp;
@@ -98,10 +99,9 @@ export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, d
   let handle;
   try {
     handle = await buildAdminApp(deps, tls ? readTlsMaterial(tls) : null);
-    // Before listen, so the first connection is already guarded (src/obs/http-guard.ts).
-    // No per-address limit here: automation writes in parallel from one host (concurrency.test.ts's
-    // 100 writers through fetch opened more than 128 sockets at once).
-    guardHttpServer(handle.app.server, { perSource: null, idleMs: ADMIN_IDLE_MS });
+    // Before listen, so the first connection is already guarded (src/obs/http-guard.ts): idle
+    // connections give way to new ones, so neither one address nor many can hold the API.
+    guardHttpServer(handle.app.server, { maxConnections: ADMIN_MAX_CONNECTIONS, perSource: ADMIN_MAX_PER_SOURCE, idleMs: ADMIN_IDLE_MS });
     await handle.app.listen({ host: listen.host, port: listen.port });
   } catch (err) {
     stopTokenCheck();

@@ -8,7 +8,7 @@
  * |---|---|
  * | the process itself (stdio, epoll, libuv's pipes, Redis, files, the geo database) | 64 |
  * | each DNS listen address (`serve` only) | 2 sockets + `dns.tcp.maxConnections` |
- * | the admin API (`admin.listen`) | 1 + ADMIN_MAX_CONNECTIONS |
+ * | the admin API (`admin.listen`) | 1 + ADMIN_MAX_CONNECTIONS (at the cap a new connection is accepted, then displaces an idle one: the instant of one more is inside the 64 above) |
  * | /metrics | 1 + METRICS_MAX_CONNECTIONS |
  * | probes | `health.probe.concurrency` (one socket per check in flight) |
  * | forwarder listeners, relay listeners and relay headers being read | one per listener, per relay listener 1 + MAX_PENDING_HEADERS |
@@ -23,15 +23,10 @@ import type { LoadedConfig } from '../config/load.js';
 import { ConnectionBudget, MAX_LINGERING_REFUSALS, readFdLimit } from '../forward/budget.js';
 import { MAX_PENDING_HEADERS } from '../forward/hop.js';
 import { METRICS_MAX_CONNECTIONS } from '../obs/metrics.js';
+import { ADMIN_MAX_CONNECTIONS } from '../admin/limit.js';
 
 /** Descriptors of the process that are not sockets of a listed component. */
 const BASE_FDS = 64;
-/**
- * Open connections the admin API keeps (more are closed at once): operators and their tools, not
- * the internet. 256, not fewer: automation writes in parallel (test/admin/concurrency.test.ts runs
- * 100 writers at once, and 64 refused a third of them).
- */
-export const ADMIN_MAX_CONNECTIONS = 256;
 
 /** Which process: `serve` also holds the DNS listeners and the admin API. */
 export type FdRole = 'serve' | 'forward';

@@ -297,8 +297,9 @@ export function createProbeMetrics(): {
 }
 
 /**
- * Open connections the /metrics listener keeps (more are closed at once): a few scrapers need a
- * few, and the bound is part of the descriptors src/node/fds.ts reserves for it.
+ * Open connections the /metrics listener keeps (at the cap a new one displaces the longest-idle
+ * one): a few scrapers need a few, and the bound is part of the descriptors src/node/fds.ts
+ * reserves for it.
  */
 export const METRICS_MAX_CONNECTIONS = 16;
 
@@ -314,10 +315,10 @@ export function serveMetrics(registry: Registry, host: string, port: number): Pr
       () => res.writeHead(500).end(),
     );
   });
-  server.maxConnections = METRICS_MAX_CONNECTIONS;
-  // A scraper needs one connection and asks every few seconds: half the slots per address and
-  // 10 s of silence keep one client from holding the page (src/obs/http-guard.ts).
-  guardHttpServer(server, { perSource: METRICS_MAX_CONNECTIONS / 2, idleMs: 10_000 });
+  // A scraper needs one connection and asks every few seconds: half the slots per address, idle
+  // ones giving way to new ones, and 10 s of silence keep one client from holding the page
+  // (src/obs/http-guard.ts).
+  guardHttpServer(server, { maxConnections: METRICS_MAX_CONNECTIONS, perSource: METRICS_MAX_CONNECTIONS / 2, idleMs: 10_000 });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

@@ -1,12 +1,18 @@
 /**
- * /metrics against an idle-connection flood (fresh-eyes review of issue 16): 20 idle sockets from
- * one address used to hold all 16 slots, so a scrape from another address got nothing. A real
- * `meridian serve`: one address now keeps at most 8, the rest are closed at once, and a scrape
- * from another loopback address is answered while the flood holds its sockets.
+ * The operators' HTTP listeners against idle-connection floods (fresh-eyes reviews of issue 16), on
+ * a real `meridian serve`:
+ * - /metrics: 20 idle sockets from one address used to hold all 16 slots, so a scrape from another
+ *   address got nothing. One address now keeps at most 8 (its oldest idle ones give way), and a
+ *   scrape from another loopback address is answered while the flood holds its sockets;
+ * - the admin API: 300 idle sockets from one address (or from ten) used to hold all 256 slots for
+ *   the 30 s idle timeout. Now an address keeps at most 128, a new connection displaces the
+ *   longest-idle one, and requests from another address and from the flooding one are answered.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
 import { until } from '../helpers/role.js';
@@ -15,12 +21,12 @@ const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 const REGION = { id: 'us-east', location: { lat: 39, lon: -77, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } };
 
-/** `n` idle connections from 127.0.0.1; `closed()` counts those the server has closed. */
-async function flood(port: number, n: number): Promise<{ closed(): number; end(): void }> {
+/** `n` idle connections from `from`; `closed()` counts those the server has closed. */
+async function flood(port: number, n: number, from = '127.0.0.1'): Promise<{ closed(): number; end(): void }> {
   const sockets: net.Socket[] = [];
   let closed = 0;
   for (let i = 0; i < n; i++) {
-    const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+    const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
     s.on('error', () => undefined);
     s.on('close', () => closed++);
     sockets.push(s);
@@ -61,6 +67,69 @@ describe('an idle-connection flood on /metrics', () => {
       assert.equal(f.closed(), 12);
       assert.equal(await get(metricsPort, '/metrics', '127.0.0.3'), 200);
     } finally {
+      f.end();
+    }
+  });
+});
+
+describe('an idle-connection flood on the admin API', () => {
+  let node: RunningServer;
+  let apiPort: number;
+  before(async () => {
+    apiPort = await freePort();
+    node = await startMeridian({
+      zones: [{ origin: Z, text: ZONE }],
+      extra: { regions: [REGION], services: [{ name: `www.${Z}`, regions: ['us-east'] }], admin: { listen: `127.0.0.1:${apiPort}` } },
+    });
+  });
+  after(() => node?.stop());
+
+  test('300 idle sockets from one address keep 128; other addresses and the flooder itself are answered', async () => {
+    const f = await flood(apiPort, 300, '127.0.0.2');
+    try {
+      await until(() => f.closed() >= 172, 20_000, 'the sockets past 128 closed');
+      assert.equal(f.closed(), 172);
+      assert.equal(await get(apiPort, '/openapi.json', '127.0.0.3'), 200);
+      assert.equal(await get(apiPort, '/openapi.json', '127.0.0.2'), 200, "a new connection displaces its own address's longest-idle one");
+    } finally {
+      f.end();
+    }
+  });
+
+  test('idle sockets from ten addresses past the cap of 256: a new address is answered', async () => {
+    const floods: Awaited<ReturnType<typeof flood>>[] = [];
+    for (let i = 0; i < 10; i++) floods.push(await flood(apiPort, 30, `127.0.1.${i + 1}`));
+    try {
+      await until(() => floods.reduce((n, f) => n + f.closed(), 0) >= 44, 20_000, 'the sockets past 256 closed');
+      assert.equal(await get(apiPort, '/openapi.json', '127.0.0.4'), 200);
+    } finally {
+      floods.forEach((f) => f.end());
+    }
+  });
+
+  test('a request in flight is never displaced: its connection outlives an idle flood from its own address', async () => {
+    // A PUT whose body is still on its way: the request has started, so its connection is not idle.
+    const secret = readFileSync(join(node.dir, 'data', 'admin-token'), 'utf8').trim();
+    const body = JSON.stringify({ weight: 7 });
+    const slow = net.connect({ host: '127.0.0.1', port: apiPort, localAddress: '127.0.0.5' });
+    let reply = '';
+    slow.on('data', (d: Buffer) => (reply += d.toString()));
+    await new Promise<void>((r) => slow.once('connect', () => r()));
+    slow.write(
+      `PUT /v1/regions/us-east/weight?dryRun=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const f = await flood(apiPort, 200, '127.0.0.5');
+    try {
+      // 200 more from its address: 127 idle ones stay, 73 gave way to newer ones (never the PUT).
+      await until(() => f.closed() >= 73, 20_000, 'the idle sockets past 128 closed');
+      assert.equal(f.closed(), 73);
+      slow.write(body.slice(3));
+      await until(() => reply.includes('\r\n\r\n'), 10_000, 'the PUT answered');
+      assert.match(reply, /^HTTP\/1\.1 200 /);
+      assert.match(reply, /"dryRun":true/);
+    } finally {
+      slow.destroy();
       f.end();
     }
   });
