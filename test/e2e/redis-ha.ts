@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { respCommand } from '../helpers/redis.js';
+import { redisServerArgs, respCommand } from '../helpers/redis.js';
 import { until } from './client-ops.js';
 import { MASTER_NAME, PORTS, REDIS_HOSTS } from './plan.js';
 import type { Proc, ProcessSet } from './processes.js';
@@ -40,25 +40,7 @@ export class RedisHa {
     if (opts.empty) this.disk++;
     const dir = join(this.dirOf(host), `redis-${this.disk}`);
     mkdirSync(dir, { recursive: true });
-    const argv = [
-      'redis-server',
-      '--port',
-      String(PORTS.redis),
-      '--bind',
-      this.topo.address(host),
-      '--protected-mode',
-      'no',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-    ];
-    // Diskless sync without delay: a replica is in sync in milliseconds, not after Redis 7's 5 s.
-    argv.push('--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0');
+    const argv = ['redis-server', ...redisServerArgs({ port: PORTS.redis, bind: this.topo.address(host), dir, aof: true })];
     if (replicaOf) argv.push('--replicaof', replicaOf, String(PORTS.redis));
     const proc = this.procs.spawn(this.topo.ns(host), `redis-${host}`, argv);
     this.data.set(host, proc);

@@ -86,6 +86,17 @@ async function halt(p: ChildProcess | null, signal: NodeJS.Signals): Promise<voi
   await exited;
 }
 
+/**
+ * redis-server's arguments as every test server uses them: its own port, address and working
+ * directory, no RDB snapshots, and either no persistence or AOF written every second with
+ * replication in sync at once (diskless, no delay: milliseconds instead of Redis 7's 5 s).
+ */
+export function redisServerArgs(o: { port: number; bind: string; dir: string; aof: boolean }): string[] {
+  const base = ['--port', String(o.port), '--bind', o.bind, '--protected-mode', 'no', '--dir', o.dir, '--save', ''];
+  if (!o.aof) return [...base, '--appendonly', 'no'];
+  return [...base, '--appendonly', 'yes', '--appendfsync', 'everysec', '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'];
+}
+
 /** `extraArgs` go to redis-server as they are (e.g. `['--requirepass', 'x']`). */
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const port = await freePort();
@@ -93,7 +104,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   // Its own working directory: a test that turns AOF on (CONFIG SET appendonly yes) must not leave an
   // appendonlydir/ in the repository the tests run from.
   const dir = join(tmpdir(), `meridian-redis-${port}-${process.pid}`);
-  const args = ['--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--protected-mode', 'no', ...extraArgs];
+  const args = [...redisServerArgs({ port, bind: '127.0.0.1', dir, aof: false }), ...extraArgs];
   const start = async (): Promise<void> => {
     mkdirSync(dir, { recursive: true });
     proc = await spawnRedis(REDIS_SERVER, args, port);
@@ -166,28 +177,7 @@ export async function startSentinelGroup(opts: SentinelOptions = {}): Promise<Se
   let link: LinkProxy | null = null;
   const dataNode = (port: number, extra: string[]): string[] => {
     mkdirSync(join(dir, String(port)));
-    // Diskless sync without delay: the replica is in sync in milliseconds, not after Redis 7's 5 s default.
-    return [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--protected-mode',
-      'no',
-      '--dir',
-      join(dir, String(port)),
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--repl-diskless-sync',
-      'yes',
-      '--repl-diskless-sync-delay',
-      '0',
-      ...extra,
-    ];
+    return [...redisServerArgs({ port, bind: '127.0.0.1', dir: join(dir, String(port)), aof: true }), ...extra];
   };
   try {
     procs.push(await spawnRedis(REDIS_SERVER, dataNode(primaryPort!, []), primaryPort!));
@@ -329,26 +319,15 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
         await spawnRedis(
           REDIS_SERVER,
           [
-            '--port',
-            String(port),
+            ...redisServerArgs({ port, bind: '127.0.0.1', dir: join(dir, String(port)), aof: false }),
             '--cluster-port',
             String(busPorts[i]),
-            '--bind',
-            '127.0.0.1',
-            '--protected-mode',
-            'no',
-            '--dir',
-            join(dir, String(port)),
             '--cluster-enabled',
             'yes',
             '--cluster-config-file',
             join(dir, `nodes-${port}.conf`),
             '--cluster-node-timeout',
             '2000',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
           ],
           port,
         ),
