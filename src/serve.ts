@@ -33,7 +33,7 @@ import { buildServices, openGeo, zoneSet } from './node/services.js';
 import { DryRunPool } from './node/dryrun-pool.js';
 import { CopyRefresher, overridesOf } from './node/copy.js';
 import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
-import { createMetrics, createProbeMetrics } from './obs/metrics.js';
+import { configMetrics, createMetrics, createProbeMetrics } from './obs/metrics.js';
 import { listenMetrics } from './node/metrics.js';
 import type { Logger } from './obs/log.js';
 import { ClientSampler } from './routing/samples.js';
@@ -155,6 +155,7 @@ function nodeMetrics(core: DnsCore, tcp: TcpListener[], sources: ConfigSources):
     health: () => core.plane,
   });
   core.probeMetrics.register(metrics);
+  configMetrics(metrics, sources);
   return metrics;
 }
 

@@ -13,7 +13,7 @@ import { openHealthPlane, type HealthPlane } from '../health/plane.js';
 import type { Role } from '../lifecycle/role.js';
 import { build } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
-import { createMetrics } from '../obs/metrics.js';
+import { configMetrics, createMetrics } from '../obs/metrics.js';
 import { listenMetrics } from './metrics.js';
 import { ConfigError } from '../config/load.js';
 import { budgetProblems, openBudget } from './fds.js';
@@ -87,6 +87,7 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
       close: () => stack.close(),
     };
     const sources = new ConfigSources(yaml, role, log, rejected);
+    configMetrics(registry, sources);
     role.follower = await followAsSidecar(yaml, sources, log, stack, 'forward');
     if (opts.metrics) await listenMetrics(stack, registry, opts.metrics);
     return role;

@@ -12,7 +12,7 @@ import { openBus, vantageSettings } from '../health/plane.js';
 import type { Role } from '../lifecycle/role.js';
 import { build } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
-import { createMetrics, createProbeMetrics } from '../obs/metrics.js';
+import { configMetrics, createMetrics, createProbeMetrics } from '../obs/metrics.js';
 import { listenMetrics } from './metrics.js';
 import { Vantage } from '../probe/vantage.js';
 import type { ConfigFollower } from '../store/follow.js';
@@ -75,6 +75,7 @@ export async function startProbeRole(yaml: LoadedConfig, opts: ProbeRoleOptions,
     if (opts.metrics) {
       const registry = createMetrics({});
       probeMetrics.register(registry);
+      configMetrics(registry, sources);
       await listenMetrics(stack, registry, opts.metrics);
     }
     await stack.open(

@@ -10,6 +10,7 @@ import type { ErrorCode } from '../admin/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Role } from '../lifecycle/role.js';
 import type { Logger } from '../obs/log.js';
+import type { ConfigStatus } from '../obs/metrics.js';
 import type { VersionRecord } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { INVALID_FORWARDER } from '../forward/config.js';
@@ -19,8 +20,10 @@ import { loadConfigFile } from './config.js';
 /** One more refused `forwarder:` block of `region` (`meridian_config_forwarder_rejected_total`). */
 export const countRejected = (counts: Map<string, number>, region: string): void => void counts.set(region, (counts.get(region) ?? 0) + 1);
 
-export class ConfigSources {
+export class ConfigSources implements ConfigStatus {
   private record: VersionRecord | null = null;
+  /** Refused reloads and versions since start (`meridian_config_reload_failures_total`). */
+  readonly refused = { sighup: 0, version: 0 };
   /** Per region, the refused `forwarder:` block last reported: each bad block is logged once. */
   private readonly reported = new Map<string, string>();
   constructor(
@@ -41,9 +44,14 @@ export class ConfigSources {
     return this.record;
   }
 
+  /** `meridian_config_version`: the store version in force, 0 without one. */
+  get appliedVersion(): number {
+    return this.record?.version ?? 0;
+  }
+
   /** A config-store version (the follower's apply). Returns the problems that kept it out. */
   applyVersion(record: VersionRecord): string[] {
-    return this.swap(this.yaml, record, `config version ${record.version}`);
+    return this.counted('version', this.swap(this.yaml, record, `config version ${record.version}`));
   }
 
   /**
@@ -52,8 +60,13 @@ export class ConfigSources {
    */
   reload(): string[] {
     const next = loadConfigFile(this.yaml.file);
-    if (!next.ok) return next.errors.map(formatSourceError);
-    return this.swap(next.config, this.record && this.record.version > 0 ? this.record : null, this.yaml.file);
+    if (!next.ok) return this.counted('sighup', next.errors.map(formatSourceError));
+    return this.counted('sighup', this.swap(next.config, this.record && this.record.version > 0 ? this.record : null, this.yaml.file));
+  }
+
+  private counted(trigger: keyof ConfigSources['refused'], problems: string[]): string[] {
+    if (problems.length) this.refused[trigger]++;
+    return problems;
   }
 
   /** The YAML alone (no store, or before the first version): what a role applies at start. */

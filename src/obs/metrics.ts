@@ -5,11 +5,13 @@
  * @module
  */
 import http from 'node:http';
+import { hostname } from 'node:os';
 import { guardHttpServer } from './http-guard.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DnsStats } from '../dns/stats.js';
 import type { HealthPlane } from '../health/plane.js';
 import { splitKey } from '../probe/types.js';
+import { VERSION } from '../version.js';
 
 export interface MetricSources {
   /** Absent in processes that answer no DNS (the probe sidecar). */
@@ -37,6 +39,11 @@ function mirrored(registry: Registry, name: string, help: string, read: () => nu
 export function createMetrics(src: MetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
+  // Prometheus' info idiom: always 1; the labels say which build runs where (a dashboard's version column).
+  new Gauge({ name: 'meridian_build_info', help: 'Always 1: the Meridian version this process runs and the host it runs on.', labelNames: ['version', 'node'], registers: [registry] }).set(
+    { version: VERSION, node: hostname() },
+    1,
+  );
   if (src.dns) dnsMetrics(registry, src.dns, src.tcpOpen ?? (() => 0));
   if (src.geo) {
     const geo = src.geo;
@@ -76,6 +83,36 @@ export function createMetrics(src: MetricSources): Registry {
     });
   }
   return registry;
+}
+
+/** What a role's config sources (src/node/sources.ts) tell about the config in force. */
+export interface ConfigStatus {
+  /** The config-store version applied; 0 without a store (the YAML is the whole config) or before one was reached. */
+  readonly appliedVersion: number;
+  /** Reloads and store versions refused since start (the running config stayed), by trigger. */
+  readonly refused: Readonly<Record<'sighup' | 'version', number>>;
+}
+
+/** The config version a role runs and the reloads it refused (every role, once its config sources exist). */
+export function configMetrics(registry: Registry, status: ConfigStatus): void {
+  new Gauge({
+    name: 'meridian_config_version',
+    help: 'The config-store version this process applied (0: no store, the YAML is the whole config).',
+    registers: [registry],
+    collect() {
+      this.set(status.appliedVersion);
+    },
+  });
+  new Counter({
+    name: 'meridian_config_reload_failures_total',
+    help: 'Config reloads refused (the running config stayed), by trigger: sighup (the YAML and zone files) or version (a config-store version).',
+    labelNames: ['trigger'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [trigger, n] of Object.entries(status.refused)) this.inc({ trigger }, n);
+    },
+  });
 }
 
 function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number): void {

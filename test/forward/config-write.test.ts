@@ -150,6 +150,9 @@ describe('forwarder blocks: one set of rules for the API, the store and the forw
       assert.equal(logged.length, 1, `forwarder ${id} logged it once: ${JSON.stringify(logged)}`);
       assert.equal(logged[0]!.region, 'a');
       assert.equal(await metric(metricsPort, 'meridian_config_forwarder_rejected_total{region="a"}'), 1, `forwarder ${id} counted it`);
+      // The version applied (region a's block aside), not refused as a whole.
+      assert.equal(await metric(metricsPort, 'meridian_config_version'), next, `forwarder ${id} runs version ${next}`);
+      assert.equal(await metric(metricsPort, 'meridian_config_reload_failures_total{trigger="version"}'), 0);
     }
   });
 });

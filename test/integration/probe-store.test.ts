@@ -76,6 +76,9 @@ describe('meridian probe follows the config store (cluster mode)', { skip: redis
     assert.equal(res.status, 200, res.text);
     // The probe's view is what every DNS node reads: web-2 leaves it, so one endpoint is seen up.
     await until(async () => (await upSeenBy()) === 1, 10_000, 'the probe dropped web-2 from its view');
+    // The probe runs the version the node made (meridian_config_version, on every role's /metrics).
+    assert.equal(await metric(probeMetricsPort, 'meridian_config_version'), await metric(metricsPort, 'meridian_config_version'));
+    assert.ok(((await metric(probeMetricsPort, 'meridian_config_version')) ?? 0) >= 2, 'a version after the seed');
     const checks = okChecks(probeMetricsPort);
     const before = await checks('web-2');
     const web1 = await checks('web-1');
