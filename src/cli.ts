@@ -16,12 +16,14 @@ import { formatSourceError } from './zone/types.js';
 import { VERSION } from './version.js';
 import { loadConfigFile } from './node/config.js';
 import { sighup } from './commands/signals.js';
+import { startProblems } from './node/start-rules.js';
 
 const USAGE = `meridian ${VERSION} — global DNS traffic manager
 
 Usage:
   meridian serve [--config FILE]            run a DNS node (default config: zones/meridian.yaml)
-  meridian check [--config FILE]            validate the config and every zone file it names
+  meridian check [--config FILE]            validate the config and every zone file it names, and
+                                            what serve refuses at start (fd budget, admin tokens)
   meridian check --zone FILE --origin NAME  validate one zone file
   meridian explain NAME CLIENT-IP [--ecs PREFIX] [--type A|AAAA] [--json] [--config FILE]
                                             the routing decision for one client, step by step
@@ -90,7 +92,7 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-function check(args: string[]): number {
+async function check(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { config: { type: 'string', short: 'c' }, zone: { type: 'string' }, origin: { type: 'string' } },
@@ -123,6 +125,10 @@ function check(args: string[]): number {
       const geo = geoWarnings(config);
       if (typeof geo === 'string') problems.push(`${config.file}:0: ${geo}`);
       else warnings.push(...geo.map((w) => `${config.file}:${config.subdivisionLines?.get(w.service) ?? 0}: warning: ${w.reason}`));
+      // What serve and forward refuse at start beyond the YAML: the fd budget, the store, admin tokens.
+      const start = await startProblems(config);
+      problems.push(...start.problems);
+      warnings.push(...start.warnings);
       for (const w of warnings) process.stderr.write(w + '\n');
     }
   }

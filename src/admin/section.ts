@@ -1,7 +1,7 @@
 /**
  * The `admin:` section as a config section (src/config/sections.ts): its schema (config.ts), the
  * retention cron check (retention.ts), and `LoadedConfig.admin`. Absent = no config store: the YAML
- * is the whole config.
+ * is the whole config. Also the API's start rule on tokens, which needs the store's tokens too.
  * @module
  */
 import type { ConfigSection, SectionProblem } from '../config/sections.js';
@@ -38,3 +38,15 @@ export const adminSection: ConfigSection<'admin'> = {
     return { value: admin, problems };
   },
 };
+
+export const isLoopback = (host: string): boolean => host === '::1' || /^127\./.test(host);
+
+/**
+ * The admin API's start rule: off loopback it needs at least one token, from the YAML or the store
+ * (`tokens` counts both), else the API would be open to anyone who reaches it. The one copy:
+ * `serve` refuses to start on it (server.ts, before anything is bound), `meridian check` reports it.
+ */
+export function adminTokensProblem(host: string, tokens: number): string | null {
+  if (tokens > 0 || isLoopback(host)) return null;
+  return `MERIDIAN_ERR_ADMIN_NO_TOKENS: the admin API would listen on ${host} without any token; configure admin.tokens (see \`meridian token\`) or listen on loopback`;
+}

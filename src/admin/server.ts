@@ -17,6 +17,7 @@ import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
 import { readTlsMaterial, type AdminTlsFiles } from './tls.js';
 import { guardHttpServer } from '../obs/http-guard.js';
+import { adminTokensProblem, isLoopback } from './section.js';
 import { ADMIN_MAX_CONNECTIONS, ADMIN_MAX_PER_SOURCE } from './limit.js';
 
 export interface AdminServer {
@@ -34,8 +35,6 @@ export class AdminStartError extends Error {
   readonly code = 'MERIDIAN_ERR_ADMIN_NO_TOKENS';
 }
 
-export const isLoopback = (host: string): boolean => host === '::1' || /^127\./.test(host);
-
 export const BOOTSTRAP_TOKEN_FILE = 'admin-token';
 
 /** Long enough for a slow client between requests of a keep-alive connection; a silent socket (no TLS handshake, no request) goes after it. */
@@ -43,10 +42,10 @@ const ADMIN_IDLE_MS = 30_000;
 
 export async function ensureTokens(deps: AdminDeps, host: string, dataDir: string): Promise<string | null> {
   const stored = await deps.store.tokens.list();
-  if (stored.length + deps.staticTokens.length > 0) return null;
-  if (!isLoopback(host)) {
-    throw new AdminStartError(`MERIDIAN_ERR_ADMIN_NO_TOKENS: the admin API would listen on ${host} without any token; configure admin.tokens (see \`meridian token\`) or listen on loopback`);
-  }
+  const count = stored.length + deps.staticTokens.length;
+  const problem = adminTokensProblem(host, count);
+  if (problem) throw new AdminStartError(problem);
+  if (count > 0) return null;
   const secret = newSecret();
   await mkdir(dataDir, { recursive: true });
   const file = join(dataDir, BOOTSTRAP_TOKEN_FILE);

@@ -26,6 +26,8 @@ export interface TakenAddress {
   /** What binds it, as a problem names it ("the DNS listener", "region r1's relay listener"). */
   what: string;
   at: ListenAddress;
+  /** The index of the region whose `forwarder:` block sets this address (a relay, a listen override); absent for other sockets. */
+  region?: number;
 }
 
 /**

@@ -44,6 +44,8 @@ export interface LoadedConfig extends Sections, CompiledDocument {
    * database decides whether those rules can match, after load (`meridian check` points there).
    */
   subdivisionLines?: ReadonlyMap<string, number>;
+  /** 1-based line in `file` of the YAML node at `path` (or its nearest ancestor): rules run after load (src/node/fds.ts) point there. */
+  lineOf?: (path: (string | number)[]) => number;
 }
 
 export type LoadResult = { ok: true; config: LoadedConfig } | { ok: false; errors: SourceError[] };

@@ -214,6 +214,8 @@ export interface ForwardProblem {
   reason: string;
   /** A more specific code than MERIDIAN_ERR_INVALID_CONFIG (a region's block: INVALID_FORWARDER). */
   code?: typeof INVALID_FORWARDER;
+  /** A bind clash with a field of another region's block (that region's index): both blocks report it, the YAML once. */
+  clashWith?: number;
 }
 
 /** Cross-checks and compiles the `forward:` section against the regions and services. */
@@ -300,8 +302,9 @@ export function compileForward(
 
 /**
  * `forward.embedded`: known regions, each once, with listeners to run, and no two in-process
- * sockets (listeners and relay listeners of all embedded regions) on the same address, which would
- * otherwise only show as EADDRINUSE when `serve` starts.
+ * listeners of embedded regions on the listener's own address (no region overrides it), which
+ * would otherwise only show as EADDRINUSE when `serve` starts. A clash of an address a block sets
+ * (a relay, a listen override) is the blocks' rule (checkRegionForwarders), reported there once.
  */
 function checkEmbedded(embedded: string[], listeners: ListenerConfig[], regions: Map<string, RegionForwarder>, problems: ForwardProblem[]): void {
   const seen = new Set<string>();
@@ -313,9 +316,9 @@ function checkEmbedded(embedded: string[], listeners: ListenerConfig[], regions:
     if (!region) return void problems.push({ path: at, reason: `forward: embedded: unknown region "${id}"` });
     if (seen.has(id)) return void problems.push({ path: at, reason: `forward: embedded: region "${id}" is listed twice` });
     seen.add(id);
-    const addresses = [...listeners.map((l) => [`listener ${l.name}`, region.listen.get(l.name) ?? l.listen] as const), ...(region.relay ? [['relay', region.relay] as const] : [])];
-    for (const [what, a] of addresses) {
-      if (a.port === 0) continue; // ephemeral: never clashes
+    for (const l of listeners) {
+      const [what, a] = [`listener ${l.name}`, l.listen];
+      if (a.port === 0 || region.listen.has(l.name)) continue; // ephemeral, or set by the block
       const key = `${a.host}:${a.port}`;
       const other = bound.get(key);
       if (other) problems.push({ path: at, reason: `forward: embedded: ${id} ${what} and ${other} both listen on ${key} (set regions[].forwarder.listen / relay per region)` });
@@ -387,7 +390,10 @@ export function checkRegionForwarder(r: RegionSource, i: number, listeners: Know
     if (!own.has(id)) problem(at('weights', id), `weights.${id}`, `no endpoint "${id}" in this region`);
     block.weights.set(id, w);
   }
-  for (const c of bindClashes(block, listeners, taken)) problem(at(...c.path), c.path.join('.'), c.why);
+  for (const c of bindClashes(block, listeners, taken)) {
+    problem(at(...c.path), c.path.join('.'), c.why);
+    if (c.clashWith !== undefined) problems[problems.length - 1]!.clashWith = c.clashWith;
+  }
   return { block, problems };
 }
 
@@ -413,14 +419,19 @@ function forwarderBinds(block: RegionForwarder, listeners: KnownListeners): { wh
  * change was accepted. Clashes between the listeners' own addresses are the `forward:` section's
  * business, not the block's.
  */
-function bindClashes(block: RegionForwarder, listeners: KnownListeners, taken: readonly TakenAddress[]): { path: (string | number)[]; why: string }[] {
-  const binds = [...taken.map((t) => ({ ...t, path: null })), ...forwarderBinds(block, listeners)];
-  const out: { path: (string | number)[]; why: string }[] = [];
+function bindClashes(block: RegionForwarder, listeners: KnownListeners, taken: readonly TakenAddress[]): { path: (string | number)[]; why: string; clashWith?: number }[] {
+  const binds: (TakenAddress & { path: (string | number)[] | null })[] = [...taken.map((t) => ({ ...t, path: null })), ...forwarderBinds(block, listeners)];
+  const out: { path: (string | number)[]; why: string; clashWith?: number }[] = [];
   binds.forEach((b, k) => {
     if (!b.path) return;
     // Reported once, at the block's later field of the two (taken addresses and the listeners' own come first).
     const other = binds.find((o, j) => j !== k && (j < k || !o.path) && clash(o.at, b.at));
-    if (other) out.push({ path: b.path, why: `${b.at.host}:${b.at.port} is also where ${other.what} binds (${other.at.host}:${other.at.port})` });
+    if (other)
+      out.push({
+        path: b.path,
+        why: `${b.at.host}:${b.at.port} is also where ${other.what} binds (${other.at.host}:${other.at.port})`,
+        ...(other.region !== undefined ? { clashWith: other.region } : {}),
+      });
   });
   return out;
 }
@@ -435,24 +446,27 @@ function bindClashes(block: RegionForwarder, listeners: KnownListeners, taken: r
 export function checkRegionForwarders(regions: readonly RegionSource[], scope: ForwarderScope): { region: RegionSource; block: RegionForwarder; problems: ForwardProblem[] }[] {
   const first = regions.map((r, i) => ({ region: r, ...checkRegionForwarder(r, i, scope.listeners) }));
   const embedded = new Set(scope.embedded);
-  const bindsOf = (e: (typeof first)[number]): TakenAddress[] => forwarderBinds(e.block, scope.listeners).map((b) => ({ what: `region ${e.region.id}'s ${b.what}`, at: b.at }));
+  const bindsOf = (e: (typeof first)[number], index: number): TakenAddress[] =>
+    forwarderBinds(e.block, scope.listeners).map((b) => ({ what: `region ${e.region.id}'s ${b.what.replace(/^the /, '')}`, at: b.at, ...(b.path ? { region: index } : {}) }));
   return first.map((e, i) => {
     if (!embedded.has(e.region.id)) return e;
-    const others = first.filter((o) => o.region.id !== e.region.id && embedded.has(o.region.id)).flatMap(bindsOf);
+    const others = first.flatMap((o, j) => (o.region.id !== e.region.id && embedded.has(o.region.id) ? bindsOf(o, j) : []));
     return { region: e.region, ...checkRegionForwarder(e.region, i, scope.listeners, [...scope.node, ...others]) };
   });
 }
 
 /**
  * The `forwarder:` blocks of a set of regions (checkRegionForwarders); problems go to `problems`,
- * and a region with problems gets its block as far as it compiled.
+ * and a region with problems gets its block as far as it compiled. A clash between fields of two
+ * regions' blocks is one problem of the file: reported at the later region (each block reports it,
+ * as the API must, since either may be the one written).
  */
 export function compileRegionForwarders(regions: RegionSource[], scope: ForwarderScope, problems: ForwardProblem[]): Map<string, RegionForwarder> {
   const compiled = new Map<string, RegionForwarder>();
-  for (const c of checkRegionForwarders(regions, scope)) {
-    problems.push(...c.problems);
+  checkRegionForwarders(regions, scope).forEach((c, i) => {
+    problems.push(...c.problems.filter((p) => p.clashWith === undefined || p.clashWith < i));
     compiled.set(c.region.id, c.block);
-  }
+  });
   return compiled;
 }
 

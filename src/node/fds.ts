@@ -54,21 +54,34 @@ export function openBudget(config: LoadedConfig, role: FdRole, forwarders: numbe
 
 /**
  * What makes a config unfit for the budget in force: a listener `maxConnections` above what the
- * process may hold, or no room at all for relayed connections. Each problem carries the code the
- * config errors of a start and a reload are logged with.
+ * process may hold, or no room at all for relayed connections. Each problem is `file:line:` and
+ * the code the config errors of a start and a reload carry. The one copy of the rule: `serve` and
+ * `forward` at start and on every reload and version, `meridian check` ({@link startBudgetProblems}).
  */
 export function budgetProblems(config: LoadedConfig, budget: ConnectionBudget): string[] {
   const total = budget.connections;
   if (total === Infinity || config.forward.listeners.length === 0) return [];
+  const at = (path: (string | number)[]): string => `${config.file}:${config.lineOf?.(path) ?? 0}: MERIDIAN_ERR_INVALID_CONFIG`;
   const why = `fd limit ${budget.limit} − reserve ${budget.reserve}, two descriptors per connection`;
-  if (total < 1) return [`MERIDIAN_ERR_INVALID_CONFIG: forward: no descriptors are left for relayed connections (${why}); raise the limit (LimitNOFILE) or lower forward.fdReserve`];
+  if (total < 1) return [`${at(['forward', 'fdReserve'])}: forward: no descriptors are left for relayed connections (${why}); raise the limit (LimitNOFILE) or lower forward.fdReserve`];
   const problems: string[] = [];
   config.forward.listeners.forEach((l, i) => {
     if (l.maxConnections !== null && l.maxConnections > total) {
       problems.push(
-        `MERIDIAN_ERR_INVALID_CONFIG: forward.listeners[${i}].maxConnections: ${l.maxConnections} is over the fd budget of ${total} relayed connections (${why}); lower it, leave it out (a share of the budget), or raise the limit`,
+        `${at(['forward', 'listeners', i, 'maxConnections'])}: forward.listeners[${i}].maxConnections: ${l.maxConnections} is over the fd budget of ${total} relayed connections (${why}); lower it, leave it out (a share of the budget), or raise the limit`,
       );
     }
   });
   return problems;
+}
+
+/**
+ * budgetProblems for the process this config starts, judged with this process's descriptor limit
+ * (`meridian check`, run in the shell or unit that runs the role, has the same one): `serve` when
+ * it embeds forwarders, else each `meridian forward`.
+ */
+export function startBudgetProblems(config: LoadedConfig, limit = readFdLimit()): string[] {
+  if (config.forward.listeners.length === 0) return [];
+  const embedded = config.forward.embedded.length;
+  return budgetProblems(config, embedded ? openBudget(config, 'serve', embedded, limit) : openBudget(config, 'forward', 1, limit));
 }

@@ -50,6 +50,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
       routing,
       document: { zones: zoneSources, regions, services: source.services },
       warnings: [...warnings.map((w) => ({ file, line: lineOf(w.path), reason: w.reason })), ...zoneWarnings],
+      lineOf,
       subdivisionLines: new Map(
         source.services.flatMap((s, i) => {
           const def = routing.services.find((d) => d.name === canonicalOrigin(s.name));

@@ -104,7 +104,8 @@ export async function openFileStore(dataDir: string, opts: FileStoreOptions = {}
   }
 }
 
-async function loadTokens(path: string): Promise<Map<string, TokenRecord>> {
+/** The tokens of a data directory's `tokens.json` (none when it does not exist); a damaged file throws. */
+export async function loadTokens(path: string): Promise<Map<string, TokenRecord>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
