@@ -5,6 +5,9 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 
+/** The bootstrap admin token's file in the data directory (server.ts writes it, the CLI reads it). */
+export const BOOTSTRAP_TOKEN_FILE = 'admin-token';
+
 export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]);
 
 export const StaticTokenSchema = Type.Object(

@@ -13,6 +13,7 @@ import { buildAdminApp } from './app.js';
 import type { AdminApp, AdminRuntime } from './routes/types.js';
 import { newSecret, sha256Hex } from './auth.js';
 import type { AdminDeps } from './context.js';
+import { BOOTSTRAP_TOKEN_FILE } from './config.js';
 import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
 import { readTlsMaterial, type AdminTlsFiles } from './tls.js';
@@ -35,7 +36,7 @@ export class AdminStartError extends Error {
   readonly code = 'MERIDIAN_ERR_ADMIN_NO_TOKENS';
 }
 
-export const BOOTSTRAP_TOKEN_FILE = 'admin-token';
+export { BOOTSTRAP_TOKEN_FILE };
 
 /** Long enough for a slow client between requests of a keep-alive connection; a silent socket (no TLS handshake, no request) goes after it. */
 const ADMIN_IDLE_MS = 30_000;

@@ -1,109 +1,135 @@
 /**
- * `meridian explain NAME CLIENT-IP [--ecs PREFIX]`: the decision for one client, step by step.
+ * `meridian explain NAME CLIENT-IP [--ecs PREFIX]`: the decision for one client, step by step, and
+ * which view it came from.
  *
- * With an admin API in the config it asks the running node (`GET /v1/explain`): that is the live
- * decision, with the node's config version, probe results and geo database. The token comes from
- * MERIDIAN_TOKEN or the bootstrap token file. Without a reachable API it computes the decision here
- * (src/routing/explain.ts) from the config store's head version (or the YAML without a store), the
- * geo database and the current health (Redis in cluster mode; the cold-start view plus overrides in
- * embedded mode, which is why the live node is asked first).
+ * When a node's API is named (`--api`, MERIDIAN_API, or the config's `admin.listen`) it asks that
+ * node (`GET /v1/explain`): the live decision, with the node's config version, probe results and
+ * geo database. If that node cannot be asked (nothing listens, no token, a TLS verification
+ * failure, a timeout) explain fails (exit 1) rather than answer from another view, which may be
+ * stale; `--offline` computes the decision here instead (explain-local.ts) and says so loudly on
+ * stderr. Without an API in the config it computes it here.
  * @module
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
-import { openHealthPlane } from '../health/plane.js';
-import { RedisBus } from '../health/redis-bus.js';
-import { explain, formatExplanation, type Explanation } from '../routing/explain.js';
-import { buildServices, openGeo, zoneSet } from '../node/services.js';
-import { readVersionUnlocked } from '../store/file.js';
-import { formatSourceError } from '../zone/types.js';
-import { adminTarget, callAdmin } from './admin-client.js';
-import { compileDocument, loadConfigFile } from '../node/config.js';
+import type { Explanation } from '../routing/explain.js';
+import { adminSourceOf, apiUrl, callAdmin, targetAt, type TargetOptions } from './admin-client.js';
+import { act, configOption, Failure, subcommand, UsageError } from './define.js';
+import type { ExplainQuery } from './explain-local.js';
 
-type Query = { name: string; ip: string; ecs?: string; qtype?: 'A' | 'AAAA' };
-
-/** The live node's answer, or null when there is no admin API to ask (or it cannot be reached). */
-async function askLiveNode(config: LoadedConfig, q: Query): Promise<{ ok: true; explanation: Explanation & { version: number } } | { ok: false; error: string } | null> {
-  const target = adminTarget(config);
-  if (!target) return null;
-  const params = new URLSearchParams({ name: q.name, ip: q.ip, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { type: q.qtype } : {}) });
-  try {
-    const res = await callAdmin(target, 'GET', `/v1/explain?${params}`, undefined, 3000);
-    if (res.kind === 'refused') return null;
-    if (res.status === 200) return { ok: true, explanation: res.body };
-    if (res.status === 400 || res.status === 404) return { ok: false, error: res.body?.error?.message ?? `HTTP ${res.status}` };
-    return null;
-  } catch {
-    return null;
-  }
+interface ExplainOptions extends TargetOptions {
+  config: string;
+  ecs?: string;
+  type?: 'A' | 'AAAA';
+  json?: boolean;
+  offline?: boolean;
 }
 
-/** The store's head document in embedded mode, read without taking the running node's lock. */
-async function headDocumentOf(config: LoadedConfig): Promise<LoadedConfig> {
-  if (!config.admin) return config;
-  const dataDir = resolvePath(dirname(config.file), config.admin.dataDir);
-  const dir = join(dataDir, 'versions');
-  let names: string[];
-  try {
-    names = readdirSync(dir)
-      .filter((n) => /^\d+\.json$/.test(n))
-      .sort();
-  } catch {
-    return config;
-  }
-  const last = names.at(-1);
-  if (!last) return config;
-  const record = await readVersionUnlocked(dataDir, Number(last.slice(0, -'.json'.length)));
-  if (!record) return config;
-  const compiled = compileDocument(record.document, config.health.probe);
-  return compiled.ok ? { ...config, ...compiled.compiled } : config;
+/** Which view an explanation came from; `--json` carries it as `view`. */
+type View = { kind: 'node'; api: string; version: number } | { kind: 'in-process'; file: string; version: number | null; health: string };
+
+export function registerExplain(program: Command): void {
+  const cmd = subcommand(program, {
+    name: 'explain',
+    summary: 'the routing decision for one client, step by step (asks the node, or --offline)',
+    description:
+      "The routing decision for one client, step by step, and the view it came from. With a node's API (--api, MERIDIAN_API or the\n" +
+      "config's admin.listen) the node is asked: its live config version, probe results and geo database. If it cannot be asked,\n" +
+      'explain fails (exit 1) instead of answering from a view that may be stale; --offline computes the decision here from the\n' +
+      "config (the store's head version, the geo database, health without the node's probes) and warns on stderr.",
+    examples: [
+      'meridian explain www.gslb.example.com 192.0.2.1',
+      'meridian explain www.gslb.example.com 192.0.2.1 --ecs 81.2.69.0/24 --type AAAA --json',
+      'meridian explain www.gslb.example.com 192.0.2.1 --api https://dns1.example.net:8053',
+      'meridian explain www.gslb.example.com 192.0.2.1 --offline',
+    ],
+  })
+    .argument('<name>', 'the name asked (a service, or a name whose CNAMEs lead to one)')
+    .argument('<client-ip>', 'the resolver (or client) address the query comes from', ipAddress)
+    .option('--ecs <prefix>', 'the client subnet the query carries (EDNS Client Subnet), e.g. 81.2.69.0/24')
+    .addOption(new Option('--type <qtype>', 'the query type (default: by the client address family)').choices(['A', 'AAAA']))
+    .option('--json', 'print the explanation as JSON, with the view it came from')
+    .addOption(configOption())
+    .addOption(new Option('--api <url>', "ask this node's admin API (default: admin.listen of --config)").env('MERIDIAN_API'))
+    .option('--token-file <file>', 'file holding the API token (default: MERIDIAN_TOKEN, else the bootstrap token file of the config’s admin.dataDir)')
+    .option('--offline', 'compute the decision in this process, without asking a node (warns: it may differ from the live one)');
+  act(cmd, () => explainCommand(cmd));
 }
 
-export async function explainCommand(args: string[], defaultConfig: string): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, ecs: { type: 'string' }, type: { type: 'string' }, json: { type: 'boolean' } },
-  });
-  const [name, ip] = positionals;
-  if (!name || !ip || positionals.length > 2 || (values.type && values.type !== 'A' && values.type !== 'AAAA')) {
-    process.stderr.write('usage: meridian explain NAME CLIENT-IP [--ecs PREFIX] [--type A|AAAA] [--json] [--config FILE]\n');
-    return 2;
-  }
-  const loaded = loadConfigFile(values.config ?? defaultConfig);
+function ipAddress(text: string): string {
+  if (isIP(text) === 0) throw new InvalidArgumentError(`"${text}" is not an IP address`);
+  return text;
+}
+
+async function explainCommand(cmd: Command): Promise<number> {
+  const [name, ip] = cmd.args as [string, string];
+  const opts = cmd.opts<ExplainOptions>();
+  if (opts.offline && cmd.getOptionValueSource('api') === 'cli') throw new UsageError('MERIDIAN_ERR_USAGE', '--offline and --api contradict each other: --offline asks no node');
+  const [{ loadConfigFile }, { formatSourceError }] = await Promise.all([import('../node/config.js'), import('../zone/types.js')]);
+  const loaded = loadConfigFile(opts.config);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');
     return 1;
   }
-  const q: Query = { name, ip, ...(values.ecs !== undefined ? { ecs: values.ecs } : {}), ...(values.type ? { qtype: values.type as 'A' | 'AAAA' } : {}) };
-  const live = await askLiveNode(loaded.config, q);
-  if (live) {
-    if (!live.ok) {
-      process.stderr.write(live.error + '\n');
-      return 1;
-    }
-    const { version, ...explanation } = live.explanation;
-    process.stdout.write((values.json ? JSON.stringify(live.explanation, null, 2) : `${formatExplanation(explanation)}\n(live node, config version ${version})`) + '\n');
-    return 0;
+  const q: ExplainQuery = { name, ip, ...(opts.ecs !== undefined ? { ecs: opts.ecs } : {}), ...(opts.type ? { qtype: opts.type } : {}) };
+  const source = adminSourceOf(loaded.config);
+  const url = opts.offline ? null : apiUrl(opts, source);
+  if (url) {
+    const { explanation, version } = await askNode(url, opts, source, q, loaded.config.file);
+    return await print(explanation, { kind: 'node', api: url.origin, version }, opts.json);
   }
-  const config = await headDocumentOf(loaded.config);
-  const geo = openGeo(config, null);
-  const plane = openHealthPlane(config, { probes: false });
+  if (opts.offline) warnOffline(opts, loaded.config);
+  const { explainLocally } = await import('./explain-local.js');
+  const local = await explainLocally(loaded.config, q);
+  // The codes the API gives the same problems (src/admin/routes/explain.ts).
+  if (!local.result.ok) throw new Failure(/is not a service/.test(local.result.error) ? 'MERIDIAN_ERR_NOT_FOUND' : 'MERIDIAN_ERR_VALIDATION', local.result.error);
+  return await print(local.result.explanation, { kind: 'in-process', file: loaded.config.file, version: local.version, health: local.health }, opts.json);
+}
+
+/** The node's live decision; a node that cannot be asked is a Failure, never a fallback. */
+async function askNode(url: URL, opts: ExplainOptions, source: ReturnType<typeof adminSourceOf>, q: ExplainQuery, file: string): Promise<{ explanation: Explanation; version: number }> {
+  const offline = `not answering from another view, which may be stale; start the node, fix --api, or pass --offline to compute it here from ${file}`;
+  let target;
   try {
-    if (plane.bus instanceof RedisBus) await plane.bus.whenConnected(5_000).catch(() => process.stderr.write('explain: Redis unreachable; health shown as cold start\n'));
-    await plane.source.refresh();
-    const services = buildServices(config, { geo: () => geo?.current ?? null, health: () => plane.source.current });
-    const result = explain(services, q.name, q.ip, { zones: zoneSet(config, services).byKey, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { qtype: q.qtype } : {}) });
-    if (!result.ok) {
-      process.stderr.write(result.error + '\n');
-      return 1;
-    }
-    process.stdout.write((values.json ? JSON.stringify(result.explanation, null, 2) : formatExplanation(result.explanation)) + '\n');
-    return 0;
-  } finally {
-    geo?.stop();
-    await plane.close();
+    target = targetAt(url, opts, source);
+  } catch (err) {
+    if (err instanceof Failure) throw new Failure(err.code, `${err.message}; ${offline}`);
+    throw err;
   }
+  const params = new URLSearchParams({ name: q.name, ip: q.ip, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { type: q.qtype } : {}) });
+  const res = await callAdmin(target, 'GET', `/v1/explain?${params}`, undefined, { timeoutMs: 5000 });
+  if (res.kind === 'unreachable') throw new Failure('MERIDIAN_ERR_API_UNREACHABLE', `cannot reach the admin API at ${target.base}: ${res.error}; ${offline}`);
+  if (res.status !== 200) {
+    const e = res.body?.error as { code?: string; message?: string } | undefined;
+    throw new Failure(e?.code ?? `HTTP_${res.status}`, e?.message ?? `the admin API at ${target.base} answered ${res.status}`);
+  }
+  const { version, ...explanation } = res.body as Explanation & { version: number };
+  return { explanation, version };
+}
+
+/** `--offline` is loud: a decision made here may not be the one the node makes (no probe results of its own). */
+function warnOffline(opts: ExplainOptions, config: LoadedConfig): void {
+  let node: string;
+  try {
+    node = apiUrl(opts, adminSourceOf(config))?.origin ?? 'any node';
+  } catch {
+    node = 'the node of the config';
+  }
+  process.stderr.write(
+    `explain: WARNING: --offline: computed in this process from ${config.file}, NOT asked of ${node}.\n` +
+      'explain: WARNING: health here is not what a node sees (no probe results of its own), so the live answer may differ.\n',
+  );
+}
+
+async function print(explanation: Explanation, view: View, json: boolean | undefined): Promise<number> {
+  if (json) process.stdout.write(JSON.stringify({ ...explanation, view }, null, 2) + '\n');
+  else process.stdout.write(`${(await import('../routing/explain.js')).formatExplanation(explanation)}\n${viewLine(view)}\n`);
+  return 0;
+}
+
+function viewLine(v: View): string {
+  if (v.kind === 'node') return `view: node API at ${v.api}, config version ${v.version} (live)`;
+  const version = v.version === null ? 'the YAML (no config store)' : `config store version ${v.version}`;
+  return `view: in-process from ${v.file}, ${version}; health: ${v.health}`;
 }

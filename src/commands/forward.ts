@@ -7,46 +7,64 @@
  * SIGHUP while it starts is applied once it runs, one while it drains is ignored.
  * @module
  */
-import { parseArgs } from 'node:util';
-import { parseListen } from '../config/load.js';
-import { startForwardRole } from '../node/forward.js';
-import { createLogger } from '../obs/log.js';
-import { formatSourceError } from '../zone/types.js';
-import { loadConfigFile } from '../node/config.js';
+import type { Command } from 'commander';
+import { act, configOption, subcommand, UsageError } from './define.js';
+import { bindDenied } from './bind.js';
 import { sighup } from './signals.js';
 
-export async function forwardCommand(args: string[], defaultConfig: string): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: 'string', short: 'c' }, region: { type: 'string' }, metrics: { type: 'string' }, id: { type: 'string' } },
-  });
+interface ForwardOptions {
+  config: string;
+  region: string;
+  metrics?: string;
+  id?: string;
+}
+
+export function registerForward(program: Command): void {
+  const cmd = subcommand(program, {
+    name: 'forward',
+    summary: 'L4 forwarder of a region; SIGTERM drains, SIGHUP reloads',
+    description:
+      "L4 forwarder of one region: relays connections to the region's healthy backends and publishes load reports.\n" +
+      'SIGTERM/SIGINT drain (open connections get forward.drainDeadlineMs; a second signal stops at once); SIGHUP reloads.',
+    examples: ['meridian forward --region eu-west', 'meridian forward --region us-east --id fwd-1 --metrics 127.0.0.1:9155 --config /etc/meridian/meridian.yaml'],
+  })
+    .requiredOption('--region <id>', 'the region this forwarder serves (a configured region)')
+    .option('--id <name>', 'forwarder instance id in load reports (a region may run several)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics here')
+    .addOption(configOption());
+  act(cmd, () => forward(cmd.opts<ForwardOptions>()));
+}
+
+async function forward(opts: ForwardOptions): Promise<number> {
   const hup = sighup();
+  const [{ parseListen }, { loadConfigFile }, { startForwardRole }, { createLogger }, { formatSourceError }] = await Promise.all([
+    import('../config/listen.js'),
+    import('../node/config.js'),
+    import('../node/forward.js'),
+    import('../obs/log.js'),
+    import('../zone/types.js'),
+  ]);
   const log = createLogger();
-  const loaded = loadConfigFile(values.config ?? defaultConfig);
+  const loaded = loadConfigFile(opts.config);
   if (!loaded.ok) {
     for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');
     return 1;
   }
   const config = loaded.config;
-  const region = values.region;
-  if (!region || !config.routing.regions.some((r) => r.id === region)) {
-    process.stderr.write(`forward: --region must name a configured region (${config.routing.regions.map((r) => r.id).join(', ')})\n`);
-    return 2;
+  const region = opts.region;
+  if (!config.routing.regions.some((r) => r.id === region)) {
+    throw new UsageError('MERIDIAN_ERR_USAGE', `--region must name a configured region (${config.routing.regions.map((r) => r.id).join(', ')})`);
   }
-  if (config.forward.listeners.length === 0) {
-    process.stderr.write('forward: no listeners configured (forward.listeners)\n');
-    return 2;
-  }
-  const metricsAt = values.metrics ? parseListen(values.metrics) : null;
-  if (typeof metricsAt === 'string') {
-    process.stderr.write(`forward: --metrics: ${metricsAt}\n`);
-    return 2;
-  }
+  if (config.forward.listeners.length === 0) throw new UsageError('MERIDIAN_ERR_USAGE', 'no listeners configured (forward.listeners)');
+  const metricsAt = opts.metrics ? parseListen(opts.metrics) : null;
+  if (typeof metricsAt === 'string') throw new UsageError('MERIDIAN_ERR_USAGE', `--metrics: ${metricsAt}`);
   let role;
   try {
-    role = await startForwardRole(config, { region, metrics: metricsAt, ...(values.id ? { id: values.id } : {}) }, log);
+    role = await startForwardRole(config, { region, metrics: metricsAt, ...(opts.id ? { id: opts.id } : {}) }, log);
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'cannot start the forwarder');
+    const denied = bindDenied(err, 'forward.listeners[].listen');
+    if (denied) process.stderr.write(`forward: ${denied}\n`);
+    log.fatal({ err: (err as Error).message, ...(denied ? { code: 'MERIDIAN_ERR_BIND_DENIED' } : {}) }, 'cannot start the forwarder');
     return 1;
   }
   const fwd = role.forwarder;

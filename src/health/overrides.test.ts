@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration, formatOverrides, makeOverride, parseDuration, parseOverride, parseScope, parseState } from './overrides.js';
+import { formatDuration, makeOverride, parseDuration, parseOverride, parseScope, parseState } from './overrides.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 
@@ -61,19 +61,5 @@ describe('overrides: records', () => {
     assert.throws(() => parseOverride({ ...o, state: 'sideways' }), /state/);
     assert.throws(() => parseOverride({ ...o, expiresAt: 'soon' }), /expiresAt/);
     assert.throws(() => parseOverride({ ...o, scope: 'eu' }), /scope/);
-  });
-  it('formats a listing, sorted, with expired rows marked', () => {
-    const list = [
-      makeOverride({ scope: 'region/us', state: 'down', reason: 'outage', author: 'bo', now: NOW }),
-      makeOverride({ scope: 'endpoint/eu/a', state: 'drained', for: '2h', reason: 'patching', author: 'ana', now: NOW }),
-      { ...makeOverride({ scope: 'region/ap', state: 'up', reason: 'old', author: 'cy', now: NOW - 10 }), expiresAt: NOW - 1 },
-    ];
-    const text = formatOverrides(list, NOW + 60_000);
-    const lines = text.trimEnd().split('\n');
-    assert.match(lines[0]!, /^SCOPE\s+STATE\s+EXPIRES\s+AUTHOR\s+CREATED\s+REASON$/);
-    assert.match(lines[1]!, /^endpoint\/eu\/a\s+drained\s+in 1h 59m\s+ana\s+2026-01-01T12:00:00.000Z\s+patching$/);
-    assert.match(lines[2]!, /^region\/ap\s+up\s+expired\s+cy/);
-    assert.match(lines[3]!, /^region\/us\s+down\s+never\s+bo/);
-    assert.equal(formatOverrides([], NOW), 'no overrides\n');
   });
 });

@@ -131,26 +131,3 @@ export function parseOverride(value: unknown): Override {
     createdAt: v.createdAt as number,
   };
 }
-
-/** A fixed-width table for `meridian override list`; expired rows are marked, not hidden. */
-export function formatOverrides(list: readonly Override[], now: number): string {
-  if (list.length === 0) return 'no overrides\n';
-  const rows = [...list]
-    .sort((a, b) => a.scope.localeCompare(b.scope))
-    .map((o) => [
-      o.scope,
-      o.state,
-      o.expiresAt === null ? 'never' : isExpired(o, now) ? 'expired' : `in ${formatDuration(o.expiresAt - now)}`,
-      o.author,
-      new Date(o.createdAt).toISOString(),
-      o.reason,
-    ]);
-  const header = ['SCOPE', 'STATE', 'EXPIRES', 'AUTHOR', 'CREATED', 'REASON'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}

@@ -115,13 +115,17 @@ describe('admin API resources (embedded mode, file store)', () => {
   test('explain returns `meridian explain --json` as JSON, plus the version it was decided on', async () => {
     const r = await n.api('GET', `/v1/explain?name=www.${Z}&ip=192.0.2.1&ecs=81.2.69.0/24`);
     assert.equal(r.status, 200, r.body);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'explain', `www.${Z}`, '192.0.2.1', '--ecs', '81.2.69.0/24', '--json', '--config', n.configPath], {
-      cwd: ROOT,
-      timeout: 20_000,
-    });
+    // The node's API listens on a port picked at start (admin.listen 127.0.0.1:0): named with --api.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'explain', `www.${Z}`, '192.0.2.1', '--ecs', '81.2.69.0/24', '--json', '--config', n.configPath, '--api', `http://127.0.0.1:${n.httpPort}`],
+      { cwd: ROOT, timeout: 20_000, env: { ...process.env, MERIDIAN_TOKEN: n.secret } },
+    );
     const { version, ...rest } = r.json;
     assert.equal(version, 1);
-    assert.deepEqual(rest, JSON.parse(stdout));
+    const { view, ...printed } = JSON.parse(stdout);
+    assert.deepEqual(rest, printed);
+    assert.deepEqual(view, { kind: 'node', api: `http://127.0.0.1:${n.httpPort}`, version: 1 });
     assert.equal(rest.ecs, '81.2.69.0/24');
     assert.deepEqual(rest.addresses, [EU]);
 

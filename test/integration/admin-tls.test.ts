@@ -6,7 +6,7 @@
  * missing file or a key that is not the certificate's is refused by `meridian check` and `serve`.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
+import { cli } from '../helpers/cli.js';
+import { freePort, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
 import { until } from '../helpers/role.js';
 
 const Z = 'gslb.example.com';
@@ -49,14 +50,6 @@ function makeCert(dir: string, name: string, cn: string): void {
       stdio: 'ignore',
     },
   );
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 function httpsGet(port: number, ca: Buffer, token: string, servername: string, path = '/v1/status'): Promise<{ status: number; body: string; cert: PeerCertificate }> {
@@ -141,6 +134,39 @@ describe('admin API over TLS (admin.tls)', () => {
     const audit = await httpsGet(apiPort, readFileSync(join(certs, 'admin.crt')), token, 'admin.meridian.test', '/v1/audit');
     const entry = JSON.parse(audit.body).find((e: { target: string }) => e.target.includes('us-east'));
     assert.equal(entry?.author, 'bootstrap', audit.body);
+  });
+
+  test('meridian explain asks the node over TLS and says which view it used', async () => {
+    const r = await cli(['explain', `www.${Z}`, '192.0.2.1', '--config', join(node.dir, 'meridian.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`view: node API at https://127\\.0\\.0\\.1:${apiPort}, config version 1 \\(live\\)`));
+  });
+
+  test('explain fails when the certificate does not verify, never answering from another view; --offline answers here, loudly', async () => {
+    // An operator's copy of the config that trusts another self-signed certificate, for another
+    // name (other.meridian.test): the node's certificate does not verify against it.
+    const yaml = readFileSync(join(node.dir, 'meridian.yaml'), 'utf8')
+      .replace(/admin\.crt/g, 'other.crt')
+      .replace(/admin\.key/g, 'other.key');
+    const stale = join(node.dir, 'operator-copy.yaml');
+    writeFileSync(stale, yaml);
+    const ask = (config: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => cli(['explain', `www.${Z}`, '192.0.2.1', '--config', config, ...extra], { env });
+    const [refused, misnamed, offline] = await Promise.all([
+      ask(stale),
+      // The right certificate, asked for under a name it does not carry.
+      ask(join(node.dir, 'meridian.yaml'), [], { MERIDIAN_API: `https://localhost:${apiPort}` }),
+      ask(stale, ['--offline']),
+    ]);
+    for (const r of [refused, misnamed]) {
+      assert.equal(r.status, 1, r.stdout);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^explain: MERIDIAN_ERR_API_UNREACHABLE: cannot reach the admin API at https:\/\/\S+: TLS verification failed: .*--offline/);
+    }
+    assert.match(misnamed.stderr, /localhost/);
+    assert.equal(offline.status, 0, offline.stderr);
+    assert.match(offline.stdout, /\nanswer: /);
+    assert.match(offline.stdout, /view: in-process from .*operator-copy\.yaml/);
+    assert.match(offline.stderr, /explain: WARNING: --offline: computed in this process from .*operator-copy\.yaml, NOT asked of https:\/\/127\.0\.0\.1:\d+/);
   });
 
   test('SIGHUP serves a renewed certificate', async () => {

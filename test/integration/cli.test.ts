@@ -3,19 +3,19 @@
  * code, `serve` refuses a bad config at startup, and SIGHUP swaps in good data and rejects bad.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode, query, udpExchange } from '../helpers/client.js';
+import { cli, CLI_PATH as CLI } from '../helpers/cli.js';
 import { FIXTURE_ZONE } from '../helpers/server.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-function meridian(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+async function meridian(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await cli(args, { cwd: ROOT });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,8 +34,8 @@ zones:
 `;
 
 describe('meridian check', () => {
-  test('the demo config is valid', () => {
-    const r = meridian(['check', '--config', 'zones/meridian.yaml']);
+  test('the demo config is valid', async () => {
+    const r = await meridian(['check', '--config', 'zones/meridian.yaml']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /zone gslb\.example\.com\.: \d+ names/);
   });
@@ -137,10 +137,10 @@ describe('meridian check', () => {
     },
   );
   for (const c of bad) {
-    test(c.name, () => {
+    test(c.name, async () => {
       const t = tempConfig(c.yaml, c.zone);
       try {
-        const r = meridian(['check', '--config', t.config]);
+        const r = await meridian(['check', '--config', t.config]);
         assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
         for (const w of c.want) assert.match(r.stderr, w);
       } finally {
@@ -149,25 +149,25 @@ describe('meridian check', () => {
     });
   }
 
-  test('check --zone validates a single file', () => {
-    assert.equal(meridian(['check', '--zone', 'zones/gslb.example.com.zone', '--origin', 'gslb.example.com']).code, 0);
-    const r = meridian(['check', '--zone', 'zones/gslb.example.com.zone', '--origin', 'other.example']);
+  test('check --zone validates a single file', async () => {
+    assert.equal((await meridian(['check', '--zone', 'zones/gslb.example.com.zone', '--origin', 'gslb.example.com'])).code, 0);
+    const r = await meridian(['check', '--zone', 'zones/gslb.example.com.zone', '--origin', 'other.example']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /gslb\.example\.com\.zone:\d+: /);
   });
 
-  test('unknown subcommand exits 2 with usage', () => {
-    const r = meridian(['frobnicate']);
+  test('unknown subcommand exits 2 with usage', async () => {
+    const r = await meridian(['frobnicate']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Usage:/);
   });
 });
 
 describe('meridian serve', () => {
-  test('a bad zone at startup stops the process with file:line', () => {
+  test('a bad zone at startup stops the process with file:line', async () => {
     const t = tempConfig(GOOD, 'this is not a zone\n');
     try {
-      const r = meridian(['serve', '--config', t.config]);
+      const r = await meridian(['serve', '--config', t.config]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /zone:1: /);
     } finally {

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
+import { cli, type CliRun } from '../helpers/cli.js';
 import { decode, query, udpExchange } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -95,7 +95,7 @@ test('a store version that no longer compiles under new YAML settings fails the 
   }
 });
 
-test("meridian explain asks the live node when it has an admin API, else reads the store's head", async () => {
+test("meridian explain asks the live node when it has an admin API; without it, fails or (--offline) reads the store's head", async () => {
   // The CLI finds the API by the configured address, so it needs a real port rather than 0.
   const port = await new Promise<number>((r) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
@@ -105,15 +105,7 @@ test("meridian explain asks the live node when it has an admin API, else reads t
   });
   const srv = await startTestServer({ extra: { ...extra, admin: { listen: `127.0.0.1:${port}` } } });
   // Asynchronous: the node being asked runs in this process, so the test must not block its loop.
-  const cli = (): Promise<{ status: number; stdout: string; stderr: string }> =>
-    new Promise((r) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', new URL('../../src/cli.ts', import.meta.url).pathname, 'explain', `svc.${Z}`, '192.0.2.1', '--config', join(srv.dir, 'meridian.yaml')],
-        { encoding: 'utf8' },
-        (err, stdout, stderr) => r({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const explain = (...extra: string[]): Promise<CliRun> => cli(['explain', `svc.${Z}`, '192.0.2.1', '--config', join(srv.dir, 'meridian.yaml'), ...extra]);
   try {
     const token = readFileSync(join(srv.dir, 'data', 'admin-token'), 'utf8').trim();
     const res = await srv.node.admin!.app.inject({
@@ -123,16 +115,22 @@ test("meridian explain asks the live node when it has an admin API, else reads t
       payload: { ttl: 30, regions: ['us-east', 'eu-west'], policy: { failover: ['eu-west', 'us-east'] } },
     });
     assert.equal(res.statusCode, 200, res.body);
-    const live = await cli();
-    assert.equal(live.status, 0, String(live.stderr));
-    assert.match(String(live.stdout), /answer: A 198\.51\.100\.10/);
-    assert.match(String(live.stdout), /\(live node, config version 2\)/);
+    const live = await explain();
+    assert.equal(live.status, 0, live.stderr);
+    assert.match(live.stdout, /answer: A 198\.51\.100\.10/);
+    assert.match(live.stdout, /view: node API at http:\/\/127\.0\.0\.1:\d+, config version 2 \(live\)/);
     await srv.node.close();
-    // No node to ask: computed here, from the store's head (version 2), not from the YAML.
-    const offline = await cli();
-    assert.equal(offline.status, 0, String(offline.stderr));
-    assert.match(String(offline.stdout), /answer: A 198\.51\.100\.10/);
-    assert.doesNotMatch(String(offline.stdout), /live node/);
+    // The node named by the config cannot be asked: explain fails rather than answer from another view.
+    const refused = await explain();
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, /^explain: MERIDIAN_ERR_API_UNREACHABLE: cannot reach the admin API at http:\/\/127\.0\.0\.1:\d+: connection refused; .*--offline/);
+    assert.equal(refused.stdout, '');
+    // --offline: computed here, from the store's head (version 2), not from the YAML, and said loudly.
+    const offline = await explain('--offline');
+    assert.equal(offline.status, 0, offline.stderr);
+    assert.match(offline.stdout, /answer: A 198\.51\.100\.10/);
+    assert.match(offline.stdout, /view: in-process from .*meridian\.yaml, config store version 2/);
+    assert.match(offline.stderr, /WARNING: --offline: computed in this process/);
   } finally {
     await srv.stop().catch(() => undefined);
   }

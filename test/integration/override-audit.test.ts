@@ -6,12 +6,12 @@
  * read back from GET /v1/audit.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
+import { cli, type CliRun } from '../helpers/cli.js';
+import { freePort, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
 import { redisSkipReason, startRedis } from '../helpers/redis.js';
 import { dnsQuery, waitFor } from '../admin/helpers.js';
 
@@ -33,23 +33,8 @@ function routing(adminListen: string | null, redisUrl?: string) {
   };
 }
 
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(config: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const { MERIDIAN_TOKEN: _ignored, ...base } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'override', ...args, '--config', config],
-      { encoding: 'utf8', env: { ...base, ...env }, timeout: 90_000 },
-      (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** `meridian override ARGS --config CONFIG`, the real CLI. */
+const override = (config: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> => cli(['override', ...args, '--config', config], { env });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read whichever fields each route returns
 async function api(port: number, token: string, method: string, path: string, body?: unknown): Promise<any> {
@@ -85,7 +70,7 @@ describe('meridian override is audited with its author', () => {
       assert.equal(await answer(srv), US);
 
       // The bootstrap token file is how the CLI on the node's host finds a token.
-      const set = await cli(config, ['set', 'region/us-east', 'down', '--for', '30m', '--reason', 'maintenance window']);
+      const set = await override(config, ['set', 'region/us-east', 'down', '--for', '30m', '--reason', 'maintenance window']);
       assert.equal(set.status, 0, set.stderr);
       assert.match(set.stdout, /region\/us-east => down until .* \(admin API, audited as bootstrap\)/);
       await until(srv, EU);
@@ -93,7 +78,7 @@ describe('meridian override is audited with its author', () => {
 
       // MERIDIAN_TOKEN: the author is that token's name.
       const oncall = (await api(adminPort, root, 'POST', '/v1/tokens', { name: 'oncall', role: 'operator' })).secret as string;
-      const clear = await cli(config, ['clear', 'region/us-east', '--reason', 'window over'], { MERIDIAN_TOKEN: oncall });
+      const clear = await override(config, ['clear', 'region/us-east', '--reason', 'window over'], { MERIDIAN_TOKEN: oncall });
       assert.equal(clear.status, 0, clear.stderr);
       await until(srv, US);
       assert.deepEqual((await overrideAudit(adminPort, root))[0], ['override.clear', 'oncall', 'region/us-east', 'window over', '-']);
@@ -101,7 +86,7 @@ describe('meridian override is audited with its author', () => {
       // No token at all while the node runs: the node holds the store, so the CLI cannot audit
       // there itself, and it refuses rather than write an override nobody could trace.
       renameSync(tokenFile, `${tokenFile}.away`);
-      const refused = await cli(config, ['set', 'region/us-east', 'down', '--reason', 'x']);
+      const refused = await override(config, ['set', 'region/us-east', 'down', '--reason', 'x']);
       renameSync(`${tokenFile}.away`, tokenFile);
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /holds the config store.*MERIDIAN_TOKEN.*Nothing was changed/);
@@ -113,7 +98,7 @@ describe('meridian override is audited with its author', () => {
       // audit log itself; the restarted node obeys the one and serves the other.
       await srv.stop();
       srv = null;
-      const offline = await cli(config, ['set', 'region/us-east', 'drained', '--reason', 'dc move', '--author', 'alice']);
+      const offline = await override(config, ['set', 'region/us-east', 'drained', '--reason', 'dc move', '--author', 'alice']);
       assert.equal(offline.status, 0, offline.stderr);
       assert.match(offline.stderr, /nothing listens at the admin API/);
       assert.match(offline.stdout, /audited as alice/);
@@ -138,7 +123,7 @@ describe('meridian override is audited with its author', () => {
       // goes to Redis and its audit entry to the Redis store, where every API node reads it.
       writeFileSync(join(laptop, 'zone'), ZONE);
       writeFileSync(join(laptop, 'meridian.yaml'), JSON.stringify({ dns: { listen: ['127.0.0.1:0'] }, zones: [{ origin: Z, file: 'zone' }], ...routing(null, redis.url) }));
-      const set = await cli(join(laptop, 'meridian.yaml'), ['set', 'region/us-east', 'drained', '--for', '1h', '--reason', 'rack swap']);
+      const set = await override(join(laptop, 'meridian.yaml'), ['set', 'region/us-east', 'drained', '--for', '1h', '--reason', 'rack swap']);
       assert.equal(set.status, 0, set.stderr);
       assert.match(set.stdout, /region\/us-east => drained until .* \(Redis\)\naudited as /);
       await until(srv, EU);
@@ -147,7 +132,7 @@ describe('meridian override is audited with its author', () => {
         listed.map((o: { scope: string; author: string }) => [o.scope, o.author]),
         [['region/us-east', ME]],
       );
-      const clear = await cli(join(laptop, 'meridian.yaml'), ['clear', 'region/us-east', '--reason', 'swap done', '--author', 'alice']);
+      const clear = await override(join(laptop, 'meridian.yaml'), ['clear', 'region/us-east', '--reason', 'swap done', '--author', 'alice']);
       assert.equal(clear.status, 0, clear.stderr);
       await until(srv, US);
       assert.deepEqual((await overrideAudit(adminPort, root)).slice(0, 2), [

@@ -4,35 +4,22 @@
  * reaches a config where every call with it would get a bare 401; a valid one prints its SHA-256.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { cli } from '../helpers/cli.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-
-function tokenHash(stdin: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'token', 'hash'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-    proc.stdin.end(stdin);
-  });
-}
+const tokenHash = async (stdin: string): Promise<{ code: number; out: string; err: string }> => {
+  const r = await cli(['token', 'hash'], { input: stdin });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
 
 describe('meridian token hash', () => {
-  it('refuses a secret the API would refuse, with a coded line and exit 2', async () => {
+  it('refuses a secret the API would refuse, with a coded line, the usage and exit 2', async () => {
     for (const secret of ['short-secret1', 'has spaces in it, long enough', 'x'.repeat(201)]) {
       const r = await tokenHash(secret + '\n');
       assert.equal(r.code, 2, `${secret}: ${r.err}`);
       assert.equal(r.out, '');
-      assert.match(r.err, /^MERIDIAN_ERR_USAGE: token hash: a secret is 16 to 200 characters/);
+      assert.match(r.err, /^token hash: MERIDIAN_ERR_USAGE: a secret is 16 to 200 characters/);
     }
   });
 

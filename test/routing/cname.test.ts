@@ -298,7 +298,7 @@ describe('explain through a live node with an admin API follows the same chain',
       encoding: 'utf8',
     });
     assert.equal(cli.status, 0, cli.stderr);
-    assert.match(cli.stdout, /\(live node, config version 1\)/);
+    assert.match(cli.stdout, /view: node API at http:\/\/127\.0\.0\.1:\d+, config version 1 \(live\)/);
     assert.match(cli.stdout, new RegExp(`service www\\.${Z}\\. A for alias\\.${Z}\\.`));
     assert.match(cli.stdout, new RegExp(`1\\. cname: alias\\.${Z}\\. -> api\\.${Z}\\.\\n\\s+2\\. cname: api\\.${Z}\\. -> www\\.${Z}\\.`));
     assert.match(cli.stdout, new RegExp(`answer: A ${NA.replace(/\./g, '\\.')}  ttl 30  ECS scope /${digScope(live)}`));

@@ -161,9 +161,9 @@ describe('services over the wire (fixture geo database)', () => {
   });
 });
 
-test('meridian explain prints the decision step by step', () => {
+test('meridian explain --offline prints the decision step by step, says it was not asked of the node', () => {
   const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', '192.0.2.1', '--ecs', '8.8.8.0/24'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', '192.0.2.1', '--ecs', '8.8.8.0/24', '--offline'], {
     cwd: new URL('../..', import.meta.url).pathname,
     encoding: 'utf8',
   });
@@ -172,17 +172,28 @@ test('meridian explain prints the decision step by step', () => {
   assert.match(r.stdout, /client: ECS 8\.8\.8\.0\/24 \(resolver 192\.0\.2\.1\)/);
   assert.match(r.stdout, /geo: .* -> continent NA, country US/);
   assert.match(r.stdout, /answer: A 192\.0\.2\.10 {2}ttl 30 {2}ECS scope \/\d+/);
-  const json = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', '192.0.2.1', '--json'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+  // The demo config has an admin API: --offline computes here, and says loudly it did not ask the node.
+  assert.match(r.stdout, /view: in-process from .*zones\/meridian\.yaml/);
+  assert.match(r.stderr, /WARNING: --offline: computed in this process .* NOT asked of http:\/\/127\.0\.0\.1:8053/);
+  const json = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', '192.0.2.1', '--json', '--offline'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    encoding: 'utf8',
+  });
   assert.equal(json.status, 0, json.stderr);
-  const parsed = JSON.parse(json.stdout) as { service: string; addresses: string[]; ecs: string | null };
+  const parsed = JSON.parse(json.stdout) as { service: string; addresses: string[]; ecs: string | null; view: { kind: string } };
+  assert.equal(parsed.view.kind, 'in-process');
   assert.equal(parsed.service, 'www.gslb.example.com.');
   assert.equal(parsed.ecs, null);
   assert.equal(parsed.addresses.length, 1);
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'nope.gslb.example.com', '192.0.2.1'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'nope.gslb.example.com', '192.0.2.1', '--offline'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    encoding: 'utf8',
+  });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /is not a service/);
-  // Regression: a client that is not an IP address was taken for an IPv6 client and explained.
+  // Regression: a client that is not an IP address was taken for an IPv6 client and explained; it
+  // is a bad command line now, refused before anything is read.
   const notIp = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', 'zzz'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
-  assert.equal(notIp.status, 1);
+  assert.equal(notIp.status, 2);
   assert.match(notIp.stderr, /"zzz" is not an IP address/);
 });

@@ -1,0 +1,50 @@
+/**
+ * Test helper: the real `meridian` program as an operator runs it, one process per command
+ * (`node --import tsx src/cli.ts ...`), with its exit code and output. MERIDIAN_TOKEN and
+ * MERIDIAN_API are not inherited from the test's environment (a developer's shell may set them);
+ * pass them in `env`.
+ *
+ * ```ts
+ * const r = await cli(['region', 'list', '--config', node.configPath]);
+ * assert.equal(r.status, 0, r.stderr);
+ * ```
+ * @module
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from './dnsproc.js';
+
+export interface CliRun {
+  /** The exit code (1 when the process was killed, e.g. by the timeout). */
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const CLI_PATH = join(REPO_ROOT, 'src/cli.ts');
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Written to stdin, which is then closed. */
+  input?: string;
+  /** Default 90 s: a loaded 2-core machine has taken tens of seconds to start a command under tsx. */
+  timeoutMs?: number;
+  /** Run under this argv prefix (e.g. `script` for a terminal, `setpriv` for dropped capabilities). */
+  wrap?: (argv: string[]) => string[];
+}
+
+export function cli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
+  const { MERIDIAN_TOKEN: _token, MERIDIAN_API: _api, ...base } = process.env;
+  const argv = [process.execPath, '--import', 'tsx', CLI_PATH, ...args];
+  const [file, ...rest] = opts.wrap ? opts.wrap(argv) : argv;
+  return new Promise((resolve) => {
+    const child = execFile(
+      file!,
+      rest,
+      { encoding: 'utf8', cwd: opts.cwd ?? REPO_ROOT, env: { ...base, ...opts.env }, timeout: opts.timeoutMs ?? 90_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ status: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(opts.input ?? '');
+  });
+}
