@@ -80,7 +80,7 @@ forward:
       balance: 'weighted-least-connections',
       proxyProtocol: 'none',
       maxConnections: null,
-      maxConnectionsPerSource: 256,
+      maxConnectionsPerSource: null,
       connectTimeoutMs: 500,
       idleTimeoutMs: 60_000,
       sni: null,

@@ -30,8 +30,10 @@ export const BALANCE_MODES = ['round-robin', 'weighted-round-robin', 'least-conn
 
 /** Default τ of the connect-time average (Finagle's peak EWMA default): see src/forward/README.md. */
 export const DEFAULT_DECAY_MS = 10_000;
-/** `maxConnectionsPerSource` default (src/forward/README.md gives the reasons). */
+/** `maxConnectionsPerSource` default: a quarter of the listener's cap, at most 256 (src/forward/README.md gives the reasons). */
 export const DEFAULT_PER_SOURCE = 256;
+/** The per-source limit of a listener without `maxConnectionsPerSource`: no address may hold more than a quarter of `cap`. */
+export const defaultPerSource = (cap: number): number => Math.max(1, Math.min(DEFAULT_PER_SOURCE, Math.floor(cap / 4)));
 /** `idleTimeoutMs` default: 60 s (src/forward/README.md gives the reasons; it was 300 s). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 export type BalanceMode = (typeof BALANCE_MODES)[number];
@@ -81,8 +83,8 @@ export const ListenerSchema = Type.Object(
     proxyProtocol: Type.Union([Type.Literal('none'), Type.Literal('v1'), Type.Literal('v2')], { default: 'none' }),
     /** Absent: an equal share of the process's connection budget (budget.ts); above the budget it is a config error. */
     maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    /** Open connections from one client address (0 = no limit): one host cannot take the whole cap. */
-    maxConnectionsPerSource: Type.Integer({ minimum: 0, maximum: 1_000_000, default: DEFAULT_PER_SOURCE }),
+    /** Open connections from one client address (0 = no limit): one host cannot take the whole cap. Absent: a quarter of the cap, at most 256. */
+    maxConnectionsPerSource: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
     idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
     sni: Type.Optional(SniSchema),
@@ -176,8 +178,8 @@ export interface ListenerConfig {
   proxyProtocol: 'none' | 'v1' | 'v2';
   /** null: a share of the process's connection budget (budget.ts). */
   maxConnections: number | null;
-  /** 0 = no per-source limit. */
-  maxConnectionsPerSource: number;
+  /** 0 = no per-source limit; null: a quarter of the cap in force, at most 256 (defaultPerSource). */
+  maxConnectionsPerSource: number | null;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   sni: { routes: SniRoute[]; unmatched: 'default' | 'reject'; timeoutMs: number } | null;
@@ -265,7 +267,7 @@ export function compileForward(
       balance: l.balance,
       proxyProtocol: l.proxyProtocol,
       maxConnections: l.maxConnections ?? null,
-      maxConnectionsPerSource: l.maxConnectionsPerSource,
+      maxConnectionsPerSource: l.maxConnectionsPerSource ?? null,
       connectTimeoutMs: l.connectTimeoutMs ?? source.connectTimeoutMs,
       idleTimeoutMs: l.idleTimeoutMs ?? source.idleTimeoutMs,
       sni,

@@ -58,6 +58,8 @@ export interface Forwarder {
   address(listener: string): { host: string; port: number } | null;
   /** How a listener relays new connections: 'fast' (libuv handles, fast-lane.ts) or 'socket'; null = no such listener. */
   lane(listener: string): 'fast' | 'socket' | null;
+  /** The connection limits in force on a listener (its cap, its per-source limit; 0 = none); null = no such listener. */
+  limits(listener: string): { cap: number; perSource: number } | null;
   readonly relayPort: number | null;
   /** Stops accepting, waits for open connections up to `deadlineMs`, closes the rest. */
   drain(deadlineMs?: number): Promise<DrainResult>;
@@ -224,6 +226,10 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
     lane(name) {
       const l = listeners.get(name);
       return l?.listening ? l.lane : null;
+    },
+    limits(name) {
+      const l = listeners.get(name);
+      return l ? { cap: l.cap, perSource: l.perSourceCap } : null;
     },
     get relayPort() {
       return relayListener?.port ?? null;

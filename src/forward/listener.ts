@@ -22,7 +22,7 @@ import type { RegionState } from '../health/snapshot.js';
 import type { HealthSnapshot } from '../health/snapshot.js';
 import type { Logger } from '../obs/log.js';
 import type { GeoLookup } from '../routing/service.js';
-import type { ListenerConfig } from './config.js';
+import { defaultPerSource, type ListenerConfig } from './config.js';
 import { dialRelay, RELAY_ACK, regionOrder, type RelayedIn } from './hop.js';
 import type { OutlierDetector } from './passive.js';
 import { observeConnect } from './connect-time.js';
@@ -120,6 +120,11 @@ export class ForwardListener {
     return this.cfg.maxConnections ?? this.env.budget.share();
   }
 
+  /** The per-source limit in force (0 = none): `maxConnectionsPerSource`, or a quarter of the cap, at most 256. */
+  get perSourceCap(): number {
+    return this.cfg.maxConnectionsPerSource ?? defaultPerSource(this.cap);
+  }
+
   /**
    * Why a new connection must be refused, or null. Relayed-in connections skip the per-source
    * limit: their sender applied it to the client, and the peer here is a forwarder.
@@ -127,7 +132,7 @@ export class ForwardListener {
   private refusal(origin: Origin): Refusal | null {
     if (this.env.draining()) return 'refusedDraining';
     if (this.env.state.listener(this.cfg.name).active >= this.cap) return 'refusedCap';
-    const perSource = this.cfg.maxConnectionsPerSource;
+    const perSource = this.perSourceCap;
     if (perSource > 0 && !origin.relayed && (this.perSource.get(origin.addresses.sourceAddress) ?? 0) >= perSource) return 'refusedSource';
     if (!this.env.budget.take()) return 'refusedBudget';
     return null;
@@ -223,7 +228,7 @@ export class ForwardListener {
   private admit(client: ConnSide, origin: Origin): Conn {
     const { state } = this.env;
     const counters = state.listener(this.cfg.name);
-    const source = this.cfg.maxConnectionsPerSource > 0 && !origin.relayed ? origin.addresses.sourceAddress : null;
+    const source = this.perSourceCap > 0 && !origin.relayed ? origin.addresses.sourceAddress : null;
     const conn: Conn = { listener: this.cfg.name, client, relay: null, pending: null, source };
     if (source !== null) this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
     counters.active++;

@@ -27,6 +27,7 @@ export interface MeteredForwarder {
   readonly draining: boolean;
   readonly lastDrain: Pick<DrainResult, 'remaining'> | null;
   lane(listener: string): 'fast' | 'socket' | null;
+  limits(listener: string): { cap: number; perSource: number } | null;
 }
 
 function counter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
@@ -201,6 +202,22 @@ function define(registry: Registry, forwarders: () => MeteredForwarder[]): void 
       if (b.connections !== Infinity) set({ kind: 'connections' }, b.connections);
       set({ kind: 'in_use' }, b.inUse);
       set({ kind: 'lingering' }, b.lingering);
+    },
+  );
+  gauge(
+    registry,
+    'meridian_forward_listener_limit',
+    'Connection limits in force on a listener: kind=cap (maxConnections, or its share of the fd budget), per_source (maxConnectionsPerSource, or a quarter of the cap, at most 256; 0 = none).',
+    ['region', 'listener', 'kind'],
+    (set) => {
+      each((fwd, region) => {
+        for (const listener of fwd.state.listeners.keys()) {
+          const limits = fwd.limits(listener);
+          if (!limits) continue;
+          set({ region, listener, kind: 'cap' }, limits.cap);
+          set({ region, listener, kind: 'per_source' }, limits.perSource);
+        }
+      });
     },
   );
   gauge(registry, 'meridian_forward_draining', '1 while the forwarder drains (not accepting).', ['region'], (set) => each((fwd, region) => set({ region }, fwd.draining ? 1 : 0)));

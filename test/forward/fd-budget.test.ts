@@ -108,7 +108,8 @@ describe('forwarder: the fd budget', () => {
       extra: {
         metrics: { listen: `127.0.0.1:${metricsPort}` },
         health: { probe: { intervalMs: 200, timeoutMs: 200, rise: 1, fall: 2 } },
-        ...embedded(backendPort, webPort),
+        // The flood comes from one address: no per-source limit, so it reaches the budget.
+        ...embedded(backendPort, webPort, { maxConnectionsPerSource: 0 }),
       },
       readyTimeoutMs: 30_000,
     });
@@ -215,6 +216,54 @@ describe('forwarder: the fd budget', () => {
       await sleep(50);
       got = await greet('127.0.0.1');
     }
+  });
+
+  it('under ulimit -n 1024 one address gets at most a quarter of a listener, by default; another is still served', { timeout: 60_000 }, async (t) => {
+    // Two listeners, an admin API and /metrics under 1024 descriptors: each listener's share of the
+    // budget is about 130 connections, under the old fixed default of 256 per source, so one
+    // address could take a whole listener.
+    const backend: Server = createServer((s) => {
+      s.on('error', () => undefined);
+      s.write('hi');
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const backendPort = (backend.address() as { port: number }).port;
+    const [webPort, otherPort, metricsPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const config = embedded(backendPort, webPort);
+    const forward = config.forward as { listeners: Record<string, unknown>[] };
+    forward.listeners.push({ ...forward.listeners[0], name: 'other', listen: `127.0.0.1:${otherPort}` });
+    const srv = await startMeridian({
+      zones: [{ origin: 'gslb.example.com', text: ZONE }],
+      wrap: ['bash', '-c', 'ulimit -n 1024 && exec "$0" "$@"'],
+      dns: { tcp: { maxConnections: 16 } },
+      extra: { ...config, metrics: { listen: `127.0.0.1:${metricsPort}` }, admin: { listen: `127.0.0.1:${adminPort}` } },
+    });
+    const open: Socket[] = [];
+    t.after(async () => {
+      for (const s of open) s.destroy();
+      await srv.stop();
+      await new Promise<void>((r) => backend.close(() => r()));
+    });
+    const greet = (from: string): Promise<string> =>
+      new Promise((resolve) => {
+        const s = connect({ port: webPort, host: '127.0.0.1', localAddress: from });
+        open.push(s);
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        s.once('data', (d: Buffer) => resolve(d.toString()));
+        s.once('close', () => resolve('closed without data'));
+      });
+    let served = 0;
+    while (served < 300 && (await greet('127.0.0.7')) === 'hi') served++;
+    assert.equal(await greet('127.0.0.8'), 'hi', 'another address is served while the first holds all it may');
+    const text = await scrape(metricsPort);
+    assert.equal(metric(text, 'meridian_forward_fd_budget', 'kind="limit"'), 1024);
+    const cap = metric(text, 'meridian_forward_listener_limit', 'listener="web"', 'kind="cap"');
+    const perSource = metric(text, 'meridian_forward_listener_limit', 'listener="web"', 'kind="per_source"');
+    t.diagnostic(`cap=${cap} per_source=${perSource} served from one address=${served}`);
+    assert.ok(cap > 0 && cap < 256, `a listener's share under 1024 fds is below the old default (${cap})`);
+    assert.equal(perSource, Math.floor(cap / 4), 'the default is a quarter of the cap');
+    assert.equal(served, perSource, 'one address got exactly its limit');
+    assert.equal(metric(text, 'meridian_forward_connections_total', 'listener="web"', 'outcome="refused_source"'), 1);
   });
 
   it('refuses to start with a listener cap over the fd budget (coded config error)', { timeout: 60_000 }, async () => {

@@ -257,7 +257,8 @@ for (const lane of ['fast', 'socket'] as const)
 
     it('the connection cap refuses the extra connection cleanly (FIN, no data) and recovers', async (t) => {
       const [b] = await backends(t, 1);
-      const { fwd, port } = await forwarder(t, [{ id: 'eu', backends: [b!.port] }], { maxConnections: 2 });
+      // No per-source limit: every client here is 127.0.0.1, and the default (a quarter of the cap) would refuse the second.
+      const { fwd, port } = await forwarder(t, [{ id: 'eu', backends: [b!.port] }], { maxConnections: 2, maxConnectionsPerSource: 0 });
       const a = await client(port);
       const c2 = await client(port);
       await roundTrip(a, 'one');
@@ -332,11 +333,14 @@ for (const lane of ['fast', 'socket'] as const)
         new RegExp(`^meridian_forward_fast_lane\\{region="eu",listener="web"\\} ${lane === 'fast' ? 1 : 0}$`, 'm'),
         // One open connection: client and backend socket each hold one 64 KiB read buffer.
         /^meridian_forward_read_buffer_bytes\{region="eu"\} 131072$/m,
+        // Unbounded: the default cap (budget.ts MAX_DEFAULT_CAP), and a quarter of it capped at 256 per source.
+        /^meridian_forward_listener_limit\{region="eu",listener="web",kind="cap"\} 10000$/m,
+        /^meridian_forward_listener_limit\{region="eu",listener="web",kind="per_source"\} 256$/m,
       ])
         assert.match(text, re);
       const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
       assert.doesNotMatch(text, /^meridian_forward_backend_connect_time_seconds\{region="eu",endpoint="b0"\}/m);
-      assert.ok(names.length === 18 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
+      assert.ok(names.length === 19 && names.every((n) => n.startsWith('meridian_forward_')), names.join(' '));
       c.socket.end();
       await c.closed;
       await until(() => fwd.stats.active === 0);
