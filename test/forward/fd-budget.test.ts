@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { encodeQuery, freePort, startMeridian, udpQuery } from '../helpers/dnsproc.js';
 
 const ZONE = '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n';
@@ -89,6 +89,36 @@ function metric(text: string | null, name: string, ...labels: string[]): number 
     if (labels.every((l) => line.includes(l))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/** A backend that says 'hi' on every connection; resolves its port. */
+async function helloBackend(t: TestContext): Promise<number> {
+  const backend: Server = createServer((s) => {
+    s.on('error', () => undefined);
+    s.write('hi');
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  // Not awaited: its connections end when the node under test stops, in a later hook.
+  t.after(() => void backend.close());
+  return (backend.address() as { port: number }).port;
+}
+
+/**
+ * `greet(from)`: a connection to `port` from that address, resolving 'hi' once the backend speaks
+ * through it, or how it ended without. `open`: every socket, in order; all closed after the test.
+ */
+function greeter(t: TestContext, port: number): { greet(from: string): Promise<string>; open: Socket[] } {
+  const open: Socket[] = [];
+  t.after(() => open.forEach((s) => s.destroy()));
+  const greet = (from: string): Promise<string> =>
+    new Promise((resolve) => {
+      const s = connect({ port, host: '127.0.0.1', localAddress: from });
+      open.push(s);
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      s.once('data', (d: Buffer) => resolve(d.toString()));
+      s.once('close', () => resolve('closed without data'));
+    });
+  return { greet, open };
 }
 
 describe('forwarder: the fd budget', () => {
@@ -173,12 +203,7 @@ describe('forwarder: the fd budget', () => {
   });
 
   it('refuses a connection past maxConnectionsPerSource from that address only, and counts it', { timeout: 60_000 }, async (t) => {
-    const backend: Server = createServer((s) => {
-      s.on('error', () => undefined);
-      s.write('hi');
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    const backendPort = (backend.address() as { port: number }).port;
+    const backendPort = await helloBackend(t);
     const [webPort, metricsPort] = [await freePort(), await freePort()];
     const srv = await startMeridian({
       zones: [{ origin: 'gslb.example.com', text: ZONE }],
@@ -187,21 +212,8 @@ describe('forwarder: the fd budget', () => {
         ...embedded(backendPort, webPort, { maxConnectionsPerSource: 3 }),
       },
     });
-    const open: Socket[] = [];
-    t.after(async () => {
-      for (const s of open) s.destroy();
-      await srv.stop();
-      await new Promise<void>((r) => backend.close(() => r()));
-    });
-    /** A connection from `from`: 'hi' once the backend speaks through it, or how it ended without. */
-    const greet = (from: string): Promise<string> =>
-      new Promise((resolve) => {
-        const s = connect({ port: webPort, host: '127.0.0.1', localAddress: from });
-        open.push(s);
-        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-        s.once('data', (d: Buffer) => resolve(d.toString()));
-        s.once('close', () => resolve('closed without data'));
-      });
+    t.after(() => srv.stop());
+    const { greet, open } = greeter(t, webPort);
     for (let i = 0; i < 3; i++) assert.equal(await greet('127.0.0.1'), 'hi', `connection ${i + 1} from 127.0.0.1`);
     assert.equal(await greet('127.0.0.1'), 'closed without data', 'the fourth from the same address is refused');
     assert.equal(await greet('127.0.0.2'), 'hi', 'another address is served');
@@ -222,12 +234,7 @@ describe('forwarder: the fd budget', () => {
     // Two listeners, an admin API and /metrics under 1024 descriptors: each listener's share of the
     // budget is about 130 connections, under the old fixed default of 256 per source, so one
     // address could take a whole listener.
-    const backend: Server = createServer((s) => {
-      s.on('error', () => undefined);
-      s.write('hi');
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    const backendPort = (backend.address() as { port: number }).port;
+    const backendPort = await helloBackend(t);
     const [webPort, otherPort, metricsPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const config = embedded(backendPort, webPort);
     const forward = config.forward as { listeners: Record<string, unknown>[] };
@@ -238,20 +245,8 @@ describe('forwarder: the fd budget', () => {
       dns: { tcp: { maxConnections: 16 } },
       extra: { ...config, metrics: { listen: `127.0.0.1:${metricsPort}` }, admin: { listen: `127.0.0.1:${adminPort}` } },
     });
-    const open: Socket[] = [];
-    t.after(async () => {
-      for (const s of open) s.destroy();
-      await srv.stop();
-      await new Promise<void>((r) => backend.close(() => r()));
-    });
-    const greet = (from: string): Promise<string> =>
-      new Promise((resolve) => {
-        const s = connect({ port: webPort, host: '127.0.0.1', localAddress: from });
-        open.push(s);
-        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-        s.once('data', (d: Buffer) => resolve(d.toString()));
-        s.once('close', () => resolve('closed without data'));
-      });
+    t.after(() => srv.stop());
+    const { greet } = greeter(t, webPort);
     let served = 0;
     while (served < 300 && (await greet('127.0.0.7')) === 'hi') served++;
     assert.equal(await greet('127.0.0.8'), 'hi', 'another address is served while the first holds all it may');
