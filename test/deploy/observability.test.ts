@@ -16,7 +16,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
+import { REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
+import { allRoles, ZONE } from './node.js';
 import { dashboardExprs, metricFamilies, ruleExprs, selectors, type Families } from './promql.js';
 
 const PKG_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -24,8 +25,6 @@ const DASHBOARD = join(REPO_ROOT, 'deploy/grafana/meridian.json');
 const ALERTS = join(REPO_ROOT, 'deploy/prometheus/alerts.yaml');
 /** Series Prometheus makes itself, never on a target's page. */
 const PROMETHEUS_OWN = new Set(['up']);
-
-const ZONE = '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n';
 
 let srv: RunningServer;
 let backend: Server;
@@ -58,29 +57,12 @@ async function until(pattern: RegExp, what: string): Promise<string> {
 before(async () => {
   backend = createServer((s) => s.destroy());
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-  const backendPort = (backend.address() as { port: number }).port;
-  // One after another: ports picked in parallel can collide.
-  const ports: number[] = [];
-  for (let i = 0; i < 6; i++) ports.push(await freePort());
-  const [m, a, euWeb, usWeb, euRelay, usRelay] = ports as [number, number, number, number, number, number];
-  [metricsPort, adminPort] = [m, a];
-  const region = (id: string, i: number, web: number, relay: number): Record<string, unknown> => ({
-    id,
-    location: { lat: 10 * i, lon: 10 * i, continent: 'EU', country: 'IE' },
-    addresses: { ipv4: [`192.0.2.${10 + i}`] },
-    endpoints: [{ id: 'b0', address: '127.0.0.1', port: backendPort, check: { type: 'tcp' } }],
-    forwarder: { relay: `127.0.0.1:${relay}`, listen: { web: `127.0.0.1:${web}` } },
-  });
+  const roles = await allRoles(['eu', 'us'], (backend.address() as { port: number }).port);
+  [metricsPort, adminPort] = [roles.metricsPort, roles.adminPort];
   srv = await startMeridian({
     zones: [{ origin: 'gslb.example.com', text: ZONE }],
     dns: { rrl: { responsesPerSecond: 1000 } },
-    extra: {
-      regions: [region('eu', 0, euWeb, euRelay), region('us', 1, usWeb, usRelay)],
-      services: [{ name: 'www.gslb.example.com', ttl: 30, regions: ['eu', 'us'], policy: { failover: ['eu', 'us'] }, allDown: { mode: 'failopen' } }],
-      forward: { embedded: ['eu', 'us'], listeners: [{ name: 'web', service: 'www.gslb.example.com', listen: `127.0.0.1:${euWeb}`, backends: { port: backendPort } }] },
-      metrics: { listen: `127.0.0.1:${metricsPort}` },
-      admin: { listen: `127.0.0.1:${adminPort}`, dataDir: 'data' },
-    },
+    extra: roles.extra,
     readyTimeoutMs: 60_000,
   });
 });
