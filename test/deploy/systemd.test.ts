@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -88,6 +89,7 @@ describe('the seccomp filter against a running node', { timeout: 120_000 }, () =
   let backend: Server;
   let nodePid = 0;
   let trace = '';
+  let traceDir = '';
 
   const childOf = (pid: number): number => {
     for (const entry of readdirSync('/proc')) {
@@ -116,7 +118,8 @@ describe('the seccomp filter against a running node', { timeout: 120_000 }, () =
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const roles = await allRoles(['eu'], (backend.address() as { port: number }).port);
     const [metrics, admin, web] = [roles.metricsPort, roles.adminPort, roles.webPorts[0]!];
-    const traceFile = join(REPO_ROOT, 'node_modules/.cache', `strace-${process.pid}.txt`);
+    traceDir = mkdtempSync(join(tmpdir(), 'meridian-strace-'));
+    const traceFile = join(traceDir, 'trace.txt');
     srv = await startMeridian({
       zones: [{ origin: 'gslb.example.com', text: ZONE }],
       dns: { rrl: { responsesPerSecond: 1000 } },
@@ -147,12 +150,12 @@ describe('the seccomp filter against a running node', { timeout: 120_000 }, () =
     process.kill(nodePid, 'SIGTERM');
     await srv.exited;
     trace = readFileSync(traceFile, 'utf8');
-    spawnSync('rm', ['-f', traceFile]);
   });
 
   after(async () => {
     if (nodePid && alive(nodePid)) process.kill(nodePid, 'SIGKILL');
     await srv?.stop();
+    if (traceDir) rmSync(traceDir, { recursive: true, force: true });
     if (backend) await new Promise((r) => backend.close(r));
   });
 
