@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { AdminSchema } from '../admin/config.js';
 import { apiUrl, callAdmin, DEFAULT_API, targetAt, type AdminSource, type AdminTarget, type TargetOptions } from './admin-client.js';
-import { DEFAULT_CONFIG, Failure, versionNumber } from './define.js';
+import { DEFAULT_CONFIG, Failure, subcommand, versionNumber, type CommandSpec } from './define.js';
 
 export interface ApiCommandOptions extends TargetOptions {
   config: string;
@@ -43,6 +43,16 @@ export function writeOptions(cmd: Command): Command {
     .option('--reason <text>', 'why: recorded in the version and the audit log')
     .option('--if-match <version>', 'only if the config is still at this version (else MERIDIAN_ERR_PRECONDITION_FAILED, nothing changes)', versionNumber)
     .option('--dry-run', 'show what would change (the diff and the answers that would move); change nothing');
+}
+
+/** A command that reads through a node's API: its spec, the node options and `--json`. */
+export function readCommand(parent: Command, spec: CommandSpec): Command {
+  return apiOptions(subcommand(parent, spec));
+}
+
+/** A command that writes a config version through a node's API: `readCommand` plus the write options. */
+export function writeCommand(parent: Command, spec: CommandSpec): Command {
+  return writeOptions(readCommand(parent, spec));
 }
 
 /**

@@ -8,11 +8,13 @@
 import { Command, CommanderError, Help } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCheck } from './check.js';
+import { registerEndpoint } from './endpoint.js';
 import { EXIT_USAGE, exitCodeOf, pathOf, subcommand } from './define.js';
 import { registerExplain } from './explain.js';
 import { registerForward } from './forward.js';
 import { registerOverride } from './override.js';
 import { registerProbe } from './probe.js';
+import { registerRegion } from './region.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 
@@ -41,6 +43,8 @@ export function buildProgram(output: Output = PROCESS_OUTPUT): Command {
   registerProbe(program);
   registerForward(program);
   program.commandsGroup('Daily operations (through a node’s admin API):');
+  registerRegion(program);
+  registerEndpoint(program);
   registerOverride(program);
   program.commandsGroup('Config and tools:');
   registerCheck(program);

@@ -3,14 +3,10 @@
  * diff and the answers that would move. The shapes are the API's (src/admin/routes/responses.ts).
  * @module
  */
+import type { DiffEntry } from '../store/types.js';
 import { colourOn, paint } from './table.js';
 
-export interface DiffEntry {
-  op: 'add' | 'remove' | 'replace';
-  path: string;
-  before?: unknown;
-  after?: unknown;
-}
+export type { DiffEntry };
 
 interface AnswerView {
   rcode: string;

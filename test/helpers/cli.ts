@@ -22,6 +22,8 @@ export interface CliRun {
 }
 
 export const CLI_PATH = join(REPO_ROOT, 'src/cli.ts');
+/** tsx by its resolved URL, so the CLI runs from any working directory. */
+const TSX = import.meta.resolve('tsx');
 
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
@@ -36,7 +38,7 @@ export interface CliOptions {
 
 export function cli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   const { MERIDIAN_TOKEN: _token, MERIDIAN_API: _api, ...base } = process.env;
-  const argv = [process.execPath, '--import', 'tsx', CLI_PATH, ...args];
+  const argv = [process.execPath, '--import', TSX, CLI_PATH, ...args];
   const [file, ...rest] = opts.wrap ? opts.wrap(argv) : argv;
   return new Promise((resolve) => {
     const child = execFile(
