@@ -33,6 +33,29 @@ export interface DeploymentShape {
   zone?: string;
   /** Port of every endpoint not in `checks` (default IDLE_PORT, where nothing listens). */
   port?: number;
+  /**
+   * Policies by block: service `k` gets `policies[floor(k / regions) % length]`, so every region is
+   * the first region of one service of each kind (with 1,000 services in 200 regions). Without it
+   * policies cycle by `k % 3` through failover, weighted, and weighted + multivalue.
+   */
+  policies?: PolicyKind[];
+}
+
+/**
+ * `geo` lists the service's first region for EU clients (and for unknown ones: `default`), its
+ * second for NA and its third for AS and OC (continents of geodb/test-city.mmdb); `sticky` is
+ * rendezvous hashing over the three regions.
+ */
+export type PolicyKind = 'failover' | 'weighted' | 'multivalue' | 'geo' | 'sticky';
+
+/** Every kind, as the scale benchmarks use them. */
+export const POLICIES: PolicyKind[] = ['failover', 'weighted', 'multivalue', 'geo', 'sticky'];
+
+/** Where a checked endpoint is and how it is checked (`address` defaults to the layout's). */
+export interface CheckSpec {
+  port: number;
+  check: Record<string, unknown>;
+  address?: string;
 }
 
 export interface EndpointSpec {
@@ -78,8 +101,30 @@ export function serviceRegions(shape: DeploymentShape, k: number): number[] {
 
 export const serviceName = (k: number, zone = 'scale.example'): string => `s${k}.${zone}`;
 
+/** The policy kind of service `k` (see `DeploymentShape.policies`). */
+export function policyKind(shape: DeploymentShape, k: number): PolicyKind {
+  if (shape.policies) return shape.policies[Math.floor(k / shape.regions) % shape.policies.length]!;
+  return (['failover', 'weighted', 'multivalue'] as const)[k % 3]!;
+}
+
+function policyOf(kind: PolicyKind, ids: string[]): Record<string, unknown> {
+  const [a, b = a, c = b] = ids as [string, string?, string?];
+  switch (kind) {
+    case 'failover':
+      return { failover: ids };
+    case 'weighted':
+      return { weighted: {} };
+    case 'multivalue':
+      return { weighted: {}, multivalue: { max: 2 } };
+    case 'sticky':
+      return { sticky: {} };
+    case 'geo':
+      return { geo: { continents: { EU: [a], NA: [b], AS: [c], OC: [c] }, default: [a] } };
+  }
+}
+
 /** The deployment as config data; `checks` replaces the check (and target) of the endpoints it names by key. */
-export function deployment(shape: DeploymentShape, checks: Map<string, { port: number; check: Record<string, unknown> }> = new Map()): Deployment {
+export function deployment(shape: DeploymentShape, checks: Map<string, CheckSpec> = new Map()): Deployment {
   const zone = shape.zone ?? 'scale.example';
   const perRegion = Math.floor(shape.endpoints / shape.regions);
   const extra = shape.endpoints - perRegion * shape.regions;
@@ -88,7 +133,7 @@ export function deployment(shape: DeploymentShape, checks: Map<string, { port: n
     const count = perRegion + (i < extra ? 1 : 0);
     const endpoints = Array.from({ length: count }, (_, j): EndpointSpec => {
       const own = checks.get(endpointKey(i, j));
-      const address = j === 0 ? front : '127.0.0.1';
+      const address = own?.address ?? (j === 0 ? front : '127.0.0.1');
       // A copy each: a YAML writer would turn one shared object into thousands of aliases.
       return { id: `e${j}`, address, port: own?.port ?? shape.port ?? IDLE_PORT, check: { ...(own?.check ?? IDLE_CHECK) } };
     });
@@ -97,8 +142,7 @@ export function deployment(shape: DeploymentShape, checks: Map<string, { port: n
   });
   const services = Array.from({ length: shape.services }, (_, k) => {
     const ids = serviceRegions(shape, k).map(regionId);
-    const policy = k % 3 === 0 ? { failover: ids } : k % 3 === 1 ? { weighted: {} } : { weighted: {}, multivalue: { max: 2 } };
-    return { name: serviceName(k, zone), ttl: 30, regions: ids, policy };
+    return { name: serviceName(k, zone), ttl: 30, regions: ids, policy: policyOf(policyKind(shape, k), ids) };
   });
   const zoneText = `$ORIGIN ${zone}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
   return { zone, zoneText, regions, services };
