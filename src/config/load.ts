@@ -11,6 +11,7 @@ import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { CompiledDocument, ConfigDocument } from './document.js';
 import { tooDeep, tooDeepReason } from './depth.js';
+import { aliasBombReason, cstFacts, lexTooDeep, MAX_ALIAS_COUNT, yamlTooDeepReason } from './yaml-bounds.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { configSchema, RRL_CONFIG, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
@@ -80,6 +81,12 @@ function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]):
 }
 
 export function readConfigText(text: string, file: string): ReadResult {
+  // Bounded before the composer recurses and before aliases expand (yaml-bounds.ts).
+  const lexed = lexTooDeep(text);
+  if (lexed !== null) return { ok: false, errors: [{ file, line: text.slice(0, lexed).split('\n').length, reason: yamlTooDeepReason }] };
+  const lines = new LineCounter();
+  const cst = cstFacts(text, lines);
+  if (cst.tooDeep !== null) return { ok: false, errors: [{ file, line: lines.linePos(cst.tooDeep).line, reason: yamlTooDeepReason }] };
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -88,7 +95,13 @@ export function readConfigText(text: string, file: string): ReadResult {
       errors: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line ?? 1, reason: e.message.split('\n')[0]! })),
     };
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    return { ok: false, errors: [{ file, line: cst.firstAlias === null ? 1 : lines.linePos(cst.firstAlias).line, reason: aliasBombReason }] };
+  }
   // Before the clone and the schema checks below, which recurse (depth.ts).
   const deep = tooDeep(raw);
   if (deep) return { ok: false, errors: [{ file, line: lineOf(doc, counter, deep), reason: tooDeepReason(deep.join('.')) }] };
