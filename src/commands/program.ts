@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { VERSION } from '../version.js';
+import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
 import { registerEndpoint } from './endpoint.js';
 import { EXIT_USAGE, exitCodeOf, pathOf, subcommand } from './define.js';
@@ -17,6 +18,7 @@ import { registerProbe } from './probe.js';
 import { registerRegion } from './region.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
+import { registerVersions } from './versions.js';
 
 /** Where commander writes help and usage errors (the process's stdout and stderr, or a test's buffers). */
 export interface Output {
@@ -46,6 +48,8 @@ export function buildProgram(output: Output = PROCESS_OUTPUT): Command {
   registerRegion(program);
   registerEndpoint(program);
   registerOverride(program);
+  registerVersions(program);
+  registerAudit(program);
   program.commandsGroup('Config and tools:');
   registerCheck(program);
   registerExplain(program);
