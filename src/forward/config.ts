@@ -11,7 +11,7 @@ import type { CompiledRouting } from '../routing/compile.js';
 import type { RegionSource } from '../config/schema.js';
 import type { ConfigSection } from '../config/sections.js';
 import { canonicalOrigin } from '../zone/parse.js';
-import { unbindableAddress } from '../routing/address.js';
+import { unbindableAddress } from '../wire/usable.js';
 
 declare module '../config/sections.js' {
   interface Sections {

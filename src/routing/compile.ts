@@ -6,7 +6,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { INVALID_ADDRESS, unusableAddress } from './address.js';
+import { INVALID_ADDRESS, unusableAddress } from '../wire/usable.js';
 import { compileChain, ConfigPathError, ConfigProblems } from '../policy/chain.js';
 import type { Region } from '../policy/types.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';

@@ -9,6 +9,7 @@ import { pointer, zoneText, type DocumentProblem, type ZoneSource } from '../con
 import { cnameChainWarnings, zoneCnames } from './chains.js';
 import { canonicalOrigin, parseZoneText } from './parse.js';
 import { RRType, type SourceError } from './types.js';
+import { INVALID_ADDRESS } from '../wire/usable.js';
 import { dedupe, validateZone } from './validate.js';
 import { compileZone, isAtOrBelow, parentName, type Zone } from './zone.js';
 
@@ -48,7 +49,8 @@ export function compileZoneSource(zone: ZoneSource, z: number, serviceNames: str
   const file = `zone ${origin}`;
   const at = (line: number): string => (line >= 2 && line - 2 < zone.records.length ? pointer(['zones', z, 'records', line - 2]) : pointer(['zones', z]));
   const parsed = parseZoneText(zoneText(zone), { file, origin });
-  if (parsed.errors.length) return parsed.errors.map((e) => ({ path: at(e.line), reason: e.reason }));
+  // An unusable address gets the API's answer-address code, as in a region (src/wire/usable.ts).
+  if (parsed.errors.length) return parsed.errors.map((e) => ({ path: at(e.line), reason: e.reason, ...(e.reason.startsWith(INVALID_ADDRESS) ? { code: INVALID_ADDRESS } : {}) }));
   const records = dedupe(parsed.records);
   const problems = validateZone(records, { file, origin });
   if (problems.length) return problems.map((e) => ({ path: at(e.line), reason: e.reason }));

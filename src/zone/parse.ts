@@ -11,6 +11,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { INVALID_ADDRESS, unusableAddress } from '../wire/usable.js';
 import { tokenize, type Token } from './tokenize.js';
 import { RRType, type ParsedRecord, type RData, type SourceError } from './types.js';
 
@@ -118,14 +119,20 @@ function characterString(tok: Token): Buffer {
   return tok.bytes;
 }
 
+/** An address no client can use is refused as the API refuses it in a region (src/wire/usable.ts). */
+function usable(type: 'A' | 'AAAA', address: string): string {
+  const why = unusableAddress(address);
+  if (why) fail(`${INVALID_ADDRESS}: ${type} "${address}" is ${why}: no client can use it`);
+  return address;
+}
 function ipv4(tok: Token): string {
   if (tok.quoted || !isIPv4(tok.raw)) fail(`bad IPv4 address "${tok.raw}"`);
-  return tok.raw;
+  return usable('A', tok.raw);
 }
 function ipv6(tok: Token): string {
   // isIPv6 accepts scoped addresses (`fe80::1%eth0`), which have no meaning in DNS data.
-  if (tok.quoted || !isIPv6(tok.raw) || tok.raw.includes('%')) fail(`bad IPv6 address "${tok.raw}"`);
-  return tok.raw;
+  if (tok.quoted || !isIPv6(tok.raw)) fail(`bad IPv6 address "${tok.raw}"`);
+  return usable('AAAA', tok.raw);
 }
 
 /** Number of presentation fields for fixed-arity types; TXT is variadic. */

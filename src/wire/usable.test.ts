@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { unusableAddress } from './address.js';
+import { unusableAddress } from './usable.js';
 
 test('unusable answer and endpoint addresses', () => {
   for (const a of ['0.0.0.0', '0.1.2.3', '255.255.255.255', '224.0.0.1', '239.255.255.255', '::', 'ff02::1', 'ff0e::1', '::ffff:0.0.0.0', '::ffff:224.0.0.1', 'fe80::1%eth0']) {

@@ -1,9 +1,10 @@
 /**
  * Addresses that parse as IP but that no client or probe can use, refused as region answer
- * addresses and endpoint addresses (issue 16, defect 8): the unspecified address (a client sent to
- * 0.0.0.0 connects to itself), broadcast, multicast, and scoped IPv6 (`fe80::1%eth0`: an AAAA
- * record has no room for the zone id, which was dropped silently, and link-local is meaningless to
- * anyone off that link).
+ * addresses and endpoint addresses (issue 16, defect 8) and as zone A/AAAA records: the
+ * unspecified address (a client sent to 0.0.0.0 connects to itself), broadcast, multicast, and
+ * scoped IPv6 (`fe80::1%eth0`: an AAAA record has no room for the zone id, which was dropped
+ * silently, and link-local is meaningless to anyone off that link). A leaf (src/wire/), so routing,
+ * zones and forwarders judge by one copy.
  * @module
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
