@@ -6,58 +6,58 @@
  * as `file:line: reason`.
  * @module
  */
-import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { AdminServer } from './admin/server.js';
 import type { ConfigDocument } from './config/document.js';
 import { ConfigError, parseListen, type LoadedConfig } from './config/load.js';
-import { Responder } from './dns/respond.js';
-import { TcpListener } from './dns/tcp.js';
-import { UdpListener } from './dns/udp.js';
-import { ErrorCap } from './dns/error-cap.js';
-import { ClientPrefixes } from './dns/prefix.js';
-import type { UdpLimits } from './dns/respond.js';
-import { ResponseRateLimiter, rrlEnabled, type LimitedReport } from './dns/rrl.js';
-import type { DnsStats } from './dns/stats.js';
+import type { Responder } from './dns/respond.js';
+import type { TcpListener } from './dns/tcp.js';
 import type { Forwarder } from './forward/forwarder.js';
-import type { GeoSource } from './geo/source.js';
 import { isLive } from './health/load.js';
 import { openHealthPlane, type HealthPlane } from './health/plane.js';
 import type { Override } from './health/types.js';
 import type { Role } from './lifecycle/role.js';
 import { build, type ResourceStack } from './lifecycle/stack.js';
 import { ConfigSources, countRejected } from './node/sources.js';
-import { buildServices, openGeo, zoneSet } from './node/services.js';
+import { zoneSet } from './node/services.js';
 import { DryRunPool } from './node/dryrun-pool.js';
 import { CopyRefresher, overridesOf } from './node/copy.js';
 import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
 import { configMetrics, createMetrics, createProbeMetrics } from './obs/metrics.js';
 import { listenMetrics } from './node/metrics.js';
 import type { Logger } from './obs/log.js';
-import { ClientSampler } from './routing/samples.js';
-import { ServicesByRegion } from './routing/by-region.js';
-import type { DecisionCounters, Service, ServiceEnv } from './routing/service.js';
-import { countryOnlyWarnings, policyWarnings } from './routing/warnings.js';
 import type { ConfigFollower } from './store/follow.js';
 import type { LocalCopyFile } from './store/local-copy.js';
-import { VERSION } from './version.js';
-import { compileDocument, loadConfigOrThrow } from './node/config.js';
+import { compileDocument } from './node/config.js';
 import { refuseDenied } from './config/targets-document.js';
 import { forwarderScope, refuseBadForwarders } from './node/forwarder-blocks.js';
 import { budgetProblems, openBudget } from './node/fds.js';
 import type { ConnectionBudget } from './forward/budget.js';
-import { cnameChainWarnings, zoneCnames } from './zone/chains.js';
+import { openDnsCore, openDnsListeners, planeFeed, type DnsCore } from './node/dns-core.js';
+import { RecordedInputs } from './node/workers/inputs.js';
+import { openWorkers, type DnsWorkers } from './node/workers/primary.js';
+import { workerCount } from './node/workers/plan.js';
 
 export { ConfigError };
 
+/** An address the node answers DNS on (in this process, or in its worker processes). */
+export interface DnsAddress {
+  readonly host: string;
+  readonly boundPort: number;
+}
+
 export interface DnsNode extends Role<LoadedConfig> {
+  /** This process's responder (with DNS workers, the one the admin API explains with; the workers answer). */
   responder: Responder;
-  udp: UdpListener[];
-  tcp: TcpListener[];
+  udp: readonly DnsAddress[];
+  tcp: readonly DnsAddress[];
+  /** This process's registry (with DNS workers, /metrics adds their summed DNS metrics). */
   metrics: Registry;
   health: HealthPlane;
+  /** The DNS worker processes (`--workers N`, N > 1); null when this process answers. */
+  workers: DnsWorkers | null;
   /** The config store this node follows; null when the YAML is the whole config (no `admin:`). */
   follower: ConfigFollower | null;
   /** The admin API, when `admin.listen` is set. */
@@ -70,24 +70,41 @@ export interface DnsNode extends Role<LoadedConfig> {
   reload(): string[];
 }
 
-export async function startDnsNode(configPath: string, log: Logger): Promise<DnsNode> {
-  const yaml = loadConfigOrThrow(configPath);
+/** The DNS core of the process that runs the health plane (with or without DNS workers). */
+type NodeCore = DnsCore & { plane: HealthPlane; probeMetrics: ReturnType<typeof createProbeMetrics> };
+
+/**
+ * `workers`: `--workers` or MERIDIAN_WORKERS as given, or null for `dns.workers` (auto: the number
+ * of cores). Above 1, this process keeps the control plane (store, health, probes, forwarders,
+ * admin API, metrics) and the DNS answers come from that many worker processes
+ * (src/node/workers/README.md). In-process callers (tests) get one process.
+ */
+export async function startDnsNode(configPath: string, log: Logger, workers: string | null = '1'): Promise<DnsNode> {
+  const inputs = new RecordedInputs();
+  const yaml = inputs.loadOrThrow(configPath);
+  const count = workerCount(workers ?? undefined, yaml.dns.workers);
+  if (typeof count === 'string') throw new ConfigError([`${yaml.file}: --workers / MERIDIAN_WORKERS / dns.workers: ${count}`]);
   return build(async (stack) => {
     const opener = yaml.admin ? storeOpener(yaml, log) : null;
     const copy = opener ? openLocalCopy(opener, 'local-copy.json', log) : null;
     const budget = fdBudget(yaml, log);
-    const core = openCore(yaml, log, stack, overridesOf(copy?.latest ?? null), budget);
-    const sources = new ConfigSources(yaml, core, log);
+    const core = openNodeCore(yaml, log, stack, overridesOf(copy?.latest ?? null), budget);
+    const sources = new ConfigSources(yaml, core, log, undefined, (file) => inputs.load(file));
     const follower = opener ? await followNodeStore(opener, copy, core, sources, log, stack) : null;
     if (!follower) {
       const problems = sources.applyYaml();
       if (problems.length) throw new ConfigError(problems);
     }
-    const { udp, tcp } = await openDnsListeners(core, yaml, stack, log);
-    const metrics = nodeMetrics(core, tcp, sources);
+    const dns = count > 1 ? await openWorkers({ count, yaml, plane: core.plane, sources, inputs, log, stack }) : null;
+    const { udp, tcp } = dns ? { udp: dns.addresses, tcp: dns.addresses } : await openDnsListeners(core, yaml, stack, log);
+    const metrics = nodeMetrics(core, dns ? null : (tcp as TcpListener[]), sources);
+    dns?.register(metrics);
     await openForwarders(core, metrics, log, stack, (region) => countRejected(sources.rejectedBlocks, region));
-    const metricsServer = yaml.metricsListen ? await listenMetrics(stack, metrics, yaml.metricsListen) : null;
-    const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack) : null;
+    const metricsServer = yaml.metricsListen ? await listenMetrics(stack, dns ? dns.page(metrics) : metrics, yaml.metricsListen) : null;
+    const recentClients = dns ? () => dns.recentClients(yaml.admin?.sampleSize ?? 0) : () => core.sampler.recent();
+    const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack, recentClients) : null;
+    // Each version reaches the workers after the primary applied it (the health it changed went first).
+    if (dns) follower?.onApplied(() => dns.configChanged(false));
     return {
       get config() {
         return core.config;
@@ -97,6 +114,7 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
       tcp,
       metrics,
       health: core.plane,
+      workers: dns,
       follower,
       admin,
       forwarders: core.forwarders,
@@ -104,10 +122,23 @@ export async function startDnsNode(configPath: string, log: Logger): Promise<Dns
         return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
       },
       apply: (config) => core.apply(config),
-      reload: () => [...reloadNode(core, sources, log), ...reloadAdminTls(admin, log)],
+      reload: () => {
+        const problems = reloadNode(core, sources, log);
+        // A file this process rejected reaches no worker: every process keeps the config in force.
+        if (!problems.length) dns?.configChanged(true);
+        return [...problems, ...reloadAdminTls(admin, log)];
+      },
       close: () => stack.close(),
     };
   });
+}
+
+/** The health plane (with its in-process probes in embedded mode) and the DNS core reading it. */
+function openNodeCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initialOverrides: Override[], budget: ConnectionBudget | null): NodeCore {
+  const probeMetrics = createProbeMetrics();
+  const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, onDenied: probeMetrics.onDenied, initialOverrides });
+  stack.push('health plane', () => plane.close());
+  return Object.assign(openDnsCore(yaml, log, stack, planeFeed(plane), budget), { plane, probeMetrics });
 }
 
 /** The fd budget of a node running forwarders, read once at start, before any listener: relayed connections can never take the reserve (src/node/fds.ts). */
@@ -120,36 +151,11 @@ function fdBudget(yaml: LoadedConfig, log: Logger): ConnectionBudget | null {
   return budget;
 }
 
-async function openDnsListeners(core: DnsCore, yaml: LoadedConfig, stack: ResourceStack, log: Logger): Promise<{ udp: UdpListener[]; tcp: TcpListener[] }> {
-  const limits = udpLimits(yaml.dns, core.responder.stats, log);
-  const udp = yaml.listen.map((a) => new UdpListener(core.responder, a.host, a.port, limits));
-  const tcp = yaml.listen.map((a) => new TcpListener(core.responder, a.host, a.port, yaml.dns.tcp));
-  for (const l of [...udp, ...tcp])
-    await stack.open(
-      'dns listener',
-      () => l.start(),
-      () => l.close(),
-    );
-  return { udp, tcp };
-}
-
-/** The UDP limits every UDP socket shares: the per-netblock error cap and, when `dns.rrl` sets a rate, RRL. */
-function udpLimits(dns: LoadedConfig['dns'], stats: DnsStats, log: Logger): UdpLimits {
-  const { rrl } = dns;
-  const prefixes = new ClientPrefixes(rrl.ipv4PrefixLength, rrl.ipv6PrefixLength);
-  const errors = dns.errorRateLimit > 0 ? new ErrorCap(dns.errorRateLimit, prefixes, rrl.tableSize, stats) : null;
-  if (!rrlEnabled(rrl)) return { errors, rrl: null };
-  const rrlLog = log.child({ component: 'dns/rrl' });
-  const onLimited: LimitedReport = (e) => rrlLog.warn(e, e.logOnly ? 'responses to this netblock would be rate limited (log-only)' : 'rate limiting responses to this netblock');
-  log.info({ rrl }, 'response rate limiting on');
-  return { errors, rrl: new ResponseRateLimiter(rrl, stats, { onLimited }) };
-}
-
-function nodeMetrics(core: DnsCore, tcp: TcpListener[], sources: ConfigSources): Registry {
+/** `tcp` null: the DNS metrics come from the workers (src/node/workers/metrics-page.ts), not this process. */
+function nodeMetrics(core: NodeCore, tcp: TcpListener[] | null, sources: ConfigSources): Registry {
   const metrics = createMetrics({
     forwarderBlocksRejected: () => sources.rejectedBlocks,
-    dns: () => core.responder.stats,
-    tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0),
+    ...(tcp ? { dns: () => core.responder.stats, tcpOpen: () => tcp.reduce((n, l) => n + l.connectionCount, 0) } : {}),
     // A getter: the database may be opened later, by the first version that needs it.
     geo: () => core.geo?.metrics ?? null,
     health: () => core.plane,
@@ -171,7 +177,7 @@ function reloadAdminTls(admin: AdminServer | null, log: Logger): string[] {
 }
 
 /** SIGHUP: the YAML and zone files again, through the same apply() as every store version. */
-function reloadNode(core: DnsCore, sources: ConfigSources, log: Logger): string[] {
+function reloadNode(core: NodeCore, sources: ConfigSources, log: Logger): string[] {
   const problems = sources.reload();
   if (problems.length) {
     log.error({ problems }, 'reload rejected; the running data keeps answering');
@@ -182,150 +188,12 @@ function reloadNode(core: DnsCore, sources: ConfigSources, log: Logger): string[
   return [];
 }
 
-/** What the node's apply() swaps config into: health plane, forwarders, services and zones. */
-interface DnsCore extends Role<LoadedConfig> {
-  config: LoadedConfig;
-  geo: GeoSource | null;
-  plane: HealthPlane;
-  probeMetrics: ReturnType<typeof createProbeMetrics>;
-  responder: Responder;
-  sampler: ClientSampler;
-  env: ServiceEnv;
-  services(): Map<string, Service>;
-  forwarders: Forwarder[];
-  /** The relayed-connection budget of the embedded forwarders; null without them. */
-  budget: ConnectionBudget | null;
-}
-
-function openCore(yaml: LoadedConfig, log: Logger, stack: ResourceStack, initialOverrides: Override[], budget: ConnectionBudget | null): DnsCore {
-  // The geo database first: it may refuse to open, and nothing else is running yet then. Without
-  // a service that needs it, it is opened by the first config version that does (apply below).
-  let geo = openGeo(yaml, log);
-  const probeMetrics = createProbeMetrics();
-  const plane = openHealthPlane(yaml, { log, probes: true, onCheck: probeMetrics.onCheck, onFlip: probeMetrics.onFlip, onDenied: probeMetrics.onDenied, initialOverrides });
-  stack.push('health plane', () => plane.close());
-  const { responder, sampler } = openResponder(yaml);
-  const env = serviceEnv(log, () => geo, plane, responder.stats);
-  let services = new Map<string, Service>();
-  let byRegion = new ServicesByRegion([]);
-  // A new geo database changes any decision; a health change only those of the services using a
-  // region whose answers changed (a flip costs its region's services, not the deployment's).
-  const clearDecisions = (): void => void byRegion.clearAll();
-  plane.source.onSwap((_, change) => {
-    responder.stats.decisionFlushes += byRegion.clear(change.regions);
-  });
-  const logWarnings = warningLogger(
-    log,
-    () => core.config,
-    () => geo,
-  );
-  const attachGeo = (g: GeoSource): void => {
-    stack.push('geo database', () => g.stop());
-    g.onSwap(clearDecisions);
-    g.onSwap(logWarnings);
-  };
-  if (geo) attachGeo(geo);
-  /** Opens the geo database for a config that needs it and has none yet; a problem if it cannot. */
-  const geoFor = (next: LoadedConfig): string[] => {
-    if (geo || !next.routing.services.some((s) => s.chain.needsGeo)) return [];
-    try {
-      geo = openGeo(next, log);
-    } catch (err) {
-      return [`${next.file}: geo.database: ${(err as Error).message}`];
-    }
-    if (geo) attachGeo(geo);
-    core.geo = geo;
-    return [];
-  };
-  const core: DnsCore = {
-    config: yaml,
-    geo,
-    plane,
-    probeMetrics,
-    responder,
-    sampler,
-    env,
-    services: () => services,
-    forwarders: [],
-    budget,
-    apply(next) {
-      // A cap over the fd budget in force is refused like any invalid config: the running one stays.
-      const over = budget ? budgetProblems(next, budget) : [];
-      if (over.length) return over;
-      // A version whose rules need the geo database opens it; one that cannot be opened is refused.
-      const noGeo = geoFor(next);
-      if (noGeo.length) return noGeo;
-      // Listeners, the admin API and the metrics endpoint are bound once: their settings need a restart.
-      const running = core.config;
-      if (JSON.stringify(next.dns) !== JSON.stringify(running.dns)) log.warn('dns listener settings changed; they apply at the next restart');
-      core.config = { ...next, dns: running.dns, listen: running.listen, admin: running.admin, metricsListen: running.metricsListen };
-      plane.update(core.config);
-      for (const f of core.forwarders) f.update(core.config);
-      services = buildServices(core.config, env);
-      byRegion = new ServicesByRegion(services.values());
-      responder.setZones(zoneSet(core.config, services));
-      logWarnings();
-      return [];
-    },
-    close: () => stack.close(),
-  };
-  return core;
-}
-
-/** What a service reads at answer time (geo database, health snapshot), and where it reports all-down. */
-function serviceEnv(log: Logger, geo: () => GeoSource | null, plane: HealthPlane, counters: DecisionCounters): ServiceEnv {
-  const allDownLog = log.child({ component: 'policy/alldown' });
-  return {
-    geo: () => geo()?.current ?? null,
-    health: () => plane.source.current,
-    counters,
-    onAllDown(service, family, allDown, changed) {
-      // Logged once per state change; every answer given in that state is counted (stats.allDown).
-      if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');
-    },
-  };
-}
-
-/**
- * Valid config that will not do what it says: each distinct warning is logged once, when the
- * first config, a config version, a reload or a geo database brings a new one.
- */
-function warningLogger(log: Logger, config: () => LoadedConfig, geo: () => GeoSource | null): () => void {
-  const warned = new Set<string>();
-  return () => {
-    const { routing, zones, geo: geoConfig } = config();
-    const found = policyWarnings(routing.services);
-    for (const z of zones) found.push(...cnameChainWarnings(zoneCnames(z)).map((w) => `zone ${z.origin}: ${w.reason}`));
-    const g = geo();
-    if (g) found.push(...countryOnlyWarnings(routing.services, g.current.description, geoConfig.database).map((w) => w.reason));
-    for (const w of found.filter((x) => !warned.has(x))) {
-      warned.add(w);
-      log.warn(w);
-    }
-  };
-}
-
-/** The responder, with no zones until the first apply; it samples clients when the admin API can show them. */
-function openResponder(yaml: LoadedConfig): { responder: Responder; sampler: ClientSampler } {
-  const { dns } = yaml;
-  const responder = new Responder(zoneSet({ ...yaml, zones: [] }), {
-    udpSize: dns.udpSize,
-    chaos: dns.chaos,
-    version: `Meridian ${VERSION}`,
-    identity: dns.identity ?? hostname(),
-    cacheEntries: dns.answerCacheEntries,
-  });
-  const sampler = new ClientSampler(yaml.admin?.sampleSize ?? 0);
-  if (yaml.admin) responder.clientSampler = sampler;
-  return { responder, sampler };
-}
-
 /**
  * Follows the config store. In cluster mode the local copy is kept current with the tokens, audit
  * tail and overrides beside the version (a Redis that came back empty gets its overrides back from
  * the health source, src/health/source.ts, which keeps them in force meanwhile).
  */
-async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, core: DnsCore, sources: ConfigSources, log: Logger, stack: ResourceStack): Promise<ConfigFollower> {
+async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, core: NodeCore, sources: ConfigSources, log: Logger, stack: ResourceStack): Promise<ConfigFollower> {
   const follower = await followStore(opener, core.config, sources, log, stack, { localCopy: copy, restores: true });
   if (copy) {
     const refresher = new CopyRefresher(copy, follower.gate, () => core.plane.source.overrides, core.config.admin?.copyRefreshMs);
@@ -338,7 +206,7 @@ async function followNodeStore(opener: StoreOpener, copy: LocalCopyFile | null, 
   return follower;
 }
 
-async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, stack: ResourceStack, onRejectedBlock: (region: string) => void): Promise<void> {
+async function openForwarders(core: NodeCore, metrics: Registry, log: Logger, stack: ResourceStack, onRejectedBlock: (region: string) => void): Promise<void> {
   if (!core.config.forward.embedded.length) return;
   // Loaded only when used, like the admin API: a DNS node without forwarders does not carry them.
   const { startForwarder } = await import('./forward/forwarder.js');
@@ -358,7 +226,15 @@ async function openForwarders(core: DnsCore, metrics: Registry, log: Logger, sta
   }
 }
 
-async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: ConfigSources, copy: LocalCopyFile | null, log: Logger, stack: ResourceStack): Promise<AdminServer> {
+async function openAdmin(
+  core: NodeCore,
+  follower: ConfigFollower,
+  sources: ConfigSources,
+  copy: LocalCopyFile | null,
+  log: Logger,
+  stack: ResourceStack,
+  recentClients: () => string[],
+): Promise<AdminServer> {
   const settings = core.config.admin!;
   const listen = parseListen(settings.listen!);
   if (typeof listen === 'string') throw new ConfigError([`${core.config.file}: admin.listen: ${listen}`]);
@@ -395,7 +271,7 @@ async function openAdmin(core: DnsCore, follower: ConfigFollower, sources: Confi
     dryRuns,
     bus,
     onOverridesChanged: () => void core.plane.source.refresh(),
-    recentClients: () => core.sampler.recent(),
+    recentClients,
     forwarderConnections: async (region: string) => {
       const live = (await bus.readLoads([region])).filter((r) => isLive(r, Date.now()));
       return live.length ? live.reduce((n, r) => n + r.active, 0) : null;

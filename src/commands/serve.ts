@@ -4,14 +4,25 @@
  * @module
  */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { act, configOption, subcommand } from './define.js';
+import { MAX_WORKERS, parseWorkers } from '../node/workers/plan.js';
 import { bindDenied } from './bind.js';
 import { sighup } from './signals.js';
 import { VERSION } from '../version.js';
 
 interface ServeOptions {
   config: string;
+  /** `auto` or a count, from --workers or MERIDIAN_WORKERS; absent: dns.workers. */
+  workers?: string;
+}
+
+/** `--workers`: auto or 1..MAX_WORKERS; an empty MERIDIAN_WORKERS= (an env file's blank line) is unset. */
+function workersArg(text: string): string | undefined {
+  if (text.trim() === '') return undefined;
+  const w = parseWorkers(text);
+  if (w !== 'auto' && typeof w !== 'number') throw new InvalidArgumentError(`expected auto or a whole number from 1 to ${MAX_WORKERS}`);
+  return String(w);
 }
 
 export function registerServe(program: Command): void {
@@ -20,10 +31,17 @@ export function registerServe(program: Command): void {
     summary: 'run a DNS node (and its admin API when the config has admin:)',
     description:
       'Run a DNS node: answers for the zones and services of the config, follows the config store, probes in-process in embedded mode.\n' +
+      'With more than one worker, this process keeps the control plane and the workers answer DNS (src/node/workers/README.md).\n' +
       'SIGHUP reloads config and zones (a bad file is rejected, the old data keeps answering); SIGTERM/SIGINT stop.\n' +
       'Ports below 1024 (dns.listen on 53) need CAP_NET_BIND_SERVICE (deploy/systemd/meridian.service).',
-    examples: ['meridian serve', 'meridian serve --config /etc/meridian/meridian.yaml', 'MERIDIAN_LOG_LEVEL=debug meridian serve -c zones/meridian.yaml'],
-  }).addOption(configOption());
+    examples: ['meridian serve', 'meridian serve --config /etc/meridian/meridian.yaml --workers 4', 'MERIDIAN_LOG_LEVEL=debug meridian serve -c zones/meridian.yaml --workers 1'],
+  })
+    .addOption(configOption())
+    .addOption(
+      new Option('--workers <n>', `DNS worker processes: auto (one per core the process may use) or 1 to ${MAX_WORKERS}; default: dns.workers (auto). See src/node/workers/README.md`)
+        .env('MERIDIAN_WORKERS')
+        .argParser(workersArg),
+    );
   act(cmd, () => serve(cmd.opts<ServeOptions>()));
 }
 
@@ -35,7 +53,7 @@ async function serve(opts: ServeOptions): Promise<number> {
   const log = createLogger();
   let node;
   try {
-    node = await startDnsNode(resolve(opts.config), log);
+    node = await startDnsNode(resolve(opts.config), log, opts.workers ?? null);
   } catch (err) {
     const denied = bindDenied(err, 'dns.listen');
     if (err instanceof ConfigError || err instanceof RedisConfigError) {

@@ -50,6 +50,8 @@ export const DnsSchema = Type.Object(
     errorRateLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
     answerCacheEntries: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
     rrl: RrlSchema,
+    // DNS worker processes of `meridian serve` (src/node/workers/): auto = the number of cores.
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { default: 'auto' }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import type { Responder } from './respond.js';
+import { bindSharing, type PortSharing } from './udp.js';
 
 export interface TcpOptions {
   idleTimeoutMs: number;
@@ -36,6 +37,7 @@ export class TcpListener {
     readonly host: string,
     private port: number,
     private readonly opts: TcpOptions,
+    private readonly sharing: PortSharing | null = null,
   ) {}
 
   get boundPort(): number {
@@ -55,7 +57,9 @@ export class TcpListener {
     this.sweeper.unref();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.host, port: this.port, ipv6Only: net.isIPv6(this.host), backlog: 511 }, () => {
+      // `reusePort` is in Node's net since 22.12 (not in the Node 20 types this project builds with).
+      const listen: net.ListenOptions & { reusePort?: boolean } = { host: this.host, port: this.port, ipv6Only: net.isIPv6(this.host), backlog: 511, ...bindSharing(this.sharing) };
+      server.listen(listen, () => {
         server.off('error', reject);
         server.on('error', () => {});
         this.port = (server.address() as net.AddressInfo).port;

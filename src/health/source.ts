@@ -23,7 +23,7 @@ import type { Logger } from '../obs/log.js';
 import { aggregate, DEFAULT_QUORUM, DEFAULT_REGION_UP_FRACTION, type AggregatedHealth, type HealthView, type RegionInput } from './aggregate.js';
 import { isLive, LOAD_DEFAULTS, regionLoad, type LoadSettings, type RegionLoad } from './load.js';
 import { isExpired } from './overrides.js';
-import { HealthState, type HealthChange, type StateWork } from './state.js';
+import { HealthState, type HealthChange, type RegionAnswer, type StateWork } from './state.js';
 import type { BusEvent, EndpointKey, EndpointObservation, HealthBus, LoadReport, Override, VantageView } from './types.js';
 
 export interface HealthSettings {
@@ -134,6 +134,11 @@ export class HealthSource {
    */
   get current(): HealthView {
     return this.state;
+  }
+
+  /** What a region's answers depend on now (a DNS worker's copy is fed these, src/health/mirror.ts). */
+  answerOf(regionId: string): RegionAnswer | undefined {
+    return this.state.answerOf(regionId);
   }
 
   /** The overrides in the snapshot in force (the last read; kept while the bus is away). */

@@ -20,7 +20,16 @@ import { canonicalOrigin } from '../zone/parse.js';
 import { zoneSourceFromText } from '../zone/present.js';
 import type { Zone } from '../zone/zone.js';
 
-export function loadConfigText(text: string, file: string): LoadResult {
+/**
+ * How the loader reads the files a config names (the YAML, its zone files). A DNS worker process
+ * loads the bytes its primary read and judged (src/node/workers/), never the files as they are on
+ * disk later, so every process of a node runs the same config.
+ */
+export type ConfigReader = (path: string) => string;
+
+export const readConfigFileUtf8: ConfigReader = (path) => readFileSync(path, 'utf8');
+
+export function loadConfigText(text: string, file: string, readFile: ConfigReader = readConfigFileUtf8): LoadResult {
   const result = readConfigText(text, file);
   if (!result.ok) return result;
   const { read, errors } = result;
@@ -33,7 +42,7 @@ export function loadConfigText(text: string, file: string): LoadResult {
   if (Array.isArray(targets)) errors.push(...targets.map((reason) => ({ file, line: lineOf(['health', 'targets']), reason })));
   else for (const p of deniedEndpoints(targets, regions)) errors.push({ file, line: lineOf(p.path), reason: p.reason });
   const compiledSections = compileSections(read, file, routing, errors);
-  const { zones, zoneSources, zoneWarnings } = loadZoneFiles(read, file, origins, routing, errors);
+  const { zones, zoneSources, zoneWarnings } = loadZoneFiles(read, file, origins, routing, errors, readFile);
   if (errors.length) return { ok: false, errors };
   return {
     ok: true,
@@ -85,6 +94,7 @@ function loadZoneFiles(
   origins: string[],
   routing: CompiledRouting,
   errors: SourceError[],
+  readFile: ConfigReader,
 ): { zones: Zone[]; zoneSources: ZoneSource[]; zoneWarnings: SourceError[] } {
   const zones: Zone[] = [];
   const zoneWarnings: SourceError[] = [];
@@ -101,7 +111,7 @@ function loadZoneFiles(
     const zoneFile = resolvePath(dirname(file), ref.file);
     let zoneText: string;
     try {
-      zoneText = readFileSync(zoneFile, 'utf8');
+      zoneText = readFile(zoneFile);
     } catch (err) {
       errors.push({ file, line, reason: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` });
       return;
@@ -129,20 +139,20 @@ function loadZoneFiles(
   return { zones, zoneSources, zoneWarnings };
 }
 
-export function loadConfigFile(path: string): LoadResult {
+export function loadConfigFile(path: string, readFile: ConfigReader = readConfigFileUtf8): LoadResult {
   const file = resolvePath(path);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFile(file);
   } catch (err) {
     return { ok: false, errors: [{ file, line: 0, reason: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
   }
-  return loadConfigText(text, file);
+  return loadConfigText(text, file, readFile);
 }
 
 /** loadConfigFile for a role's start, where any problem is fatal. */
-export function loadConfigOrThrow(path: string): LoadedConfig {
-  const loaded = loadConfigFile(path);
+export function loadConfigOrThrow(path: string, readFile: ConfigReader = readConfigFileUtf8): LoadedConfig {
+  const loaded = loadConfigFile(path, readFile);
   if (!loaded.ok) throw new ConfigError(loaded.errors.map(formatSourceError));
   return loaded.config;
 }

@@ -3,12 +3,11 @@
  * @module
  */
 import type { Server } from 'node:http';
-import type { Registry } from 'prom-client';
 import type { ListenAddress } from '../config/load.js';
 import type { ResourceStack } from '../lifecycle/stack.js';
-import { serveMetrics } from '../obs/metrics.js';
+import { serveMetrics, type MetricsPage } from '../obs/metrics.js';
 
-export function listenMetrics(stack: ResourceStack, registry: Registry, at: ListenAddress): Promise<Server> {
+export function listenMetrics(stack: ResourceStack, registry: MetricsPage, at: ListenAddress): Promise<Server> {
   return stack.open(
     'metrics listener',
     () => serveMetrics(registry, at.host, at.port),

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ErrorCode } from '../admin/errors.js';
-import type { LoadedConfig } from '../config/load.js';
+import type { LoadedConfig, LoadResult } from '../config/load.js';
 import type { Role } from '../lifecycle/role.js';
 import type { Logger } from '../obs/log.js';
 import type { ConfigStatus } from '../obs/metrics.js';
@@ -32,6 +32,8 @@ export class ConfigSources implements ConfigStatus {
     private readonly log: Logger,
     /** Refused `forwarder:` blocks per region since start (`meridian_config_forwarder_rejected_total`), shared with the forwarders (unbindable sockets). */
     readonly rejectedBlocks = new Map<string, number>(),
+    /** How a reload reads the YAML: from disk, or (a DNS worker) the bytes its primary read (src/node/workers/). */
+    private readonly load: (file: string) => LoadResult = (file) => loadConfigFile(file),
   ) {}
 
   /** The YAML config in force (settings as last loaded). */
@@ -59,7 +61,7 @@ export class ConfigSources implements ConfigStatus {
    * the YAML's own document (the store was never reached): the new YAML's document replaces it.
    */
   reload(): string[] {
-    const next = loadConfigFile(this.yaml.file);
+    const next = this.load(this.yaml.file);
     if (!next.ok) return this.counted('sighup', next.errors.map(formatSourceError));
     return this.counted('sighup', this.swap(next.config, this.record && this.record.version > 0 ? this.record : null, this.yaml.file));
   }

@@ -36,14 +36,20 @@ function mirrored(registry: Registry, name: string, help: string, read: () => nu
   });
 }
 
-export function createMetrics(src: MetricSources): Registry {
+/**
+ * `processMetrics: false` leaves out prom-client's process and runtime metrics: a DNS worker's
+ * registry (src/node/workers/), whose page is summed into its primary's, which has its own.
+ */
+export function createMetrics(src: MetricSources, opts: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
-  // Prometheus' info idiom: always 1; the labels say which build runs where (a dashboard's version column).
-  new Gauge({ name: 'meridian_build_info', help: 'Always 1: the Meridian version this process runs and the host it runs on.', labelNames: ['version', 'node'], registers: [registry] }).set(
-    { version: VERSION, node: hostname() },
-    1,
-  );
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
+    // Prometheus' info idiom: always 1; the labels say which build runs where (a dashboard's version column).
+    new Gauge({ name: 'meridian_build_info', help: 'Always 1: the Meridian version this process runs and the host it runs on.', labelNames: ['version', 'node'], registers: [registry] }).set(
+      { version: VERSION, node: hostname() },
+      1,
+    );
+  }
   if (src.dns) dnsMetrics(registry, src.dns, src.tcpOpen ?? (() => 0));
   if (src.geo) {
     const geo = src.geo;
@@ -340,8 +346,14 @@ export function createProbeMetrics(): {
  */
 export const METRICS_MAX_CONNECTIONS = 16;
 
+/** What /metrics serves: a registry, or a page put together from several (a node with DNS workers). */
+export interface MetricsPage {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
 /** Serves GET /metrics; anything else is 404. */
-export function serveMetrics(registry: Registry, host: string, port: number): Promise<http.Server> {
+export function serveMetrics(registry: MetricsPage, host: string, port: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404).end();

@@ -10,26 +10,11 @@ import { Value } from '@sinclair/typebox/value';
 import { AdminSchema } from '../../src/admin/config.js';
 import { ERRORS } from '../../src/admin/errors.js';
 import { ROUTES } from './routes.js';
+import { markdownTable } from '../helpers/markdown.js';
 
 const README = readFileSync(new URL('../../src/admin/README.md', import.meta.url), 'utf8');
 
-/** The rows of the Markdown table whose header starts with `first`. */
-function table(first: string): string[][] {
-  const lines = README.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
-  assert.ok(start >= 0, `no table headed "${first}"`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith('|')) break;
-    rows.push(
-      line
-        .split(/(?<!\\)\|/)
-        .slice(1, -1)
-        .map((c) => c.trim()),
-    );
-  }
-  return rows;
-}
+const table = (first: string): string[][] => markdownTable(README, first);
 
 const unquote = (s: string): string => s.replace(/^`|`$/g, '');
 

@@ -125,6 +125,9 @@ describe('the seccomp filter against a running node', { timeout: 120_000 }, () =
       dns: { rrl: { responsesPerSecond: 1000 } },
       extra: roles.extra,
       wrap: ['strace', '-f', '-qq', '-o', traceFile],
+      // Two DNS workers, as the unit runs by default (dns.workers: auto): the trace follows the forks,
+      // so the filter is checked against the workers' calls too (cluster IPC, SO_REUSEPORT binds).
+      env: { MERIDIAN_WORKERS: '2' },
       readyTimeoutMs: 90_000,
     });
     nodePid = childOf(srv.pid);

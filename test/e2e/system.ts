@@ -51,7 +51,7 @@ export class System {
     this.procs = new ProcessSet(join(runDir, 'logs'));
     this.redis = new RedisHa(topo, this.procs, (host) => this.hostDir(host));
     // Redis comes from the config's redis: section (the sentinels), never from the caller's env.
-    this.env = { ...process.env, REDIS_URL: '', MERIDIAN_LOG_LEVEL: 'info' };
+    this.env = { ...process.env, REDIS_URL: '', MERIDIAN_LOG_LEVEL: 'info', MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1' };
   }
 
   hostDir(host: string): string {

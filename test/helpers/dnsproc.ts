@@ -326,7 +326,9 @@ export async function startMeridian(opts: StartOptions): Promise<RunningServer> 
 
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...(opts.env ?? {}) },
+    // One DNS process per node unless a test asks for workers (`--workers N` or opts.env): tests
+    // start many nodes, and a worker per core each would multiply their cost.
+    env: { ...process.env, MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1', ...(opts.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -47,7 +47,8 @@ process.once('exit', () => {
 
 export function spawnRole(args: string[], env: NodeJS.ProcessEnv = {}): RoleProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info', ...env },
+    // One DNS process per node unless a test asks for workers (test/helpers/dnsproc.ts).
+    env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info', MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
