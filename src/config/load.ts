@@ -15,7 +15,8 @@ import { aliasBombReason, cstFacts, lexTooDeep, MAX_ALIAS_COUNT, yamlTooDeepReas
 import { parseListen, type ListenAddress } from './listen.js';
 import { configSchema, RRL_CONFIG, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
-import { parseCidr, type TargetPolicy } from './targets.js';
+import { parseCidr } from './cidr.js';
+import type { TargetPolicy } from './targets.js';
 import { checkRegionBlocks, configSections, pathOf, type ConfigSection, type Sections } from './sections.js';
 import type { SourceError } from './source-error.js';
 

@@ -31,8 +31,10 @@ export const RrlSchema = Type.Object(
     allPerSecond: perSecond({ default: 0 }),
     window: Type.Integer({ minimum: 1, maximum: 3600, default: 15, ...rrlCoded }),
     slip: Type.Integer({ minimum: 0, maximum: 10, default: 2, ...rrlCoded }),
-    ipv4PrefixLength: Type.Integer({ minimum: 0, maximum: 32, default: 24, ...rrlCoded }),
-    ipv6PrefixLength: Type.Integer({ minimum: 0, maximum: 128, default: 56, ...rrlCoded }),
+    // BIND's bounds (bin/named/server.c configure_rrl; DNS_RRL_MAX_PREFIX 64): shorter lumps whole
+    // providers into one bucket (/0: every client shares one), longer splits a site's addresses apart.
+    ipv4PrefixLength: Type.Integer({ minimum: 8, maximum: 32, default: 24, ...rrlCoded }),
+    ipv6PrefixLength: Type.Integer({ minimum: 16, maximum: 64, default: 56, ...rrlCoded }),
     exemptClients: Type.Array(Type.String({ minLength: 1, ...rrlCoded }), { default: [], ...rrlCoded }),
     logOnly: Type.Boolean({ default: false, ...rrlCoded }),
     tableSize: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 20_000, ...rrlCoded }),

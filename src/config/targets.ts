@@ -6,9 +6,10 @@
  * at admin API writes and by the probes just before they connect (src/probe/guard.ts).
  * @module
  */
-import { BlockList, isIP, isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
+import { parseCidr, type Cidr } from './cidr.js';
 import { parseListen, type ListenAddress } from './listen.js';
 
 export const TargetsSchema = Type.Object(
@@ -27,23 +28,6 @@ const DEFAULT_DENY: readonly { rule: string; cidrs: readonly string[] }[] = [
   // 0.0.0.0 and :: reach the local host on Linux, so they count as loopback.
   { rule: 'loopback', cidrs: ['127.0.0.0/8', '::1/128', '0.0.0.0/8', '::/128'] },
 ];
-
-interface Cidr {
-  text: string;
-  list: BlockList;
-}
-
-/** `a.b.c.d/n`, `v6/n`, or a bare address (a /32 or /128); a reason string when invalid. */
-export function parseCidr(text: string): Cidr | string {
-  const [addr = '', bits, extra] = text.split('/');
-  const family = isIP(addr);
-  const max = family === 4 ? 32 : 128;
-  const prefix = bits === undefined ? max : Number(bits);
-  if (family === 0 || extra !== undefined || !/^\d+$/.test(bits ?? String(max)) || prefix > max) return `"${text}" is not an address or CIDR`;
-  const list = new BlockList();
-  list.addSubnet(addr, prefix, family === 4 ? 'ipv4' : 'ipv6');
-  return { text: bits === undefined ? `${addr}/${max}` : text, list };
-}
 
 /** Why a connection to address:port is refused: the rule, for errors, logs and metrics. */
 export interface Denial {

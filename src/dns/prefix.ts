@@ -60,7 +60,7 @@ export class ClientPrefixes {
 
   /**
    * `exempt` holds CIDRs or bare addresses, already validated by the config loader
-   * (src/config/targets.ts parseCidr); one that is not is a programming error and throws.
+   * (src/config/cidr.ts parseCidr); one that is not is a programming error and throws.
    */
   constructor(
     private readonly v4Bits: number,

@@ -75,6 +75,55 @@ describe('a bad dns.rrl', () => {
   });
 });
 
+describe('dns.rrl netblocks as BIND bounds them', () => {
+  const BAD = `dns:
+  listen: ["127.0.0.1:0"]
+  rrl:
+    ipv4PrefixLength: 4
+    ipv6PrefixLength: 0
+    exemptClients:
+      - fe80::1%eth0
+      - 10.0.0.1/8
+      - 2001:db8::1/32
+      - 192.0.2.0/24
+      - 2001:db8::/32
+zones:
+  - { origin: ${Z}, file: zone }
+`;
+  const at = (text: string): number => BAD.split('\n').findIndex((l) => l.includes(text)) + 1;
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meridian-rrl-netblocks-'));
+    writeFileSync(join(dir, 'zone'), ZONE);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const cmd of ['check', 'serve']) {
+    test(`meridian ${cmd}: prefix lengths outside BIND's bounds, and exempt clients with host bits or a zone id, each coded at its line`, () => {
+      const file = join(dir, `${cmd}.yaml`);
+      writeFileSync(file, BAD);
+      let r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 1, r.stderr);
+      // Schema errors first (prefix lengths), as the loader reports them; then the CIDRs.
+      assert.match(r.stderr, new RegExp(`^${file}:${at('ipv4PrefixLength')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/ipv4PrefixLength: must be at least 8`, 'm'));
+      assert.match(r.stderr, new RegExp(`^${file}:${at('ipv6PrefixLength')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/ipv6PrefixLength: must be at least 16`, 'm'));
+      writeFileSync(file, BAD.replace('ipv4PrefixLength: 4', 'ipv4PrefixLength: 24').replace('ipv6PrefixLength: 0', 'ipv6PrefixLength: 56'));
+      r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^${file}:${at('fe80::1%eth0')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/exemptClients/0: "fe80::1%eth0" is a scoped IPv6 address`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^${file}:${at('10.0.0.1/8')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/exemptClients/1: "10\\.0\\.0\\.1/8" has host bits set past /8: write the network, 10\\.0\\.0\\.0/8, or the host, 10\\.0\\.0\\.1/32 \\(BIND refuses it too`,
+          'm',
+        ),
+      );
+      assert.match(r.stderr, /exemptClients\/2: "2001:db8::1\/32" has host bits set past \/32: write the network, 2001:db8::\/32, or the host, 2001:db8::1\/128/);
+      assert.doesNotMatch(r.stderr, /exemptClients\/[34]/);
+    });
+  }
+});
+
 describe('SIGHUP with a bad dns.rrl', () => {
   test('is rejected with the coded problem; the node keeps answering', async () => {
     const srv = await startMeridian({ zones: [{ origin: Z, text: ZONE }], dns: { rrl: { responsesPerSecond: 50 } } });
