@@ -30,7 +30,7 @@ import { listenMetrics } from './node/metrics.js';
 import type { Logger } from './obs/log.js';
 import type { ConfigFollower } from './store/follow.js';
 import type { LocalCopyFile } from './store/local-copy.js';
-import { compileDocument } from './node/config.js';
+import { compileShared } from './node/compile-shared.js';
 import { refuseDenied } from './config/targets-document.js';
 import { forwarderScope, refuseBadForwarders } from './node/forwarder-blocks.js';
 import { budgetProblems, openBudget } from './node/fds.js';
@@ -263,7 +263,7 @@ async function openAdmin(
     // and with its health.targets: a write cannot point a check where this node's probes may not go.
     // And with the forwarder's rules for the regions' forwarder: blocks, against this node's listeners and sockets.
     compile: (doc: unknown, base?: ConfigDocument) =>
-      refuseDenied(refuseBadForwarders(compileDocument(doc, sources.settings.health.probe), forwarderScope(sources.settings), base), sources.settings.targets),
+      refuseDenied(refuseBadForwarders(compileShared(doc, sources.settings.health.probe), forwarderScope(sources.settings), base), sources.settings.targets),
     live: () => ({ version: follower.version, services: core.services(), zones: zoneSet(core.config, core.services()).byKey }),
     applied: () => follower.catchUp(),
     health: () => core.plane.source.current,

@@ -10,7 +10,7 @@ import type { ConfigDocument } from '../config/document.js';
 import type { LoadedConfig } from '../config/load.js';
 import { checkRegionForwarders, defaultRegionForwarder, type ForwardConfig, type RegionForwarder } from '../forward/config.js';
 import { forwarderScope } from './forwarder-blocks.js';
-import { compileDocument } from './config.js';
+import { compileShared } from './compile-shared.js';
 
 /** A region's `forwarder:` block that this node refused: the region kept its previous block. */
 export interface RejectedBlock {
@@ -31,7 +31,7 @@ export type ComposeResult = { ok: true; config: LoadedConfig; rejected: Rejected
  */
 export function composeConfig(yaml: LoadedConfig, document: ConfigDocument | null, fallbackForward: ForwardConfig = yaml.forward): ComposeResult {
   if (!document) return { ok: true, config: yaml, rejected: [] };
-  const compiled = compileDocument(document, yaml.health.probe);
+  const compiled = compileShared(document, yaml.health.probe);
   if (!compiled.ok) return { ok: false, problems: compiled.problems.map((p) => `${p.path}: ${p.reason}`) };
   const regions = new Map<string, RegionForwarder>();
   const rejected: RejectedBlock[] = [];

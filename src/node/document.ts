@@ -35,6 +35,12 @@ export function compileDocument(input: unknown, probeDefaults: unknown = {}): Co
 
   const zones: Zone[] = [];
   const seen = new Map<string, number>();
+  // Each service's index by its canonical name, once: looking it up per service was O(services²).
+  const serviceIndex = new Map<string, number>();
+  document.services.forEach((s, i) => {
+    const name = canonicalOrigin(s.name);
+    if (!serviceIndex.has(name)) serviceIndex.set(name, i);
+  });
   document.zones.forEach((zone, z) => {
     const origin = origins[z]!;
     if (seen.has(origin)) {
@@ -54,7 +60,7 @@ export function compileDocument(input: unknown, probeDefaults: unknown = {}): Co
     }
     zones.push(compiled);
     for (const svc of mine) {
-      const index = document.services.findIndex((s) => canonicalOrigin(s.name) === svc.name);
+      const index = serviceIndex.get(svc.name) ?? -1;
       for (const reason of serviceZoneClashes(compiled, svc.name)) problems.push({ path: pointer(['services', index, 'name']), reason });
     }
   });

@@ -14,6 +14,7 @@ import type { ConfigStatus } from '../obs/metrics.js';
 import type { VersionRecord } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { INVALID_FORWARDER } from '../forward/config.js';
+import { compileWork } from './compile-shared.js';
 import { composeConfig, type RejectedBlock } from './compose.js';
 import { loadConfigFile } from './config.js';
 
@@ -44,6 +45,11 @@ export class ConfigSources implements ConfigStatus {
   /** The store version in force, or null (no store, or none applied yet). */
   get version(): VersionRecord | null {
     return this.record;
+  }
+
+  /** `meridian_config_compiles_total`: the process's document compiles (compile-shared.ts). */
+  get compiles(): Readonly<{ compiled: number; reused: number }> {
+    return compileWork;
   }
 
   /** `meridian_config_version`: the store version in force, 0 without one. */

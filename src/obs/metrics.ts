@@ -97,6 +97,8 @@ export interface ConfigStatus {
   readonly appliedVersion: number;
   /** Reloads and store versions refused since start (the running config stayed), by trigger. */
   readonly refused: Readonly<Record<'sighup' | 'version', number>>;
+  /** Config documents compiled since start, and compiles answered by the last one (src/node/compile-shared.ts). */
+  readonly compiles: Readonly<{ compiled: number; reused: number }>;
 }
 
 /** The config version a role runs and the reloads it refused (every role, once its config sources exist). */
@@ -117,6 +119,17 @@ export function configMetrics(registry: Registry, status: ConfigStatus): void {
     collect() {
       this.reset();
       for (const [trigger, n] of Object.entries(status.refused)) this.inc({ trigger }, n);
+    },
+  });
+  new Counter({
+    name: 'meridian_config_compiles_total',
+    help: 'Config documents compiled (validated and built: O(config) on the event loop), by result: compiled, or reused (the document the admin API had just validated, applied as the new version).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'compiled' }, status.compiles.compiled);
+      this.inc({ result: 'reused' }, status.compiles.reused);
     },
   });
 }
