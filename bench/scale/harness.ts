@@ -2,8 +2,8 @@
  * The processes of a scale run: a throwaway `redis-server`, a `meridian serve` on the generated
  * deployment in cluster mode (config store and health bus on that Redis, admin API with a static
  * token, metrics, geo from geodb/test-city.mmdb) and a `meridian probe` sidecar, the real path of
- * a health flip. `serve` runs as the CLI starts it by default (no `--workers`: one process unless
- * the environment says otherwise); its RSS counts every process of its tree.
+ * a health flip. `serve` runs with one DNS worker (`MERIDIAN_WORKERS=1`) unless the environment sets
+ * `MERIDIAN_WORKERS`; its RSS counts every process of its tree.
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,7 +39,9 @@ export interface Proc {
 /** A `meridian` subcommand as a child process, its output kept for error reports. */
 export function spawnMeridian(args: string[], opts: { build: Build; cpuProf?: string; env?: NodeJS.ProcessEnv }): Proc {
   const node = [...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []), ...cliArgv(opts.build), ...args];
-  const child = spawn(process.execPath, node, { cwd: REPO_ROOT, env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // One DNS worker unless the environment asks for more (serve's own default is one per core).
+  const env = { ...process.env, MERIDIAN_LOG_LEVEL: 'warn', MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1', ...opts.env };
+  const child = spawn(process.execPath, node, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer): void => void (out = (out + d.toString()).slice(-65_536));
   child.stdout!.on('data', keep);

@@ -19,7 +19,10 @@ export function setupRows(r: RunResult, shape: DeploymentShape, seconds: number)
       'deployment',
       `${fmtInt(shape.endpoints)} endpoints, ${fmtInt(shape.regions)} regions, ${fmtInt(shape.services)} services (${(shape.policies ?? ['failover', 'weighted', 'multivalue']).join(', ')})`,
     ],
-    ['processes', '`meridian serve` (default workers) on redis-server (config store + health bus), one `meridian probe` sidecar, load from a worker thread of the bench process'],
+    [
+      'processes',
+      `\`meridian serve\` (MERIDIAN_WORKERS=${process.env.MERIDIAN_WORKERS ?? '1'}) on redis-server (config store + health bus), one \`meridian probe\` sidecar, load from a worker thread of the bench process`,
+    ],
     ['node start (config compiled, API and probe view live)', `${fmtInt(r.startupMs)} ms`],
     ['max qps (closed loop, 100 in flight, nothing else running)', r.maxQps === null ? 'not measured' : fmtInt(r.maxQps)],
     ['load', `${fmtInt(r.rate)} qps open loop for ${seconds} s: ${fmtInt(l.sent)} sent, ${fmtInt(l.answered)} answered, ${fmtInt(l.lost)} lost, ${fmtInt(l.invalid)} invalid answers`],
