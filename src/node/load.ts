@@ -14,6 +14,7 @@ import { nodeSockets } from '../config/listen.js';
 import type { Sections } from '../config/sections.js';
 import { formatSourceError, type SourceError } from '../config/source-error.js';
 import { deniedEndpoints, servicePorts, TargetPolicy } from '../config/targets.js';
+import { formatRedisProblem, legacyUrlProblems } from '../redis/config.js';
 import { compileRouting, type CompiledRouting } from '../routing/compile.js';
 import { loadZoneText, owningOrigin, serviceZoneClashes } from '../zone/load.js';
 import { canonicalOrigin } from '../zone/parse.js';
@@ -41,6 +42,7 @@ export function loadConfigText(text: string, file: string, readFile: ConfigReade
   const targets = TargetPolicy.build(source.health.targets, servicePorts(source, parseListen));
   if (Array.isArray(targets)) errors.push(...targets.map((reason) => ({ file, line: lineOf(['health', 'targets']), reason })));
   else for (const p of deniedEndpoints(targets, regions)) errors.push({ file, line: lineOf(p.path), reason: p.reason });
+  if (source.health.redisUrl) for (const p of legacyUrlProblems(source.health.redisUrl)) errors.push({ file, line: lineOf(p.path), reason: formatRedisProblem(p) });
   const compiledSections = compileSections(read, file, routing, errors);
   const { zones, zoneSources, zoneWarnings } = loadZoneFiles(read, file, origins, routing, errors, readFile);
   if (errors.length) return { ok: false, errors };

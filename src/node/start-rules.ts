@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { adminTokensProblem } from '../admin/section.js';
 import { ConfigError, parseListen, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../obs/log.js';
+import { formatRedisProblem, RedisConfigError } from '../redis/config.js';
 import { loadTokens } from '../store/file.js';
 import { startBudgetProblems } from './fds.js';
 import { storeOpener } from './store.js';
@@ -31,6 +32,12 @@ export async function startProblems(config: LoadedConfig): Promise<StartFindings
   try {
     opener = storeOpener(config, createLogger('silent'));
   } catch (err) {
+    // What the environment adds (REDIS_URL, credentials) is judged where serve judges it: at the store's choice.
+    if (err instanceof RedisConfigError) {
+      const line = (path: (string | number)[]): number => (path[0] === 'redis' || path[0] === 'health' ? (config.lineOf?.(path) ?? 0) : 0);
+      found.problems.push(...err.problems.map((p) => `${config.file}:${line(p.path)}: ${formatRedisProblem(p)}`));
+      return found;
+    }
     if (!(err instanceof ConfigError)) throw err;
     found.problems.push(...err.problems.map((p) => `${config.file}:${config.lineOf?.(['admin', 'store']) ?? 0}: MERIDIAN_ERR_INVALID_CONFIG: ${p.replace(`${config.file}: `, '')}`));
     return found;

@@ -88,7 +88,7 @@ export const REDIS_ERRORS = {
   MERIDIAN_ERR_REDIS_ADDRESS: 'not a Redis address',
   MERIDIAN_ERR_REDIS_TLS: 'the TLS settings cannot be used',
   MERIDIAN_ERR_REDIS_OPTION: 'an option does not fit the rest of the section',
-  MERIDIAN_ERR_REDIS_CREDENTIALS: 'the credentials in the environment are incomplete',
+  MERIDIAN_ERR_REDIS_CREDENTIALS: 'credentials in the YAML, or incomplete in the environment',
 } as const;
 
 export type RedisErrorCode = keyof typeof REDIS_ERRORS;
@@ -164,9 +164,31 @@ function urlProblem(url: string): string | null {
   return null;
 }
 
-/** The URL without its password, for messages and logs. */
+/** The URL without its password, for messages and logs; one that does not parse loses all it has between `//` and the last `@`. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href.replace(/\/$/, url.endsWith('/') ? '/' : '');
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1***@');
+  }
+}
+
+/**
+ * A URL written in the YAML that carries credentials: refused, since a config file is read by many
+ * (backups, config management, `meridian check` output in CI logs) and secrets come from the
+ * environment only (a fresh-eyes review of issue 16 found `redis://:pass@host` in the YAML used).
+ */
+function yamlCredentials(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null; // urlProblem says why
+  }
+  if (!u.username && !u.password) return null;
+  return `"${redactUrl(url)}" carries credentials, which never belong in the YAML: remove them and set ${REDIS_ENV.password} (and ${REDIS_ENV.username} for an ACL user) in the environment`;
 }
 
 /**
@@ -189,6 +211,8 @@ export function redisSectionProblems(section: RedisSection, baseDir: string, leg
   if (section.url !== undefined) {
     const p = urlProblem(section.url);
     if (p) add('MERIDIAN_ERR_REDIS_ADDRESS', ['url'], p);
+    const c = yamlCredentials(section.url);
+    if (c) add('MERIDIAN_ERR_REDIS_CREDENTIALS', ['url'], c);
   }
   for (const key of ['sentinels', 'cluster'] as const) {
     section[key]?.forEach((a, i) => {
@@ -255,6 +279,8 @@ export function resolveRedis(src: RedisSources): RedisConnection | null {
     const p = urlProblem(url);
     if (p) problems.push({ code: 'MERIDIAN_ERR_REDIS_ADDRESS', path: [envUrl ? REDIS_ENV.url : 'health.redisUrl'], reason: p });
   }
+  // health.redisUrl is the YAML too, whether or not REDIS_URL overrides it; REDIS_URL is the environment, where a password may be.
+  if (src.legacyUrl && !problems.some((p) => p.path.join('.') === 'health.redisUrl')) problems.push(...legacyUrlProblems(src.legacyUrl).filter((p) => p.code === 'MERIDIAN_ERR_REDIS_CREDENTIALS'));
   const creds = credentials(src.env, problems);
   if (problems.length) throw new RedisConfigError(problems);
   if (!url && !section) return null;
@@ -284,6 +310,16 @@ function credentials(env: NodeJS.ProcessEnv, problems: RedisProblem[]): Pick<Red
     if (u) out[user] = u;
     if (p) out[pass] = p;
   }
+  return out;
+}
+
+/** `health.redisUrl` (the older single-URL key) on its own, as the loader checks it: not a Redis URL, or credentials in it. */
+export function legacyUrlProblems(url: string): RedisProblem[] {
+  const out: RedisProblem[] = [];
+  const p = urlProblem(url);
+  if (p) out.push({ code: 'MERIDIAN_ERR_REDIS_ADDRESS', path: ['health', 'redisUrl'], reason: p });
+  const c = yamlCredentials(url);
+  if (c) out.push({ code: 'MERIDIAN_ERR_REDIS_CREDENTIALS', path: ['health', 'redisUrl'], reason: c });
   return out;
 }
 

@@ -13,6 +13,8 @@ import { Redis } from 'ioredis';
 import { startAdminNode, US_EAST, type AdminNode } from '../helpers/admin-node.js';
 import { redisSkipReason, respCommand, startRedis } from '../helpers/redis.js';
 import { FIXTURE_ZONE } from '../helpers/server.js';
+import { startMeridian } from '../helpers/dnsproc.js';
+import { until } from '../helpers/role.js';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 
@@ -56,6 +58,27 @@ describe('redis: section through the CLI', () => {
     });
   });
 
+  for (const cmd of ['check', 'serve']) {
+    test(`meridian ${cmd}: credentials in redis.url or health.redisUrl are refused at their line, never echoed`, () => {
+      // Line 7: the url below the five lines of dns/zones and "redis:".
+      withConfig(`redis:\n  url: redis://meridian:s3cr3t-pw@127.0.0.1:6379/0\n`, (config) => {
+        const r = meridian([cmd, '--config', config]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          /meridian\.yaml:7: MERIDIAN_ERR_REDIS_CREDENTIALS: redis\.url: "redis:\/\/meridian:\*\*\*@127\.0\.0\.1:6379\/0" carries credentials, which never belong in the YAML: remove them and set MERIDIAN_REDIS_PASSWORD \(and MERIDIAN_REDIS_USERNAME for an ACL user\) in the environment/,
+        );
+        assert.doesNotMatch(r.stdout + r.stderr, /s3cr3t-pw/);
+      });
+      withConfig(`health:\n  redisUrl: "redis://:pw@ss-w0rd@127.0.0.1:6379"\n`, (config) => {
+        const r = meridian([cmd, '--config', config]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /meridian\.yaml:7: MERIDIAN_ERR_REDIS_CREDENTIALS: health\.redisUrl: "redis:\/\/:\*\*\*@127\.0\.0\.1:6379" carries credentials/);
+        assert.doesNotMatch(r.stdout + r.stderr, /w0rd/);
+      });
+    });
+  }
+
   test('meridian serve: a Redis user without a password exits 1 at once with the coded problem', () => {
     withConfig(`redis:\n  sentinels: ["127.0.0.1:1"]\n  name: meridian\n`, (config) => {
       const r = meridian(['serve', '--config', config], { MERIDIAN_REDIS_USERNAME: 'meridian' });
@@ -66,6 +89,19 @@ describe('redis: section through the CLI', () => {
 });
 
 describe('credentials from the environment', { skip: redisSkipReason() }, () => {
+  test('a password in REDIS_URL (the environment: allowed) never reaches the log, even with an @ in it', async (t) => {
+    const redis = await startRedis(['--requirepass', 'pw@s3cr3t']);
+    t.after(() => redis.stop());
+    const srv = await startMeridian({
+      zones: [{ origin: 'gslb.example.com', text: readFileSync(FIXTURE_ZONE, 'utf8') }],
+      env: { REDIS_URL: `redis://:pw@s3cr3t@127.0.0.1:${redis.port}`, MERIDIAN_LOG_LEVEL: 'debug' },
+    });
+    t.after(() => srv.stop());
+    await until(() => /health: bus connected/.test(srv.output()), 20_000, 'the health bus on that Redis');
+    assert.match(srv.output(), new RegExp(`redis://:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}`));
+    assert.doesNotMatch(srv.output(), /s3cr3t/);
+  });
+
   test('MERIDIAN_REDIS_PASSWORD reaches a Redis with requirepass: the store takes an API write', async (t) => {
     const redis = await startRedis(['--requirepass', 'p4ss-word']);
     let node: AdminNode | null = null;
