@@ -3,12 +3,14 @@
 # Scenarios: "static" (static A names from the zone), "geo" (a geo+weighted service in Meridian vs
 # gdnsd's geoip plugin with a weighted datacenter, both on geodb/test-city.mmdb) and "cold" (the demo's
 # www, geo + sticky, under a random ECS subnet per query from calidns, vs gdnsd's weighted plugin and a
-# bare node:dgram responder: the decision cache's miss path).
+# bare node:dgram responder: the decision cache's miss path), and "workers" (the static names against
+# `meridian serve --workers W` for each W in BENCH_WORKERS and each runtime in BENCH_NODES, and gdnsd with
+# 1 and W threads: what the extra cores give, and Node 20 against Node 24).
 # Usage: npm run bench:dns      (or: bash bench/dns/run.sh)
 # See bench/dns/README.md. All traffic goes to 127.0.0.1; every dnsperf run is bounded by -l and `timeout`.
 #
 # Env (defaults in brackets):
-#   BENCH_SCENARIOS ["static geo cold"]  which scenarios, in order
+#   BENCH_SCENARIOS ["static geo cold workers"]  which scenarios, in order
 #   BENCH_COLD_ECS [0.0.0.0/1]  calidns --ecs range of the cold scenario (a random address per query;
 #                           calidns 4.7.3 sends 0.0.0.0/32 on every query for 0.0.0.0/0, see README.md)
 #   BENCH_COLD_START [5000] calidns initial qps of the cold scenario's ramp (x1.1 per 1 s step)
@@ -24,6 +26,13 @@
 #                           dns2 = bench/dns/dns2-server.mjs,
 #                           a naive dns2 3.1.1 server, included when that file exists; static scenario only)
 #   BENCH_SERVER_CPU [0] / BENCH_CLIENT_CPU [1]   taskset CPUs
+#   BENCH_WORKERS ["1 2"]    workers scenario: the worker counts (a server with W workers, or gdnsd with W threads,
+#                           is pinned to CPUs 0..W-1; dnsperf stays on BENCH_CLIENT_CPU, so on a 2-CPU machine the
+#                           second worker shares its CPU with the load generator: see README.md)
+#   BENCH_NODES ["node"]     workers scenario: node binaries to run Meridian's build with, e.g.
+#                           BENCH_NODES="node $(npx -y -p node@24.21.0 -- node -p process.execPath)" for Node 20 and 24
+#   BENCH_WORKERS_CLIENTS [16]  workers scenario: dnsperf -c (sockets, so source ports: SO_REUSEPORT spreads
+#                           queries over the workers by source port, and one socket would reach one worker)
 #   BENCH_OUT [unset]       also write the markdown table to this file
 #   BENCH_KEEP [unset]      1 = keep the work dir (raw dnsperf output, server logs)
 #   MERIDIAN_CMD            command prefix for Meridian ("serve --config <file>" is appended);
@@ -46,7 +55,7 @@ CCPU="${BENCH_CLIENT_CPU:-1}"
 ORIGIN=gslb.example.com
 ZONE="$HERE/gslb.example.com.zone"
 QUERIES="$HERE/queries.txt"      # set per scenario below
-SCENARIOS="${BENCH_SCENARIOS:-static geo cold}"
+SCENARIOS="${BENCH_SCENARIOS:-static geo cold workers}"
 COLD_ECS="${BENCH_COLD_ECS:-0.0.0.0/1}"
 COLD_START="${BENCH_COLD_START:-5000}"
 COLD_SERVERS="meridian gdnsd bare"   # cold: fixed set (Meridian, the gdnsd reference, the socket's ceiling)
@@ -63,7 +72,16 @@ done
 (( SECONDS_RUN >= 1 && SECONDS_RUN <= 600 )) || die "BENCH_SECONDS must be 1..600"
 (( ROUNDS >= 1 && ROUNDS <= 20 )) || die "BENCH_ROUNDS must be 1..20"
 (( WARMUP <= 60 )) || die "BENCH_WARMUP must be 0..60"
-for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo || "$sc" == cold ]] || die "unknown scenario '$sc' (want static, geo, cold)"; done
+for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo || "$sc" == cold || "$sc" == workers ]] || die "unknown scenario '$sc' (want static, geo, cold, workers)"; done
+WORKER_COUNTS="${BENCH_WORKERS:-1 2}"
+read -r -a NODES <<<"${BENCH_NODES:-node}"
+WCLIENTS="${BENCH_WORKERS_CLIENTS:-16}"
+CLIENTS=1                        # dnsperf -c; the workers scenario sets WCLIENTS
+for w in $WORKER_COUNTS; do [[ "$w" =~ ^[0-9]+$ ]] && (( w >= 1 && w <= 64 )) || die "BENCH_WORKERS must be counts from 1 to 64 (got '$w')"; done
+[[ "$WCLIENTS" =~ ^[0-9]+$ ]] && (( WCLIENTS >= 1 && WCLIENTS <= 256 )) || die "BENCH_WORKERS_CLIENTS must be 1..256"
+if [[ " $SCENARIOS " == *" workers "* ]]; then
+  for n in "${NODES[@]}"; do "$n" -e 0 2>/dev/null || die "BENCH_NODES: '$n' does not run"; done
+fi
 if [[ " $SCENARIOS " == *" cold "* ]]; then
   if ! command -v calidns >/dev/null && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     echo "bench:dns: installing pdns-tools (calidns) for the cold scenario" >&2
@@ -88,6 +106,7 @@ WORK="$(mktemp -d /tmp/bench-dns.XXXXXX)"
 T_START="$(date +%s)"
 SERVER_PID=""                  # the server start_server just started
 declare -A PIDS=() PORTS=() LABELS=()   # per server name, for the servers of the current scenario
+declare -A MPORTS=()                    # workers scenario: /metrics port of each Meridian server with workers
 stop_pid() { # pid
   local pid="$1"
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
@@ -138,19 +157,36 @@ zone_without_www() { # dst
   awk '/^www[ \t]/ { skip = 1; next } skip && /^[ \t]/ { next } { skip = 0; print }' "$ZONE" >"$1"
 }
 
+# taskset for a server using n CPUs: n = 1 -> BENCH_SERVER_CPU; n > 1 -> CPUs 0..n-1 (as many as there are)
+pin_for() { # n -> PIN
+  local n="$1"
+  if (( NCPU < 2 )); then PIN=()
+  elif (( n <= 1 )); then PIN=(taskset -c "$SCPU")
+  else PIN=(taskset -c "0-$(( n < NCPU ? n - 1 : NCPU - 1 ))"); fi
+}
+cpus_of() { pin_for "$1"; echo "${PIN[2]:-any}"; } # n -> the CPU list a server of n workers runs on
+
+BUILT=0
+build_once() { # the compiled build from src/, once per script run (the workers scenario runs it on each BENCH_NODES runtime)
+  (( BUILT )) && return 0
+  (cd "$REPO" && npm run -s build >"$WORK/build.log" 2>&1) && [[ -f "$REPO/dist/cli.js" ]] || { tail -20 "$WORK/build.log" >&2; die "npm run build failed"; }
+  BUILT=1
+}
+
 MERIDIAN_RUN=()
 start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
   local name="$1" port="$2" dir="$WORK/$SCENARIO/$1"
   mkdir -p "$dir"
   case "$name" in
-    gdnsd)
+    gdnsd|gdnsd-t*)
       command -v gdnsd >/dev/null || die "gdnsd not found (apt-get install gdnsd)"
       mkdir -p "$dir/etc/zones" "$dir/run" "$dir/state"
-      local tpl="$HERE/gdnsd/config"
+      local tpl="$HERE/gdnsd/config" threads=1
+      [[ "$name" == gdnsd-t* ]] && threads="${name#gdnsd-t}"
       [[ "$SCENARIO" == geo ]] && tpl="$HERE/gdnsd/config-geo"
       [[ "$SCENARIO" == cold ]] && tpl="$HERE/gdnsd/config-cold"
       sed -e "s|@PORT@|$port|" -e "s|@RUN_DIR@|$dir/run|" -e "s|@STATE_DIR@|$dir/state|" -e "s|@GEO_DB@|$GEO_DB|" \
-        "$tpl" >"$dir/etc/config"
+        -e "s|udp_threads => 1|udp_threads => $threads|" "$tpl" >"$dir/etc/config"
       if [[ "$SCENARIO" == cold ]]; then
         zone_without_www "$dir/etc/zones/$ORIGIN"
         printf 'www     30 DYNA  weighted!www\n' >>"$dir/etc/zones/$ORIGIN"
@@ -159,9 +195,27 @@ start_server() { # name port -> sets SERVER_PID, LABEL (config per $SCENARIO)
       fi
       # geo: the dynamic name (Meridian's service owns geo.<origin>; the shared zone has no records for it)
       [[ "$SCENARIO" == geo ]] && printf 'geo     30 DYNA  geoip!geo\n' >>"$dir/etc/zones/$ORIGIN"
-      "${PIN_S[@]}" gdnsd -c "$dir/etc" start >"$dir/server.log" 2>&1 &
+      pin_for "$threads"
+      "${PIN[@]}" gdnsd -c "$dir/etc" start >"$dir/server.log" 2>&1 &
       SERVER_PID=$!
       LABEL="gdnsd $( (gdnsd -h 2>&1 || true) | sed -n 's/^gdnsd version \([^ ]*\).*/\1/p' | head -1)"
+      if [[ "$SCENARIO" == workers ]]; then LABEL+=", $threads UDP thread$( ((threads > 1)) && echo s), CPU $(cpus_of "$threads")"; fi
+      ;;
+    mw-*) # the workers scenario: mw-<workers>-<index into BENCH_NODES, from 1>
+      local rest="${name#mw-}" workers nodebin
+      workers="${rest%%-*}"; nodebin="${NODES[$(( ${rest#*-} - 1 ))]}"
+      cp "$ZONE" "$dir/$ORIGIN.zone"
+      # /metrics for the per-worker query counts (how the port-sharing mechanism spread the load)
+      local mport=null
+      if (( workers > 1 )); then mport="$(pick_port)"; MPORTS[$name]=$mport; mport="127.0.0.1:$mport"; fi
+      printf 'dns:\n  listen: ["127.0.0.1:%s"]\n  workers: %s\nmetrics: { listen: %s }\nzones:\n  - origin: %s\n    file: %s.zone\n' \
+        "$port" "$workers" "$mport" "$ORIGIN" "$ORIGIN" >"$dir/meridian.yaml"
+      build_once
+      pin_for "$workers"
+      # dns.workers from the generated config: an inherited MERIDIAN_WORKERS would win over it.
+      (cd "$REPO" && exec env -u MERIDIAN_WORKERS "${PIN[@]}" "$nodebin" "$REPO/dist/cli.js" serve --config "$dir/meridian.yaml") >"$dir/server.log" 2>&1 &
+      SERVER_PID=$!
+      LABEL="meridian $(node -p "require('$REPO/package.json').version" 2>/dev/null) (node $("$nodebin" -v)), $workers worker$( ((workers > 1)) && echo s), CPU $(cpus_of "$workers")"
       ;;
     meridian|meridian-rrl)
       if [[ "$SCENARIO" == cold ]]; then zone_without_www "$dir/$ORIGIN.zone"; else cp "$ZONE" "$dir/$ORIGIN.zone"; fi
@@ -262,7 +316,8 @@ EOF
             die "Meridian entry point not found (src/cli.ts); set MERIDIAN_CMD or MERIDIAN_SERVER=nsd"
           fi
         fi
-        (cd "$REPO" && exec "${PIN_S[@]}" "${MERIDIAN_RUN[@]}" serve --config "$dir/meridian.yaml") >"$dir/server.log" 2>&1 &
+        # One DNS process on one CPU, as these scenarios have always measured (the workers scenario runs more).
+        (cd "$REPO" && exec env MERIDIAN_WORKERS=1 "${PIN_S[@]}" "${MERIDIAN_RUN[@]}" serve --config "$dir/meridian.yaml") >"$dir/server.log" 2>&1 &
         SERVER_PID=$!
         LABEL="meridian $(node -p "require('$REPO/package.json').version" 2>/dev/null) (node $(node -v))"
         if [[ "$name" == meridian-rrl ]]; then LABEL+=" RRL on"; fi
@@ -282,13 +337,17 @@ EOF
     *) die "unknown server '$name' (want meridian, meridian-rrl, gdnsd, dns2 or bare)" ;;
   esac
   wait_ready "$port" "$dir/server.log" || die "$name did not start"
+  # How a node with workers shares its port (the primary logs it): reuseport (Node >= 22.12) or cluster.
+  local sharing
+  sharing="$(grep -o '"sharing":"[a-z]*"' "$dir/server.log" 2>/dev/null | head -1 | cut -d'"' -f4 || true)"
+  if [[ -n "$sharing" ]]; then LABEL+=", $sharing"; fi
 }
 
 # dnsperf run -> raw file; prints "qps lost_pct p50_ms p99_ms completed sent"
 perf() { # port outfile extra-args...
   local port="$1" out="$2"; shift 2
   timeout $(( SECONDS_RUN + 30 )) "${PIN_C[@]}" dnsperf -s 127.0.0.1 -p "$port" -d "$QUERIES" \
-    -c 1 -T 1 -t 2 -v "$@" >"$out" 2>&1 || { echo "dnsperf failed:" >&2; tail -20 "$out" >&2; return 1; }
+    -c "$CLIENTS" -T 1 -t 2 -v "$@" >"$out" 2>&1 || { echo "dnsperf failed:" >&2; tail -20 "$out" >&2; return 1; }
   awk '
     /^> / && $2 != "T" && $2 != "I" && $NF ~ /^[0-9.]+$/ {
       us = int($NF * 1000000 + 0.5); h[us]++; n++; if (us > max) max = us
@@ -342,10 +401,20 @@ declare -A RAN=()       # scenario -> servers measured in it, in order
 declare -A MAX_KEYS=()  # scenario -> its max-run keys
 declare -A LABELS_ALL=() # scenario:server -> label (LABELS is cleared when a scenario's servers stop)
 declare -A LOAD_LBL=()  # scenario:key -> load column text
+declare -A SPLIT=()     # workers:server:round -> queries each worker answered in that round's max run
+worker_counts() { # metrics port -> "n1 n2 ..." (meridian_dns_worker_queries_total by worker slot)
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" |
+    sed -n 's/^meridian_dns_worker_queries_total{worker="\([0-9]*\)"} \([0-9.e+]*\)$/\1 \2/p' | sort -n | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $2 }'
+}
 run_load() { # name round load-label key extra-args...
   local name="$1" round="$2" load="$3" key="$4"; shift 4
-  local raw="$WORK/$SCENARIO/$name/$key${round/-/}.txt"
+  local raw="$WORK/$SCENARIO/$name/$key${round/-/}.txt" before="" after
+  [[ -n "${MPORTS[$name]:-}" ]] && before="$(worker_counts "${MPORTS[$name]}")"
   read -r qps lost p50 p99 done sent < <(perf "${PORTS[$name]}" "$raw" -l "$SECONDS_RUN" -q "$OUTSTANDING" "$@")
+  if [[ -n "$before" ]]; then
+    after="$(worker_counts "${MPORTS[$name]}")"
+    SPLIT[$SCENARIO:$name:$round]="$(paste -d' ' <(tr ' ' '\n' <<<"$after") <(tr ' ' '\n' <<<"$before") | awk '{ printf "%s%d", (NR > 1 ? " / " : ""), $1 - $2 }')"
+  fi
   [[ "$key" == max* ]] && SAT_QPS[$SCENARIO:$key:$name:$round]=$qps
   ROWS[$SCENARIO]+="| $round | ${LABELS[$name]} | $load | $qps | $p50 | $p99 | $lost | $done/$sent |"$'\n'
   if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then die "$name died during the run; log: $(tail -5 "$WORK/$SCENARIO/$name/server.log")"; fi
@@ -413,9 +482,16 @@ for SCENARIO in $SCENARIOS; do
     continue
   fi
   ecs_label="ECS $GEO_ECS_NET/$GEO_ECS_LEN"
+  SC_SERVERS="$SERVERS"; CLIENTS=1
   case "$SCENARIO" in
     static) QUERIES="$HERE/queries.txt"; WARM_ARGS=(); MAX_KEYS[static]="max"
             LOAD_LBL[static:max]="max (-q $OUTSTANDING)" ;;
+    workers) QUERIES="$HERE/queries.txt"; WARM_ARGS=(); MAX_KEYS[workers]="max"; CLIENTS="$WCLIENTS"
+             LOAD_LBL[workers:max]="max (-c $WCLIENTS -q $OUTSTANDING)"
+             # gdnsd with one thread and with the most workers' count of threads, then each runtime's servers
+             MAXW=1; for w in $WORKER_COUNTS; do if (( w > MAXW )); then MAXW=$w; fi; done
+             SC_SERVERS="gdnsd"; if (( MAXW > 1 )); then SC_SERVERS+=" gdnsd-t$MAXW"; fi
+             for (( i = 1; i <= ${#NODES[@]}; i++ )); do for w in $WORKER_COUNTS; do SC_SERVERS+=" mw-$w-$i"; done; done ;;
     geo) QUERIES="$HERE/queries-geo.txt"; WARM_ARGS=("${GEO_ECS[@]}"); MAX_KEYS[geo]="max max-noecs"
          LOAD_LBL[geo:max]="max (-q $OUTSTANDING), $ecs_label"; LOAD_LBL[geo:max-noecs]="max (-q $OUTSTANDING), no ECS" ;;
   esac
@@ -423,7 +499,7 @@ for SCENARIO in $SCENARIOS; do
   # 1. Start every server of the scenario once. They stay up (idle, on the same CPU) until the scenario ends,
   #    and only the one being measured gets load.
   ran=()
-  for name in $SERVERS; do
+  for name in $SC_SERVERS; do
     if [[ "$SCENARIO" == geo && "$name" == dns2 ]]; then
       echo "bench:dns:   dns2 skipped in geo (it has no routing)" >&2; continue
     fi
@@ -437,7 +513,7 @@ for SCENARIO in $SCENARIOS; do
     port="$(pick_port)"
     start_server "$name" "$port"
     PIDS[$name]=$SERVER_PID; PORTS[$name]=$port; LABELS[$name]=$LABEL; LABELS_ALL[$SCENARIO:$name]=$LABEL; SERVER_PID=""
-    echo "bench:dns: $LABEL on 127.0.0.1:$port (server CPU ${SCPU}, dnsperf CPU ${CCPU})" >&2
+    echo "bench:dns: $LABEL on 127.0.0.1:$port ($([[ "$SCENARIO" == workers ]] || echo "server CPU ${SCPU}, ")dnsperf CPU ${CCPU})" >&2
     if [[ "$SCENARIO" == geo ]]; then check_geo "$port" "$name" || die "$name: geo answers differ from the expected routing"; fi
     if (( WARMUP > 0 )); then
       SECONDS_SAVE=$SECONDS_RUN; SECONDS_RUN=$WARMUP
@@ -460,8 +536,8 @@ for SCENARIO in $SCENARIOS; do
       done
     done
   done
-  # 3. One fixed-rate (latency) run per server, after the rounds.
-  if (( RATE > 0 )); then
+  # 3. One fixed-rate (latency) run per server, after the rounds (not in workers: it measures throughput only).
+  if (( RATE > 0 )) && [[ "$SCENARIO" != workers ]]; then
     for name in "${ran[@]}"; do
       echo "bench:dns:   fixed-rate run, ${SECONDS_RUN}s at ${RATE} qps: $name" >&2
       if [[ "$SCENARIO" == static ]]; then
@@ -526,6 +602,36 @@ print_cold() {
   ratio_line cold ramp bare gdnsd 'bare node:dgram/gdnsd max qps' 0
   ratio_line cold ramp meridian bare 'Meridian/bare node:dgram max qps' 0
 }
+print_workers() { # the workers scenario's headline ratios, per runtime and worker count, and the split over workers
+  local i w v a b name r list
+  echo
+  echo "How each server with workers spread the max runs' queries over them (queries answered per worker, per round):"
+  echo
+  echo "| server | per round |"
+  echo "|---|---|"
+  for name in ${RAN[workers]}; do
+    [[ "$name" == mw-* && "${name#mw-1-}" == "$name" ]] || continue
+    list=""
+    for (( r = 1; r <= ROUNDS; r++ )); do list+="${list:+; }${SPLIT[workers:$name:$r]:-n/a}"; done
+    echo "| ${LABELS_ALL[workers:$name]} | $list |"
+  done
+  for (( i = 1; i <= ${#NODES[@]}; i++ )); do
+    v="$("${NODES[$((i - 1))]}" -v)"
+    for w in $WORKER_COUNTS; do
+      (( w > 1 )) || continue
+      ratio_line workers max "mw-$w-$i" "mw-1-$i" "Meridian $w workers / 1 worker, node $v" 1
+      ratio_line workers max "mw-$w-$i" "gdnsd-t$w" "Meridian $w workers / gdnsd $w threads, node $v" 0
+    done
+  done
+  for w in $WORKER_COUNTS; do
+    (( w > 1 )) || continue
+    ratio_line workers max "gdnsd-t$w" gdnsd "gdnsd $w threads / 1 thread" 0
+  done
+  for (( i = 2; i <= ${#NODES[@]}; i++ )); do
+    a="$("${NODES[$((i - 1))]}" -v)"; b="$("${NODES[0]}" -v)"
+    for w in $WORKER_COUNTS; do ratio_line workers max "mw-$w-$i" "mw-$w-1" "node $a / node $b, $w worker$( ((w > 1)) && echo s)" 0; done
+  done
+}
 ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
   round_ratios "$1" "$2" "$3" "$4"
   [[ -n "$RATIO_MED" ]] || return 0
@@ -542,12 +648,17 @@ ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
     "$( (dnsperf -h 2>&1 || true) | sed -n 's/^Version /dnsperf /p' | head -1); server on CPU $SCPU, dnsperf on CPU $CCPU" \
     "(-c 1 -T 1); ${SECONDS_RUN}s per run. Each server is started once per scenario and warmed up for ${WARMUP}s;" \
     "the max runs then go in $ROUNDS interleaved rounds (one server under load at a time, order reversed every" \
-    "other round), followed by one fixed-rate run per server."
+    "other round), followed by one fixed-rate run per server (none in the workers scenario, which pins and loads as its" \
+    "heading says)."
   for SCENARIO in $SCENARIOS; do
     echo
     if [[ "$SCENARIO" == cold ]]; then print_cold; continue; fi
     case "$SCENARIO" in
       static) echo "#### static: $(wc -l <"$HERE/queries.txt") static A names" ;;
+      workers) echo "#### workers: $(wc -l <"$HERE/queries.txt") static A names, \`serve --workers W\` for W in $WORKER_COUNTS on each runtime, gdnsd with 1 and $MAXW UDP threads;" \
+                    "dnsperf -c $WCLIENTS (sockets: SO_REUSEPORT spreads queries by source port) -T 1 on CPU $CCPU; one worker (or gdnsd thread) on CPU $SCPU," \
+                    "W of them on CPUs 0..W-1;" \
+                    "with $NCPU CPUs the load generator shares CPU $CCPU with a worker, so 2 workers cannot show 2x here (bench/dns/README.md)" ;;
       geo) echo "#### geo: $GEO_NAME A (geo + weighted; gdnsd geoip -> weighted), geodb/test-city.mmdb;" \
                 "ECS runs send $GEO_ECS_NET/$GEO_ECS_LEN (EU -> weighted eu-west/eu-central), no-ECS run sends EDNS from 127.0.0.1 (default list)" ;;
     esac
@@ -579,7 +690,9 @@ ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
           "${LOAD_LBL[$SCENARIO:$key]}" "$med" "$lo" "$hi" "$list" "$rl" "$rm"
       done
     done
-    if [[ "$SCENARIO" == static ]]; then
+    if [[ "$SCENARIO" == workers ]]; then
+      print_workers
+    elif [[ "$SCENARIO" == static ]]; then
       ratio_line static max meridian gdnsd 'Meridian/gdnsd max qps' 1
       ratio_line static max meridian dns2 'Meridian/dns2 max qps' 0
       ratio_line static max meridian-rrl meridian 'Meridian RRL on/off max qps' 1 " (issue 16 budget: at least 0.90)"

@@ -57,7 +57,11 @@ const obs = (status: 'up' | 'down', at: number): EndpointObservation => ({ statu
 
 async function startNode(file: string, cpuProf: string | undefined): Promise<{ stop(): Promise<void> }> {
   const node = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), '--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'serve', '--config', file];
-  const child = spawn(process.execPath, node, { cwd: REPO_ROOT, env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, node, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MERIDIAN_LOG_LEVEL: 'warn', MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     async stop() {
