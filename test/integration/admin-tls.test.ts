@@ -19,38 +19,11 @@ import { stringify } from 'yaml';
 import { cli } from '../helpers/cli.js';
 import { freePort, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
 import { until } from '../helpers/role.js';
+import { makeCert } from '../helpers/cert.js';
 
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 const REGION = { id: 'us-east', location: { lat: 39, lon: -77, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } };
-
-function makeCert(dir: string, name: string, cn: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      `subjectAltName=DNS:${cn}`,
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-out',
-      join(dir, `${name}.crt`),
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
-}
 
 function httpsGet(port: number, ca: Buffer, token: string, servername: string, path = '/v1/status'): Promise<{ status: number; body: string; cert: PeerCertificate }> {
   return new Promise((resolve, reject) => {
