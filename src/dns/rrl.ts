@@ -43,6 +43,16 @@ export interface RrlSettings {
   tableSize: number;
 }
 
+/**
+ * Log lines about limited netblocks, across all of them: at most this many per window, the rest
+ * counted in one summary line (src/obs/log-budget.ts). BIND logs each limited entry and caps only
+ * its "stop limiting" lines (8 a second); Knot 3.4 writes one line per `log-period` (30 s) for the
+ * whole server. 10 per 10 s names the first netblocks of a flood, and bounds a sustained flood from
+ * any number of netblocks to about one line a second.
+ */
+export const RRL_LOG_LINES = 10;
+export const RRL_LOG_WINDOW_MS = 10_000;
+
 /** One netblock's first limited response in a log period (at most one call per netblock per period). */
 export type LimitedReport = (event: { prefix: string; kind: (typeof KIND_NAMES)[number]; logOnly: boolean }) => void;
 

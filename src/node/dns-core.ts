@@ -12,7 +12,7 @@ import { TcpListener } from '../dns/tcp.js';
 import { UdpListener, type PortSharing } from '../dns/udp.js';
 import { ErrorCap } from '../dns/error-cap.js';
 import { ClientPrefixes } from '../dns/prefix.js';
-import { ResponseRateLimiter, rrlEnabled, type LimitedReport, type RrlSettings } from '../dns/rrl.js';
+import { ResponseRateLimiter, RRL_LOG_LINES, RRL_LOG_WINDOW_MS, rrlEnabled, type LimitedReport, type RrlSettings } from '../dns/rrl.js';
 import type { DnsStats } from '../dns/stats.js';
 import type { Forwarder } from '../forward/forwarder.js';
 import type { ConnectionBudget } from '../forward/budget.js';
@@ -22,6 +22,7 @@ import type { HealthSnapshot } from '../health/snapshot.js';
 import type { Role } from '../lifecycle/role.js';
 import type { ResourceStack } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
+import { LogBudget } from '../obs/log-budget.js';
 import { ClientSampler } from '../routing/samples.js';
 import { ServicesByRegion } from '../routing/by-region.js';
 import type { DecisionCounters, Service, ServiceEnv } from '../routing/service.js';
@@ -212,7 +213,17 @@ function udpLimits(dns: LoadedConfig['dns'], stats: DnsStats, log: Logger, worke
   const errors = dns.errorRateLimit > 0 ? new ErrorCap(dns.errorRateLimit / workers, prefixes, rrl.tableSize, stats) : null;
   if (!rrlEnabled(rrl)) return { errors, rrl: null };
   const rrlLog = log.child({ component: 'dns/rrl' });
-  const onLimited: LimitedReport = (e) => rrlLog.warn(e, e.logOnly ? 'responses to this netblock would be rate limited (log-only)' : 'rate limiting responses to this netblock');
+  // Each netblock is logged once per period (rrl.ts); across netblocks a flood from many of them is
+  // capped too, the rest counted in one summary line per window (src/dns/README.md).
+  const budget = new LogBudget(RRL_LOG_LINES, RRL_LOG_WINDOW_MS, (suppressed) =>
+    rrlLog.warn(
+      { suppressed, seconds: RRL_LOG_WINDOW_MS / 1000 },
+      `rate limiting: netblocks limited but not logged in the last ${RRL_LOG_WINDOW_MS / 1000} s (at most ${RRL_LOG_LINES} lines a window)`,
+    ),
+  );
+  const onLimited: LimitedReport = (e) => {
+    if (budget.take()) rrlLog.warn(e, e.logOnly ? 'responses to this netblock would be rate limited (log-only)' : 'rate limiting responses to this netblock');
+  };
   log.info({ rrl, workers }, 'response rate limiting on');
   return { errors, rrl: new ResponseRateLimiter(rrl, stats, { onLimited }) };
 }
