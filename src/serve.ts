@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { AdminServer } from './admin/server.js';
+import { healthReport } from './admin/health-report.js';
 import type { ConfigDocument } from './config/document.js';
 import { ConfigError, parseListen, type LoadedConfig } from './config/load.js';
 import type { Responder } from './dns/respond.js';
@@ -259,6 +260,7 @@ async function openAdmin(
       const v = core.plane.source.current.regionVerdict(id);
       return v ? { state: v.state, source: v.source, endpointsUp: v.up, endpointsCounted: v.counted } : null;
     },
+    healthReport: () => healthReport(follower.version, core.plane.source.current, core.plane.source.vantageViews, core.plane.source.overrides, Date.now()),
     // Documents are validated with the probe defaults of the YAML in force, as the node compiles them,
     // and with its health.targets: a write cannot point a check where this node's probes may not go.
     // And with the forwarder's rules for the regions' forwarder: blocks, against this node's listeners and sockets.

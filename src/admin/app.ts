@@ -26,6 +26,7 @@ import { AdminError, ERRORS } from './errors.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerExplainRoutes } from './routes/explain.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { registerOverrideRoutes } from './routes/overrides.js';
 import { registerRegionRoutes } from './routes/regions.js';
 import { registerServiceRoutes } from './routes/services.js';
@@ -196,6 +197,7 @@ export async function buildAdminApp(deps: AdminDeps, tls: AdminTlsMaterial | nul
     registerZoneRoutes,
     registerServiceRoutes,
     registerRegionRoutes,
+    registerHealthRoutes,
     registerEndpointRoutes,
     registerOverrideRoutes,
     registerTokenRoutes,

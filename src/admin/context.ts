@@ -12,6 +12,7 @@ import type { ConfigStore, TokenRecord, VersionRecord } from '../store/types.js'
 import type { Zone } from '../zone/zone.js';
 import type { AdminConfig, StaticToken } from './config.js';
 import type { DryRunner } from './dryrun-compare.js';
+import type { HealthReport } from './health-report.js';
 
 /** What `GET /v1/regions` shows beside a region's configured `state`: what the answers act on. */
 export interface RegionHealthView {
@@ -41,6 +42,8 @@ export interface AdminDeps {
    * combined, as the answers use it); null for a region the node does not serve yet.
    */
   regionHealth?(id: string): RegionHealthView | null;
+  /** Every region's and endpoint's health in this node's snapshot, with the live vantages' votes (GET /v1/health). */
+  healthReport?(): HealthReport;
   /** The overrides in this node's health snapshot, for reads while the bus cannot be reached. */
   overridesInForce?(): Override[];
   /**

@@ -135,14 +135,24 @@ export type AdminReply =
    */
   | { kind: 'unreachable'; refused: boolean; error: string };
 
+/**
+ * How long a request may take: a write waits until the node applies the version it made, which on
+ * a loaded node (or behind a slow store) takes seconds; giving up early leaves the operator not
+ * knowing whether it was done.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
 /** One request; never throws for a network problem (the reply says what happened). */
 export async function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<AdminReply> {
   let res: { status: number; text: string; etag: string | undefined };
+  const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   try {
-    res = await send(target, method, path, body === undefined ? undefined : JSON.stringify(body), opts.timeoutMs ?? 10_000, opts.headers ?? {});
+    res = await send(target, method, path, body === undefined ? undefined : JSON.stringify(body), timeoutMs, opts.headers ?? {});
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') return { kind: 'unreachable', refused: true, error: 'connection refused' };
+    if (code === 'ABORT_ERR' || (err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError')
+      return { kind: 'unreachable', refused: false, error: `no answer within ${timeoutMs / 1000} s` };
     const tls = code && /CERT|TLS|SSL|SELF_SIGNED|VERIFY|ALTNAME/.test(code) ? 'TLS verification failed: ' : '';
     return { kind: 'unreachable', refused: false, error: `${tls}${(err as Error).message}${code && !(err as Error).message.includes(code) ? ` (${code})` : ''}` };
   }

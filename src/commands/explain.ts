@@ -98,7 +98,7 @@ async function askNode(url: URL, opts: ExplainOptions, source: ReturnType<typeof
     throw err;
   }
   const params = new URLSearchParams({ name: q.name, ip: q.ip, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { type: q.qtype } : {}) });
-  const res = await callAdmin(target, 'GET', `/v1/explain?${params}`, undefined, { timeoutMs: 5000 });
+  const res = await callAdmin(target, 'GET', `/v1/explain?${params}`);
   if (res.kind === 'unreachable') throw new Failure('MERIDIAN_ERR_API_UNREACHABLE', `cannot reach the admin API at ${target.base}: ${res.error}; ${offline}`);
   if (res.status !== 200) {
     const e = res.body?.error as { code?: string; message?: string } | undefined;

@@ -17,6 +17,7 @@ import { registerOverride } from './override.js';
 import { registerProbe } from './probe.js';
 import { registerRegion } from './region.js';
 import { registerServe } from './serve.js';
+import { registerStatus } from './status.js';
 import { registerToken } from './token.js';
 import { registerVersions } from './versions.js';
 
@@ -45,6 +46,7 @@ export function buildProgram(output: Output = PROCESS_OUTPUT): Command {
   registerProbe(program);
   registerForward(program);
   program.commandsGroup('Daily operations (through a node’s admin API):');
+  registerStatus(program);
   registerRegion(program);
   registerEndpoint(program);
   registerOverride(program);

@@ -141,6 +141,11 @@ export class HealthSource {
     return this.state.answerOf(regionId);
   }
 
+  /** The vantage views this node holds (expired ones may linger until the next read); `current.vantages` names those that vote. */
+  get vantageViews(): VantageView[] {
+    return [...this.views.values()];
+  }
+
   /** The overrides in the snapshot in force (the last read; kept while the bus is away). */
   get overrides(): Override[] {
     return [...this.overrideList];

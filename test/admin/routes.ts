@@ -57,6 +57,7 @@ export const ROUTES: RouteRow[] = [
   { method: 'POST', route: '/v1/regions/{id}/drain', role: 'operator', url: '/v1/regions/ap-southeast/drain', body: () => ({ ttl: 1 }), ok: [202] },
   { method: 'GET', route: '/v1/regions/{id}/drain', role: 'viewer', url: '/v1/regions/eu-west/drain', ok: [200] },
   { method: 'DELETE', route: '/v1/regions/{id}/drain', role: 'operator', url: '/v1/regions/ap-southeast/drain', ok: [200] },
+  { method: 'GET', route: '/v1/health', role: 'viewer', url: '/v1/health', ok: [200] },
   { method: 'GET', route: '/v1/regions/{id}/endpoints', role: 'viewer', url: '/v1/regions/eu-west/endpoints', ok: [200] },
   { method: 'POST', route: '/v1/regions/{id}/endpoints', role: 'operator', url: '/v1/regions/ap-southeast/endpoints', body: () => ({ id: 'm-1', address: '10.8.0.1', port: 80 }), ok: [200, 201] },
   {

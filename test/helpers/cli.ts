@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './dnsproc.js';
@@ -49,4 +50,10 @@ export function cli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
     );
     child.stdin?.end(opts.input ?? '');
   });
+}
+
+/** Asserts the command exited 0 (its output is the failure message) and returns its run. */
+export function expectOk(r: CliRun): CliRun {
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r;
 }

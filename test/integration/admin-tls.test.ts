@@ -115,6 +115,13 @@ describe('admin API over TLS (admin.tls)', () => {
     assert.match(r.stdout, new RegExp(`view: node API at https://127\\.0\\.0\\.1:${apiPort}, config version 1 \\(live\\)`));
   });
 
+  test('the daily commands reach the API over TLS from the same config', async () => {
+    const r = await cli(['status', '--config', join(node.dir, 'meridian.yaml')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^node:\\s+https://127\\.0\\.0\\.1:${apiPort}$`, 'm'));
+    assert.match(r.stdout, /^us-east\s/m);
+  });
+
   test('explain fails when the certificate does not verify, never answering from another view; --offline answers here, loudly', async () => {
     // An operator's copy of the config that trusts another self-signed certificate, for another
     // name (other.meridian.test): the node's certificate does not verify against it.

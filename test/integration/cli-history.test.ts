@@ -7,13 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
-import { cli, type CliRun } from '../helpers/cli.js';
+import { cli, expectOk, type CliRun } from '../helpers/cli.js';
+import { US, Z, ZONE } from '../helpers/gslb.js';
 import { dig } from '../helpers/dnsproc.js';
 import { until } from '../helpers/role.js';
 
-const Z = 'gslb.example.com';
-const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
-const US = '192.0.2.10';
 const MOVED = '192.0.2.99';
 const US_EAST = { location: { lat: 39, lon: -77, continent: 'NA', country: 'US' }, addresses: { ipv4: [US] } };
 
@@ -21,10 +19,6 @@ describe('meridian versions, diff, rollback and audit, through a node’s admin 
   let node: ApiNode;
   const meridian = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => cli([...args, '--config', node.configPath], { env });
   const answer = async (): Promise<string> => (await dig(['@127.0.0.1', '-p', String(node.port), '+short', `www.${Z}`, 'A'])).trim();
-  const ok = (r: CliRun): CliRun => {
-    assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  };
   const write = async (method: string, path: string, body: unknown): Promise<void> => {
     const r = await node.api(method, path, body);
     assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
@@ -41,19 +35,19 @@ describe('meridian versions, diff, rollback and audit, through a node’s admin 
 
   test('versions: newest first with author, action, target and reason; --json is the API’s list', async () => {
     const [text, json] = await Promise.all([meridian(['versions', '--limit', '5']), meridian(['versions', '--json'])]);
-    const lines = ok(text).stdout.trimEnd().split('\n');
+    const lines = expectOk(text).stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^VERSION\s+TIME\s+AUTHOR\s+ACTION\s+TARGET\s+REASON$/);
     assert.match(lines[1]!, /^\s*3\s+\S+Z\s+bootstrap\s+region\.weight\s+region\/us-east\s+half capacity$/);
     assert.match(lines[2]!, /^\s*2\s+\S+Z\s+bootstrap\s+region\.put\s+region\/us-east\s+new rack$/);
     assert.equal(lines.length, 4);
-    assert.deepEqual(JSON.parse(ok(json).stdout), (await node.api('GET', '/v1/versions?limit=20')).json);
+    assert.deepEqual(JSON.parse(expectOk(json).stdout), (await node.api('GET', '/v1/versions?limit=20')).json);
   });
 
   test('diff N M and diff N (to the current version); a version that does not exist is NOT_FOUND', async () => {
     const [oneToThree, fromTwo, json, missing] = await Promise.all([meridian(['diff', '1', '3']), meridian(['diff', '2']), meridian(['diff', '1', '2', '--json']), meridian(['diff', '1', '999'])]);
-    assert.equal(ok(oneToThree).stdout, `config version 1 -> 3:\n~ /regions/0/addresses/ipv4/0: "${US}" -> "${MOVED}"\n~ /regions/0/weight: 100 -> 50\n`);
-    assert.equal(ok(fromTwo).stdout, 'config version 2 -> 3:\n~ /regions/0/weight: 100 -> 50\n');
-    assert.deepEqual(JSON.parse(ok(json).stdout), { from: 1, to: 2, diff: [{ op: 'replace', path: '/regions/0/addresses/ipv4/0', before: US, after: MOVED }] });
+    assert.equal(expectOk(oneToThree).stdout, `config version 1 -> 3:\n~ /regions/0/addresses/ipv4/0: "${US}" -> "${MOVED}"\n~ /regions/0/weight: 100 -> 50\n`);
+    assert.equal(expectOk(fromTwo).stdout, 'config version 2 -> 3:\n~ /regions/0/weight: 100 -> 50\n');
+    assert.deepEqual(JSON.parse(expectOk(json).stdout), { from: 1, to: 2, diff: [{ op: 'replace', path: '/regions/0/addresses/ipv4/0', before: US, after: MOVED }] });
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^diff: MERIDIAN_ERR_NOT_FOUND: version 999/);
   });
@@ -66,7 +60,7 @@ describe('meridian versions, diff, rollback and audit, through a node’s admin 
       meridian(['rollback', '1'], { MERIDIAN_TOKEN: viewer }),
     ]);
     assert.match(
-      ok(dry).stdout,
+      expectOk(dry).stdout,
       new RegExp(`^dry run: rollback to version 1 would change the config at version 3 as follows \\(nothing was changed\\)\\n~ /regions/0/addresses/ipv4/0: "${MOVED}" -> "${US}"\\n`),
     );
     assert.equal(stale.status, 1);
@@ -76,7 +70,7 @@ describe('meridian versions, diff, rollback and audit, through a node’s admin 
     assert.equal(await node.applied(), 3);
     assert.equal(await answer(), MOVED);
 
-    const done = ok(await meridian(['rollback', '1', '--reason', 'the rack move broke it']));
+    const done = expectOk(await meridian(['rollback', '1', '--reason', 'the rack move broke it']));
     assert.match(done.stdout, /^rollback to version 1: config version 4\n/);
     const v4 = (await node.api('GET', '/v1/versions/4')).json;
     assert.deepEqual([v4.action, v4.target, v4.reason], ['rollback', 'version/1', 'the rack move broke it']);
@@ -89,12 +83,12 @@ describe('meridian versions, diff, rollback and audit, through a node’s admin 
       meridian(['audit', '--author', 'bootstrap', '--limit', '3', '--json']),
       meridian(['audit', '--since', '2999-01-01']),
     ]);
-    const lines = ok(text).stdout.trimEnd().split('\n');
+    const lines = expectOk(text).stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^TIME\s+AUTHOR\s+ACTION\s+TARGET\s+VERSION\s+REASON\s+DETAIL$/);
     assert.match(lines[1]!, /^\S+Z\s+bootstrap\s+region\.weight\s+region\/us-east\s+3\s+half capacity\s+-$/);
     assert.equal(lines.length, 2);
-    assert.deepEqual(JSON.parse(ok(json).stdout), (await node.api('GET', '/v1/audit?author=bootstrap&limit=3')).json);
-    assert.equal(ok(none).stdout.trimEnd().split('\n').length, 1, 'only the header');
+    assert.deepEqual(JSON.parse(expectOk(json).stdout), (await node.api('GET', '/v1/audit?author=bootstrap&limit=3')).json);
+    assert.equal(expectOk(none).stdout.trimEnd().split('\n').length, 1, 'only the header');
     const badTime = await meridian(['audit', '--since', 'yesterday-ish']);
     assert.equal(badTime.status, 2);
     assert.match(badTime.stderr, /^audit: MERIDIAN_ERR_USAGE: option '--since <time>' argument 'yesterday-ish' is invalid/);

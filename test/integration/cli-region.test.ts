@@ -10,17 +10,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from 'node:net';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
-import { cli, type CliRun } from '../helpers/cli.js';
+import { cli, expectOk, type CliRun } from '../helpers/cli.js';
+import { EU, FAST_PROBES, region, US, Z, ZONE } from '../helpers/gslb.js';
 import { dig, freePort } from '../helpers/dnsproc.js';
 import { acceptor, portOf, until } from '../helpers/role.js';
 
-const Z = 'gslb.example.com';
-const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
-const US = '192.0.2.10';
-const EU = '198.51.100.10';
 /** The escape that starts every colour (SGR) sequence. */
 const ESC = '\u001b[';
-const location = (continent: string, country: string) => ({ lat: 1, lon: 1, continent, country });
 
 describe('meridian region and endpoint, through a node’s admin API', () => {
   let node: ApiNode;
@@ -29,10 +25,6 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
   /** `meridian ARGS --config <the node's config>`: the node's API and bootstrap token come from it. */
   const meridian = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => cli([...args, '--config', node.configPath], { env });
   const pool = async (): Promise<string[]> => (await dig(['@127.0.0.1', '-p', String(node.port), '+short', `pool.${Z}`, 'A'])).trim().split('\n').filter(Boolean).sort();
-  const ok = (r: CliRun): CliRun => {
-    assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
-    return r;
-  };
 
   before(async () => {
     backend = await acceptor();
@@ -40,11 +32,8 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
     node = await startMeridianWithApi({
       zones: [{ origin: Z, text: ZONE }],
       extra: {
-        health: { probe: { intervalMs: 200, timeoutMs: 150, rise: 1, fall: 1 } },
-        regions: [
-          { id: 'us-east', location: location('NA', 'US'), addresses: { ipv4: [US] }, endpoints: [{ id: 'web-1', address: '127.0.0.1', port: portOf(backend) }] },
-          { id: 'eu-west', location: location('EU', 'IE'), addresses: { ipv4: [EU] }, weight: 100, endpoints: [{ id: 'web-1', address: '127.0.0.1', port: portOf(backend) }] },
-        ],
+        health: FAST_PROBES,
+        regions: [region('us-east', 'NA', 'US', US, portOf(backend)), region('eu-west', 'EU', 'IE', EU, portOf(backend))],
         // Both regions in every answer (multivalue), with a 1 s TTL: a drain completes in about 2 s.
         services: [{ name: `pool.${Z}`, ttl: 1, regions: ['us-east', 'eu-west'], policy: { weighted: {}, multivalue: { max: 2 } } }],
       },
@@ -58,7 +47,7 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
 
   test('region list: a table for people, the API’s JSON with --json', async () => {
     const [text, json] = await Promise.all([meridian(['region', 'list']), meridian(['region', 'list', '--json'])]);
-    const lines = ok(text).stdout.trimEnd().split('\n');
+    const lines = expectOk(text).stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^REGION\s+WEIGHT\s+CONFIGURED\s+HEALTH\s+DECIDED BY\s+ENDPOINTS UP\s+LOCATION\s+ADDRESSES$/);
     assert.match(
       lines.find((l) => l.startsWith('eu-west'))!,
@@ -66,13 +55,13 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
     );
     assert.ok(!text.stdout.includes(ESC), 'no colour into a pipe');
     assert.deepEqual(
-      JSON.parse(ok(json).stdout).map((r: { id: string }) => r.id),
+      JSON.parse(expectOk(json).stdout).map((r: { id: string }) => r.id),
       (await node.api('GET', '/v1/regions')).json.map((r: { id: string }) => r.id),
     );
   });
 
   test('region show: one region, its endpoints and its drain', async () => {
-    const r = ok(await meridian(['region', 'show', 'us-east']));
+    const r = expectOk(await meridian(['region', 'show', 'us-east']));
     assert.match(r.stdout, /^region:\s+us-east$/m);
     assert.match(r.stdout, /^addresses:\s+192\.0\.2\.10$/m);
     assert.match(r.stdout, /^drain:\s+none \(handed out\)$/m);
@@ -81,7 +70,7 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
 
   test('region weight: a new version with its reason; the same weight again makes none; --if-match guards', async () => {
     const before = await node.applied();
-    const r = ok(await meridian(['region', 'weight', 'us-east', '40', '--reason', 'half the racks']));
+    const r = expectOk(await meridian(['region', 'weight', 'us-east', '40', '--reason', 'half the racks']));
     assert.match(r.stdout, new RegExp(`^region us-east weight 40: config version ${before + 1}\n~ /regions/0/weight: 100 -> 40\n$`));
     const region = (await node.api('GET', '/v1/regions/us-east')).json;
     assert.equal(region.weight, 40);
@@ -94,10 +83,10 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
       meridian(['region', 'weight', 'us-east', '7', '--if-match', String(before)]),
       meridian(['region', 'weight', 'us-east', '0', '--dry-run']),
     ]);
-    assert.deepEqual(JSON.parse(ok(again).stdout), { version: before + 1, unchanged: true, diff: [] });
+    assert.deepEqual(JSON.parse(expectOk(again).stdout), { version: before + 1, unchanged: true, diff: [] });
     assert.equal(stale.status, 1);
     assert.match(stale.stderr, /^region weight: MERIDIAN_ERR_PRECONDITION_FAILED: /);
-    assert.match(ok(dry).stdout, /^dry run: region us-east weight 0 would change the config at version \d+ as follows \(nothing was changed\)\n~ \/regions\/0\/weight: 40 -> 0\nanswers: /);
+    assert.match(expectOk(dry).stdout, /^dry run: region us-east weight 0 would change the config at version \d+ as follows \(nothing was changed\)\n~ \/regions\/0\/weight: 40 -> 0\nanswers: /);
     assert.equal((await node.api('GET', '/v1/regions/us-east')).json.weight, 40);
   });
 
@@ -131,26 +120,26 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
     );
     assert.equal(named.status, 1, 'a named config must exist');
     assert.match(named.stderr, /MERIDIAN_ERR_INVALID_CONFIG: \/nonexistent\.yaml: cannot read it \(ENOENT\)/);
-    ok(elsewhere);
+    expectOk(elsewhere);
     assert.match(elsewhere.stdout, /^us-east\s/m);
   });
 
   test('region drain --wait: the region leaves the answers; region undrain brings it back', async () => {
     await until(async () => (await pool()).join() === [US, EU].sort().join(), 10_000, 'both regions answered');
-    const drain = ok(await meridian(['region', 'drain', 'eu-west', '--reason', 'maintenance', '--wait']));
+    const drain = expectOk(await meridian(['region', 'drain', 'eu-west', '--reason', 'maintenance', '--wait']));
     assert.match(drain.stdout, /^region eu-west: lowering: answers carry TTL 1 s; stops being handed out at \S+ \(in \d+ s\)/);
     assert.match(drain.stdout, /\nregion eu-west: drained since \S+ \(not handed out\) \(config version \d+\)\n$/);
     assert.deepEqual(await pool(), [US]);
-    const show = ok(await meridian(['region', 'show', 'eu-west', '--json']));
+    const show = expectOk(await meridian(['region', 'show', 'eu-west', '--json']));
     assert.equal(JSON.parse(show.stdout).drainStatus.phase, 'drained');
 
-    const undrain = ok(await meridian(['region', 'undrain', 'eu-west', '--reason', 'done']));
+    const undrain = expectOk(await meridian(['region', 'undrain', 'eu-west', '--reason', 'done']));
     assert.match(undrain.stdout, /^region eu-west: drain ended, none \(handed out\)/);
     await until(async () => (await pool()).length === 2, 10_000, 'eu-west answered again');
   });
 
   test('endpoint add, list, remove: registered, probed, deregistered; removing it again is NOT_FOUND', async () => {
-    const add = ok(await meridian(['endpoint', 'add', 'eu-west', `127.0.0.1:${closedPort}`, '--id', 'web-2', '--check', 'tcp', '--reason', 'scale out']));
+    const add = expectOk(await meridian(['endpoint', 'add', 'eu-west', `127.0.0.1:${closedPort}`, '--id', 'web-2', '--check', 'tcp', '--reason', 'scale out']));
     assert.match(add.stdout, /^endpoint eu-west\/web-2 registered: config version \d+\n\+ \/regions\/1\/endpoints\/1: /);
     const listed = (await node.api('GET', '/v1/regions/eu-west/endpoints')).json;
     assert.deepEqual(
@@ -160,12 +149,12 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
         ['web-2', closedPort],
       ],
     );
-    const table = ok(await meridian(['endpoint', 'list', 'eu-west']));
+    const table = expectOk(await meridian(['endpoint', 'list', 'eu-west']));
     assert.match(table.stdout, new RegExp(`^web-2\\s+127\\.0\\.0\\.1\\s+${closedPort}\\s+tcp$`, 'm'));
     // The node probes what was registered: nothing listens there, so it is down (1 of 2 up).
     await until(async () => (await node.api('GET', '/v1/regions/eu-west')).json.health?.endpointsUp === 1, 10_000, 'web-2 probed down');
 
-    const remove = ok(await meridian(['endpoint', 'remove', 'eu-west', 'web-2', '--reason', 'scale in', '--json']));
+    const remove = expectOk(await meridian(['endpoint', 'remove', 'eu-west', 'web-2', '--reason', 'scale in', '--json']));
     assert.equal(JSON.parse(remove.stdout).action, 'endpoint.deregister');
     assert.equal((await node.api('GET', '/v1/regions/eu-west/endpoints')).json.length, 1);
     const again = await meridian(['endpoint', 'remove', 'eu-west', `127.0.0.1:${closedPort}`]);

@@ -120,6 +120,62 @@ export const RegionViewSchema = Type.Object(
   { additionalProperties: false },
 );
 export const RegionListSchema = Type.Array(RegionViewSchema);
+
+const State = Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('drained')]);
+const OverrideInForce = Nullable(Type.Object({ state: State, reason: Type.String(), author: Type.String(), expiresAt: Nullable(Time) }, { additionalProperties: false }), {
+  description: 'the override in force on it, if any',
+});
+
+/** GET /v1/health (src/admin/health-report.ts). */
+export const HealthReportSchema = Type.Object(
+  {
+    version: Type.Integer({ description: 'config version this node answers from' }),
+    vantages: Type.Array(Type.Object({ vantage: Type.String(), region: Nullable(Type.String()), heartbeatAt: Time }, { additionalProperties: false }), {
+      description: 'the vantages whose views vote (heartbeat within its TTL)',
+    }),
+    regions: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          state: State,
+          source: Type.Union([Type.Literal('probes'), Type.Literal('override'), Type.Literal('config'), Type.Literal('empty')]),
+          endpointsUp: Type.Integer(),
+          endpointsCounted: Type.Integer(),
+          override: OverrideInForce,
+          endpoints: Type.Array(
+            Type.Object(
+              {
+                id: Type.String(),
+                state: State,
+                source: Type.Union([Type.Literal('probes'), Type.Literal('override'), Type.Literal('cold')], { description: 'cold: no live vantage reports it (health.coldStart decides)' }),
+                up: Type.Integer({ description: 'live vantages that see it up' }),
+                down: Type.Integer({ description: 'live vantages that see it down' }),
+                live: Type.Integer({ description: 'live vantages that report it (the quorum denominator)' }),
+                override: OverrideInForce,
+                votes: Type.Array(
+                  Type.Object(
+                    {
+                      vantage: Type.String(),
+                      status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+                      since: Time,
+                      checkedAt: Time,
+                      rttMs: Nullable(Type.Number()),
+                      error: Nullable(Type.String()),
+                    },
+                    { additionalProperties: false },
+                  ),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const EndpointListSchema = Type.Array(EndpointSchema);
 export const ServiceListSchema = Type.Array(ServiceSchema);
 export const ZoneListSchema = Type.Array(Type.Object({ origin: Type.String(), records: Type.Integer({ description: 'number of records' }) }, { additionalProperties: false }));
