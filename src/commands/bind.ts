@@ -19,7 +19,8 @@ function unprivilegedPortStart(): number {
 /** The message for a bind refused with EACCES, or null for any other error. */
 export function bindDenied(err: unknown, listenKey: string): string | null {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (e?.code !== 'EACCES' || e.syscall !== 'bind') return null;
+  // A UDP socket fails in bind(2), a TCP server in listen(2) (Node binds inside listen).
+  if (e?.code !== 'EACCES' || (e.syscall !== 'bind' && e.syscall !== 'listen')) return null;
   const at = e.address !== undefined && e.port !== undefined ? `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` : 'a listen address';
   const start = unprivilegedPortStart();
   if (e.port === undefined || e.port >= start) return `MERIDIAN_ERR_BIND_DENIED: cannot bind ${at}: permission denied (EACCES)`;

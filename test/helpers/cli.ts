@@ -2,7 +2,8 @@
  * Test helper: the real `meridian` program as an operator runs it, one process per command
  * (`node --import tsx src/cli.ts ...`), with its exit code and output. MERIDIAN_TOKEN and
  * MERIDIAN_API are not inherited from the test's environment (a developer's shell may set them);
- * pass them in `env`.
+ * pass them in `env`. `serve` runs one DNS worker unless MERIDIAN_WORKERS says otherwise, as in
+ * test/helpers/dnsproc.ts.
  *
  * ```ts
  * const r = await cli(['region', 'list', '--config', node.configPath]);
@@ -45,7 +46,13 @@ export function cli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
     const child = execFile(
       file!,
       rest,
-      { encoding: 'utf8', cwd: opts.cwd ?? REPO_ROOT, env: { ...base, ...opts.env }, timeout: opts.timeoutMs ?? 90_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        encoding: 'utf8',
+        cwd: opts.cwd ?? REPO_ROOT,
+        env: { ...base, MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1', ...opts.env },
+        timeout: opts.timeoutMs ?? 90_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (err, stdout, stderr) => resolve({ status: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(opts.input ?? '');

@@ -42,23 +42,26 @@ const unprivileged = (argv: string[]): string[] => [
   ...argv,
 ];
 
-test('serve on port 53 without CAP_NET_BIND_SERVICE: a coded hint and exit 1, no stack', { skip: skipReason() }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-port53-'));
-  try {
-    writeFileSync(join(dir, 'zone'), readFileSync(FIXTURE_ZONE, 'utf8'));
-    writeFileSync(join(dir, 'meridian.yaml'), stringify({ dns: { listen: ['127.0.0.1:53'] }, zones: [{ origin: 'gslb.example.com', file: 'zone' }] }));
-    const r = await cli(['serve', '--config', join(dir, 'meridian.yaml')], { wrap: unprivileged });
-    assert.equal(r.status, 1, r.stdout + r.stderr);
-    const line = r.stderr.split('\n').find((l) => l.startsWith('serve: '));
-    assert.ok(line, r.stderr);
-    assert.match(line, /^serve: MERIDIAN_ERR_BIND_DENIED: cannot bind 127\.0\.0\.1:53: permission denied \(EACCES\)\. Ports below 1024 need CAP_NET_BIND_SERVICE: /);
-    assert.match(line, /AmbientCapabilities=CAP_NET_BIND_SERVICE \(deploy\/systemd\/meridian\.service\)/);
-    assert.match(line, /setcap cap_net_bind_service=\+ep/);
-    assert.match(line, /a port above 1023 \(dns\.listen/);
-    // The log says the same with its code, and neither stream carries a stack trace.
-    assert.match(r.stdout, /"code":"MERIDIAN_ERR_BIND_DENIED"/);
-    assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at |"stack"/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+// One process binds itself; with workers the primary claims the ports first (src/node/workers/claim.ts).
+for (const workers of ['1', '2']) {
+  test(`serve --workers ${workers} on port 53 without CAP_NET_BIND_SERVICE: a coded hint and exit 1, no stack`, { skip: skipReason() }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-port53-'));
+    try {
+      writeFileSync(join(dir, 'zone'), readFileSync(FIXTURE_ZONE, 'utf8'));
+      writeFileSync(join(dir, 'meridian.yaml'), stringify({ dns: { listen: ['127.0.0.1:53'] }, zones: [{ origin: 'gslb.example.com', file: 'zone' }] }));
+      const r = await cli(['serve', '--config', join(dir, 'meridian.yaml'), '--workers', workers], { wrap: unprivileged });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const line = r.stderr.split('\n').find((l) => l.startsWith('serve: '));
+      assert.ok(line, r.stderr);
+      assert.match(line, /^serve: MERIDIAN_ERR_BIND_DENIED: cannot bind 127\.0\.0\.1:53: permission denied \(EACCES\)\. Ports below 1024 need CAP_NET_BIND_SERVICE: /);
+      assert.match(line, /AmbientCapabilities=CAP_NET_BIND_SERVICE \(deploy\/systemd\/meridian\.service\)/);
+      assert.match(line, /setcap cap_net_bind_service=\+ep/);
+      assert.match(line, /a port above 1023 \(dns\.listen/);
+      // The log says the same with its code, and neither stream carries a stack trace.
+      assert.match(r.stdout, /"code":"MERIDIAN_ERR_BIND_DENIED"/);
+      assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at |"stack"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
