@@ -17,7 +17,9 @@
 #   BENCH_SECONDS [10]      length of each measured dnsperf run
 #   BENCH_ROUNDS [3]        interleaved rounds of the max (saturation) runs: each server is started once per
 #                           scenario, then every round measures each server in turn (order reversed every
-#                           other round); ratios are taken per round and the median is reported
+#                           other round); ratios are taken per round and the median, quartiles and range are
+#                           reported. For a small difference (RRL on/off) use many short rounds, e.g.
+#                           BENCH_ROUNDS=15 BENCH_SECONDS=3 (bench/dns/README.md)
 #   BENCH_WARMUP [2]        unmeasured warm-up run after each server's start (JIT, caches); 0 = none
 #   BENCH_OUTSTANDING [100] dnsperf -q: queries in flight in the saturation run
 #   BENCH_RATE [5000]       dnsperf -Q for the fixed-rate (latency) run; 0 = skip that run
@@ -70,7 +72,7 @@ for n in "$SECONDS_RUN" "$ROUNDS" "$WARMUP" "$OUTSTANDING" "$RATE" "$COLD_START"
   [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_* values must be integers (got '$n')"
 done
 (( SECONDS_RUN >= 1 && SECONDS_RUN <= 600 )) || die "BENCH_SECONDS must be 1..600"
-(( ROUNDS >= 1 && ROUNDS <= 20 )) || die "BENCH_ROUNDS must be 1..20"
+(( ROUNDS >= 1 && ROUNDS <= 60 )) || die "BENCH_ROUNDS must be 1..60"
 (( WARMUP <= 60 )) || die "BENCH_WARMUP must be 0..60"
 for sc in $SCENARIOS; do [[ "$sc" == static || "$sc" == geo || "$sc" == cold || "$sc" == workers ]] || die "unknown scenario '$sc' (want static, geo, cold, workers)"; done
 WORKER_COUNTS="${BENCH_WORKERS:-1 2}"
@@ -396,6 +398,7 @@ check_geo() { # port name
 }
 
 declare -A SAT_QPS=()   # scenario:key:server:round -> qps of a max run
+declare -A ROUND_LOAD=() # scenario:round -> 1-minute load average when the round started
 declare -A ROWS=()      # scenario -> per-run table rows, in the order they ran
 declare -A RAN=()       # scenario -> servers measured in it, in order
 declare -A MAX_KEYS=()  # scenario -> its max-run keys
@@ -465,6 +468,7 @@ run_cold() {
   RAN[cold]="${ran[*]}"
   for (( r = 1; r <= ROUNDS; r++ )); do
     COLD_LOAD[$r]="$(cut -d' ' -f1-3 /proc/loadavg)"
+    ROUND_LOAD[cold:$r]="${COLD_LOAD[$r]%% *}"
     order=("${ran[@]}")
     if (( r % 2 == 0 )); then order=(); for (( i = ${#ran[@]} - 1; i >= 0; i-- )); do order+=("${ran[$i]}"); done; fi
     for name in "${order[@]}"; do
@@ -526,6 +530,7 @@ for SCENARIO in $SCENARIOS; do
   # 2. Interleaved rounds of the max runs: round 1 in BENCH_SERVERS order, round 2 reversed, and so on, so
   #    that the runs compared within a round are neighbours in time and no server always goes first.
   for (( r = 1; r <= ROUNDS; r++ )); do
+    ROUND_LOAD[$SCENARIO:$r]="$(cut -d' ' -f1 /proc/loadavg)"
     order=("${ran[@]}")
     if (( r % 2 == 0 )); then order=(); for (( i = ${#ran[@]} - 1; i >= 0; i-- )); do order+=("${ran[$i]}"); done; fi
     for key in ${MAX_KEYS[$SCENARIO]}; do
@@ -558,11 +563,18 @@ stats() {
     m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
     printf "%s %s %s\n", m, v[1], v[NR] }'
 }
+# quartiles of the numbers given as arguments: "p25 median p75 min max" (linear interpolation between ranks)
+quartiles() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+    function q(p,   h, i) { h = (NR - 1) * p + 1; i = int(h); return (i >= NR) ? v[NR] : v[i] + (h - i) * (v[i + 1] - v[i]) }
+    END { if (NR == 0) exit; printf "%s %s %s %s %s\n", q(0.25), q(0.5), q(0.75), v[1], v[NR] }'
+}
 # per-round ratios of server a to server b in one scenario and max-run key:
-# sets RATIO_LIST ("0.55, 0.58, 0.61"; n/a for a round where b answered nothing) and RATIO_MED ("" if none)
+# sets RATIO_LIST ("0.55, 0.58, 0.61"; n/a for a round where b answered nothing), RATIO_MED ("" if none),
+# RATIO_VALUES (the numbers) and RATIO_SPREAD ("quartiles 0.97–1.05, range 0.91–1.12" over the rounds)
 round_ratios() { # scenario key a b
-  local r a b rs=() x
-  RATIO_LIST=""; RATIO_MED=""
+  local r a b rs=() x p25 p75 lo hi
+  RATIO_LIST=""; RATIO_MED=""; RATIO_VALUES=(); RATIO_SPREAD=""
   for (( r = 1; r <= ROUNDS; r++ )); do
     a="${SAT_QPS[$1:$2:$3:$r]:-}"; b="${SAT_QPS[$1:$2:$4:$r]:-}"
     if [[ -n "$a" && -n "$b" && "$b" != 0 ]]; then
@@ -572,7 +584,12 @@ round_ratios() { # scenario key a b
       RATIO_LIST+="${RATIO_LIST:+, }n/a"
     fi
   done
-  if (( ${#rs[@]} > 0 )); then read -r RATIO_MED _ _ < <(stats "${rs[@]}"); RATIO_MED="$(printf '%.2f' "$RATIO_MED")"; fi
+  if (( ${#rs[@]} > 0 )); then
+    read -r RATIO_MED _ _ < <(stats "${rs[@]}"); RATIO_MED="$(printf '%.2f' "$RATIO_MED")"
+    read -r p25 _ p75 lo hi < <(quartiles "${rs[@]}")
+    RATIO_SPREAD="$(printf 'quartiles %.2f–%.2f, range %.2f–%.2f' "$p25" "$p75" "$lo" "$hi")"
+    RATIO_VALUES=("${rs[@]}")
+  fi
 }
 has() { [[ " ${RAN[$1]:-} " == *" $2 "* ]]; } # scenario server
 print_cold() {
@@ -635,9 +652,10 @@ print_workers() { # the workers scenario's headline ratios, per runtime and work
 ratio_line() { # scenario key a b prefix bold(1/0) [suffix]
   round_ratios "$1" "$2" "$3" "$4"
   [[ -n "$RATIO_MED" ]] || return 0
-  local med="$RATIO_MED"; [[ "$6" == 1 ]] && med="**$RATIO_MED**"
+  local med="$RATIO_MED" r loads=""; [[ "$6" == 1 ]] && med="**$RATIO_MED**"
+  for (( r = 1; r <= ROUNDS; r++ )); do loads+="${loads:+, }${ROUND_LOAD[$1:$r]:-?}"; done
   echo
-  echo "$5: $med (median of $ROUNDS round$( ((ROUNDS > 1)) && echo s): $RATIO_LIST)${7:-}"
+  echo "$5: $med (median of ${#RATIO_VALUES[@]} round$( ((${#RATIO_VALUES[@]} > 1)) && echo s); $RATIO_SPREAD; per round: $RATIO_LIST; load average at each round's start: $loads)${7:-}"
 }
 
 {
