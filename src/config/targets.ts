@@ -91,10 +91,16 @@ export interface ServicePort extends ListenAddress {
 
 /**
  * One spelling per address, so no rule can be passed by writing an address another way: IPv6 in
- * its canonical form (RFC 5952, by the WHATWG URL parser: `0:0::1` is `::1`), and IPv4-mapped IPv6
- * in any spelling (`::ffff:127.0.0.1`, `::ffff:7f00:1`, `0:0:0:0:0:ffff:7f00:0001`) as the IPv4
- * address it reaches. Anything else (a zone id, not an address) is returned as given.
+ * its canonical form (RFC 5952, by the WHATWG URL parser: `0:0::1` is `::1`), and IPv6 that carries
+ * an IPv4 address, in any spelling, as the IPv4 address it reaches: IPv4-mapped (`::ffff:127.0.0.1`,
+ * `::ffff:7f00:1`, `0:0:0:0:0:ffff:7f00:0001`), IPv4-translated (SIIT, RFC 2765: `::ffff:0:7f00:1`),
+ * IPv4-compatible (RFC 4291, deprecated but routed by some stacks: `::7f00:1`; `::1` stays IPv6
+ * loopback) and the NAT64 well-known prefix (RFC 6052: `64:ff9b::a9fe:a9fe`, which a NAT64 gateway
+ * forwards to 169.254.169.254). Anything else (a zone id, not an address) is returned as given.
  */
+/** Canonical IPv6 (URL-parsed) whose last 32 bits are an IPv4 address: mapped, translated, compatible, NAT64. */
+const EMBEDDED_IPV4 = /^(?:::ffff:|::ffff:0:|::|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
 export function canonicalIp(address: string): string {
   if (isIP(address) !== 6) return address;
   let host: string;
@@ -103,10 +109,10 @@ export function canonicalIp(address: string): string {
   } catch {
     return address;
   }
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (!mapped) return host;
-  const hi = parseInt(mapped[1]!, 16);
-  const lo = parseInt(mapped[2]!, 16);
+  const embedded = EMBEDDED_IPV4.exec(host);
+  if (!embedded) return host;
+  const hi = parseInt(embedded[1]!, 16);
+  const lo = parseInt(embedded[2]!, 16);
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 

@@ -58,6 +58,10 @@ test('verdicts: defaults, allow, deny, own ports, mapped IPv4', () => {
   // Every spelling of a mapped or IPv6 address is judged as the address it reaches.
   for (const a of ['::ffff:7f00:1', '::ffff:7f00:0001', '0::ffff:127.0.0.1', '0:0:0:0:0:ffff:127.0.0.1', '::FFFF:7F00:1']) assert.equal(rule(a, 8053), 'own service admin 127.0.0.1:8053', a);
   assert.equal(rule('::ffff:a9fe:a9fe', 80), 'metadata 169.254.169.254/32');
+  // IPv6 forms that carry an IPv4 address (fresh-eyes review 2: these passed): SIIT, IPv4-compatible, NAT64.
+  for (const a of ['::ffff:0:7f00:1', '::127.0.0.1', '::7f00:1', '64:ff9b::127.0.0.1']) assert.equal(rule(a, 8053), 'own service admin 127.0.0.1:8053', a);
+  assert.equal(rule('64:ff9b::a9fe:a9fe', 80), 'metadata 169.254.169.254/32');
+  assert.equal(rule('::1', 80), 'loopback ::1/128', '::1 stays IPv6 loopback, not 0.0.0.1');
   assert.equal(rule('::ffff:7f00:1', 9153), null, 'the exact allow holds for the mapped spelling too');
   assert.equal(rule('10.9.1.1', 80), 'health.targets.deny 10.9.0.0/16');
   assert.equal(rule('10.8.1.1', 80), null);

@@ -1,9 +1,10 @@
 /**
  * Addresses that parse as IP but that no client or probe can use, refused as region answer
  * addresses and endpoint addresses (issue 16, defect 8) and as zone A/AAAA records: the
- * unspecified address (a client sent to 0.0.0.0 connects to itself), broadcast, multicast, and
- * scoped IPv6 (`fe80::1%eth0`: an AAAA record has no room for the zone id, which was dropped
- * silently, and link-local is meaningless to anyone off that link). A leaf (src/wire/), so routing,
+ * unspecified address (a client sent to 0.0.0.0 connects to itself), broadcast, multicast, the
+ * reserved 240.0.0.0/4, and link-local IPv6, scoped or not (`fe80::1%eth0`: an AAAA record has no
+ * room for the zone id, which was dropped silently, and link-local is meaningless to anyone off
+ * that link). A leaf (src/wire/), so routing,
  * zones and forwarders judge by one copy.
  * @module
  */
@@ -38,7 +39,16 @@ const range = (net: string, prefix: number, family: 'ipv4' | 'ipv6', why: string
 const BROADCAST = range('255.255.255.255', 32, 'ipv4', 'the broadcast address');
 const MULTICAST = [range('224.0.0.0', 4, 'ipv4', 'multicast (224.0.0.0/4)'), range('ff00::', 8, 'ipv6', 'multicast (ff00::/8)')];
 /** Answers and probes: also the unspecified ranges (a client sent to 0.0.0.0 connects to itself). */
-const UNUSABLE = [range('0.0.0.0', 8, 'ipv4', 'the unspecified ("this network") range 0.0.0.0/8'), BROADCAST, ...MULTICAST, range('::', 128, 'ipv6', 'the unspecified address ::')];
+const UNUSABLE = [
+  range('0.0.0.0', 8, 'ipv4', 'the unspecified ("this network") range 0.0.0.0/8'),
+  BROADCAST,
+  ...MULTICAST,
+  // Reserved for future use (RFC 1112, 4): hosts and routers drop it, so no client can reach it.
+  range('240.0.0.0', 4, 'ipv4', 'the reserved range 240.0.0.0/4'),
+  range('::', 128, 'ipv6', 'the unspecified address ::'),
+  // Without its zone id (which DNS data cannot carry) a link-local address names no one link.
+  range('fe80::', 10, 'ipv6', 'link-local (fe80::/10): it needs a zone id, which DNS data cannot carry'),
+];
 /**
  * Listen addresses: a TCP listener cannot take broadcast or multicast, and link-local addresses
  * (169.254.169.254 is the cloud metadata service) are another host's or one link's; the wildcard

@@ -31,6 +31,9 @@ const BAD: [string, string][] = [
   ['ipv6', '::'],
   ['ipv6', 'ff02::1'],
   ['ipv6', 'fe80::1%eth0'],
+  // Second fresh-eyes review: reserved IPv4 and link-local IPv6 without a zone id reach no client either.
+  ['ipv4', '240.0.0.1'],
+  ['ipv6', 'fe80::1'],
 ];
 
 describe('input hygiene through a real meridian serve', () => {

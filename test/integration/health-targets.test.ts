@@ -103,12 +103,14 @@ describe('admin API: health.targets at write time, on a real meridian serve', ()
 
   test("link-local through a region PUT, and the node's own admin port on an allowed loopback, are refused", async () => {
     const region = (await node.api('GET', '/v1/regions/a')).json;
-    await refused('PUT', '/v1/regions/a', { ...region, endpoints: [{ id: 'll', address: 'fe80::1', port: 80 }] }, /rule "link-local fe80::\/10"/);
+    // IPv4 link-local: an address a probe could reach, so health.targets judges it (fe80::1 without
+    // a zone id reaches no one and is refused earlier, as an unusable address).
+    await refused('PUT', '/v1/regions/a', { ...region, endpoints: [{ id: 'll', address: '169.254.1.1', port: 80 }] }, /rule "link-local 169\.254\.0\.0\/16"/);
     await refused('POST', '/v1/regions/a/endpoints', { id: 'self', address: '127.0.0.1', port: node.apiPort }, new RegExp(`rule "own service admin 127\\.0\\.0\\.1:${node.apiPort}"`));
   });
 
-  test("the node's own admin port written as IPv4-mapped IPv6 in any spelling is refused (fresh-eyes review: hex forms passed)", async () => {
-    for (const address of ['::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:7f00:0001', '0::ffff:127.0.0.1', '0:0:0:0:0:ffff:7f00:1']) {
+  test("the node's own admin port written as IPv6 carrying IPv4 in any spelling is refused (fresh-eyes reviews: hex, SIIT, compatible and NAT64 forms passed)", async () => {
+    for (const address of ['::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:7f00:0001', '0::ffff:127.0.0.1', '0:0:0:0:0:ffff:7f00:1', '::ffff:0:7f00:1', '::127.0.0.1', '64:ff9b::7f00:1']) {
       await refused('POST', '/v1/regions/a/endpoints', { id: 'self', address, port: node.apiPort }, new RegExp(`rule "own service admin 127\\.0\\.0\\.1:${node.apiPort}"`));
     }
   });

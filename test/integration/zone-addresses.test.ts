@@ -17,7 +17,7 @@ import { freePort, REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
 
 const Z = 'addr.test';
 const GOOD = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n`;
-const BAD_RECORDS = ['bc A 255.255.255.255', 'mc A 224.0.0.251', 'any A 0.0.0.0', 'mc6 AAAA ff02::fb', 'scoped AAAA fe80::1%eth0'];
+const BAD_RECORDS = ['bc A 255.255.255.255', 'mc A 224.0.0.251', 'any A 0.0.0.0', 'mc6 AAAA ff02::fb', 'scoped AAAA fe80::1%eth0', 'reserved A 240.0.0.1', 'll AAAA fe80::1'];
 const BAD = GOOD + BAD_RECORDS.join('\n') + '\n';
 const lineOf = (record: string): number => BAD.split('\n').indexOf(record) + 1;
 const CLI = join(REPO_ROOT, 'src/cli.ts');
