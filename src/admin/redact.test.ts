@@ -27,4 +27,11 @@ describe('credentials in URLs', () => {
     assert.equal(redactUrl(`/v1/regions/a/weight?reason=${secret}&dryRun=1`), '/v1/regions/a/weight?reason=[REDACTED]&dryRun=1');
     assert.equal(redactUrl(`/v1/status?%zztoken=${secret}`), '/v1/status?%zztoken=[REDACTED]');
   });
+
+  it('redacts a Meridian secret pasted into the path (second fresh-eyes review: it was logged as written)', () => {
+    assert.equal(redactUrl(`/v1/regions/${secret}`), '/v1/regions/[REDACTED]');
+    assert.equal(redactUrl(`/v1/regions/${secret}/endpoints?reason=x`), '/v1/regions/[REDACTED]/endpoints?reason=x');
+    assert.equal(redactUrl(`/v1/regions/x${encodeURIComponent(secret)}y`), '/v1/regions/[REDACTED]');
+    assert.equal(redactUrl('/v1/regions/eu-west'), '/v1/regions/eu-west');
+  });
 });

@@ -46,12 +46,18 @@ export function credentialParams(url: string): string[] {
   return [...new URLSearchParams(url.slice(q + 1)).entries()].filter(([name, value]) => isCredentialName(name) || SECRET_SHAPE.test(value)).map(([name]) => name);
 }
 
-/** The URL with the value of every credential-named query parameter replaced by `[REDACTED]`. */
+/**
+ * The URL with every path segment holding a Meridian secret (a token pasted as an id:
+ * `/v1/regions/mrd_…`) and the value of every credential-named query parameter replaced by
+ * `[REDACTED]`.
+ */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  const path = redactPath(q < 0 ? url : url.slice(0, q));
+  if (q < 0) return path;
   return (
-    url.slice(0, q + 1) +
+    path +
+    '?' +
     url
       .slice(q + 1)
       .split('&')
@@ -62,6 +68,13 @@ export function redactUrl(url: string): string {
       })
       .join('&')
   );
+}
+
+function redactPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (SECRET_SHAPE.test(decodeLoosely(segment)) ? '[REDACTED]' : segment))
+    .join('/');
 }
 
 /** A query component decoded, or as written when an escape is malformed (`%zz`). */

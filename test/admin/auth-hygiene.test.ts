@@ -42,13 +42,16 @@ describe('admin API: token hygiene', () => {
     // A secret under any name (a pasted token as the reason), and token[] and pwd, are refused too.
     assert.deepEqual(await get(`/v1/audit?reason=${secret}`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' });
     assert.deepEqual(await get(`/v1/status?token[]=x&pwd=y`, secret), { status: 400, code: 'MERIDIAN_ERR_VALIDATION' });
+    // A token pasted as an id in the path (second fresh-eyes review: logged as written).
+    assert.equal((await get(`/v1/regions/${secret}`, secret)).status, 400, 'not a region id');
     // The request log line is written before the answer; give the pipe a moment to deliver it.
     const deadline = Date.now() + 10_000;
-    while (!/access_token=\[REDACTED\]/.test(node.output())) {
+    while (!/access_token=\[REDACTED\]/.test(node.output()) || !/\/v1\/regions\/\[REDACTED\]/.test(node.output())) {
       assert.ok(Date.now() < deadline, 'the request is logged, redacted');
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.match(node.output(), /token=\[REDACTED\]/);
+    assert.match(node.output(), /\/v1\/regions\/\[REDACTED\]/);
     assert.ok(!node.output().includes(secret), 'the secret is nowhere in the output');
   });
 
