@@ -60,6 +60,23 @@ export function busContract(name: string, setup: () => Promise<BusHarness>, skip
       assert.deepEqual(sorted(await bus.readViews()), [a2, b]);
     });
 
+    it("beat refreshes a view's heartbeat and TTL without rewriting it and announces it; with no view it writes nothing", async (t) => {
+      const { bus, now, ttlMs, elapse } = await harness(t);
+      assert.equal(await bus.beat('nobody', 'eu', now(), ttlMs), false);
+      assert.deepEqual(await bus.readViews(), []);
+      const t0 = now();
+      await bus.writeView(makeView('va', t0, { 'eu/a': obs('up', t0) }), ttlMs);
+      await bus.publishChange('va', 'eu/b', obs('down', t0 + 1));
+      await elapse(ttlMs * 0.4);
+      const t1 = now();
+      const seen = nextEvent(bus, (e) => e.kind === 'beat');
+      assert.equal(await bus.beat('va', 'us', t1, ttlMs), true);
+      assert.deepEqual(await seen, { kind: 'beat', vantage: 'va', region: 'us', heartbeatAt: t1 });
+      // Past the TTL of the write, within the beat's.
+      await elapse(ttlMs * 0.7);
+      assert.deepEqual(await bus.readViews(), [{ ...makeView('va', t1, { 'eu/a': obs('up', t0), 'eu/b': obs('down', t0 + 1) }), region: 'us' }]);
+    });
+
     it('a view whose heartbeat expired is gone; a refreshed one stays', async (t) => {
       const { bus, now, ttlMs, elapse } = await harness(t);
       const t0 = now();

@@ -67,6 +67,17 @@ export class MemoryBus implements HealthBus {
     this.emit({ kind: 'view', vantage: view.vantage });
   }
 
+  async beat(vantage: string, region: string | null, heartbeatAt: number, heartbeatTtlMs: number): Promise<boolean> {
+    this.checkOpen();
+    const stored = this.live(vantage);
+    if (!stored) return false;
+    stored.view.heartbeatAt = heartbeatAt;
+    stored.view.region = region;
+    stored.expiresAt = this.now() + heartbeatTtlMs;
+    this.emit({ kind: 'beat', vantage, region, heartbeatAt });
+    return true;
+  }
+
   async publishChange(vantage: string, endpoint: EndpointKey, observation: EndpointObservation): Promise<void> {
     this.checkOpen();
     const stored = this.live(vantage);

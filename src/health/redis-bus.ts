@@ -57,6 +57,15 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 
+/** Heartbeat of an existing view: its meta and TTL, the id in the set, a notice. Never creates a view. */
+const BEAT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1`;
+
 /** Drops a vantage id from the set only if its view is still gone (a writer may have just re-added it). */
 const FORGET_VANTAGE = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return redis.call('SREM', KEYS[1], ARGV[1]) end
@@ -77,6 +86,7 @@ return 1`;
 type Scripted = RedisClient & {
   meridianRestoreOverrides(key: string, ...args: string[]): Promise<number>;
   meridianPublishChange(key: string, endpoint: string, obs: string, channel: string, notice: string): Promise<number>;
+  meridianBeat(key: string, vantages: string, field: string, meta: string, ttlMs: number, id: string, channel: string, notice: string): Promise<number>;
   meridianForgetVantage(setKey: string, viewKey: string, id: string): Promise<number>;
   meridianDeleteIfSame(hashKey: string, field: string, value: string): Promise<number>;
 };
@@ -114,6 +124,7 @@ export class RedisBus implements HealthBus {
     this.cmd = open('meridian-health', 'command') as Scripted;
     this.sub = open('meridian-health-sub', 'subscriber');
     this.cmd.defineCommand('meridianPublishChange', { numberOfKeys: 1, lua: PUBLISH_CHANGE });
+    this.cmd.defineCommand('meridianBeat', { numberOfKeys: 2, lua: BEAT });
     this.cmd.defineCommand('meridianForgetVantage', { numberOfKeys: 2, lua: FORGET_VANTAGE });
     this.cmd.defineCommand('meridianDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
     this.cmd.defineCommand('meridianRestoreOverrides', { numberOfKeys: 1, lua: RESTORE_OVERRIDES });
@@ -172,6 +183,13 @@ export class RedisBus implements HealthBus {
       .publish(this.keys.channel, JSON.stringify({ kind: 'view', vantage: view.vantage }))
       .exec();
     checkExec(res);
+  }
+
+  async beat(vantage: string, region: string | null, heartbeatAt: number, heartbeatTtlMs: number): Promise<boolean> {
+    const meta = JSON.stringify({ region, heartbeatAt });
+    const notice = JSON.stringify({ kind: 'beat', vantage, region, heartbeatAt });
+    const ttl = Math.max(1, Math.round(heartbeatTtlMs));
+    return (await this.cmd.meridianBeat(this.keys.view(vantage), this.keys.vantages, META, meta, ttl, vantage, this.keys.channel, notice)) === 1;
   }
 
   async publishChange(vantage: string, endpoint: EndpointKey, observation: EndpointObservation): Promise<void> {
@@ -408,6 +426,9 @@ function parseNotice(message: string): BusEvent {
       if (report) return { kind: 'load', report };
     }
     if (v.kind === 'view' && typeof v.vantage === 'string') return { kind: 'view', vantage: v.vantage };
+    if (v.kind === 'beat' && typeof v.vantage === 'string' && typeof v.heartbeatAt === 'number' && (typeof v.region === 'string' || v.region === null)) {
+      return { kind: 'beat', vantage: v.vantage, region: v.region, heartbeatAt: v.heartbeatAt };
+    }
     if (v.kind === 'change' && typeof v.vantage === 'string' && typeof v.endpoint === 'string') {
       const observation = parseObservation(v.observation);
       if (observation) return { kind: 'change', vantage: v.vantage, endpoint: v.endpoint, observation };

@@ -71,6 +71,25 @@ describe('HealthSource over MemoryBus', () => {
     assert.deepEqual(source.current.endpoint('eu/a'), { status: 'down', up: 0, down: 1, live: 1, source: 'probes' });
   });
 
+  it("a heartbeat (beat) moves a cached view's deadline with no read; the votes keep counting past the old one", async (t) => {
+    const { bus, source, now, advance } = fixture(t, { resyncIntervalMs: 60_000 });
+    await bus.writeView(makeView('v1', now(), { 'eu/a': obs('down', now()) }), TTL);
+    await until(source, (h) => h.region('eu') === 'down');
+    await source.refresh();
+    const reads = source.metrics.reads;
+    for (let i = 0; i < 6; i++) {
+      advance(TTL / 2);
+      assert.equal(await bus.beat('v1', 'eu', now(), TTL), true);
+    }
+    await sleep(10); // events arrive asynchronously
+    assert.equal(source.metrics.beats, 6);
+    assert.equal(source.metrics.reads, reads, 'a beat reads nothing');
+    // A recompute from the cache (a config change) judges the heartbeat the beats moved: 3 TTLs later, still live.
+    source.updateConfig(REGIONS);
+    assert.equal(source.current.liveVantages, 1);
+    assert.equal(source.current.region('eu'), 'down');
+  });
+
   it('the last vantage expiring (no message at all) returns the endpoint to cold start via the periodic resync', async (t) => {
     const { bus, source, now, advance } = fixture(t, { coldStart: 'up' });
     await bus.writeView(makeView('only', now(), { 'eu/a': obs('down', now()) }), TTL);
@@ -162,6 +181,7 @@ class FlakyBus implements HealthBus {
   }
   writeView: HealthBus['writeView'] = (v, ttl) => this.gate(() => this.inner.writeView(v, ttl));
   publishChange: HealthBus['publishChange'] = (v, e, o) => this.gate(() => this.inner.publishChange(v, e, o));
+  beat: HealthBus['beat'] = (v, r, at, ttl) => this.gate(() => this.inner.beat(v, r, at, ttl));
   readViews: HealthBus['readViews'] = () => this.gate(() => this.inner.readViews());
   readOverrides: HealthBus['readOverrides'] = () => this.gate(() => this.inner.readOverrides());
   writeOverride: HealthBus['writeOverride'] = (o) => this.gate(() => this.inner.writeOverride(o));

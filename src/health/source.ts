@@ -6,6 +6,7 @@
  * - `change` events are applied to the cached views at once (no Redis round trip), so a flip
  *   reaches the answers in one pub/sub hop, and re-evaluate only the flipped endpoint and its
  *   region: a flip costs the same in a deployment of ten endpoints or ten thousand.
+ * - `beat` events (a vantage's heartbeat) move the cached view's deadline: no read.
  * - `view`, `override`, `resync` events and a periodic timer re-read everything. Reads are
  *   coalesced: at most one in flight, and events during a read schedule exactly one more.
  *   The timer is the safety net for lost messages and for heartbeat expiry, which Redis
@@ -97,7 +98,7 @@ export class HealthSource {
   private readFailWarned = false;
   private closed = false;
   private waiters: (() => void)[] = [];
-  private stats = { reads: 0, readFailures: 0, swaps: 0, changesApplied: 0 };
+  private stats = { reads: 0, readFailures: 0, swaps: 0, changesApplied: 0, beats: 0 };
 
   constructor(opts: HealthSourceOptions) {
     this.bus = opts.bus;
@@ -249,6 +250,8 @@ export class HealthSource {
       if (!prev || prev.at <= event.report.at) reports.set(forwarder, event.report);
       this.loads.set(region, reports);
       this.publish(this.state.recomputeLoad(region, [...reports.values()], this.aggregateNow()));
+    } else if (event.kind === 'beat') {
+      this.applyBeat(event);
     } else if (event.kind === 'change') {
       if (this.reading) this.pendingChanges.push(event);
       // A change for a vantage we have not read yet cannot be applied alone; the read brings it.
@@ -261,6 +264,26 @@ export class HealthSource {
       this.requestRead();
     }
     this.checkConnection();
+  }
+
+  /**
+   * A heartbeat of a cached view moves its deadline and nothing else: every change of that view was
+   * announced and applied, so no read is needed (a probe beats every few seconds, and a read of
+   * every vantage's whole view is O(endpoints × vantages) on the DNS event loop). The view object is
+   * updated in place, so the live state keeps counting its votes. A view that had expired votes
+   * again: everything is recomputed. An uncached vantage is read.
+   */
+  private applyBeat(e: { vantage: string; region: string | null; heartbeatAt: number }): void {
+    const view = this.views.get(e.vantage);
+    if (!view) return this.requestRead();
+    const now = this.aggregateNow();
+    const ttl = this.settings.heartbeatTtlMs + this.skewMs;
+    const wasLive = view.heartbeatAt + ttl > now;
+    if (e.heartbeatAt > view.heartbeatAt) view.heartbeatAt = e.heartbeatAt;
+    view.region = e.region;
+    this.lastUpdateAt = this.now();
+    this.stats.beats++;
+    if (!wasLive && view.heartbeatAt + ttl > now) this.recompute();
   }
 
   /** Writes the observation into the cached view; false when that view is not cached. */

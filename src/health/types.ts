@@ -76,6 +76,8 @@ export type BusEvent =
   /** A forwarder's load report, delivered whole (applied without a re-read). */
   | { kind: 'load'; report: LoadReport }
   | { kind: 'view'; vantage: string }
+  /** A vantage's heartbeat: its view is unchanged apart from the changes already announced. */
+  | { kind: 'beat'; vantage: string; region: string | null; heartbeatAt: number }
   | { kind: 'override' }
   /** The bus (re)connected: state may have been missed, read everything again. */
   | { kind: 'resync' };
@@ -88,6 +90,12 @@ export type BusEvent =
 export interface HealthBus {
   /** Writes this vantage's whole view and refreshes its heartbeat (TTL = heartbeatTtlMs). */
   writeView(view: VantageView, heartbeatTtlMs: number): Promise<void>;
+  /**
+   * Refreshes the heartbeat (and TTL) of the vantage's view without rewriting it, and announces it:
+   * a reader that holds the view needs nothing else. False, with nothing written, when the view does
+   * not exist (expired): the probe then writes it whole.
+   */
+  beat(vantage: string, region: string | null, heartbeatAt: number, heartbeatTtlMs: number): Promise<boolean>;
   /** Records one endpoint's new observation in the vantage's view and announces it. */
   publishChange(vantage: string, endpoint: EndpointKey, observation: EndpointObservation): Promise<void>;
   /** Every view whose heartbeat has not expired. */

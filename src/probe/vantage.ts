@@ -1,7 +1,8 @@
 /**
  * One vantage point: runs the probe scheduler over every endpoint and publishes what it sees on
- * the health bus — the whole view with a heartbeat every heartbeatTtl/3 (two missed beats are
- * tolerated), and each status change at once. Used by `meridian probe --region R` (Redis bus) and
+ * the health bus — each status change at once, and a heartbeat every heartbeatTtl/3 (two missed
+ * beats are tolerated): the heartbeat alone, and the whole view at start, on a new config and every
+ * FULL_VIEW_EVERY beats. Used by `meridian probe --region R` (Redis bus) and
  * in-process by `meridian serve` in embedded mode (memory bus): the same code in both.
  * @module
  */
@@ -40,6 +41,8 @@ export interface VantageOptions extends VantageSettings {
 }
 
 const CONNECT_WAIT_MS = 5_000;
+/** Every this many heartbeats the whole view is written (once a minute at the default 5 s beat). */
+export const FULL_VIEW_EVERY = 12;
 
 /** Resolves once the bus is connected (its `resync` event), or after `ms` whatever its state. */
 function connectedOrTimeout(bus: HealthBus, ms: number): Promise<void> {
@@ -59,7 +62,8 @@ function connectedOrTimeout(bus: HealthBus, ms: number): Promise<void> {
 
 export class Vantage {
   readonly scheduler: ProbeScheduler;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private beatTimer: NodeJS.Timeout | null = null;
+  private beats = 0;
   private started = false;
   private readonly now: () => number;
   private publishFailures = 0;
@@ -104,7 +108,23 @@ export class Vantage {
 
   /** Writes the whole view; failures (Redis away) are logged once per outage and retried at the next beat. */
   writeView(): Promise<void> {
-    return this.opts.bus.writeView(this.view(), this.opts.heartbeatTtlMs).then(
+    return this.published(this.opts.bus.writeView(this.view(), this.opts.heartbeatTtlMs));
+  }
+
+  /**
+   * One heartbeat. The view itself changes only by the changes already published, so most beats
+   * refresh the heartbeat alone (`bus.beat`: no DNS node re-reads anything); every
+   * `FULL_VIEW_EVERY`th beat writes the whole view, which also refreshes the check times and RTTs of
+   * unchanged endpoints, and so does a beat that finds no view (expired while Redis was away).
+   */
+  private heartbeat(): Promise<void> {
+    if (++this.beats % FULL_VIEW_EVERY === 0) return this.writeView();
+    const { vantage, region, heartbeatTtlMs } = this.opts;
+    return this.published(this.opts.bus.beat(vantage, region, this.now(), heartbeatTtlMs).then((ok) => (ok ? undefined : this.opts.bus.writeView(this.view(), heartbeatTtlMs))));
+  }
+
+  private published(write: Promise<void>): Promise<void> {
+    return write.then(
       () => {
         if (this.publishFailures > 0) this.opts.log?.info({ vantage: this.opts.vantage }, 'health bus reachable again; view published');
         this.publishFailures = 0;
@@ -152,21 +172,21 @@ export class Vantage {
     const beatChanged = heartbeatTtlMs !== this.opts.heartbeatTtlMs;
     Object.assign(this.opts, { targets, heartbeatTtlMs, concurrency, jitter });
     if (!this.started) return;
-    if (beatChanged && this.heartbeat) this.beat();
+    if (beatChanged && this.beatTimer) this.beat();
     // The view loses removed endpoints now, not at the next heartbeat.
     void this.writeView();
   }
 
-  /** (Re)starts the heartbeat: the whole view every heartbeatTtl/3, so two lost beats are tolerated. */
+  /** (Re)starts the heartbeat: every heartbeatTtl/3, so two lost beats are tolerated. */
   private beat(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => void this.writeView(), Math.max(100, Math.floor(this.opts.heartbeatTtlMs / 3)));
-    this.heartbeat.unref();
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.beatTimer = setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.opts.heartbeatTtlMs / 3)));
+    this.beatTimer.unref();
   }
 
   async stop(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.beatTimer = null;
     await this.scheduler.stop();
   }
 }
