@@ -159,7 +159,11 @@ forward:
       '    forwarder: { weights: { web-9: 2 } }\n',
       /^MERIDIAN_ERR_INVALID_FORWARDER: region eu: forwarder\.weights\.web-9: no endpoint "web-9" in this region/,
     ],
-    ["a relay on a listener's port", `    forwarder: { relay: "0.0.0.0:8443" }\n${web('127.0.0.1:8443')}`, /forwarder\.relay: 0\.0\.0\.0:8443 is also where listener web binds \(127\.0\.0\.1:8443\)/],
+    ["a relay on a listener's port", `    forwarder: { relay: "127.0.0.1:8443" }\n${web('0.0.0.0:8443')}`, /forwarder\.relay: 127\.0\.0\.1:8443 is also where listener web binds \(0\.0\.0\.0:8443\)/],
+    // Second fresh-eyes review of issue 16: other regions dial the relay, and its listener trusts what arrives.
+    ['a wildcard relay', '    forwarder: { relay: "0.0.0.0:9000" }\n', /forwarder\.relay: 0\.0\.0\.0 is a wildcard: other regions dial this address/],
+    ['a wildcard IPv6 relay', '    forwarder: { relay: "[::]:9000" }\n', /forwarder\.relay: :: is a wildcard/],
+    ['a relay on port 0', '    forwarder: { relay: "10.0.0.1:0" }\n', /forwarder\.relay: port 0: other regions dial this address, so it needs a fixed port/],
     [
       'a listen override on the relay address',
       `    forwarder: { relay: "10.0.0.1:9000", listen: { web: "10.0.0.1:9000" } }\n${web('127.0.0.1:0')}`,
@@ -178,7 +182,7 @@ forward:
   }
 
   it('takes distinct addresses, port 0 and a relay on another port of the same host', () => {
-    const r = load(`${HEAD}    forwarder: { relay: "0.0.0.0:9000", listen: { web: "127.0.0.1:0" } }\n${web('127.0.0.1:8443')}`);
+    const r = load(`${HEAD}    forwarder: { relay: "127.0.0.1:9000", listen: { web: "127.0.0.1:0" } }\n${web('127.0.0.1:8443')}`);
     assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   });
 });

@@ -378,8 +378,9 @@ export function checkRegionForwarder(r: RegionSource, i: number, listeners: Know
   };
   if (f?.relay !== undefined) {
     const p = parseListen(f.relay);
-    if (typeof p === 'string') problem(at('relay'), 'relay', p);
-    else if (bindable(p, at('relay'), 'relay')) block.relay = p;
+    const undialable = typeof p === 'string' ? p : relayUndialable(p);
+    if (undialable) problem(at('relay'), 'relay', undialable);
+    else if (bindable(p as ListenAddress, at('relay'), 'relay')) block.relay = p as ListenAddress;
   }
   for (const [name, text] of Object.entries(f?.listen ?? {})) {
     if (listeners && !listeners.has(name)) problem(at('listen', name), `listen.${name}`, `no listener named "${name}" (forward.listeners)`);
@@ -397,6 +398,18 @@ export function checkRegionForwarder(r: RegionSource, i: number, listeners: Know
     if (c.clashWith !== undefined) problems[problems.length - 1]!.clashWith = c.clashWith;
   }
   return { block, problems };
+}
+
+/**
+ * Other regions' forwarders dial a region's relay address, and its listener trusts what arrives
+ * (relayed connections are not counted again): so it names one host and one port, never a
+ * wildcard (no one can dial 0.0.0.0, and the trusting listener would open on every interface) nor
+ * port 0 (a port picked at start that no other region can know).
+ */
+function relayUndialable(p: ListenAddress): string | null {
+  if (p.host === '0.0.0.0' || p.host === '::') return `${p.host} is a wildcard: other regions dial this address, so it names one host (a private address)`;
+  if (p.port === 0) return 'port 0: other regions dial this address, so it needs a fixed port';
+  return null;
 }
 
 /** Addresses that cannot both be bound: the same port, on the same host or a wildcard one. */

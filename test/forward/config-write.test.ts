@@ -98,6 +98,9 @@ describe('forwarder blocks: one set of rules for the API, the store and the forw
       ['weight of no endpoint of the region', { ...moved, weights: { a2: 0, b1: 3 } }, '/regions/0/forwarder/weights/b1'],
       ['relay on the port a listener binds', { ...moved, relay: `127.0.0.1:${port.a}` }, '/regions/0/forwarder/relay'],
       ['relay on a wildcard address of a listener port', { ...moved, relay: `0.0.0.0:${port.a}` }, '/regions/0/forwarder/relay'],
+      // Second fresh-eyes review of issue 16: a wildcard, port-0 relay was taken and opened on every interface.
+      ['relay on a wildcard address and port 0', { ...moved, relay: '0.0.0.0:0' }, '/regions/0/forwarder/relay'],
+      ['relay on port 0', { ...moved, relay: '127.0.0.1:0' }, '/regions/0/forwarder/relay'],
     ];
     for (const [what, forwarder, field] of cases) {
       const res = await node.api('PUT', '/v1/regions/a', { ...current, forwarder });
