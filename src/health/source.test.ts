@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { MemoryBus } from './memory-bus.js';
-import { HealthSource, type HealthSourceOptions } from './source.js';
+import { FULL_READ_EVERY, HealthSource, type HealthSourceOptions } from './source.js';
 import { captureLog, makeView, obs, until } from './testkit.js';
 import type { BusEvent, HealthBus } from './types.js';
 
@@ -94,11 +94,26 @@ describe('HealthSource over MemoryBus', () => {
     const { bus, source, now, advance } = fixture(t, { coldStart: 'up' });
     await bus.writeView(makeView('only', now(), { 'eu/a': obs('down', now()) }), TTL);
     await until(source, (h) => h.region('eu') === 'down');
-    const reads = source.metrics.reads;
+    const recomputes = source.metrics.fullRecomputes;
     advance(TTL + 1_001);
     await until(source, (h) => h.region('eu') === 'up');
     assert.deepEqual(source.current.endpoint('eu/a'), { status: 'up', up: 0, down: 0, live: 0, source: 'cold' });
-    assert.ok(source.metrics.reads > reads);
+    assert.ok(source.metrics.fullRecomputes > recomputes);
+  });
+
+  it('between the full reads of the safety net, the timer reads nothing and recomputes only when something expired', async (t) => {
+    const { bus, source, now } = fixture(t, { resyncIntervalMs: 10 });
+    await bus.writeView(makeView('v1', now(), { 'eu/a': obs('up', now()) }), TTL);
+    await until(source, (h) => h.liveVantages === 1);
+    await source.refresh();
+    const before = source.metrics;
+    while (source.metrics.ticks - before.ticks < 30) await sleep(10);
+    const after = source.metrics;
+    const ticks = after.ticks - before.ticks;
+    const reads = after.reads - before.reads;
+    assert.ok(reads >= 1 && reads <= Math.ceil(ticks / FULL_READ_EVERY) + 1, `${reads} reads in ${ticks} ticks`);
+    // The fake clock stands still: no deadline passes, so only the reads recompute.
+    assert.equal(after.fullRecomputes - before.fullRecomputes, reads);
   });
 
   it('overrides outrank probes and stop at expiry', async (t) => {
@@ -256,7 +271,9 @@ describe('HealthSource static stability (bus away)', () => {
     await until(source, (h) => h.region('eu') === 'down');
     const before = source.current.version;
     bus.readsFail = true;
-    await sleep(60);
+    // The timer's next full read (every FULL_READ_EVERY ticks) fails, and the ones after it.
+    for (let i = 0; i < 200 && source.metrics.readFailures < 2; i++) await sleep(10);
+    assert.ok(source.metrics.readFailures >= 2, `failed reads: ${source.metrics.readFailures}`);
     assert.equal(source.current.version, before);
     bus.readsFail = false;
     await source.refresh();
