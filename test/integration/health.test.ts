@@ -4,7 +4,6 @@
  * Redis is killed and resync when it returns, quorum with a partitioned vantage, and metrics.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { pino } from 'pino';
 import { startDnsNode, type DnsNode } from '../../src/serve.js';
@@ -12,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { RedisBus } from '../../src/health/redis-bus.js';
 import type { EndpointObservation, VantageView } from '../../src/health/types.js';
 import { Vantage } from '../../src/probe/vantage.js';
+import { cli, type CliRun } from '../helpers/cli.js';
 import { decode, query, udpExchange } from '../helpers/client.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -227,17 +227,16 @@ describe('overrides', () => {
     const extra = routing(null, eu.port, us.port);
     const srv = await startTestServer({ zoneText: ZONE, extra });
     let restarted: DnsNode | null = null;
-    const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', new URL('../../src/cli.ts', import.meta.url).pathname, 'override', ...args, '--config', `${srv.dir}/meridian.yaml`], { encoding: 'utf8' });
+    const override = (...args: string[]): Promise<CliRun> => cli(['override', ...args, '--config', `${srv.dir}/meridian.yaml`]);
     try {
       assert.ok(await waitFor(() => srv.node.health.source.current.endpoint('eu-west/web-1')?.source === 'probes', 3000));
       assert.equal(await answer(srv), EU);
-      const set = cli('set', 'region/eu-west', 'drained', '--for', '1h', '--reason', 'maintenance');
+      const set = await override('set', 'region/eu-west', 'drained', '--for', '1h', '--reason', 'maintenance');
       assert.equal(set.status, 0, set.stderr);
       assert.match(set.stdout, /region\/eu-west => drained until /);
       assert.ok(await waitFor(async () => (await answer(srv)) === US, 3000), 'the running node obeys the file');
       assert.equal(srv.node.health.source.current.region('eu-west'), 'drained', 'the override beats probes that see it up');
-      const list = cli('list');
+      const list = await override('list');
       assert.match(list.stdout, /region\/eu-west/);
       assert.match(list.stdout, /maintenance/);
       // Restart: a new node on the same config directory reads the stored override.
@@ -245,12 +244,12 @@ describe('overrides', () => {
       restarted = await startDnsNode(`${srv.dir}/meridian.yaml`, pino({ level: 'silent' }));
       const viaRestarted = { ...srv, port: restarted.udp[0]!.boundPort };
       assert.ok(await waitFor(async () => (await answer(viaRestarted)) === US, 3000), 'override survives a restart');
-      const clear = cli('clear', 'region/eu-west');
+      const clear = await override('clear', 'region/eu-west');
       assert.equal(clear.status, 0, clear.stderr);
       assert.ok(await waitFor(async () => (await answer({ ...srv, port: restarted!.udp[0]!.boundPort })) === EU, 3000), 'cleared: probes decide again');
-      const bad = cli('set', 'region/mars', 'down');
+      const bad = await override('set', 'region/mars', 'down', '--reason', 'test');
       assert.equal(bad.status, 2, 'a usage error');
-      assert.match(bad.stderr, /^override: MERIDIAN_ERR_NOT_FOUND: region\/mars is not in the config/);
+      assert.match(bad.stderr, /^override set: MERIDIAN_ERR_NOT_FOUND: region\/mars is not in the config/);
     } finally {
       await restarted?.close();
       await srv.stop();
