@@ -21,8 +21,9 @@ let stopping = false;
 const queue: ToWorker[] = [];
 let busy = false;
 
-function tell(m: FromWorker): void {
-  if (process.connected) process.send!(m);
+/** Sends to the primary; resolves once the message is handed to the channel (before an exit). */
+function tell(m: FromWorker): Promise<void> {
+  return new Promise((resolve) => (process.connected ? process.send!(m, undefined, undefined, () => resolve()) : resolve()));
 }
 
 async function handle(m: ToWorker): Promise<void> {
@@ -33,14 +34,14 @@ async function handle(m: ToWorker): Promise<void> {
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : err instanceof RedisConfigError ? err.problems.map(formatRedisProblem) : [(err as Error).message];
       log.fatal({ code: 'MERIDIAN_ERR_INVALID_CONFIG', problems }, 'DNS worker cannot start');
-      tell({ t: 'failed', problems });
+      await tell({ t: 'failed', problems });
       process.exit(1);
     }
     shareClients(worker);
-    tell({ t: 'ready' });
+    void tell({ t: 'ready' });
   } else if (m.t === 'stop') await stop();
   else if (!worker) return;
-  else if (m.t === 'metrics') tell({ t: 'metrics', id: m.id, metrics: await worker.metrics() });
+  else if (m.t === 'metrics') void tell({ t: 'metrics', id: m.id, metrics: await worker.metrics() });
   else worker.handle(m);
 }
 
@@ -68,7 +69,7 @@ function shareClients(w: DnsWorker): void {
     const key = recent.join(',');
     if (key === last) return;
     last = key;
-    tell({ t: 'clients', recent });
+    void tell({ t: 'clients', recent });
   }, CLIENTS_EVERY_MS).unref();
 }
 
@@ -87,4 +88,4 @@ process.on('message', (m: unknown) => {
 process.on('SIGHUP', () => undefined);
 process.once('SIGTERM', () => void stop());
 process.once('SIGINT', () => void stop());
-tell({ t: 'hello' });
+void tell({ t: 'hello' });
