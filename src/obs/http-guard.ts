@@ -7,22 +7,33 @@
  *
  * The rules, those of DNS over TCP (gdnsd; src/dns/tcp.ts) with a per-address bound on top:
  * - a connection that moves no byte for `idleMs` is closed, TLS handshakes included;
- * - at `perSource` connections from one address, a new one from it closes that address's
- *   longest-idle connection; at `maxConnections` in all, a new one closes the longest-idle
- *   connection of any address. Idle means no request in flight (read from its headers until its
- *   response is done): a connection between keep-alive requests, one still sending its headers,
- *   or one that never sent a byte. So an idle flood only ever displaces itself, while a burst of
- *   active requests from one host (automation writing in parallel) keeps working up to the cap;
- * - only when every candidate has a request in flight is the new connection closed at once.
+ * - at `perSource` connections from one address, a new one from it displaces one of that address's
+ *   idle connections; at `maxConnections` in all, one of any address's. Idle means no request in
+ *   flight (from its headers until its response is done). The one displaced is, longest idle first:
+ *   1. a connection that never started a request (an idle flood, a slowloris still sending its
+ *      headers, a client that went away); a real client sends its request at once, so its new
+ *      connection is the newest of these and the last to go;
+ *   2. else one between keep-alive requests, idle for KEEP_ALIVE_REUSE_MS or more. Under that, its
+ *      client may send its next request on it at any moment (fetch reuses an idle connection for
+ *      4 s, Node's agent for 5 s), and closing it then fails that request ("other side closed");
+ * - with nothing to displace at its own bound, an address whose connections are all busy or just
+ *   used goes over the bound while the listener has room: that is a burst of real requests (100
+ *   writers in parallel from one host, test/admin/concurrency.test.ts, open more than 128
+ *   connections), not a flood. At the listener's cap with nothing to displace by those rules, a
+ *   newcomer from another address displaces the longest-idle connection (never one with a request
+ *   in flight) of the address holding the most, so no address keeps others out by re-using all its
+ *   connections every few seconds; otherwise the new connection is closed at once.
+ * So an idle flood only ever displaces itself, and a flood from many addresses cannot keep a
+ * newcomer out, while requests in flight and live keep-alive connections are never cut.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 
 export interface HttpGuardOptions {
-  /** Open connections in all; at it, a new connection displaces the longest-idle one. */
+  /** Open connections in all; at it, a new connection displaces an idle one (see the rules above), else is closed. */
   maxConnections: number;
-  /** Open connections per client address; at it, a new one displaces that address's longest-idle one. null = no bound but the total. */
+  /** Open connections per client address; at it, a new one displaces one of that address's idle ones. null = no bound but the total. */
   perSource: number | null;
   /** A connection with no byte either way for this long is closed. */
   idleMs: number;
@@ -34,59 +45,85 @@ export interface HttpGuardStats {
   evictedSource: number;
   /** Idle connections closed to make room at the listener's cap. */
   evictedTotal: number;
-  /** New connections closed at once: every candidate had a request in flight. */
+  /** New connections closed at once: at the cap, nothing could be displaced. */
   refused: number;
   idleClosed: number;
 }
+
+/** How long a client may reuse an idle keep-alive connection: longer than undici's 4 s and Node's agent's 5 s. */
+export const KEEP_ALIVE_REUSE_MS = 6_000;
 
 interface Conn {
   socket: Socket;
   key: string;
   source: string;
   inFlight: number;
-  /** When it last became idle, in guard events (a sequence, not a clock: only the order matters). */
+  /** Requests started on it. */
+  requests: number;
+  /** performance.now() when it last became idle (accepted, or its last response done). */
   idleSince: number;
 }
 
 /** A TLS socket and the TCP socket under it share the peer's address and port; both find the connection by them. */
 const keyOf = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? 0}`;
 
+/** The longest-idle connection with no request in flight among `conns`, or null. */
 function longestIdle(conns: Iterable<Conn>): Conn | null {
   let best: Conn | null = null;
   for (const c of conns) if (c.inFlight === 0 && (best === null || c.idleSince < best.idleSince)) best = c;
   return best;
 }
 
+/** The connection to displace among `conns` (the rules in the module comment), or null. */
+function victim(conns: Iterable<Conn>, now: number): Conn | null {
+  let unused: Conn | null = null;
+  let stale: Conn | null = null;
+  for (const c of conns) {
+    if (c.inFlight > 0) continue;
+    if (c.requests === 0) {
+      if (unused === null || c.idleSince < unused.idleSince) unused = c;
+    } else if (now - c.idleSince >= KEEP_ALIVE_REUSE_MS && (stale === null || c.idleSince < stale.idleSince)) stale = c;
+  }
+  return unused ?? stale;
+}
+
 export function guardHttpServer(server: Server, opts: HttpGuardOptions): HttpGuardStats {
   const stats: HttpGuardStats = { evictedSource: 0, evictedTotal: 0, refused: 0, idleClosed: 0 };
   const byKey = new Map<string, Conn>();
   const bySource = new Map<string, Set<Conn>>();
-  let clock = 0;
 
   const forget = (c: Conn): void => {
     if (byKey.get(c.key) === c) byKey.delete(c.key);
     const set = bySource.get(c.source);
     if (set?.delete(c) && set.size === 0) bySource.delete(c.source);
   };
-  // 'close' comes a tick after destroy(): an evicted connection leaves the counts at once.
+  // 'close' comes a tick after destroy(): a displaced connection leaves the counts at once.
   const evict = (c: Conn): void => {
     forget(c);
     c.socket.destroy();
   };
+  /** At the cap with nothing idle long enough: the biggest holder's longest-idle connection, unless the newcomer is that holder. */
+  const fromBiggest = (newcomer: string): Conn | null => {
+    let top: Set<Conn> | null = null;
+    let topSource = '';
+    for (const [s, set] of bySource) if (top === null || set.size > top.size) [top, topSource] = [set, s];
+    return top === null || topSource === newcomer ? null : longestIdle(top);
+  };
   /** Room for one more from `source`: true when there was room or an idle connection gave its place. */
-  const makeRoom = (source: string): boolean => {
+  const makeRoom = (source: string, now: number): boolean => {
     const mine = bySource.get(source);
     if (opts.perSource !== null && mine && mine.size >= opts.perSource) {
-      const victim = longestIdle(mine);
-      if (!victim) return false;
-      stats.evictedSource++;
-      evict(victim);
+      const v = victim(mine, now);
+      if (v) {
+        stats.evictedSource++;
+        evict(v);
+      }
     }
     if (byKey.size >= opts.maxConnections) {
-      const victim = longestIdle(byKey.values());
-      if (!victim) return false;
+      const v = victim(byKey.values(), now) ?? fromBiggest(source);
+      if (!v) return false;
       stats.evictedTotal++;
-      evict(victim);
+      evict(v);
     }
     return true;
   };
@@ -94,14 +131,14 @@ export function guardHttpServer(server: Server, opts: HttpGuardOptions): HttpGua
   // Registered after the HTTP server's own listener, so its socket settings cannot undo these.
   server.on('connection', (socket: Socket) => {
     const source = socket.remoteAddress ?? '';
-    const key = keyOf(socket);
-    if (!makeRoom(source)) {
+    const now = performance.now();
+    if (!makeRoom(source, now)) {
       stats.refused++;
       socket.destroy();
       return;
     }
-    const conn: Conn = { socket, key, source, inFlight: 0, idleSince: ++clock };
-    byKey.set(key, conn);
+    const conn: Conn = { socket, key: keyOf(socket), source, inFlight: 0, requests: 0, idleSince: now };
+    byKey.set(conn.key, conn);
     let set = bySource.get(source);
     if (!set) bySource.set(source, (set = new Set()));
     set.add(conn);
@@ -115,9 +152,10 @@ export function guardHttpServer(server: Server, opts: HttpGuardOptions): HttpGua
     const conn = byKey.get(keyOf(req.socket));
     if (!conn) return;
     conn.inFlight++;
+    conn.requests++;
     res.once('close', () => {
       conn.inFlight--;
-      if (conn.inFlight === 0) conn.idleSince = ++clock;
+      if (conn.inFlight === 0) conn.idleSince = performance.now();
     });
   });
   return stats;

@@ -6,7 +6,9 @@
  *   scrape from another loopback address is answered while the flood holds its sockets;
  * - the admin API: 300 idle sockets from one address (or from ten) used to hold all 256 slots for
  *   the 30 s idle timeout. Now an address keeps at most 128, a new connection displaces the
- *   longest-idle one, and requests from another address and from the flooding one are answered.
+ *   longest-idle one, and requests from another address and from the flooding one are answered;
+ * - a burst of keep-alive connections from one host past its bound: none it has just used is
+ *   closed (the 100 parallel writers of test/admin/concurrency.test.ts once lost a request so).
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -104,6 +106,37 @@ describe('an idle-connection flood on the admin API', () => {
       assert.equal(await get(apiPort, '/openapi.json', '127.0.0.4'), 200);
     } finally {
       floods.forEach((f) => f.end());
+    }
+  });
+
+  test('a burst of keep-alive connections past the per-address bound: none just used is displaced (fetch would reuse it)', async () => {
+    // 100 parallel writers from one host (test/admin/concurrency.test.ts) open more than 128
+    // connections; displacing one the client had just used failed its next request ("fetch failed").
+    const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: '127.0.0.6' });
+    let serverClosed = 0;
+    const watched = new WeakSet<net.Socket>();
+    agent.on('free', (s: net.Socket) => {
+      if (watched.has(s)) return;
+      watched.add(s);
+      s.on('close', () => serverClosed++);
+    });
+    const request = (): Promise<number> =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port: apiPort, path: '/openapi.json', agent, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', () => resolve(0));
+      });
+    try {
+      const first = await Promise.all(Array.from({ length: 128 }, request));
+      assert.deepEqual(new Set(first), new Set([200]));
+      assert.equal(Object.values(agent.freeSockets).flat().length, 128, '128 keep-alive connections, each just used');
+      assert.equal(await get(apiPort, '/openapi.json', '127.0.0.6'), 200, 'a 129th from the same address is served');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(serverClosed, 0, 'no just-used keep-alive connection was closed by the server');
+    } finally {
+      agent.destroy();
     }
   });
 
