@@ -28,6 +28,8 @@ import { CopyRefresher, overridesOf } from './node/copy.js';
 import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
 import { configMetrics, createMetrics, createProbeMetrics } from './obs/metrics.js';
 import { listenMetrics } from './node/metrics.js';
+import { allOf, type Readiness } from './obs/health-endpoints.js';
+import { configReadiness, dataReadiness, healthReadiness } from './node/readiness.js';
 import type { Logger } from './obs/log.js';
 import type { ConfigFollower } from './store/follow.js';
 import type { LocalCopyFile } from './store/local-copy.js';
@@ -101,7 +103,8 @@ export async function startDnsNode(configPath: string, log: Logger, workers: str
     const metrics = nodeMetrics(core, dns ? null : (tcp as TcpListener[]), sources);
     dns?.register(metrics);
     await openForwarders(core, metrics, log, stack, (region) => countRejected(sources.rejectedBlocks, region));
-    const metricsServer = yaml.metricsListen ? await listenMetrics(stack, dns ? dns.page(metrics) : metrics, yaml.metricsListen) : null;
+    const ready = nodeReadiness(core, follower, sources, dns, count);
+    const metricsServer = yaml.metricsListen ? await listenMetrics(stack, dns ? dns.page(metrics) : metrics, yaml.metricsListen, ready) : null;
     const recentClients = dns ? () => dns.recentClients(yaml.admin?.sampleSize ?? 0) : () => core.sampler.recent();
     const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack, recentClients) : null;
     // Each version reaches the workers after the primary applied it (the health it changed went first).
@@ -164,6 +167,20 @@ function nodeMetrics(core: NodeCore, tcp: TcpListener[] | null, sources: ConfigS
   core.probeMetrics.register(metrics);
   configMetrics(metrics, sources);
   return metrics;
+}
+
+/** /readyz of a DNS node: its data, config and health, and with DNS workers every worker answering. */
+function nodeReadiness(core: NodeCore, follower: ConfigFollower | null, sources: ConfigSources, dns: DnsWorkers | null, count: number): Readiness {
+  const workers: Readiness = () => ({ reasons: dns && dns.pool.running < count ? [`dns: ${dns.pool.running} of ${count} workers answering`] : [], notes: [] });
+  return allOf(
+    dataReadiness(
+      () => core.config,
+      () => core.geo !== null,
+    ),
+    configReadiness(follower, sources),
+    healthReadiness(core.plane),
+    workers,
+  );
 }
 
 /** SIGHUP: the admin API's certificate files again (listener settings themselves apply at start). */

@@ -15,6 +15,8 @@ import { build } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
 import { configMetrics, createMetrics } from '../obs/metrics.js';
 import { listenMetrics } from './metrics.js';
+import { allOf } from '../obs/health-endpoints.js';
+import { configReadiness, healthReadiness } from './readiness.js';
 import { ConfigError } from '../config/load.js';
 import { budgetProblems, openBudget } from './fds.js';
 import type { ConfigFollower } from '../store/follow.js';
@@ -89,7 +91,7 @@ export async function startForwardRole(yaml: LoadedConfig, opts: ForwardRoleOpti
     const sources = new ConfigSources(yaml, role, log, rejected);
     configMetrics(registry, sources);
     role.follower = await followAsSidecar(yaml, sources, log, stack, 'forward');
-    if (opts.metrics) await listenMetrics(stack, registry, opts.metrics);
+    if (opts.metrics) await listenMetrics(stack, registry, opts.metrics, allOf(configReadiness(role.follower, sources), healthReadiness(plane)));
     return role;
   });
 }

@@ -14,6 +14,8 @@ import { build } from '../lifecycle/stack.js';
 import type { Logger } from '../obs/log.js';
 import { configMetrics, createMetrics, createProbeMetrics } from '../obs/metrics.js';
 import { listenMetrics } from './metrics.js';
+import { allOf } from '../obs/health-endpoints.js';
+import { configReadiness, publishReadiness } from './readiness.js';
 import { Vantage } from '../probe/vantage.js';
 import type { ConfigFollower } from '../store/follow.js';
 import { ConfigSources, reloadRole } from './sources.js';
@@ -75,8 +77,9 @@ export async function startProbeRole(yaml: LoadedConfig, opts: ProbeRoleOptions,
     if (opts.metrics) {
       const registry = createMetrics({});
       probeMetrics.register(registry);
+      probeMetrics.publishes(registry, () => vantage.publishes);
       configMetrics(registry, sources);
-      await listenMetrics(stack, registry, opts.metrics);
+      await listenMetrics(stack, registry, opts.metrics, allOf(configReadiness(role.follower, sources), publishReadiness(vantage)));
     }
     await stack.open(
       'vantage',

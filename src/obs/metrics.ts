@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { hostname } from 'node:os';
 import { guardHttpServer } from './http-guard.js';
+import { answerHealthProbe, type Readiness } from './health-endpoints.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { DnsStats } from '../dns/stats.js';
 import type { HealthPlane } from '../health/plane.js';
@@ -339,6 +340,7 @@ export function createProbeMetrics(): {
   onFlip: (key: string) => void;
   onDenied: (key: string) => void;
   register: (registry: Registry) => void;
+  publishes: (registry: Registry, read: () => Readonly<{ failures: number; lastAt: number }>) => void;
 } {
   const duration = new Histogram({
     name: 'meridian_probe_check_duration_seconds',
@@ -369,6 +371,22 @@ export function createProbeMetrics(): {
       registry.registerMetric(flips);
       registry.registerMetric(denied);
     },
+    publishes(registry, read) {
+      mirrored(
+        registry,
+        'meridian_probe_publish_failures_total',
+        'Heartbeats and views this vantage could not publish to the health bus (DNS nodes expire a view the heartbeat TTL after its last publish).',
+        () => read().failures,
+      );
+      new Gauge({
+        name: 'meridian_probe_last_publish_timestamp_seconds',
+        help: 'When this vantage last published its heartbeat or view to the health bus (Unix seconds; 0: never).',
+        registers: [registry],
+        collect() {
+          this.set(read().lastAt / 1000);
+        },
+      });
+    },
   };
 }
 
@@ -385,10 +403,15 @@ export interface MetricsPage {
   readonly contentType: string;
 }
 
-/** Serves GET /metrics; anything else is 404. */
-export function serveMetrics(registry: MetricsPage, host: string, port: number): Promise<http.Server> {
+/** Serves GET /metrics, /healthz and /readyz (src/obs/health-endpoints.ts); anything else is 404. */
+export function serveMetrics(registry: MetricsPage, host: string, port: number, readiness: Readiness): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (answerHealthProbe(req, res, readiness)) return;
+    if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }

@@ -67,6 +67,7 @@ export class Vantage {
   private started = false;
   private readonly now: () => number;
   private publishFailures = 0;
+  private readonly publishStats = { failures: 0, lastAt: 0, lastFailed: false };
   /** Statuses this vantage published before a restart: the thresholds resume from them. */
   private readonly previous = new Map<string, { status: 'up' | 'down'; since: number }>();
   private policy: TargetPolicy | undefined;
@@ -128,11 +129,23 @@ export class Vantage {
       () => {
         if (this.publishFailures > 0) this.opts.log?.info({ vantage: this.opts.vantage }, 'health bus reachable again; view published');
         this.publishFailures = 0;
+        this.publishStats.lastAt = this.now();
+        this.publishStats.lastFailed = false;
       },
       (err: unknown) => {
+        this.publishStats.failures++;
+        this.publishStats.lastFailed = true;
         if (this.publishFailures++ === 0) this.opts.log?.warn({ vantage: this.opts.vantage, err: String(err) }, 'cannot publish the probe view; retrying at each heartbeat');
       },
     );
+  }
+
+  /**
+   * Heartbeats and views published to the bus: failed attempts since start, when the last one
+   * succeeded (epoch ms, 0: never) and whether the latest attempt failed (metrics, /readyz).
+   */
+  get publishes(): Readonly<{ failures: number; lastAt: number; lastFailed: boolean }> {
+    return this.publishStats;
   }
 
   async start(): Promise<void> {

@@ -82,6 +82,14 @@ describe('systemd units', () => {
     assert.equal(doc.admin.dataDir, '/var/lib/meridian');
     assert.match(doc.health.overridesFile, /^\/var\/lib\/meridian\//);
   });
+
+  it('the example config turns metrics (and /readyz, which the unit notes name) on, off the public DNS address', () => {
+    const doc = parse(readFileSync(join(REPO_ROOT, 'deploy/meridian.yaml'), 'utf8')) as { dns: { listen: string[] }; metrics?: { listen: string }; admin: { listen: string } };
+    assert.ok(doc.metrics?.listen, 'metrics.listen is set');
+    const host = (hp: string): string => hp.slice(0, hp.lastIndexOf(':'));
+    assert.ok(!doc.dns.listen.map(host).includes(host(doc.metrics.listen)), `${doc.metrics.listen} is not a DNS address`);
+    assert.equal(host(doc.metrics.listen), host(doc.admin.listen), 'on the management address, beside the admin API');
+  });
 });
 
 describe('the seccomp filter against a running node', { timeout: 120_000 }, () => {
