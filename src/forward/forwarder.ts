@@ -87,7 +87,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
   const state = new ForwarderState();
   const budget = deps.budget ?? ConnectionBudget.unbounded();
   const outlier = new OutlierDetector(config.forward.outlier, now);
-  // Assigned once, below: the controller needs stopAll/startAll, which need env; env reads it lazily.
+  // Assigned once, below: the controller needs the sockets, which need env; env reads it lazily.
   // eslint-disable-next-line prefer-const
   let drainer: DrainController;
   const env = {
@@ -105,53 +105,13 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
   const bindOf = (name: string, fallback: { host: string; port: number }) => config.forward.regions.get(region)?.listen.get(name) ?? fallback;
   const listeners = new Map(config.forward.listeners.map((l) => [l.name, new ForwardListener(l, bindOf(l.name, l.listen), env)]));
   const relayAt = config.forward.regions.get(region)?.relay ?? null;
-  const relayListener = relayAt
-    ? new RelayListener(relayAt, {
-        headerTimeoutMs: config.forward.relay.headerTimeoutMs,
-        ...(log ? { log } : {}),
-        onRelayed: (r) => {
-          const l = listeners.get(r.listener);
-          if (l) return l.serveRelayed(r);
-          state.relayInRejected++;
-          r.socket.destroy();
-        },
-        onRejected: (reason) => {
-          state.relayInRejected++;
-          log?.debug({ reason }, 'relay connection rejected');
-        },
-      })
-    : null;
-  // The sockets whose address the region's `forwarder:` block sets (a store version can set them).
-  const sockets = [
-    ...[...listeners].map(([name, l]) => ({ field: `listen.${name}`, fromBlock: config.forward.regions.get(region)?.listen.has(name) ?? false, at: l.bind, start: () => l.start() })),
-    ...(relayListener && relayAt ? [{ field: 'relay', fromBlock: true, at: relayAt, start: () => relayListener.start() }] : []),
-  ];
-  const unbound = new Set<string>();
-  const startAll = async (): Promise<void> => {
-    const results = await Promise.allSettled(sockets.map((k) => k.start()));
-    results.forEach((r, k) => {
-      if (r.status === 'fulfilled') return;
-      const socket = sockets[k]!;
-      const code = (r.reason as NodeJS.ErrnoException).code;
-      // The YAML's own addresses stay fatal (the operator starts it); a stored block must never stop the process.
-      if (!socket.fromBlock || (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL')) throw r.reason;
-      if (unbound.has(socket.field)) return;
-      unbound.add(socket.field);
-      deps.onRejectedBlock?.(region);
-      log?.error(
-        { code: INVALID_FORWARDER, region, field: `forwarder.${socket.field}`, address: `${socket.at.host}:${socket.at.port}`, err: code },
-        `the forwarder block of region ${region}: forwarder.${socket.field} cannot be bound (${code}): the forwarder runs without it`,
-      );
-    });
-  };
-  const stopAll = async (): Promise<void> => {
-    await Promise.all([...[...listeners.values()].map((l) => l.stop()), relayListener?.stop()]);
-  };
-  drainer = new DrainController(state, { stopAccepting: stopAll, resumeAccepting: startAll }, log, now);
+  const relayListener = relayAt ? relayListenerOf(relayAt, config, listeners, state, log) : null;
+  const sockets = regionSockets(config, region, listeners, relayAt, relayListener, deps.onRejectedBlock, log);
+  drainer = new DrainController(state, { stopAccepting: sockets.stopAll, resumeAccepting: sockets.startAll }, log, now);
   try {
-    await startAll();
+    await sockets.startAll();
   } catch (err) {
-    await stopAll();
+    await sockets.stopAll();
     throw err;
   }
 
@@ -170,38 +130,44 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
       })
     : null;
   loadReporter?.start();
+  const drains = followDrains(region, deps.health, drainer, () => config, log);
+  const fwd = handleOf({
+    ...{ region, budget, state, outlier, loadReporter, drainer, listeners, relayListener, sockets, drains, bindOf, log, metrics: deps.metrics },
+    config: () => config,
+    setConfig: (c) => (config = c),
+  });
+  log?.info({ listeners: [...listeners.values()].map((l) => `${l.cfg.name}@${l.bind.host}:${l.port}`), relay: relayAt ? `${relayAt.host}:${relayListener!.port}` : null }, 'forwarder ready');
+  return fwd;
+}
 
-  // A `drained` region (override or config state) drains its forwarder; lifting it accepts again.
-  // A drain through the admin API ends with the region no longer handed out, but resolvers may hold
-  // the last answer for the drain's TTL: until then the forwarder keeps accepting (drainGraceMs).
-  let grace: NodeJS.Timeout | null = null;
-  const drainNow = (): void => void drainer.drain(config.forward.drainDeadlineMs, 'override');
-  const follow = (h: ForwardHealth): void => {
-    const drained = h.region(region) === 'drained';
-    if (!drained) {
-      if (grace) clearTimeout(grace);
-      grace = null;
-      if (drainer.cause === 'override') void drainer.resume().catch((err: Error) => log?.error({ err: err.message }, 'cannot accept again after the drain'));
-      return;
-    }
-    if (drainer.draining || grace) return;
-    const wait = drainGraceMs(config, region);
-    if (wait === 0) return drainNow();
-    log?.info({ graceMs: wait }, 'region drained: accepting for the drain TTL before draining');
-    grace = setTimeout(() => {
-      grace = null;
-      if (deps.health.current.region(region) === 'drained') drainNow();
-    }, wait);
-  };
-  const unfollow = deps.health.onSwap?.(follow) ?? (() => undefined);
-  follow(deps.health.current);
+/** What a running forwarder is made of (startForwarder builds it, handleOf exposes it). */
+interface ForwarderParts {
+  region: string;
+  budget: ConnectionBudget;
+  state: ForwarderState;
+  outlier: OutlierDetector;
+  loadReporter: LoadReporter | null;
+  drainer: DrainController;
+  listeners: Map<string, ForwardListener>;
+  relayListener: RelayListener | null;
+  sockets: { stopAll(): Promise<void> };
+  drains: { stop(): void };
+  bindOf(name: string, fallback: { host: string; port: number }): { host: string; port: number };
+  log: Logger | undefined;
+  /** Where the forwarder's metrics are registered (and unregistered at close). */
+  metrics: Registry | undefined;
+  config(): LoadedConfig;
+  setConfig(next: LoadedConfig): void;
+}
 
+function handleOf(p: ForwarderParts): Forwarder {
+  const { state, outlier, drainer, listeners, log } = p;
   const fwd: Forwarder = {
-    region,
-    budget,
+    region: p.region,
+    budget: p.budget,
     state,
     outlier,
-    loadReporter,
+    loadReporter: p.loadReporter,
     get draining() {
       return drainer.draining;
     },
@@ -209,15 +175,7 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
       return drainer.last;
     },
     get stats() {
-      const ejected = new Set(outlier.ejected());
-      return {
-        active: state.active,
-        bufferedBytes: state.bufferedBytes(),
-        listeners: Object.fromEntries([...state.listeners].map(([k, c]) => [k, { ...c }])),
-        backends: Object.fromEntries([...state.backends].map(([k, b]) => [k, { active: b.active, connections: b.connections, connectFailures: b.connectFailures, ejected: ejected.has(k) }])),
-        relayOut: Object.fromEntries([...state.relayOut].map(([k, c]) => [k, { ...c }])),
-        relayInRejected: state.relayInRejected,
-      };
+      return statsOf(state, outlier);
     },
     address(name) {
       const l = listeners.get(name);
@@ -232,28 +190,27 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
       return l ? { cap: l.cap, perSource: l.perSourceCap } : null;
     },
     get relayPort() {
-      return relayListener?.port ?? null;
+      return p.relayListener?.port ?? null;
     },
-    drain: (deadlineMs = config.forward.drainDeadlineMs) => drainer.drain(deadlineMs, 'caller'),
+    drain: (deadlineMs = p.config().forward.drainDeadlineMs) => drainer.drain(deadlineMs, 'caller'),
     update(next) {
-      config = next;
+      p.setConfig(next);
       setRelayReadBufferBytes(next.forward.readBufferBytes);
       outlier.update(next.forward.outlier);
       for (const l of next.forward.listeners) {
         const running = listeners.get(l.name);
         if (!running) log?.warn({ listener: l.name }, 'new listener: it starts at the next restart');
         else {
-          if (JSON.stringify(bindOf(l.name, l.listen)) !== JSON.stringify(running.bind)) log?.warn({ listener: l.name }, 'listen address changed: it applies at the next restart');
+          if (JSON.stringify(p.bindOf(l.name, l.listen)) !== JSON.stringify(running.bind)) log?.warn({ listener: l.name }, 'listen address changed: it applies at the next restart');
           running.update(l);
         }
       }
     },
     async close() {
-      unfollow();
-      if (grace) clearTimeout(grace);
+      p.drains.stop();
       unregister();
-      loadReporter?.stop();
-      await stopAll();
+      p.loadReporter?.stop();
+      await p.sockets.stopAll();
       for (const l of listeners.values()) l.leave();
       for (const c of [...state.conns]) {
         if (c.relay) c.relay.abort();
@@ -262,9 +219,117 @@ export async function startForwarder(initial: LoadedConfig, region: string, deps
       }
     },
   };
-  const unregister = deps.metrics ? registerForwarderMetrics(deps.metrics, fwd) : () => undefined;
-  log?.info({ listeners: [...listeners.values()].map((l) => `${l.cfg.name}@${l.bind.host}:${l.port}`), relay: relayAt ? `${relayAt.host}:${relayListener!.port}` : null }, 'forwarder ready');
+  const unregister = p.metrics ? registerForwarderMetrics(p.metrics, fwd) : () => undefined;
   return fwd;
+}
+
+/** The region's relay listener: a relayed connection goes to the listener it names, or is refused. */
+function relayListenerOf(at: { host: string; port: number }, config: LoadedConfig, listeners: Map<string, ForwardListener>, state: ForwarderState, log: Logger | undefined): RelayListener {
+  return new RelayListener(at, {
+    headerTimeoutMs: config.forward.relay.headerTimeoutMs,
+    ...(log ? { log } : {}),
+    onRelayed: (r) => {
+      const l = listeners.get(r.listener);
+      if (l) return l.serveRelayed(r);
+      state.relayInRejected++;
+      r.socket.destroy();
+    },
+    onRejected: (reason) => {
+      state.relayInRejected++;
+      log?.debug({ reason }, 'relay connection rejected');
+    },
+  });
+}
+
+/**
+ * Starting and stopping every socket of the region (listeners and relay listener). A socket whose
+ * address the region's `forwarder:` block sets (a store version can set it) and that cannot be
+ * bound is logged and counted once, and the forwarder runs without it; the YAML's own addresses
+ * stay fatal, since the operator starts the process and must see it fail.
+ */
+function regionSockets(
+  config: LoadedConfig,
+  region: string,
+  listeners: Map<string, ForwardListener>,
+  relayAt: { host: string; port: number } | null,
+  relayListener: RelayListener | null,
+  onRejectedBlock: ((region: string) => void) | undefined,
+  log: Logger | undefined,
+): { startAll(): Promise<void>; stopAll(): Promise<void> } {
+  const sockets = [
+    ...[...listeners].map(([name, l]) => ({ field: `listen.${name}`, fromBlock: config.forward.regions.get(region)?.listen.has(name) ?? false, at: l.bind, start: () => l.start() })),
+    ...(relayListener && relayAt ? [{ field: 'relay', fromBlock: true, at: relayAt, start: () => relayListener.start() }] : []),
+  ];
+  const unbound = new Set<string>();
+  return {
+    async startAll() {
+      const results = await Promise.allSettled(sockets.map((k) => k.start()));
+      results.forEach((r, k) => {
+        if (r.status === 'fulfilled') return;
+        const socket = sockets[k]!;
+        const code = (r.reason as NodeJS.ErrnoException).code;
+        if (!socket.fromBlock || (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL')) throw r.reason;
+        if (unbound.has(socket.field)) return;
+        unbound.add(socket.field);
+        onRejectedBlock?.(region);
+        log?.error(
+          { code: INVALID_FORWARDER, region, field: `forwarder.${socket.field}`, address: `${socket.at.host}:${socket.at.port}`, err: code },
+          `the forwarder block of region ${region}: forwarder.${socket.field} cannot be bound (${code}): the forwarder runs without it`,
+        );
+      });
+    },
+    async stopAll() {
+      await Promise.all([...[...listeners.values()].map((l) => l.stop()), relayListener?.stop()]);
+    },
+  };
+}
+
+/**
+ * A `drained` region (override or config state) drains its forwarder; lifting it accepts again.
+ * A drain through the admin API ends with the region no longer handed out, but resolvers may hold
+ * the last answer for the drain's TTL: until then the forwarder keeps accepting (drainGraceMs).
+ */
+function followDrains(region: string, health: ForwarderDeps['health'], drainer: DrainController, config: () => LoadedConfig, log: Logger | undefined): { stop(): void } {
+  let grace: NodeJS.Timeout | null = null;
+  const drainNow = (): void => void drainer.drain(config().forward.drainDeadlineMs, 'override');
+  const follow = (h: ForwardHealth): void => {
+    const drained = h.region(region) === 'drained';
+    if (!drained) {
+      if (grace) clearTimeout(grace);
+      grace = null;
+      if (drainer.cause === 'override') void drainer.resume().catch((err: Error) => log?.error({ err: err.message }, 'cannot accept again after the drain'));
+      return;
+    }
+    if (drainer.draining || grace) return;
+    const wait = drainGraceMs(config(), region);
+    if (wait === 0) return drainNow();
+    log?.info({ graceMs: wait }, 'region drained: accepting for the drain TTL before draining');
+    grace = setTimeout(() => {
+      grace = null;
+      if (health.current.region(region) === 'drained') drainNow();
+    }, wait);
+  };
+  const unfollow = health.onSwap?.(follow) ?? (() => undefined);
+  follow(health.current);
+  return {
+    stop() {
+      unfollow();
+      if (grace) clearTimeout(grace);
+    },
+  };
+}
+
+/** A copy of the forwarder's counters (per listener, per backend with its ejection, relays). */
+function statsOf(state: ForwarderState, outlier: OutlierDetector): ForwarderStats {
+  const ejected = new Set(outlier.ejected());
+  return {
+    active: state.active,
+    bufferedBytes: state.bufferedBytes(),
+    listeners: Object.fromEntries([...state.listeners].map(([k, c]) => [k, { ...c }])),
+    backends: Object.fromEntries([...state.backends].map(([k, b]) => [k, { active: b.active, connections: b.connections, connectFailures: b.connectFailures, ejected: ejected.has(k) }])),
+    relayOut: Object.fromEntries([...state.relayOut].map(([k, c]) => [k, { ...c }])),
+    relayInRejected: state.relayInRejected,
+  };
 }
 
 /** The margin a drain gives every node to apply its versions (src/admin/drain.ts, PROPAGATION_MS). */
