@@ -37,128 +37,154 @@ const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' 
 const isDelimiter = (c: string): boolean => isSpace(c) || c === '\n' || c === ';' || c === '(' || c === ')' || c === '"';
 
 export function tokenize(text: string): Entry[] {
-  const entries: Entry[] = [];
-  let line = 1;
-  let i = 0;
-  let depth = 0;
-  let parenLine = 0;
-  let cur: Entry | undefined;
-  let atLineStart = true;
+  return new Lexer(text).run();
+}
 
-  const entry = (): Entry => {
-    cur ??= { tokens: [], blankOwner: false, line, error: undefined };
-    return cur;
-  };
-  let errorPinned = false;
-  const fail = (errLine: number, reason: string, pinned = false): void => {
-    const e = entry();
+/** One pass over a master file's text; its state is the position, the line and the entry being built. */
+class Lexer {
+  private readonly entries: Entry[] = [];
+  private line = 1;
+  private i = 0;
+  private depth = 0;
+  private parenLine = 0;
+  private cur: Entry | undefined;
+  private atLineStart = true;
+  /** The entry's error keeps its own line (an unterminated quote or parenthesis), not the entry's. */
+  private errorPinned = false;
+
+  constructor(private readonly text: string) {}
+
+  run(): Entry[] {
+    const text = this.text;
+    while (this.i < text.length) {
+      const c = text[this.i]!;
+      if (this.atLineStart) {
+        this.atLineStart = false;
+        if (this.depth === 0) {
+          this.finish();
+          if (isSpace(c)) this.entry().blankOwner = true;
+        }
+      }
+      if (c === '\n') {
+        this.line++;
+        this.i++;
+        this.atLineStart = true;
+      } else if (isSpace(c)) this.i++;
+      else if (c === ';') while (this.i < text.length && text[this.i] !== '\n') this.i++;
+      else if (c === '(') this.open();
+      else if (c === ')') this.close();
+      else if (c === '"') {
+        this.i++;
+        this.readToken(true);
+      } else this.readToken(false);
+    }
+    if (this.depth > 0) this.fail(this.parenLine, 'unterminated parenthesis', true);
+    this.finish();
+    return this.entries;
+  }
+
+  private open(): void {
+    // BIND rejects nesting; accepting it would only hide a missing ')'.
+    if (this.depth > 0) this.fail(this.line, 'nested parenthesis');
+    else this.parenLine = this.line;
+    this.depth++;
+    this.i++;
+  }
+
+  private close(): void {
+    if (this.depth === 0) this.fail(this.line, 'unbalanced ")"');
+    else this.depth--;
+    this.i++;
+  }
+
+  private entry(): Entry {
+    this.cur ??= { tokens: [], blankOwner: false, line: this.line, error: undefined };
+    return this.cur;
+  }
+
+  private fail(errLine: number, reason: string, pinned = false): void {
+    const e = this.entry();
     if (e.error !== undefined) return;
     e.error = { line: errLine, reason };
-    errorPinned = pinned;
-  };
-  const finish = (): void => {
+    this.errorPinned = pinned;
+  }
+
+  private finish(): void {
+    const cur = this.cur;
     if (cur !== undefined && (cur.tokens.length > 0 || cur.error !== undefined)) {
       cur.line = cur.tokens[0]?.line ?? cur.error!.line;
-      if (cur.error !== undefined && !errorPinned) cur.error.line = cur.line;
-      entries.push(cur);
+      if (cur.error !== undefined && !this.errorPinned) cur.error.line = cur.line;
+      this.entries.push(cur);
     }
-    cur = undefined;
-  };
+    this.cur = undefined;
+  }
 
-  // Reads one unquoted or quoted token starting at i; the closing quote is consumed.
-  const readToken = (quoted: boolean): void => {
-    const startLine = line;
-    let raw = '';
-    const parts: Buffer[] = [];
-    let pending = '';
-    const flush = (): void => {
-      if (pending !== '') parts.push(Buffer.from(pending, 'utf8'));
-      pending = '';
-    };
+  /** Reads one unquoted or quoted token starting at i; the closing quote is consumed. */
+  private readToken(quoted: boolean): void {
+    const text = this.text;
+    const startLine = this.line;
+    const token = { raw: '', parts: [] as Buffer[], pending: '' };
     let closed = !quoted;
-    while (i < text.length) {
-      const c = text[i]!;
+    while (this.i < text.length) {
+      const c = text[this.i]!;
       if (quoted) {
         if (c === '"') {
-          i++;
+          this.i++;
           closed = true;
           break;
         }
         // Quoted strings do not span lines in BIND either; a newline here means a missing quote.
         if (c === '\n') break;
       } else if (isDelimiter(c)) break;
-      if (c === '\\') {
-        const next = text[i + 1];
-        if (next === undefined || next === '\n') {
-          fail(line, 'dangling backslash at end of line');
-          raw += c;
-          i++;
-          continue;
-        }
-        if (isDigit(next)) {
-          const ddd = text.slice(i + 1, i + 4);
-          if (!/^\d{3}$/.test(ddd) || Number(ddd) > 255) fail(line, `bad escape "\\${ddd}"`);
-          else {
-            flush();
-            parts.push(Buffer.from([Number(ddd)]));
-          }
-          raw += '\\' + ddd;
-          i += 1 + ddd.length;
-          continue;
-        }
-        // Take the whole code point so an escaped astral character stays intact.
-        const cp = String.fromCodePoint(text.codePointAt(i + 1)!);
-        pending += cp;
-        raw += '\\' + cp;
-        i += 1 + cp.length;
-        continue;
-      }
-      pending += c;
-      raw += c;
-      i++;
-    }
-    flush();
-    if (!closed) fail(startLine, 'unterminated quoted string', true);
-    entry().tokens.push({ raw, bytes: Buffer.concat(parts), quoted, line: startLine });
-  };
-
-  while (i < text.length) {
-    const c = text[i]!;
-    if (atLineStart) {
-      atLineStart = false;
-      if (depth === 0) {
-        finish();
-        if (isSpace(c)) entry().blankOwner = true;
+      if (c === '\\') this.readEscape(token);
+      else {
+        token.pending += c;
+        token.raw += c;
+        this.i++;
       }
     }
-    if (c === '\n') {
-      line++;
-      i++;
-      atLineStart = true;
-      continue;
-    }
-    if (isSpace(c)) {
-      i++;
-    } else if (c === ';') {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === '(') {
-      // BIND rejects nesting; accepting it would only hide a missing ')'.
-      if (depth > 0) fail(line, 'nested parenthesis');
-      else parenLine = line;
-      depth++;
-      i++;
-    } else if (c === ')') {
-      if (depth === 0) fail(line, 'unbalanced ")"');
-      else depth--;
-      i++;
-    } else if (c === '"') {
-      i++;
-      readToken(true);
-    } else {
-      readToken(false);
-    }
+    flush(token);
+    if (!closed) this.fail(startLine, 'unterminated quoted string', true);
+    this.entry().tokens.push({ raw: token.raw, bytes: Buffer.concat(token.parts), quoted, line: startLine });
   }
-  if (depth > 0) fail(parenLine, 'unterminated parenthesis', true);
-  finish();
-  return entries;
+
+  /** A backslash at i: `\DDD` is a byte, `\X` the character X (a whole code point). */
+  private readEscape(token: TokenText): void {
+    const text = this.text;
+    const next = text[this.i + 1];
+    if (next === undefined || next === '\n') {
+      this.fail(this.line, 'dangling backslash at end of line');
+      token.raw += '\\';
+      this.i++;
+      return;
+    }
+    if (isDigit(next)) {
+      const ddd = text.slice(this.i + 1, this.i + 4);
+      if (!/^\d{3}$/.test(ddd) || Number(ddd) > 255) this.fail(this.line, `bad escape "\\${ddd}"`);
+      else {
+        flush(token);
+        token.parts.push(Buffer.from([Number(ddd)]));
+      }
+      token.raw += '\\' + ddd;
+      this.i += 1 + ddd.length;
+      return;
+    }
+    // Take the whole code point so an escaped astral character stays intact.
+    const cp = String.fromCodePoint(text.codePointAt(this.i + 1)!);
+    token.pending += cp;
+    token.raw += '\\' + cp;
+    this.i += 1 + cp.length;
+  }
+}
+
+/** A token being read: its raw spelling, the decoded bytes so far, and characters not yet encoded. */
+interface TokenText {
+  raw: string;
+  parts: Buffer[];
+  pending: string;
+}
+
+function flush(token: TokenText): void {
+  if (token.pending !== '') token.parts.push(Buffer.from(token.pending, 'utf8'));
+  token.pending = '';
 }
