@@ -25,6 +25,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
+    // The dashboard's scripts run in the browser as plain ES modules (src/admin/ui/README.md).
+    files: ['src/admin/ui/public/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // src/config/ is a leaf (schema, document types, plain-data parsing): node:*, npm packages and
     // its own files only. What compiles a section with a component lives in that component or in
     // src/node/, and component types reach config types by declaration merging.

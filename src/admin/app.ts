@@ -33,6 +33,7 @@ import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerVersionRoutes } from './routes/versions.js';
 import { registerZoneRoutes } from './routes/zones.js';
+import { registerUiRoutes } from './ui/index.js';
 import type { AdminApp, AdminRuntime } from './routes/types.js';
 import type { AdminTlsMaterial } from './tls.js';
 
@@ -203,6 +204,7 @@ export async function buildAdminApp(deps: AdminDeps, tls: AdminTlsMaterial | nul
     registerTokenRoutes,
     registerVersionRoutes,
     registerExplainRoutes,
+    registerUiRoutes,
   ];
   for (const routes of plugins) await app.register(routes, { rt: runtime });
   await app.ready();

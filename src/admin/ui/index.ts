@@ -1,0 +1,42 @@
+/**
+ * `/ui`: the live dashboard, served by the admin API itself (README.md beside this file). The page
+ * and its scripts are public and hold no data; everything they show comes from viewer-token
+ * requests: the `/v1` API and the `/ui/events` stream.
+ * @module
+ */
+import type { AdminApp, RouteOptions } from '../routes/types.js';
+import { AdminError } from '../errors.js';
+import { routeConfig } from '../routes/common.js';
+import { loadAssets, SECURITY_HEADERS } from './assets.js';
+import { DashboardFeed } from './events.js';
+
+export async function registerUiRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
+  const assets = loadAssets();
+  const feed = new DashboardFeed(rt.deps);
+  feed.start();
+  app.addHook('preClose', async () => feed.close());
+  app.addHook('onClose', async () => feed.close());
+  // Every /ui answer (errors included) carries the policy: the plugin's hooks apply to its routes only.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.headers(SECURITY_HEADERS);
+    return payload;
+  });
+
+  const hide = { hide: true };
+  app.get('/ui', { schema: hide }, async (_req, reply) => reply.redirect('/ui/'));
+  const send = (name: string) => async (_req: unknown, reply: import('fastify').FastifyReply) => {
+    const asset = assets.get(name);
+    if (!asset) throw new AdminError('MERIDIAN_ERR_ROUTE_NOT_FOUND', `no dashboard file ${name}`);
+    return reply.type(asset.type).send(asset.body);
+  };
+  app.get('/ui/', { schema: hide }, send('index.html'));
+  app.get<{ Params: { file: string } }>('/ui/:file', { schema: hide }, (req, reply) => send(req.params.file)(req, reply));
+
+  // The live feed: text/event-stream, one dashboard state a second (events.ts).
+  app.get('/ui/events', { config: routeConfig('viewer'), schema: hide }, async (req, reply) => {
+    reply.hijack();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(k, v);
+    feed.add(reply.raw);
+    req.raw.on('close', () => reply.raw.end());
+  });
+}

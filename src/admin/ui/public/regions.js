@@ -1,0 +1,35 @@
+// The region table: configured and effective weight, answer share, forwarder connections, and each
+// endpoint with every live vantage's vote.
+import { el, $ } from './dom.js';
+
+function vote(v) {
+  const rtt = v.rttMs === null ? '' : ` ${v.rttMs} ms`;
+  const err = v.error ? ` (${v.error})` : '';
+  return el('li', { class: `vote vote-${v.status}` }, `${v.vantage}: ${v.status}${rtt}${err}`);
+}
+
+function endpoint(e) {
+  const forced = e.override ? ` override ${e.override.state}` : '';
+  return el('li', { class: `endpoint state-${e.state}` }, `${e.id} ${e.state} (${e.source}${forced}, ${e.up}/${e.live} up)`, el('ul', {}, e.votes.map(vote)));
+}
+
+function row(r) {
+  const h = r.health;
+  const why = h?.override ? `override by ${h.override.author}: ${h.override.reason}` : h ? `from ${h.source}` : 'not served yet';
+  const drain = r.configured.draining ? ' (draining)' : '';
+  return el(
+    'tr',
+    { 'data-region': r.id, 'data-state': r.display },
+    el('th', { scope: 'row' }, r.id, el('div', { class: 'muted' }, `${r.country}, ${r.continent}`)),
+    el('td', {}, el('span', { class: `badge state-${r.display}` }, r.display + drain), el('div', { class: 'muted' }, why)),
+    el('td', {}, r.configured.weight),
+    el('td', {}, r.effectiveWeight),
+    el('td', {}, `${(r.share * 100).toFixed(1)}%`),
+    el('td', {}, r.forwarderConnections ?? '–'),
+    el('td', {}, h && h.endpoints.length ? el('ul', {}, h.endpoints.map(endpoint)) : el('span', { class: 'muted' }, 'none')),
+  );
+}
+
+export function renderRegions(regions) {
+  $('regions').tBodies[0].replaceChildren(...regions.map(row));
+}
