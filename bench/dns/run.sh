@@ -283,26 +283,10 @@ services:
 EOF
         fi
         if [[ "$SCENARIO" == cold ]]; then
-          # A DNS-only node serving the demo's www (zones/meridian.yaml): geo on the embedded country
-          # database, then sticky; no endpoints (regions are up), no metrics or admin listener.
-          cat >>"$dir/meridian.yaml" <<EOF
-metrics: { listen: null }
-geo: { database: embedded }
-regions:
-  - { id: us-east, location: { lat: 39.04, lon: -77.49, continent: NA, country: US }, addresses: { ipv4: [192.0.2.10], ipv6: ["2001:db8:1::10"] }, weight: 100 }
-  - { id: eu-west, location: { lat: 53.35, lon: -6.26, continent: EU, country: IE }, addresses: { ipv4: [198.51.100.10], ipv6: ["2001:db8:2::10"] }, weight: 100 }
-  - { id: ap-southeast, location: { lat: 1.35, lon: 103.82, continent: AS, country: SG }, addresses: { ipv4: [203.0.113.10], ipv6: ["2001:db8:3::10"] }, weight: 50 }
-services:
-  - name: www.$ORIGIN
-    ttl: 30
-    regions: [us-east, eu-west, ap-southeast]
-    policy:
-      geo:
-        continents: { EU: [eu-west, us-east], AF: [eu-west, us-east], AS: [ap-southeast, eu-west], OC: [ap-southeast, us-east], NA: [us-east, eu-west], SA: [us-east, eu-west] }
-        default: [[us-east, eu-west, ap-southeast]]
-      sticky: {}
-    allDown: { mode: failopen }
-EOF
+          # A DNS-only node serving the demo's www (cold-routing.yaml, shared with cold.bench.ts): no
+          # metrics or admin listener.
+          echo 'metrics: { listen: null }' >>"$dir/meridian.yaml"
+          cat "$HERE/cold-routing.yaml" >>"$dir/meridian.yaml"
         fi
         if (( ${#MERIDIAN_RUN[@]} == 0 )); then
           if [[ -n "${MERIDIAN_CMD:-}" ]]; then

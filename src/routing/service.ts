@@ -8,6 +8,10 @@
  * (a /28 geo network, say) are computed each time. The cache is emptied whenever the config or the
  * geo database is swapped, and when a region this service lists changes its answers (by-region.ts).
  *
+ * In front of the IPv4 cache, a /16 level: a decision whose scope is /16 or shorter (most of the
+ * IPv4 space lies in geo networks of /7 to /16) is stored under the client's /16 instead, so a
+ * resolver population's misses in that /16 cost one Map read, no geo lookup and no per-/24 entry.
+ *
  * Behind it, on a miss, a second cache keyed by the geo network that matched (the reader's shared
  * result object): a decision whose scope is no longer than that network's prefix depended on no bit
  * past it (the scope is the widest prefix any input read), so every client in the network gets it,
@@ -72,10 +76,14 @@ export interface ServiceEnv {
 
 const CACHE_BITS = { 4: 24, 6: 56 } as const;
 const MAX_CACHED = 200_000;
+/** The IPv4 level in front of the per-/24 cache: decisions that hold for a whole /16 (see the module comment). */
+const WIDE_BITS = 16;
 
 export class Service {
   readonly salt: number;
   private readonly cache = { 4: new Map<number, Decision>(), 6: new Map<string, Decision>() };
+  /** IPv4 decisions whose scope is /16 or shorter, by the client's /16 and the query family (at most 131,072 entries). */
+  private readonly wide = new Map<number, Decision>();
   /** By the geo network that decided, per query family (see the module comment). */
   private readonly byNetwork = { 4: new Map<GeoResult, Decision>(), 6: new Map<GeoResult, Decision>() };
   /** Set by `locate`: the prefix the geo step depends on (read right after it, nothing runs between). */
@@ -90,6 +98,7 @@ export class Service {
   }
 
   clearCache(): void {
+    this.wide.clear();
     this.cache[4].clear();
     this.cache[6].clear();
     this.byNetwork[4].clear();
@@ -100,11 +109,18 @@ export class Service {
   decide(client: Client, qfamily: 4 | 6): Decision {
     if (client.family === 4) {
       const b = client.bytes;
-      const key = ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + (qfamily === 4 ? 0 : 1);
-      let d = this.cache[4].get(key);
+      const fam = qfamily === 4 ? 0 : 1;
+      const k16 = (((b[0]! << 8) | b[1]!) << 1) | fam;
+      let d = this.wide.get(k16);
+      if (d !== undefined) return d;
+      const key = ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + fam;
+      d = this.cache[4].get(key);
       if (!d) {
         d = this.miss(client, qfamily);
-        if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], key, d);
+        // A decision that holds for the whole /16 goes to the /16 level only: the next miss in that
+        // /16 then costs one Map read (no geo lookup, no per-/24 entry to insert and later evict).
+        if (d.scope <= WIDE_BITS) this.wide.set(k16, d);
+        else if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], key, d);
       }
       return d;
     }

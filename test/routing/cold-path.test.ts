@@ -1,8 +1,10 @@
 /**
  * Issue 17, the cold path: a resolver population sends many client subnets, so most queries miss the
- * per-/24 decision cache. Behind it, decisions are cached per geo network when their scope allows:
- * many /24s of one network cost one policy-chain run, and a decision that read the client's /24
- * (sticky among several regions) stays per /24. Work is counted through the node's own metrics
+ * per-/24 decision cache. In front of it, an IPv4 decision whose scope is /16 or shorter is kept per
+ * /16, so the other /24s of that /16 cost no geo lookup; behind it, decisions are cached per geo
+ * network when their scope allows: many /24s of one network cost one policy-chain run, and a
+ * decision that read the client's /24 (sticky among several regions) stays per /24. Work is counted
+ * through the node's own metrics
  * (`meridian_dns_decisions_computed_total`, `meridian_dns_geo_lookups_total`), never timed.
  */
 import assert from 'node:assert/strict';
@@ -64,12 +66,12 @@ describe('cold path: decisions per geo network where the scope allows', () => {
     await srv?.stop();
   });
 
-  test('500 /24s of one geo network (Ashburn, the fixture leaf 3.0.0.0/10): one chain run, one geo lookup per /24', async () => {
+  test('500 /24s of one geo network (Ashburn, the fixture leaf 3.0.0.0/10) in two /16s: one chain run, one geo lookup per /16', async () => {
     const nets = subnets(3, 0, 500);
     const r = await ask(nets);
     assert.deepEqual(new Set(r.answers.map((a) => a.address)), new Set([ADDR['us-east']]));
     assert.deepEqual(new Set(r.answers.map((a) => a.scope)), new Set([10]), 'the scope is the geo network, as computed fresh');
-    assert.equal(r.geoLookups, 500, 'each /24 misses the per-/24 cache once');
+    assert.equal(r.geoLookups, 2, 'a scope of /10 holds for the whole /16: the first /24 of each of 3.0 and 3.1 looks up, the others do not');
     assert.equal(r.decisions, 1, 'the chain runs once for the whole network');
     const again = await ask(nets);
     assert.deepEqual([again.decisions, again.geoLookups], [0, 0], 'per-/24 hits: no geo lookup, no chain');
@@ -91,8 +93,19 @@ describe('cold path: decisions per geo network where the scope allows', () => {
     const before = await work();
     await udpPipeline(srv.port, ecsQueries(`www.${Z}`, 'AAAA', nets));
     const now = await work();
-    // The A decision of this network was cached by the first test; AAAA (NODATA here) is its own.
+    // The A decision of this network was cached by the first test; AAAA (NODATA here) is its own,
+    // computed once and then kept for the /16 (3.10) under the AAAA key.
     assert.equal(now.decisions - before.decisions, 1);
-    assert.equal(now.geoLookups - before.geoLookups, 20);
+    assert.equal(now.geoLookups - before.geoLookups, 1);
+  });
+
+  test('a network narrower than /16 (Toronto, 24.48.0.0/20): its decision stays per /24, one chain run, one geo lookup per /24', async () => {
+    const r = await ask(subnets(24, 48, 16));
+    assert.deepEqual(new Set(r.answers.map((a) => a.address)), new Set([ADDR['us-east']]));
+    assert.deepEqual(new Set(r.answers.map((a) => a.scope)), new Set([20]));
+    assert.equal(r.geoLookups, 16, 'a /20 decision does not hold for the /16: each /24 looks up');
+    assert.equal(r.decisions, 1, 'the network cache still shares the chain run');
+    const again = await ask(subnets(24, 48, 16));
+    assert.deepEqual([again.decisions, again.geoLookups], [0, 0], 'per-/24 hits');
   });
 });
