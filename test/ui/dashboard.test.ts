@@ -10,17 +10,27 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
-import { encodeQuery, REPO_ROOT, udpQuery } from '../helpers/dnsproc.js';
+import { encodeQuery, freePort, REPO_ROOT, udpQuery } from '../helpers/dnsproc.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
-const REGIONS = [
-  { id: 'eu-west', location: { lat: 53.35, lon: -6.26, continent: 'EU', country: 'IE' }, addresses: { ipv4: ['198.51.100.10'] } },
+/** eu-west has a live endpoint and one nothing listens on: up, with an endpoint down (degraded). */
+const regions = (live: number, closed: number) => [
+  {
+    id: 'eu-west',
+    location: { lat: 53.35, lon: -6.26, continent: 'EU', country: 'IE' },
+    addresses: { ipv4: ['198.51.100.10'] },
+    endpoints: [
+      { id: 'web-1', address: '127.0.0.1', port: live },
+      { id: 'web-2', address: '127.0.0.1', port: closed },
+    ],
+  },
   { id: 'us-east', location: { lat: 39.04, lon: -77.49, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } },
 ];
 const SERVICES = [{ name: `www.${Z}`, ttl: 30, regions: ['eu-west', 'us-east'], policy: { failover: ['eu-west', 'us-east'] } }];
@@ -32,6 +42,7 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian pack
 
 describe('dashboard /ui in headless Chromium', { skip }, () => {
   let node: ApiNode;
+  let backend: net.Server;
   let browser: Browser;
   let page: Page;
   let base = '';
@@ -40,7 +51,13 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
   const offsite: string[] = [];
 
   before(async () => {
-    node = await startMeridianWithApi({ zones: [{ origin: Z, text: ZONE }], extra: { regions: REGIONS, services: SERVICES } });
+    backend = net.createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const closed = await freePort();
+    node = await startMeridianWithApi({
+      zones: [{ origin: Z, text: ZONE }],
+      extra: { health: { probe: { intervalMs: 200, timeoutMs: 150, rise: 1, fall: 1 } }, regions: regions((backend.address() as AddressInfo).port, closed), services: SERVICES },
+    });
     base = `http://127.0.0.1:${node.apiPort}`;
     const created = await node.api('POST', '/v1/tokens', { name: 'wall', role: 'viewer' });
     assert.equal(created.status, 201, created.text);
@@ -58,6 +75,7 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
   after(async () => {
     await browser?.close();
     await node?.stop();
+    backend?.close();
   });
 
   const stateOf = (sel: string) => page.locator(sel).getAttribute('data-state');
@@ -87,8 +105,12 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
   it('loads with a viewer token: regions on the map, shares, and an override within the bound', async () => {
     await page.fill('#token', viewer);
     await page.click('#login-form button');
-    await page.locator('#map g[data-region="eu-west"][data-state="up"]').waitFor({ timeout: WAIT_MS });
+    // One endpoint of two is down: degraded, with the embedded vantage's vote on each endpoint.
+    await page.locator('#map g[data-region="eu-west"][data-state="degraded"]').waitFor({ timeout: WAIT_MS });
     assert.equal(await stateOf('#regions tr[data-region="us-east"]'), 'up');
+    await page.locator('#regions tr[data-region="eu-west"] li.endpoint', { hasText: 'web-2 down (probes, 0/1 up)' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#regions tr[data-region="eu-west"] li.vote-down', { hasText: 'embedded: down' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#regions tr[data-region="eu-west"] li.vote-up', { hasText: 'embedded: up' }).waitFor({ timeout: WAIT_MS });
     // failover eu-west first: the sampled client's answers all carry eu-west.
     await page.locator('#regions tr[data-region="eu-west"] td', { hasText: '100.0%' }).waitFor({ timeout: WAIT_MS });
     assert.ok(!page.url().includes(viewer), 'no token in the URL');
@@ -153,5 +175,14 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     await page.locator('#login').waitFor({ state: 'visible', timeout: WAIT_MS });
     assert.equal(await page.locator('#dashboard').isVisible(), false);
     assert.equal(await page.locator('#regions tbody tr').count(), 0);
+  });
+
+  it('a token revoked while the page is open ends the feed and signs out', async () => {
+    await page.fill('#token', viewer);
+    await page.click('#login-form button');
+    await page.locator('#map g[data-region="us-east"]').waitFor({ timeout: WAIT_MS });
+    assert.equal((await node.api('DELETE', '/v1/tokens/wall')).status, 200);
+    await page.locator('#login-error', { hasText: 'no longer valid' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('#dashboard').isVisible(), false);
   });
 });

@@ -14,7 +14,8 @@ import { dashboardState, healthNow, observed } from './state.js';
 export const UI_TICK_MS = 1000;
 
 export class DashboardFeed {
-  private readonly streams = new Set<ServerResponse>();
+  /** Each open stream with the check of its token: a token revoked while the page is open ends its stream. */
+  private readonly streams = new Map<ServerResponse, () => Promise<boolean>>();
   readonly flips = new FlipLog();
   private timer: NodeJS.Timeout | null = null;
   private lastSnapshot: HealthSnapshot | null = null;
@@ -28,11 +29,15 @@ export class DashboardFeed {
     void this.tick();
   }
 
-  /** Starts sending to `res` (its headers are written here); the first state goes at once. */
-  add(res: ServerResponse): void {
+  /**
+   * Starts sending to `res` (its headers are written here); the first state goes at once. Before each
+   * state `authorized` is asked again, and a stream whose token is gone is ended (the page then
+   * reconnects, gets 401 and signs out).
+   */
+  add(res: ServerResponse, authorized: () => Promise<boolean>): void {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
-    this.streams.add(res);
+    this.streams.set(res, authorized);
     res.on('close', () => this.streams.delete(res));
     void this.tick();
   }
@@ -45,7 +50,7 @@ export class DashboardFeed {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const res of this.streams) res.end();
+    for (const res of this.streams.keys()) res.end();
     this.streams.clear();
   }
 
@@ -60,7 +65,13 @@ export class DashboardFeed {
       this.flips.observe(observed(report), Date.now());
       if (this.streams.size === 0) return;
       const frame = `event: state\ndata: ${JSON.stringify(await dashboardState(this.deps, report, this.flips))}\n\n`;
-      for (const res of this.streams) res.write(frame);
+      for (const [res, authorized] of this.streams) {
+        if (await authorized()) res.write(frame);
+        else {
+          this.streams.delete(res);
+          res.end();
+        }
+      }
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'dashboard: state');
     } finally {

@@ -36,7 +36,15 @@ export async function registerUiRoutes(app: AdminApp, { rt }: RouteOptions): Pro
   app.get('/ui/events', { config: routeConfig('viewer'), schema: hide }, async (req, reply) => {
     reply.hijack();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(k, v);
-    feed.add(reply.raw);
+    // Only a refused token ends the stream; a store that cannot be reached does not (tokens are then
+    // checked against the last list read, auth.ts).
+    const header = req.headers.authorization;
+    feed.add(reply.raw, () =>
+      rt.tokens.authenticate(header).then(
+        () => true,
+        (err: unknown) => (err as { code?: unknown }).code !== 'MERIDIAN_ERR_UNAUTHORIZED',
+      ),
+    );
     req.raw.on('close', () => reply.raw.end());
   });
 }

@@ -3,7 +3,7 @@
 import { el, $ } from './dom.js';
 
 function vote(v) {
-  const rtt = v.rttMs === null ? '' : ` ${v.rttMs} ms`;
+  const rtt = v.rttMs === null ? '' : ` ${v.rttMs.toFixed(1)} ms`;
   const err = v.error ? ` (${v.error})` : '';
   return el('li', { class: `vote vote-${v.status}` }, `${v.vantage}: ${v.status}${rtt}${err}`);
 }
