@@ -96,7 +96,9 @@ export class ChangeRunner {
         if (req.ifMatch !== undefined && req.ifMatch !== current.version) {
           throw new AdminError('MERIDIAN_ERR_PRECONDITION_FAILED', `If-Match names version ${req.ifMatch}; the current version is ${current.version}`);
         }
-        const draft = structuredClone(current.document);
+        // A JSON copy: the document is JSON, and this is several times cheaper than structuredClone
+        // on a 10,000-endpoint document (issue 17).
+        const draft = JSON.parse(JSON.stringify(current.document)) as ConfigDocument;
         req.edit(draft);
         const result = this.deps.compile(draft, current.document);
         if (!result.ok) {

@@ -10,6 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ConfigDocumentSchema, pointer, type CompileResult, type ConfigDocument, type DocumentProblem } from '../config/document.js';
 import { schemaMessage } from '../config/schema-messages.js';
 import { checkRegionBlocks } from '../config/sections.js';
+import { defaultedDocument } from './document-items.js';
 import { compileRouting } from '../routing/compile.js';
 import { compileZoneSource, owningOrigin, serviceZoneClashes } from '../zone/load.js';
 import { canonicalOrigin } from '../zone/parse.js';
@@ -20,12 +21,27 @@ import type { Zone } from '../zone/zone.js';
  * compiles it. Defaults are filled in; the returned `document` is the normalised one to store.
  */
 export function compileDocument(input: unknown, probeDefaults: unknown = {}): CompileResult {
+  const checked = defaultedDocument(input ?? {}) ?? checkWhole(input);
+  if (!Array.isArray(checked)) return compileChecked(checked, probeDefaults);
+  return { ok: false, problems: checked.slice(0, 50) };
+}
+
+/**
+ * The whole document defaulted and checked at once: the path of a document that is not valid
+ * item by item (document-items.ts), so its problems come in the schema's own order.
+ */
+function checkWhole(input: unknown): ConfigDocument | DocumentProblem[] {
   const document = Value.Default(ConfigDocumentSchema, structuredClone(input ?? {})) as ConfigDocument;
   const problems: DocumentProblem[] = [];
   // The reason names the field: an API client sees it as the message (src/admin/README.md, Errors).
   for (const e of Value.Errors(ConfigDocumentSchema, document)) problems.push({ path: e.path || '/', reason: `${e.path || '/'} ${schemaMessage(e)}` });
   for (const { pointer, error } of checkRegionBlocks(document.regions)) problems.push({ path: pointer, reason: `${pointer} ${schemaMessage(error)}` });
-  if (problems.length) return { ok: false, problems: problems.slice(0, 50) };
+  return problems.length ? problems : document;
+}
+
+/** Compiles a document whose schema defaults are filled in and whose schema checks passed. */
+function compileChecked(document: ConfigDocument, probeDefaults: unknown): CompileResult {
+  const problems: DocumentProblem[] = [];
 
   const origins = document.zones.map((z) => canonicalOrigin(z.origin));
   const { routing, problems: routingProblems } = compileRouting(document.regions, document.services, origins, probeDefaults);

@@ -15,6 +15,7 @@ import type { VersionRecord } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { INVALID_FORWARDER } from '../forward/config.js';
 import { compileWork } from './compile-shared.js';
+import { itemWork } from './document-items.js';
 import { composeConfig, type RejectedBlock } from './compose.js';
 import { loadConfigFile } from './config.js';
 
@@ -50,6 +51,11 @@ export class ConfigSources implements ConfigStatus {
   /** `meridian_config_compiles_total`: the process's document compiles (compile-shared.ts). */
   get compiles(): Readonly<{ compiled: number; reused: number }> {
     return compileWork;
+  }
+
+  /** `meridian_config_items_checked_total`: zones, regions and services checked or reused (document-items.ts). */
+  get items(): typeof itemWork {
+    return itemWork;
   }
 
   /** `meridian_config_version`: the store version in force, 0 without one. */

@@ -100,6 +100,8 @@ export interface ConfigStatus {
   readonly refused: Readonly<Record<'sighup' | 'version', number>>;
   /** Config documents compiled since start, and compiles answered by the last one (src/node/compile-shared.ts). */
   readonly compiles: Readonly<{ compiled: number; reused: number }>;
+  /** Zones, regions and services schema-checked since start, and those answered by an earlier compile (src/node/document-items.ts). */
+  readonly items: Readonly<Record<string, Readonly<{ checked: number; reused: number }>>>;
 }
 
 /** The config version a role runs and the reloads it refused (every role, once its config sources exist). */
@@ -131,6 +133,19 @@ export function configMetrics(registry: Registry, status: ConfigStatus): void {
       this.reset();
       this.inc({ result: 'compiled' }, status.compiles.compiled);
       this.inc({ result: 'reused' }, status.compiles.reused);
+    },
+  });
+  new Counter({
+    name: 'meridian_config_items_checked_total',
+    help: 'Zones, regions and services of config documents given their schema defaults and checks, by kind and result: checked, or reused (the same item, by its JSON text, as in the previous compile). A write checks what it changed, not the whole config.',
+    labelNames: ['kind', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of Object.entries(status.items)) {
+        this.inc({ kind, result: 'checked' }, n.checked);
+        this.inc({ kind, result: 'reused' }, n.reused);
+      }
     },
   });
 }

@@ -166,7 +166,17 @@ function walkKeyed(a: unknown[], b: unknown[], path: string, out: DiffEntry[], e
   kb.forEach((k, j) => {
     const i = inA.get(k);
     if (i === undefined) out.push({ op: 'add', path: `${path}/${j}`, after: b[j] });
-    else walk(a[i], b[j], `${path}/${j}`, out, exact);
+    else if (!sameText(a[i], b[j])) walk(a[i], b[j], `${path}/${j}`, out, exact);
   });
   return true;
+}
+
+/**
+ * Two JSON values with the same text give no entry in either mode (same keys in the same order,
+ * same values), so an unchanged region or service is one string comparison instead of a walk
+ * through every key of every endpoint: the walk of a 10,000-endpoint document took 0.2 s, and a
+ * registration diffs it twice (the version's diff and the store's delta; issue 17).
+ */
+function sameText(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
