@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { VERSION } from '../version.js';
+import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
 import { registerEndpoint } from './endpoint.js';
@@ -40,6 +41,8 @@ export function buildProgram(output: Output = PROCESS_OUTPUT): Command {
   const program = new Command('meridian')
     .description(`Meridian ${VERSION}: global DNS traffic manager (authoritative GSLB DNS with geo, capacity and health-aware answers)`)
     .version(VERSION, '-V, --version', 'print the version')
+    // The program's options only before a command, so a command may have its own --version (export).
+    .enablePositionalOptions()
     .addHelpText('after', NOTES);
   program.commandsGroup('Run a role:');
   registerServe(program);
@@ -52,6 +55,7 @@ export function buildProgram(output: Output = PROCESS_OUTPUT): Command {
   registerOverride(program);
   registerVersions(program);
   registerAudit(program);
+  registerApply(program);
   program.commandsGroup('Config and tools:');
   registerCheck(program);
   registerExplain(program);

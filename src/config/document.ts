@@ -10,21 +10,9 @@
  * @module
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { RegionSchema, ServiceSchema, type RegionSource } from './schema.js';
+import { RegionSchema, ServiceSchema, ZoneRecordSchema, type RegionSource } from './schema.js';
 
-// No line breaks, and nothing that would start a directive or a comment where a field begins: each
-// record becomes exactly one zone-file line, so a field can never smuggle in a second record.
-const oneLine = '^[^\\r\\n]*$';
-
-export const ZoneRecordSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s;$()"\\\\]+$', description: 'owner: relative to the origin, absolute with a trailing dot, or @' }),
-    ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
-    type: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,15}$', description: 'mnemonic (A, AAAA, MX …) or TYPEnnn' }),
-    data: Type.String({ minLength: 1, maxLength: 65_535, pattern: oneLine, description: 'RDATA in zone-file presentation form' }),
-  },
-  { additionalProperties: false },
-);
+export { ZoneRecordSchema };
 
 export const ZoneSourceSchema = Type.Object(
   {

@@ -58,13 +58,30 @@ export const DnsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-export const ZoneRefSchema = Type.Object(
+// No line breaks, and nothing that would start a directive or a comment where a field begins: each
+// record becomes exactly one zone-file line, so a field can never smuggle in a second record.
+const oneLine = '^[^\\r\\n]*$';
+
+export const ZoneRecordSchema = Type.Object(
   {
-    origin: Type.String({ minLength: 1 }),
-    file: Type.String({ minLength: 1 }),
+    name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s;$()"\\\\]+$', description: 'owner: relative to the origin, absolute with a trailing dot, or @' }),
+    ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+    type: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,15}$', description: 'mnemonic (A, AAAA, MX …) or TYPEnnn' }),
+    data: Type.String({ minLength: 1, maxLength: 65_535, pattern: oneLine, description: 'RDATA in zone-file presentation form' }),
   },
   { additionalProperties: false },
 );
+
+/** A zone of the YAML: its zone file, or (as `meridian export` writes it) its records inline; one of the two. */
+export const ZoneRefSchema = Type.Object(
+  {
+    origin: Type.String({ minLength: 1 }),
+    file: Type.Optional(Type.String({ minLength: 1 })),
+    records: Type.Optional(Type.Array(ZoneRecordSchema, { maxItems: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+export type ZoneRef = Static<typeof ZoneRefSchema>;
 
 const Continent = Type.Union(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)));
 

@@ -16,4 +16,5 @@ registerConfigSection(redisSection);
 export { compileDocument } from './document.js';
 export { ConfigError } from '../config/load.js';
 export { loadConfigFile, loadConfigOrThrow, loadConfigText } from './load.js';
+export { readDocumentFile } from './document-file.js';
 export { loadZoneText } from '../zone/load.js';

@@ -8,9 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
-import type { ZoneSource } from '../config/document.js';
+import { zoneText, type ZoneSource } from '../config/document.js';
 import { ConfigError, parseListen, readConfigText, type ConfigRead, type LoadedConfig, type LoadResult } from '../config/load.js';
 import { nodeSockets } from '../config/listen.js';
+import type { ZoneRef } from '../config/schema.js';
 import type { Sections } from '../config/sections.js';
 import { formatSourceError, type SourceError } from '../config/source-error.js';
 import { deniedEndpoints, servicePorts, TargetPolicy } from '../config/targets.js';
@@ -110,25 +111,25 @@ function loadZoneFiles(
       return;
     }
     seen.add(origin);
-    const zoneFile = resolvePath(dirname(file), ref.file);
-    let zoneText: string;
-    try {
-      zoneText = readFile(zoneFile);
-    } catch (err) {
-      errors.push({ file, line, reason: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` });
+    const text = zoneTextOf(ref, i, file, lineOf, readFile);
+    if ('error' in text) {
+      errors.push({ file, line, reason: text.error });
       return;
     }
+    const { zoneFile, zoneText, fromZone } = text;
     // A service belongs to the most specific zone that contains it.
     const mine = routing.services.filter((s) => owningOrigin(s.name, origins) === origin);
+    const warnings: SourceError[] = [];
     const zone = loadZoneText(
       zoneText,
       zoneFile,
       origin,
       mine.map((s) => s.name),
-      zoneWarnings,
+      warnings,
     );
+    zoneWarnings.push(...warnings.map(fromZone));
     if (Array.isArray(zone)) {
-      errors.push(...zone);
+      errors.push(...zone.map(fromZone));
       return;
     }
     zones.push(zone);
@@ -141,15 +142,41 @@ function loadZoneFiles(
   return { zones, zoneSources, zoneWarnings };
 }
 
-export function loadConfigFile(path: string, readFile: ConfigReader = readConfigFileUtf8): LoadResult {
-  const file = resolvePath(path);
-  let text: string;
+/** A zone's text, where its problems are to be reported, or why it has none. */
+export type ZoneTextOf = { zoneFile: string; zoneText: string; fromZone: (e: SourceError) => SourceError } | { error: string };
+
+/**
+ * The text of the YAML's zone `i`: its zone file (problems at their lines there), or its inline
+ * records (problems at the record's line in the YAML: record j is line j + 2 of the text).
+ */
+export function zoneTextOf(ref: ZoneRef, i: number, file: string, lineOf: ConfigRead['lineOf'], readFile: ConfigReader): ZoneTextOf {
+  if ((ref.file === undefined) === (ref.records === undefined))
+    return { error: `zone ${ref.origin}: give either file (a zone file) or records (inline), not ${ref.file === undefined ? 'neither' : 'both'}` };
+  if (ref.records !== undefined) {
+    const fromZone = (e: SourceError): SourceError => ({ ...e, file, line: lineOf(['zones', i, 'records', Math.max(0, e.line - 2)]) });
+    return { zoneFile: file, zoneText: zoneText({ origin: ref.origin, records: ref.records }), fromZone };
+  }
+  const zoneFile = resolvePath(dirname(file), ref.file!);
   try {
-    text = readFile(file);
+    return { zoneFile, zoneText: readFile(zoneFile), fromZone: (e) => e };
+  } catch (err) {
+    return { error: `cannot read zone file ${zoneFile}: ${(err as NodeJS.ErrnoException).code ?? err}` };
+  }
+}
+
+/** The config file's absolute path and text, or why it cannot be read (as a load problem). */
+export function readConfigSource(path: string, readFile: ConfigReader): { ok: true; file: string; text: string } | { ok: false; errors: SourceError[] } {
+  const file = resolvePath(path);
+  try {
+    return { ok: true, file, text: readFile(file) };
   } catch (err) {
     return { ok: false, errors: [{ file, line: 0, reason: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
   }
-  return loadConfigText(text, file, readFile);
+}
+
+export function loadConfigFile(path: string, readFile: ConfigReader = readConfigFileUtf8): LoadResult {
+  const source = readConfigSource(path, readFile);
+  return source.ok ? loadConfigText(source.text, source.file, readFile) : source;
 }
 
 /** loadConfigFile for a role's start, where any problem is fatal. */

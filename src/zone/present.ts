@@ -6,7 +6,7 @@
  */
 import type { ZoneSource } from '../config/document.js';
 import { canonicalOrigin, parseZoneText } from './parse.js';
-import { RRType, type ParsedRecord, type RData } from './types.js';
+import { RRType, type ParsedRecord, type RData, type SourceError } from './types.js';
 import { dedupe } from './validate.js';
 
 /** A character-string in quotes, with `"` and `\` escaped and anything unprintable as \DDD. */
@@ -70,12 +70,16 @@ export function zoneSourceFromRecords(origin: string, records: ParsedRecord[]): 
   };
 }
 
+/** A zone file's text as a document zone, or its parse errors. */
+export function parseZoneSource(text: string, origin: string, file: string): ZoneSource | SourceError[] {
+  const parsed = parseZoneText(text, { file, origin });
+  return parsed.errors.length ? parsed.errors : zoneSourceFromRecords(origin, dedupe(parsed.records));
+}
+
 /** A zone file's text as a document zone; throws with the first problem when the file is bad. */
 export function zoneSourceFromText(text: string, origin: string, file: string): ZoneSource {
-  const parsed = parseZoneText(text, { file, origin });
-  if (parsed.errors.length) {
-    const e = parsed.errors[0]!;
-    throw new Error(`${e.file}:${e.line}: ${e.reason}`);
-  }
-  return zoneSourceFromRecords(origin, dedupe(parsed.records));
+  const zone = parseZoneSource(text, origin, file);
+  if (!Array.isArray(zone)) return zone;
+  const e = zone[0]!;
+  throw new Error(`${e.file}:${e.line}: ${e.reason}`);
 }

@@ -47,7 +47,7 @@ describe('auth, tokens and request limits', () => {
     });
     n = await startAdminNode({
       regions: REGIONS_WITH_PROBE,
-      admin: { tokens: [{ name: 'root', role: 'admin', sha256: sha256Hex(ROOT) }], bodyLimitBytes: 1024 },
+      admin: { tokens: [{ name: 'root', role: 'admin', sha256: sha256Hex(ROOT) }], bodyLimitBytes: 16_384 },
       secret: ROOT,
       logger: pino({ level: 'trace' }, sink),
     });
@@ -147,7 +147,7 @@ describe('auth, tokens and request limits', () => {
 
   test('body over admin.bodyLimitBytes → 413; not JSON → 415; broken JSON → 400 BAD_JSON; nothing changes', async () => {
     const head = await n.head();
-    const big = await n.api('PUT', '/v1/zones/other.example', { body: { records: [{ name: 'x', type: 'TXT', data: `"${'a'.repeat(2000)}"` }] } });
+    const big = await n.api('PUT', '/v1/zones/other.example', { body: { records: [{ name: 'x', type: 'TXT', data: `"${'a'.repeat(20_000)}"` }] } });
     assert.deepEqual([big.status, big.json.error.code], [413, 'MERIDIAN_ERR_BODY_TOO_LARGE']);
     for (const type of ['application/xml', 'text/plain', 'application/x-www-form-urlencoded']) {
       const r = await n.api('PUT', '/v1/regions/eu-west/weight', { body: type === 'application/xml' ? '<weight>1</weight>' : 'weight=1', headers: { 'content-type': type } });
@@ -171,7 +171,7 @@ describe('auth, tokens and request limits', () => {
     const big = await fetch(`${base}/v1/regions/eu-west/weight`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${ROOT}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ weight: 1, pad: 'x'.repeat(4096) }),
+      body: JSON.stringify({ weight: 1, pad: 'x'.repeat(20_000) }),
     });
     assert.equal(big.status, 413);
     const ok = await fetch(`${base}/v1/config`, { headers: { authorization: `Bearer ${ROOT}` } });

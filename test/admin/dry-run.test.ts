@@ -75,6 +75,14 @@ function cases(api: Api): Record<string, Case> {
     },
     'POST /v1/tokens': { call: ['POST', '/v1/tokens', { name: 'ci', role: 'viewer' }], cleanup: [['DELETE', '/v1/tokens/ci']] },
     'DELETE /v1/tokens/{name}': { prepare: [['POST', '/v1/tokens', { name: 'doomed', role: 'viewer' }]], call: ['DELETE', '/v1/tokens/doomed'] },
+    // The whole config, with the first service's answer TTL changed (meridian apply).
+    'PUT /v1/config': {
+      call: async () => {
+        const doc = (await api.json('GET', '/v1/config')).document;
+        doc.services[0].ttl = (doc.services[0].ttl ?? 30) + 1;
+        return ['PUT', '/v1/config', doc];
+      },
+    },
     // Back to the version before the newest change (made here, so there is one to undo).
     'POST /v1/rollback/{n}': {
       prepare: [['PUT', '/v1/regions/ap-southeast/weight', { weight: 7 }]],

@@ -9,7 +9,8 @@ import { Z } from './helpers.js';
 export type Role = 'viewer' | 'operator' | 'admin';
 
 /** What a row may do before each attempt: set things up through the admin token. */
-export type Admin = (method: string, url: string, body?: unknown) => Promise<{ status: number }>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Admin = (method: string, url: string, body?: unknown) => Promise<{ status: number; json?: any }>;
 
 export interface RouteRow {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -24,6 +25,8 @@ export interface RouteRow {
   /** Success statuses. */
   ok: number[];
 }
+
+let liveDocument: unknown;
 
 export const OTHER_ZONE = {
   records: [
@@ -98,6 +101,16 @@ export const ROUTES: RouteRow[] = [
   { method: 'GET', route: '/v1/tokens', role: 'admin', url: '/v1/tokens', ok: [200] },
   { method: 'POST', route: '/v1/tokens', role: 'admin', url: '/v1/tokens', body: () => ({ name: `matrix-${++seq}`, role: 'viewer' }), ok: [201] },
   { method: 'DELETE', route: '/v1/tokens/{name}', role: 'admin', url: '/v1/tokens/doomed', prepare: async (admin) => admin('POST', '/v1/tokens', { name: 'doomed', role: 'viewer' }), ok: [200] },
+  // The current document put back whole: `meridian apply` of what `meridian export` wrote.
+  {
+    method: 'PUT',
+    route: '/v1/config',
+    role: 'admin',
+    url: '/v1/config',
+    prepare: async (admin) => (liveDocument = (await admin('GET', '/v1/config')).json.document),
+    body: () => liveDocument,
+    ok: [200],
+  },
   { method: 'GET', route: '/v1/versions', role: 'viewer', url: '/v1/versions', ok: [200] },
   { method: 'GET', route: '/v1/versions/{n}', role: 'viewer', url: '/v1/versions/1', ok: [200] },
   { method: 'POST', route: '/v1/rollback/{n}', role: 'admin', url: '/v1/rollback/1', ok: [200] },

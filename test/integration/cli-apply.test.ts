@@ -1,0 +1,99 @@
+/**
+ * Config as code (issue 18) against a real `meridian serve` with its admin API: `meridian export`
+ * writes a version as YAML that `meridian apply` accepts (export → apply changes nothing; export →
+ * edit → apply is one version with its reason, which dig and the next export see); `--dry-run`
+ * shows the diff and the answers that would move and changes nothing; a bad file (for the YAML
+ * reader, or for the node's validation) and a stale `--if-match` change nothing.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
+import { cli, expectOk, type CliRun } from '../helpers/cli.js';
+import { dig } from '../helpers/dnsproc.js';
+import { US, Z, ZONE } from '../helpers/gslb.js';
+import { until } from '../helpers/role.js';
+
+const MOVED = '192.0.2.99';
+const US_EAST = { id: 'us-east', location: { lat: 39, lon: -77, continent: 'NA', country: 'US' }, addresses: { ipv4: [US] } };
+
+describe('meridian apply and export, through a node’s admin API', () => {
+  let node: ApiNode;
+  const meridian = (args: string[]): Promise<CliRun> => cli([...args, '--config', node.configPath]);
+  const answer = async (): Promise<string> => (await dig(['@127.0.0.1', '-p', String(node.port), '+short', `www.${Z}`, 'A'])).trim();
+  const head = async (): Promise<number> => (await node.api('GET', '/v1/status')).json.head as number;
+  const file = (name: string, text: string): string => {
+    const path = join(node.dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  before(async () => {
+    node = await startMeridianWithApi({ zones: [{ origin: Z, text: ZONE }], extra: { regions: [US_EAST], services: [{ name: `www.${Z}`, ttl: 5, regions: ['us-east'] }] } });
+  });
+  after(() => node?.stop());
+
+  test('export → apply: the same config, so no new version', async () => {
+    const exported = join(node.dir, 'live.yaml');
+    const out = expectOk(await meridian(['export', '-o', exported]));
+    assert.equal(out.stderr, `export: config version 1 written to ${exported}\n`);
+    const yaml = readFileSync(exported, 'utf8');
+    assert.match(yaml, /^# meridian export: config version 1 of http:\/\/127\.0\.0\.1:\d+\n/);
+    assert.match(yaml, /records:\n {6}- \{ name: "@", ttl: 300, type: SOA, data: /);
+    const again = expectOk(await meridian(['apply', exported, '--reason', 'no-op']));
+    assert.equal(again.stdout, `apply ${exported}: already so; no new version (config version 1)\n`);
+    assert.equal(await head(), 1);
+  });
+
+  test('export → edit → apply: --dry-run changes nothing; then one version with the reason, which dig and export see', async () => {
+    const edited = file('edited.yaml', expectOk(await meridian(['export'])).stdout.replace(`- ${US}`, `- ${MOVED}`));
+    const dry = expectOk(await meridian(['apply', edited, '--dry-run']));
+    assert.match(
+      dry.stdout,
+      new RegExp(`^dry run: apply ${edited} would change the config at version 1 as follows \\(nothing was changed\\)\\n~ /regions/0/addresses/ipv4/0: "${US}" -> "${MOVED}"\\n`),
+    );
+    assert.match(dry.stdout, new RegExp(`\\n  www\\.${Z.replace(/\./g, '\\.')}\\.? A for \\S+: ${US} -> ${MOVED}\\n`));
+    assert.equal(await head(), 1);
+    assert.equal(await answer(), US);
+
+    const done = expectOk(await meridian(['apply', edited, '--reason', 'the rack moved']));
+    assert.equal(done.stdout, `apply ${edited}: config version 2\n~ /regions/0/addresses/ipv4/0: "${US}" -> "${MOVED}"\n`);
+    const v2 = (await node.api('GET', '/v1/versions/2')).json;
+    assert.deepEqual([v2.action, v2.target, v2.reason], ['config.put', 'config', 'the rack moved']);
+    await until(async () => (await answer()) === MOVED, 10_000, 'DNS answers the applied address');
+    assert.match(expectOk(await meridian(['export'])).stdout, new RegExp(`- ${MOVED.replace(/\./g, '\\.')}\\n`));
+    assert.match(expectOk(await meridian(['export', '--version', '1'])).stdout, /# meridian export: config version 1 /);
+  });
+
+  test('a stale --if-match is refused and changes nothing', async () => {
+    const current = file('current.yaml', expectOk(await meridian(['export'])).stdout.replace('ttl: 5', 'ttl: 7'));
+    const stale = await meridian(['apply', current, '--if-match', '1']);
+    assert.equal(stale.status, 1);
+    assert.match(stale.stderr, /^apply: MERIDIAN_ERR_PRECONDITION_FAILED: If-Match names version 1; the current version is 2/);
+    assert.equal(await head(), 2);
+  });
+
+  test('a file the node finds invalid is refused with coded errors; a YAML error is reported at its line and nothing is sent', async () => {
+    const before = await head();
+    const unknown = file('unknown-region.yaml', expectOk(await meridian(['export'])).stdout.replace('regions:\n      - us-east', 'regions:\n      - mars-1'));
+    const refused = await meridian(['apply', unknown]);
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, /^apply: MERIDIAN_ERR_INVALID_CONFIG: .*mars-1/);
+    assert.match(refused.stderr, /\n {2}\/services\/0\/regions\/0: /);
+    const broken = file('broken.yaml', 'zones:\n  - origin: x\n    records: [\n');
+    const syntax = await meridian(['apply', broken]);
+    assert.equal(syntax.status, 1);
+    assert.match(syntax.stderr, new RegExp(`^${broken.replace(/[.]/g, '\\.')}:\\d+: `));
+    assert.match(syntax.stderr, /\napply: MERIDIAN_ERR_INVALID_CONFIG: 1 problem\(s\) in .*broken\.yaml; nothing was sent\n$/);
+    assert.equal(await head(), before);
+  });
+
+  test('a YAML with zone files, as serve reads it, applies too', async () => {
+    file('zone.txt', ZONE);
+    const yaml = file('layout.yaml', `zones:\n  - origin: ${Z}\n    file: zone.txt\nregions:\n  - ${JSON.stringify(US_EAST)}\nservices:\n  - { name: www.${Z}, ttl: 5, regions: [us-east] }\n`);
+    const r = expectOk(await meridian(['apply', yaml, '--reason', 'back to the file']));
+    assert.match(r.stdout, new RegExp(`^apply ${yaml}: config version 3\\n~ /regions/0/addresses/ipv4/0: "${MOVED}" -> "${US}"\\n$`));
+    await until(async () => (await answer()) === US, 10_000, 'DNS answers the file’s address');
+  });
+});
