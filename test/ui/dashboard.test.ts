@@ -20,8 +20,12 @@ import { encodeQuery, freePort, REPO_ROOT, udpQuery } from '../helpers/dnsproc.j
 const CHROMIUM = '/usr/bin/chromium';
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
-/** eu-west has a live endpoint and one nothing listens on: up, with an endpoint down (degraded). */
-const regions = (live: number, closed: number) => [
+/**
+ * eu-west has a live endpoint and one nothing listens on: up, with an endpoint down (degraded).
+ * us-east runs its forwarder inside serve (forward.embedded), in front of the live backend, so its
+ * connections are known from its load reports; eu-west has none running here.
+ */
+const regions = (live: number, closed: number, relay: number, listen: number) => [
   {
     id: 'eu-west',
     location: { lat: 53.35, lon: -6.26, continent: 'EU', country: 'IE' },
@@ -31,7 +35,13 @@ const regions = (live: number, closed: number) => [
       { id: 'web-2', address: '127.0.0.1', port: closed },
     ],
   },
-  { id: 'us-east', location: { lat: 39.04, lon: -77.49, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } },
+  {
+    id: 'us-east',
+    location: { lat: 39.04, lon: -77.49, continent: 'NA', country: 'US' },
+    addresses: { ipv4: ['192.0.2.10'] },
+    endpoints: [{ id: 'app', address: '127.0.0.1', port: live }],
+    forwarder: { relay: `127.0.0.1:${relay}`, listen: { web: `127.0.0.1:${listen}` } },
+  },
 ];
 const SERVICES = [{ name: `www.${Z}`, ttl: 30, regions: ['eu-west', 'us-east'], policy: { failover: ['eu-west', 'us-east'] } }];
 /** A bound on waiting for the page, not a speed assertion: the feed sends a state a second. */
@@ -43,6 +53,8 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian pack
 describe('dashboard /ui in headless Chromium', { skip }, () => {
   let node: ApiNode;
   let backend: net.Server;
+  let fwdPort = 0;
+  const sockets: net.Socket[] = [];
   let browser: Browser;
   let page: Page;
   let base = '';
@@ -51,12 +63,26 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
   const offsite: string[] = [];
 
   before(async () => {
-    backend = net.createServer((c) => c.destroy());
+    // Holds what it accepts (a forwarded client stays connected) until the end of the test.
+    backend = net.createServer((c) => sockets.push(c));
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const live = (backend.address() as AddressInfo).port;
+    // One after another, so no two are the same.
     const closed = await freePort();
+    const relay = await freePort();
+    fwdPort = await freePort();
     node = await startMeridianWithApi({
       zones: [{ origin: Z, text: ZONE }],
-      extra: { health: { probe: { intervalMs: 200, timeoutMs: 150, rise: 1, fall: 1 } }, regions: regions((backend.address() as AddressInfo).port, closed), services: SERVICES },
+      extra: {
+        health: { probe: { intervalMs: 200, timeoutMs: 150, rise: 1, fall: 1 } },
+        regions: regions(live, closed, relay, fwdPort),
+        services: SERVICES,
+        forward: {
+          embedded: ['us-east'],
+          load: { reportIntervalMs: 200 },
+          listeners: [{ name: 'web', service: `www.${Z}`, listen: `127.0.0.1:${fwdPort}`, backends: { port: live } }],
+        },
+      },
     });
     base = `http://127.0.0.1:${node.apiPort}`;
     const created = await node.api('POST', '/v1/tokens', { name: 'wall', role: 'viewer' });
@@ -75,6 +101,7 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
   after(async () => {
     await browser?.close();
     await node?.stop();
+    for (const c of sockets) c.destroy();
     backend?.close();
   });
 
@@ -111,6 +138,15 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     await page.locator('#regions tr[data-region="eu-west"] li.endpoint', { hasText: 'web-2 down (probes, 0/1 up)' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#regions tr[data-region="eu-west"] li.vote-down', { hasText: 'embedded: down' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#regions tr[data-region="eu-west"] li.vote-up', { hasText: 'embedded: up' }).waitFor({ timeout: WAIT_MS });
+    // Forwarder connections where known: us-east's embedded forwarder reports the client held open
+    // through it; eu-west has no forwarder running, so none is known.
+    const held = net.connect(fwdPort, '127.0.0.1');
+    try {
+      await page.locator('#regions tr[data-region="us-east"] td.forwarder', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+    } finally {
+      held.destroy();
+    }
+    assert.equal(await page.locator('#regions tr[data-region="eu-west"] td.forwarder').innerText(), '–');
     // failover eu-west first: the sampled client's answers all carry eu-west.
     await page.locator('#regions tr[data-region="eu-west"] td', { hasText: '100.0%' }).waitFor({ timeout: WAIT_MS });
     assert.ok(!page.url().includes(viewer), 'no token in the URL');

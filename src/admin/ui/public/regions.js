@@ -22,10 +22,10 @@ function row(r) {
     { 'data-region': r.id, 'data-state': r.display },
     el('th', { scope: 'row' }, r.id, el('div', { class: 'muted' }, `${r.country}, ${r.continent}`)),
     el('td', {}, el('span', { class: `badge state-${r.display}` }, r.display + drain), el('div', { class: 'muted' }, why)),
-    el('td', {}, r.configured.weight),
-    el('td', {}, r.effectiveWeight),
-    el('td', {}, `${(r.share * 100).toFixed(1)}%`),
-    el('td', {}, r.forwarderConnections ?? '–'),
+    el('td', { class: 'weight' }, r.configured.weight),
+    el('td', { class: 'effective' }, r.effectiveWeight),
+    el('td', { class: 'share' }, `${(r.share * 100).toFixed(1)}%`),
+    el('td', { class: 'forwarder' }, r.forwarderConnections ?? '–'),
     el('td', {}, h && h.endpoints.length ? el('ul', {}, h.endpoints.map(endpoint)) : el('span', { class: 'muted' }, 'none')),
   );
 }
