@@ -5,6 +5,46 @@
  * @module
  */
 import { Rcode } from '../wire/constants.js';
+import type { AnswerCell } from '../routing/service.js';
+
+/**
+ * The QTYPEs `meridian_dns_requests_total{qtype}` names; every other type is `other`, so a client
+ * choosing types never adds a series. The types a GSLB serves or is commonly asked, plus the
+ * DNSSEC and SVCB/HTTPS lookups resolvers make.
+ */
+export const QTYPE_LABELS = [
+  ['A', 1],
+  ['NS', 2],
+  ['CNAME', 5],
+  ['SOA', 6],
+  ['PTR', 12],
+  ['MX', 15],
+  ['TXT', 16],
+  ['AAAA', 28],
+  ['SRV', 33],
+  ['NAPTR', 35],
+  ['DS', 43],
+  ['DNSKEY', 48],
+  ['SVCB', 64],
+  ['HTTPS', 65],
+  ['IXFR', 251],
+  ['AXFR', 252],
+  ['ANY', 255],
+  ['CAA', 257],
+] as const;
+const OTHER_SLOT = QTYPE_LABELS.length;
+/** QTYPE -> slot of `byQtype`: one array read per query, no string built. */
+const QTYPE_SLOT = new Uint8Array(65536).fill(OTHER_SLOT);
+QTYPE_LABELS.forEach(([, code], i) => (QTYPE_SLOT[code] = i));
+
+/**
+ * Upper bounds (seconds) of the answer-latency histogram: an answer from the prepared cache takes
+ * microseconds, a decision-cache miss with a geo lookup tens, a stall of the process milliseconds.
+ */
+export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] as const;
+/** One query in 2^LATENCY_SAMPLE_BITS is timed (src/dns/README.md: what a timed answer costs). */
+export const LATENCY_SAMPLE_BITS = 4;
+const LATENCY_SAMPLE_MASK = (1 << LATENCY_SAMPLE_BITS) - 1;
 
 export class DnsStats {
   queries = 0;
@@ -49,6 +89,48 @@ export class DnsStats {
   rrlAccounts = 0;
   /** Times the per-netblock error-cap table was full and emptied. */
   errorCapClears = 0;
+  /** Decoded queries by QTYPE slot (`QTYPE_LABELS`, then other). */
+  readonly byQtype = new Float64Array(OTHER_SLOT + 1);
+  /** Decoded queries with an ECS option, and without (the rest of the decoded queries). */
+  ecsPresent = 0;
+  ecsAbsent = 0;
+  /** Service decisions asked of the decision caches: per-/24 hits, misses the geo network's cache answered, chain runs. */
+  decisionHits = 0;
+  decisionNetworkHits = 0;
+  decisionMisses = 0;
+  /** Timed answers (one query in 16): non-cumulative counts per `LATENCY_BUCKETS` bound, then +Inf; sum in seconds. */
+  readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  latencySum = 0;
+  /** Service answers with addresses, by service then region: cells stay across config versions, so counters never go back. */
+  readonly answers = new Map<string, Map<string, AnswerCell>>();
+
+  /** Counts one decoded query (its type and whether it carries ECS). */
+  countQuery(qtype: number, ecs: boolean): void {
+    this.byQtype[QTYPE_SLOT[qtype]!]!++;
+    if (ecs) this.ecsPresent++;
+    else this.ecsAbsent++;
+  }
+
+  /** Whether the query just counted in `queries` is one to time. */
+  timed(): boolean {
+    return (this.queries & LATENCY_SAMPLE_MASK) === 0;
+  }
+
+  observeLatency(seconds: number): void {
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.latencyBuckets[i]!++;
+    this.latencySum += seconds;
+  }
+
+  /** The cell counting `service`'s answers from `region`. */
+  answerCell(service: string, region: string): AnswerCell {
+    let byRegion = this.answers.get(service);
+    if (!byRegion) this.answers.set(service, (byRegion = new Map()));
+    let cell = byRegion.get(region);
+    if (!cell) byRegion.set(region, (cell = { n: 0 }));
+    return cell;
+  }
 
   /** One response sent (the responder returns only what the socket sends). */
   countRcode(rcode: number): void {

@@ -25,7 +25,7 @@ import type { Logger } from '../obs/log.js';
 import { LogBudget } from '../obs/log-budget.js';
 import { ClientSampler } from '../routing/samples.js';
 import { ServicesByRegion } from '../routing/by-region.js';
-import type { DecisionCounters, Service, ServiceEnv } from '../routing/service.js';
+import type { DecisionCounters, DecisionTally, Service, ServiceEnv } from '../routing/service.js';
 import { countryOnlyWarnings, policyWarnings } from '../routing/warnings.js';
 import { VERSION } from '../version.js';
 import { cnameChainWarnings, zoneCnames } from '../zone/chains.js';
@@ -133,12 +133,13 @@ export function openDnsCore(yaml: LoadedConfig, log: Logger, stack: ResourceStac
 }
 
 /** What a service reads at answer time (geo database, health snapshot), and where it reports all-down. */
-function serviceEnv(log: Logger, geo: () => GeoSource | null, health: HealthFeed, counters: DecisionCounters): ServiceEnv {
+function serviceEnv(log: Logger, geo: () => GeoSource | null, health: HealthFeed, counters: DecisionCounters & DecisionTally): ServiceEnv {
   const allDownLog = log.child({ component: 'policy/alldown' });
   return {
     geo: () => geo()?.current ?? null,
     health: () => health.current(),
     counters,
+    tally: counters,
     onAllDown(service, family, allDown, changed) {
       // Logged once per state change; every answer given in that state is counted (stats.allDown).
       if (changed) allDownLog[allDown ? 'warn' : 'info']({ service, family }, allDown ? 'every region is down: all-down policy in force' : 'regions are back: all-down policy lifted');

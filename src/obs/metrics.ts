@@ -8,8 +8,8 @@ import http from 'node:http';
 import { hostname } from 'node:os';
 import { guardHttpServer } from './http-guard.js';
 import { answerHealthProbe, type Readiness } from './health-endpoints.js';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { DnsStats } from '../dns/stats.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue, type MetricValueWithName } from 'prom-client';
+import { LATENCY_BUCKETS, LATENCY_SAMPLE_BITS, QTYPE_LABELS, type DnsStats } from '../dns/stats.js';
 import type { HealthPlane } from '../health/plane.js';
 import { splitKey } from '../probe/types.js';
 import { VERSION } from '../version.js';
@@ -184,6 +184,7 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
       }
     },
   });
+  answerMetrics(registry, s);
   mirrored(registry, 'meridian_dns_dropped_total', 'Messages dropped without an answer (short, QR=1).', () => s().dropped);
   mirrored(registry, 'meridian_dns_truncated_total', 'UDP answers sent with TC=1.', () => s().truncated);
   new Counter({
@@ -243,6 +244,102 @@ function dnsMetrics(registry: Registry, s: () => DnsStats, tcpOpen: () => number
       this.set(tcpOpen());
     },
   });
+}
+
+/** What was asked and what was answered: by QTYPE, ECS, decision cache, service and region, and how long answers took. */
+function answerMetrics(registry: Registry, s: () => DnsStats): void {
+  new Counter({
+    name: 'meridian_dns_requests_total',
+    help: `Queries decoded, by QTYPE (${QTYPE_LABELS.map(([name]) => name).join(', ')}; any other type is "other").`,
+    labelNames: ['qtype'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const by = s().byQtype;
+      QTYPE_LABELS.forEach(([qtype], i) => this.inc({ qtype }, by[i]!));
+      this.inc({ qtype: 'other' }, by[QTYPE_LABELS.length]!);
+    },
+  });
+  new Counter({
+    name: 'meridian_dns_ecs_queries_total',
+    help: 'Queries decoded, by whether they carry an EDNS Client Subnet option (present) or not (absent).',
+    labelNames: ['ecs'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ ecs: 'present' }, s().ecsPresent);
+      this.inc({ ecs: 'absent' }, s().ecsAbsent);
+    },
+  });
+  new Counter({
+    name: 'meridian_dns_decision_cache_total',
+    help: "Service decisions asked of the decision caches, by result: hit (the client's /16 or /24, IPv6 /56), network_hit (a miss answered by the decision of the client's geo network), miss (the policy chain ran).",
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const st = s();
+      this.inc({ result: 'hit' }, st.decisionHits);
+      this.inc({ result: 'network_hit' }, st.decisionNetworkHits);
+      this.inc({ result: 'miss' }, st.decisionMisses);
+    },
+  });
+  new Counter({
+    name: 'meridian_dns_service_answers_total',
+    help: 'Service answers with addresses, by service and by region the addresses came from (an answer of two regions counts for both).',
+    labelNames: ['service', 'region'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [service, byRegion] of s().answers) for (const [region, cell] of byRegion) this.inc({ service: service.replace(/\.$/, ''), region }, cell.n);
+    },
+  });
+  new CountsHistogram({
+    name: 'meridian_dns_answer_duration_seconds',
+    help: `Time to decide and build an answer, from the message to the bytes to send (one query in ${2 ** LATENCY_SAMPLE_BITS} timed; socket and event-loop waits not included).`,
+    buckets: [...LATENCY_BUCKETS],
+    registers: [registry],
+    read: () => ({ buckets: s().latencyBuckets, sum: s().latencySum }),
+  });
+}
+
+/**
+ * A histogram whose bucket counts are kept by the hot path in a plain array (DnsStats) and read
+ * at scrape time, as the counters are: observing into prom-client per answer would hash labels
+ * and search buckets on the DNS event loop.
+ */
+class CountsHistogram extends Histogram {
+  private readonly read: () => { buckets: Float64Array; sum: number };
+  private readonly bounds: readonly number[];
+  private readonly described: { name: string; help: string };
+
+  constructor(opts: { name: string; help: string; buckets: number[]; registers: Registry[]; read: () => { buckets: Float64Array; sum: number } }) {
+    const { read, ...rest } = opts;
+    super(rest);
+    this.read = read;
+    this.bounds = opts.buckets;
+    this.described = { name: opts.name, help: opts.help };
+  }
+
+  /** The series in prom-client's histogram shape (cumulative buckets, +Inf, sum, count), which AggregatorRegistry sums. */
+  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    const { buckets, sum } = this.read();
+    const { name, help } = this.described;
+    const values: MetricValueWithName<string>[] = [];
+    let acc = 0;
+    this.bounds.forEach((le, i) => {
+      acc += buckets[i]!;
+      values.push({ labels: { le }, value: acc, metricName: `${name}_bucket` });
+    });
+    acc += buckets[this.bounds.length]!;
+    values.push({ labels: { le: '+Inf' }, value: acc, metricName: `${name}_bucket` }, { labels: {}, value: sum, metricName: `${name}_sum` }, { labels: {}, value: acc, metricName: `${name}_count` });
+    return { name, help, type: 'histogram', aggregator: 'sum', values } as unknown as MetricObjectWithValues<MetricValueWithName<string>>;
+  }
+
+  /** What Registry#metrics formats (prom-client prefers it to get() for histograms). */
+  getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    return this.get();
+  }
 }
 
 const REGION_STATES = ['up', 'down', 'drained'] as const;

@@ -54,6 +54,8 @@ export interface ChainResult {
   state: ChainState;
   /** The addresses answered, in order. */
   addresses: string[];
+  /** The regions those addresses belong to, in order. */
+  regions: string[];
 }
 
 /** What a decision needs: the policy context plus the service's regions and answer count. */
@@ -75,15 +77,15 @@ export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
   };
   for (const step of chain.steps) state = step(state, ctx);
   const addresses: string[] = [];
+  const answered: string[] = [];
   if (!state.servfail) {
-    let regions = 0;
     for (const c of state.candidates) {
-      if (regions >= state.regionsToAnswer || addresses.length >= state.maxAddresses) break;
+      if (answered.length >= state.regionsToAnswer || addresses.length >= state.maxAddresses) break;
       const fam = addressesOf(c.region, input.qfamily);
       // In the all-down case every address counts as up: that is what failing open means.
       const usable = state.allDown ? fam : fam.filter((a) => input.health.addressUp(c.region.id, a));
       if (usable.length === 0) continue;
-      regions++;
+      answered.push(c.region.id);
       for (const a of usable) {
         if (addresses.length >= state.maxAddresses) break;
         addresses.push(a);
@@ -95,5 +97,5 @@ export function runChain(chain: CompiledChain, input: ChainInput): ChainResult {
       ? 'answer: SERVFAIL (all down, policy servfail)'
       : `answer: ${addresses.join(', ') || 'no addresses (NODATA)'}; ${state.scope === 0 ? 'the same for every client' : `the same for the client's /${state.scope}`}`,
   );
-  return { state, addresses };
+  return { state, addresses, regions: answered };
 }

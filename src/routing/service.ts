@@ -56,6 +56,25 @@ export interface Decision {
   scope: number;
   addresses: string[];
   allDown: boolean;
+  /** One cell per region the addresses come from (ServiceEnv.tally; empty without one): the answer path bumps them. */
+  cells: AnswerCell[];
+}
+
+/** A counter a decision carries, so counting an answer is one increment. */
+export interface AnswerCell {
+  n: number;
+}
+
+/** How the decision caches did, and answers by service and region (DnsStats in `serve`; src/dns/README.md, Metrics). */
+export interface DecisionTally {
+  /** Cache hits: the client's /16 or /24 (IPv6: /56). */
+  decisionHits: number;
+  /** Per-/24 misses the geo network's cache answered. */
+  decisionNetworkHits: number;
+  /** Per-/24 misses that ran the chain. */
+  decisionMisses: number;
+  /** The cell of `service`'s answers from `region`, the same one for every config version. */
+  answerCell(service: string, region: string): AnswerCell;
 }
 
 /** Work done on decision-cache misses, summed over services (DnsStats holds them in `serve`). */
@@ -70,6 +89,7 @@ export interface ServiceEnv {
   geo(): GeoLookup | null;
   health(): HealthSnapshot;
   counters?: DecisionCounters;
+  tally?: DecisionTally;
   /** Called when a freshly computed decision is an all-down one, and when that state changes. */
   onAllDown?(service: string, family: 4 | 6, allDown: boolean, changed: boolean): void;
 }
@@ -89,6 +109,8 @@ export class Service {
   /** Set by `locate`: the prefix the geo step depends on (read right after it, nothing runs between). */
   private geoPrefix = 0;
   private readonly lastAllDown = { 4: false, 6: false };
+  /** `tally`'s cells by region id, fetched once per service. */
+  private readonly cells = new Map<string, AnswerCell>();
 
   constructor(
     readonly def: ServiceDefinition,
@@ -112,7 +134,10 @@ export class Service {
       const fam = qfamily === 4 ? 0 : 1;
       const k16 = (((b[0]! << 8) | b[1]!) << 1) | fam;
       let d = this.wide.get(k16);
-      if (d !== undefined) return d;
+      if (d !== undefined) {
+        if (this.env.tally) this.env.tally.decisionHits++;
+        return d;
+      }
       const key = ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + fam;
       d = this.cache[4].get(key);
       if (!d) {
@@ -121,7 +146,7 @@ export class Service {
         // /16 then costs one Map read (no geo lookup, no per-/24 entry to insert and later evict).
         if (d.scope <= WIDE_BITS) this.wide.set(k16, d);
         else if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], key, d);
-      }
+      } else if (this.env.tally) this.env.tally.decisionHits++;
       return d;
     }
     let key = String.fromCharCode(qfamily);
@@ -130,7 +155,7 @@ export class Service {
     if (!d) {
       d = this.miss(client, qfamily);
       if (d.scope <= CACHE_BITS[6]) this.store(this.cache[6], key, d);
-    }
+    } else if (this.env.tally) this.env.tally.decisionHits++;
     return d;
   }
 
@@ -141,17 +166,24 @@ export class Service {
 
   /** A per-/24 (or /56) miss: the decision of the client's geo network when it holds for all of it, else the chain. */
   private miss(client: Client, qfamily: 4 | 6): Decision {
-    if (!this.def.chain.needsGeo) return this.run(client, qfamily, null, 0, null);
+    const tally = this.env.tally;
+    if (!this.def.chain.needsGeo) return this.missRun(client, qfamily, null, 0);
     const geo = this.locate(client);
     const prefix = this.geoPrefix;
-    if (geo === null) return this.run(client, qfamily, null, prefix, null);
+    if (geo === null) return this.missRun(client, qfamily, null, prefix);
     const byNetwork = this.byNetwork[qfamily];
     let d = byNetwork.get(geo);
     if (d === undefined) {
-      d = this.run(client, qfamily, geo, prefix, null);
+      d = this.missRun(client, qfamily, geo, prefix);
       if (d.scope <= prefix) this.store(byNetwork, geo, d);
-    }
+    } else if (tally) tally.decisionNetworkHits++;
     return d;
+  }
+
+  /** A miss of both caches: the chain runs. */
+  private missRun(client: Client, qfamily: 4 | 6, geo: GeoResult | null, prefix: number): Decision {
+    if (this.env.tally) this.env.tally.decisionMisses++;
+    return this.run(client, qfamily, geo, prefix, null);
   }
 
   /** Looks the client up and sets `geoPrefix`. */
@@ -183,7 +215,7 @@ export class Service {
   private run(client: Client, qfamily: 4 | 6, geo: GeoResult | null, geoPrefix: number, trace: string[] | null): Decision {
     if (this.env.counters) this.env.counters.decisions++;
     trace?.push(`candidates: ${this.def.regions.map((r) => `${r.id} (weight ${r.weight}, ${this.env.health().region(r.id)})`).join(', ')}`);
-    const { state, addresses } = runChain(this.def.chain, {
+    const { state, addresses, regions } = runChain(this.def.chain, {
       regions: this.def.regions,
       answers: this.def.answers,
       client,
@@ -198,8 +230,15 @@ export class Service {
     if (!trace) this.noteAllDown(qfamily, state.allDown);
     // Every region of the service being down is the same for every client, and an error reply
     // carries SCOPE 0 (respond.ts): say so, so explain reports the scope the client gets.
-    if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope: 0, addresses: [], allDown: true };
-    return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.ttlFor(addresses)), an: addresses.length, scope, addresses, allDown: state.allDown };
+    if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope: 0, addresses: [], allDown: true, cells: [] };
+    const cells = trace ? [] : regions.map((r) => this.cellOf(r));
+    return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.ttlFor(addresses)), an: addresses.length, scope, addresses, allDown: state.allDown, cells };
+  }
+
+  private cellOf(region: string): AnswerCell {
+    let cell = this.cells.get(region);
+    if (!cell) this.cells.set(region, (cell = this.env.tally?.answerCell(this.def.name, region) ?? { n: 0 }));
+    return cell;
   }
 
   /** The service TTL, or the lowest drain TTL of the addresses in the answer. */

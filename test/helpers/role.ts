@@ -128,6 +128,16 @@ export async function metric(port: number, series: string): Promise<number | nul
   return line ? Number(line.slice(series.length + 1)) : null;
 }
 
+/** Every sample of `name` on a /metrics page, by its label set as printed (`{worker="1"}`, or '' without labels). */
+export function samples(text: string, name: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
+  }
+  return out;
+}
+
 /** A TCP endpoint on 127.0.0.1 that accepts (and closes) every connection: a TCP check passes. */
 export function acceptor(): Promise<Server> {
   return new Promise((resolve) => {

@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
 import { decode, query, tcpExchange, udpExchange } from '../helpers/client.js';
 import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
-import { until } from '../helpers/role.js';
+import { samples, until } from '../helpers/role.js';
 import { reusePortAvailable } from '../../src/node/workers/plan.js';
 
 const Z = 'wk.example';
@@ -35,16 +35,6 @@ const SERVICES = [{ name: `svc.${Z}`, ttl: 30, regions: ['us-east', 'eu-west'], 
 
 async function scrape(port: number): Promise<string> {
   return fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-}
-
-/** Every sample of `name`, by its label set as printed (`{worker="1"}`, or '' without labels). */
-function samples(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
-  }
-  return out;
 }
 
 /** Queries answered per worker slot so far. */
