@@ -10,9 +10,11 @@
  * - at `perSource` connections from one address, a new one from it displaces one of that address's
  *   idle connections; at `maxConnections` in all, one of any address's. Idle means no request in
  *   flight (from its headers until its response is done). The one displaced is, longest idle first:
- *   1. a connection that never started a request (an idle flood, a slowloris still sending its
- *      headers, a client that went away); a real client sends its request at once, so its new
- *      connection is the newest of these and the last to go;
+ *   1. a connection that never started a request NEW_CONNECTION_GRACE_MS after it was accepted
+ *      (an idle flood, a slowloris still sending its headers, a client that went away). A real
+ *      client sends its request at once, but a busy server parses it a while after accepting the
+ *      connection: displacing a connection younger than that reset a request already on its way
+ *      (ECONNRESET in test/admin/concurrency.test.ts under load, at 2-5 ms after the accept);
  *   2. else one between keep-alive requests, idle for KEEP_ALIVE_REUSE_MS or more. Under that, its
  *      client may send its next request on it at any moment (fetch reuses an idle connection for
  *      4 s, Node's agent for 5 s), and closing it then fails that request ("other side closed");
@@ -20,11 +22,16 @@
  *   used goes over the bound while the listener has room: that is a burst of real requests (100
  *   writers in parallel from one host, test/admin/concurrency.test.ts, open more than 128
  *   connections), not a flood. At the listener's cap with nothing to displace by those rules, a
- *   newcomer from another address displaces the longest-idle connection (never one with a request
- *   in flight) of the address holding the most, so no address keeps others out by re-using all its
- *   connections every few seconds; otherwise the new connection is closed at once.
- * So an idle flood only ever displaces itself, and a flood from many addresses cannot keep a
- * newcomer out, while requests in flight and live keep-alive connections are never cut.
+ *   newcomer displaces the longest-idle connection (never one with a request in flight) of the
+ *   address holding the most, its own included: no address keeps others out by re-using all its
+ *   connections every few seconds or by a flood inside the grace, and a new request is a better bet
+ *   than an idle connection (the demo's probe checks reach /metrics from the address its forwarder
+ *   relays a flood from: test/integration/demo-flood.test.ts); only when every connection of that
+ *   address has a request in flight is the new connection closed at once.
+ * So an idle flood only ever displaces itself (within the grace it may go over its address's bound
+ * while the listener has room, as a real burst does), and a flood from many addresses cannot keep a
+ * newcomer out, while requests in flight, live keep-alive connections and requests on their way are
+ * never cut.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -52,6 +59,8 @@ export interface HttpGuardStats {
 
 /** How long a client may reuse an idle keep-alive connection: longer than undici's 4 s and Node's agent's 5 s. */
 export const KEEP_ALIVE_REUSE_MS = 6_000;
+/** How long a new connection has to start its first request before it counts as idle: the event-loop delay of a busy node. */
+export const NEW_CONNECTION_GRACE_MS = 1_000;
 
 interface Conn {
   socket: Socket;
@@ -81,7 +90,7 @@ function victim(conns: Iterable<Conn>, now: number): Conn | null {
   for (const c of conns) {
     if (c.inFlight > 0) continue;
     if (c.requests === 0) {
-      if (unused === null || c.idleSince < unused.idleSince) unused = c;
+      if (now - c.idleSince >= NEW_CONNECTION_GRACE_MS && (unused === null || c.idleSince < unused.idleSince)) unused = c;
     } else if (now - c.idleSince >= KEEP_ALIVE_REUSE_MS && (stale === null || c.idleSince < stale.idleSince)) stale = c;
   }
   return unused ?? stale;
@@ -102,12 +111,11 @@ export function guardHttpServer(server: Server, opts: HttpGuardOptions): HttpGua
     forget(c);
     c.socket.destroy();
   };
-  /** At the cap with nothing idle long enough: the biggest holder's longest-idle connection, unless the newcomer is that holder. */
-  const fromBiggest = (newcomer: string): Conn | null => {
+  /** At the cap with nothing idle long enough: the biggest holder's longest-idle connection (never one in flight). */
+  const fromBiggest = (): Conn | null => {
     let top: Set<Conn> | null = null;
-    let topSource = '';
-    for (const [s, set] of bySource) if (top === null || set.size > top.size) [top, topSource] = [set, s];
-    return top === null || topSource === newcomer ? null : longestIdle(top);
+    for (const set of bySource.values()) if (top === null || set.size > top.size) top = set;
+    return top === null ? null : longestIdle(top);
   };
   /** Room for one more from `source`: true when there was room or an idle connection gave its place. */
   const makeRoom = (source: string, now: number): boolean => {
@@ -120,7 +128,7 @@ export function guardHttpServer(server: Server, opts: HttpGuardOptions): HttpGua
       }
     }
     if (byKey.size >= opts.maxConnections) {
-      const v = victim(byKey.values(), now) ?? fromBiggest(source);
+      const v = victim(byKey.values(), now) ?? fromBiggest();
       if (!v) return false;
       stats.evictedTotal++;
       evict(v);
