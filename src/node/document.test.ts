@@ -81,3 +81,28 @@ test('every problem names the field it is about', () => {
   }
   assert.ok(compileDocument(base()).ok, 'the unedited document is valid');
 });
+
+test('what compiles remember (issue 17) never changes a result: the same document gives the same problems and document, cold or warm', async () => {
+  const { itemWork } = await import('./document-items.js');
+  const { regionWork } = await import('../routing/compile-region.js');
+  const edits: ((d: ConfigDocument) => void)[] = [
+    () => undefined,
+    (d) => d.regions.push(structuredClone(d.regions[0]!)), // an identical region: defined twice, found warm too
+    (d) => (d.regions[1]!.addresses.ipv4 = ['1.2.3']),
+    (d) => ((d.regions[0] as { weight: unknown }).weight = 'heavy'),
+    (d) => (d.regions[0]!.endpoints = [{ id: 'a', address: '192.0.2.5', port: 80 } as ConfigDocument['regions'][number]['endpoints'][number]]),
+  ];
+  for (const edit of edits) {
+    const doc = base();
+    edit(doc);
+    const cold = JSON.stringify(compileDocument(structuredClone(doc)));
+    const reused = itemWork.region.reused + regionWork.reused;
+    assert.equal(JSON.stringify(compileDocument(structuredClone(doc))), cold, String(edit));
+    if (cold.includes('"ok":true')) assert.ok(itemWork.region.reused + regionWork.reused > reused, 'the warm compile reused what the cold one did');
+  }
+  // A missing list is defaulted as the whole-document path does it, and its place is the same.
+  const { services: _s, ...noServices } = base();
+  const result = compileDocument(noServices);
+  assert.ok(result.ok);
+  assert.deepEqual(Object.keys(result.document), ['zones', 'regions', 'services']);
+});

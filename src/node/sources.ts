@@ -16,6 +16,7 @@ import { formatSourceError } from '../zone/types.js';
 import { INVALID_FORWARDER } from '../forward/config.js';
 import { compileWork } from './compile-shared.js';
 import { itemWork } from './document-items.js';
+import { regionWork } from '../routing/compile-region.js';
 import { composeConfig, type RejectedBlock } from './compose.js';
 import { loadConfigFile } from './config.js';
 
@@ -56,6 +57,11 @@ export class ConfigSources implements ConfigStatus {
   /** `meridian_config_items_checked_total`: zones, regions and services checked or reused (document-items.ts). */
   get items(): typeof itemWork {
     return itemWork;
+  }
+
+  /** `meridian_config_regions_compiled_total`: regions compiled or reused by the routing compiler (src/routing/compile-region.ts). */
+  get regionCompiles(): Readonly<{ compiled: number; reused: number }> {
+    return regionWork;
   }
 
   /** `meridian_config_version`: the store version in force, 0 without one. */

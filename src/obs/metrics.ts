@@ -102,6 +102,8 @@ export interface ConfigStatus {
   readonly compiles: Readonly<{ compiled: number; reused: number }>;
   /** Zones, regions and services schema-checked since start, and those answered by an earlier compile (src/node/document-items.ts). */
   readonly items: Readonly<Record<string, Readonly<{ checked: number; reused: number }>>>;
+  /** Regions compiled by the routing compiler since start, and those answered by an earlier compile (src/routing/compile-region.ts). */
+  readonly regionCompiles: Readonly<{ compiled: number; reused: number }>;
 }
 
 /** The config version a role runs and the reloads it refused (every role, once its config sources exist). */
@@ -146,6 +148,17 @@ export function configMetrics(registry: Registry, status: ConfigStatus): void {
         this.inc({ kind, result: 'checked' }, n.checked);
         this.inc({ kind, result: 'reused' }, n.reused);
       }
+    },
+  });
+  new Counter({
+    name: 'meridian_config_regions_compiled_total',
+    help: 'Regions compiled by the routing compiler (their endpoints, probe checks and addresses checked), by result: compiled, or reused (the same region, by its JSON text, without problems in the previous compile).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'compiled' }, status.regionCompiles.compiled);
+      this.inc({ result: 'reused' }, status.regionCompiles.reused);
     },
   });
 }

@@ -5,13 +5,12 @@
  * RFC 6901 pointer in a config document).
  * @module
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { INVALID_ADDRESS, unusableAddress } from '../wire/usable.js';
 import { compileChain, ConfigPathError, ConfigProblems } from '../policy/chain.js';
 import type { Region } from '../policy/types.js';
 import { canonicalOrigin, checkName } from '../zone/parse.js';
 import { isAtOrBelow } from '../zone/zone.js';
-import { parseProbeCheck, parseProbeDefaults, type ProbeDefaults, type ProbeTarget } from '../probe/types.js';
+import { parseProbeDefaults, type ProbeDefaults } from '../probe/types.js';
+import { regionMemo, type EndpointDefinition, type RoutingProblem } from './compile-region.js';
 import type { RegionSource, ServiceSource } from '../config/schema.js';
 import type { ServiceDefinition } from './service.js';
 
@@ -28,18 +27,7 @@ declare module '../config/sections.js' {
   }
 }
 
-/** A probed backend of a region, named `<region>/<id>` across the health plane. */
-export interface EndpointDefinition extends ProbeTarget {
-  region: string;
-  id: string;
-}
-
-export interface RoutingProblem {
-  path: (string | number)[];
-  reason: string;
-  /** A more specific code than MERIDIAN_ERR_INVALID_CONFIG (the API answers with it). */
-  code?: typeof INVALID_ADDRESS;
-}
+export type { EndpointDefinition, RoutingProblem } from './compile-region.js';
 
 export interface CompiledRouting {
   regions: Region[];
@@ -66,56 +54,15 @@ export function compileRouting(
     problems.push({ path: ['health', 'probe'], reason: `health.${(err as Error).message}` });
     probe = parseProbeDefaults({});
   }
-  const unusable = (path: (string | number)[], what: string, address: string): void => {
-    const why = unusableAddress(address);
-    if (why) problems.push({ path, reason: `${INVALID_ADDRESS}: ${what} "${address}" is ${why}`, code: INVALID_ADDRESS });
-  };
   const byId = new Map<string, Region>();
   const endpoints: EndpointDefinition[] = [];
+  const memo = regionMemo(probeJson, problems.length === 0);
   regions.forEach((r, i) => {
-    const seenEndpoints = new Set<string>();
-    r.endpoints.forEach((e, j) => {
-      const id = e.id ?? `${e.address}:${e.port}`;
-      if (!isIPv4(e.address) && !isIPv6(e.address)) {
-        // Probes connect to addresses, not names: a DNS lookup inside a health check would make
-        // the GSLB's view of health depend on some other resolver's health.
-        problems.push({ path: ['regions', i, 'endpoints', j, 'address'], reason: `region ${r.id}: endpoint address "${e.address}" is not an IP address` });
-      } else unusable(['regions', i, 'endpoints', j, 'address'], `region ${r.id}: endpoint address`, e.address);
-      if (seenEndpoints.has(id)) problems.push({ path: ['regions', i, 'endpoints', j], reason: `region ${r.id}: endpoint "${id}" is defined twice` });
-      seenEndpoints.add(id);
-      try {
-        const { check, timing } = parseProbeCheck(e.check, probe.timing);
-        endpoints.push({ key: `${r.id}/${id}`, region: r.id, id, address: e.address, port: e.port, check, timing });
-      } catch (err) {
-        problems.push({ path: ['regions', i, 'endpoints', j, 'check'], reason: `region ${r.id}, endpoint ${id}: ${(err as Error).message}` });
-      }
-    });
-    const at = (...rest: (string | number)[]): (string | number)[] => ['regions', i, ...rest];
-    if (byId.has(r.id)) problems.push({ path: at('id'), reason: `region "${r.id}" is defined twice` });
-    r.addresses.ipv4.forEach((a, j) => {
-      if (!isIPv4(a)) problems.push({ path: at('addresses', 'ipv4', j), reason: `region ${r.id}: "${a}" is not an IPv4 address` });
-      else unusable(at('addresses', 'ipv4', j), `region ${r.id}: answer address`, a);
-    });
-    r.addresses.ipv6.forEach((a, j) => {
-      if (!isIPv6(a)) problems.push({ path: at('addresses', 'ipv6', j), reason: `region ${r.id}: "${a}" is not an IPv6 address` });
-      else unusable(at('addresses', 'ipv6', j), `region ${r.id}: answer address`, a);
-    });
-    if (r.addresses.ipv4.length + r.addresses.ipv6.length === 0) problems.push({ path: at('addresses'), reason: `region ${r.id} has no addresses` });
-    const all = [...r.addresses.ipv4, ...r.addresses.ipv6];
-    r.downAddresses.forEach((a, j) => {
-      if (!all.includes(a)) problems.push({ path: at('downAddresses', j), reason: `region ${r.id}: "${a}" is not one of its addresses` });
-    });
-    byId.set(r.id, {
-      id: r.id,
-      lat: r.location.lat,
-      lon: r.location.lon,
-      continent: r.location.continent,
-      country: r.location.country,
-      ipv4: r.addresses.ipv4,
-      ipv6: r.addresses.ipv6,
-      weight: r.weight,
-    });
+    const { region, endpoints: own } = memo.compile(r, i, probe, byId, problems);
+    endpoints.push(...own);
+    byId.set(r.id, region);
   });
+  memo.done();
 
   const compiled: ServiceDefinition[] = [];
   const names = new Set<string>();

@@ -16,10 +16,11 @@ import { metric, until } from '../helpers/role.js';
 
 const D = deployment({ regions: 40, services: 100, endpoints: 400 });
 const KINDS = ['zone', 'region', 'service'] as const;
-type Counts = Record<`${(typeof KINDS)[number]}.${'checked' | 'reused'}`, number>;
+type Counts = Record<`${(typeof KINDS)[number]}.${'checked' | 'reused'}` | `routing.${'compiled' | 'reused'}`, number>;
 
 async function counts(port: number): Promise<Counts & { version: number }> {
   const out: Record<string, number> = { version: (await metric(port, 'meridian_config_version')) ?? NaN };
+  for (const result of ['compiled', 'reused']) out[`routing.${result}`] = (await metric(port, `meridian_config_regions_compiled_total{result="${result}"}`)) ?? NaN;
   for (const kind of KINDS) {
     for (const result of ['checked', 'reused']) {
       out[`${kind}.${result}`] = (await metric(port, `meridian_config_items_checked_total{kind="${kind}",result="${result}"}`)) ?? NaN;
@@ -40,7 +41,7 @@ describe('an endpoint registration checks the region it changes, not the whole c
   });
   after(() => node?.stop());
 
-  it('one region checked, 39 regions and 100 services reused, and the endpoint is served', async () => {
+  it('one region checked and compiled, 39 regions and 100 services reused, and the endpoint is served', async () => {
     await until(async () => (await counts(metricsPort)).version > 0, 30_000, 'store version applied');
     const start = await counts(metricsPort);
     const res = await node.api('POST', '/v1/regions/r3/endpoints', { id: 'new-1', address: '127.0.0.1', port: 9 });
@@ -54,6 +55,7 @@ describe('an endpoint registration checks the region it changes, not the whole c
       'only the region the registration changed is checked',
     );
     assert.deepEqual({ region: d['region.reused'], service: d['service.reused'] }, { region: 39, service: 100 }, 'every other item is reused, once');
+    assert.deepEqual({ compiled: d['routing.compiled'], reused: d['routing.reused'] }, { compiled: 1, reused: 39 }, 'the routing compiler compiles that region only');
     const listed = await node.api('GET', '/v1/regions/r3/endpoints');
     assert.ok(JSON.stringify(listed.json).includes('"new-1"'), listed.text);
   });
