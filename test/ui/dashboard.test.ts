@@ -121,6 +121,8 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     assert.match(js.headers.get('content-type') ?? '', /text\/javascript/);
     // The stream needs a token; a missing or bad one is 401 and the page stays on the sign-in form.
     assert.equal((await fetch(`${base}/ui/events`)).status, 401);
+    // No HEAD twin holding a stream open: answered at once.
+    assert.equal((await fetch(`${base}/ui/events`, { method: 'HEAD' })).status, 404);
     await page.fill('#token', 'mrd_not-a-token');
     await page.click('#login-form button');
     await page.locator('#login-error', { hasText: 'Refused' }).waitFor({ timeout: WAIT_MS });

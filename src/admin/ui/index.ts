@@ -33,7 +33,8 @@ export async function registerUiRoutes(app: AdminApp, { rt }: RouteOptions): Pro
   app.get<{ Params: { file: string } }>('/ui/:file', { schema: hide }, (req, reply) => send(req.params.file)(req, reply));
 
   // The live feed: text/event-stream, one dashboard state a second (events.ts).
-  app.get('/ui/events', { config: routeConfig('viewer'), schema: hide }, async (req, reply) => {
+  // No HEAD twin: a HEAD would hold a stream open with no body to send.
+  app.get('/ui/events', { config: routeConfig('viewer'), schema: hide, exposeHeadRoute: false }, async (req, reply) => {
     reply.hijack();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(k, v);
     // Only a refused token ends the stream; a store that cannot be reached does not (tokens are then
