@@ -199,16 +199,24 @@ export class Responder {
   private answerService(msg: Buffer, q: Query, nodata: Prepared, tail: ServiceTail, source: string, limit: number, slipping: ResponseRateLimiter | null): Buffer {
     const ecs = q.edns?.ecs;
     // RFC 7871 §7.1.2: SOURCE PREFIX-LENGTH 0 opts out; tailor to the resolver and answer SCOPE 0.
-    const client = ecs && ecs.sourcePrefix > 0 ? clientFromEcs(ecs) : clientFromAddress(source);
-    this.clientSampler?.offer(client);
-    const d = tail.service.decide(client, q.qtype === RRType.A ? 4 : 6);
+    const subnet = ecs && ecs.sourcePrefix > 0 ? ecs : null;
+    const qfamily = q.qtype === RRType.A ? 4 : 6;
+    const sampler = this.clientSampler;
+    const sample = sampler !== null && sampler.due();
+    // A cached decision for an IPv4 ECS subnet is found from the option's bytes: no Client is built.
+    let d = !sample && subnet !== null && subnet.family === 1 ? tail.service.cachedIpv4(subnet.address, qfamily) : undefined;
+    if (d === undefined) {
+      const client = subnet !== null ? clientFromEcs(subnet) : clientFromAddress(source);
+      if (sample) sampler.keep(client);
+      d = tail.service.decide(client, qfamily);
+    }
     if (d.allDown) this.stats.allDown++;
     if (d.rcode === Rcode.SERVFAIL) {
       slipping?.leakedInstead();
       return this.errorResponse(msg, q.id, q.flags, Rcode.SERVFAIL, q.questionEnd, q.edns);
     }
     if (slipping) return this.assemble(msg, q, slipped(nodata), limit, 0);
-    const scope = ecs && ecs.sourcePrefix > 0 ? d.scope : 0;
+    const scope = subnet !== null ? d.scope : 0;
     if (d.an === 0) return this.assemble(msg, q, nodata, limit, scope);
     this.stats.dynamic++;
     for (const cell of d.cells) cell.n++;

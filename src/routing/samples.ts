@@ -21,7 +21,15 @@ export class ClientSampler {
   }
 
   offer(client: Client): void {
-    if (this.size === 0 || (++this.tick & this.everyMask) !== 0) return;
+    if (this.due()) this.keep(client);
+  }
+
+  /** Counts one service query; true when its client is to be kept (then call `keep`), so the other queries need not build one. */
+  due(): boolean {
+    return this.size !== 0 && (++this.tick & this.everyMask) === 0;
+  }
+
+  keep(client: Client): void {
     this.ring[this.next] = client;
     this.next = (this.next + 1) % this.size;
   }

@@ -28,6 +28,7 @@ import type { HealthSnapshot } from '../health/snapshot.js';
 import { runChain, type CompiledChain } from '../policy/chain.js';
 import { stringHash } from '../policy/hash.js';
 import { clientText } from './client.js';
+import { WideCache } from './wide-cache.js';
 import type { Client, Region } from '../policy/types.js';
 
 export interface GeoLookup {
@@ -102,8 +103,8 @@ const WIDE_BITS = 16;
 export class Service {
   readonly salt: number;
   private readonly cache = { 4: new Map<number, Decision>(), 6: new Map<string, Decision>() };
-  /** IPv4 decisions whose scope is /16 or shorter, by the client's /16 and the query family (at most 131,072 entries). */
-  private readonly wide = new Map<number, Decision>();
+  /** IPv4 decisions whose scope is /16 or shorter, by the client's /16 and the query family (wide-cache.ts). */
+  private readonly wide = new WideCache<Decision>();
   /** By the geo network that decided, per query family (see the module comment). */
   private readonly byNetwork = { 4: new Map<GeoResult, Decision>(), 6: new Map<GeoResult, Decision>() };
   /** Set by `locate`: the prefix the geo step depends on (read right after it, nothing runs between). */
@@ -129,26 +130,7 @@ export class Service {
 
   /** The decision for a client and query family, from the cache when it may be. */
   decide(client: Client, qfamily: 4 | 6): Decision {
-    if (client.family === 4) {
-      const b = client.bytes;
-      const fam = qfamily === 4 ? 0 : 1;
-      const k16 = (((b[0]! << 8) | b[1]!) << 1) | fam;
-      let d = this.wide.get(k16);
-      if (d !== undefined) {
-        if (this.env.tally) this.env.tally.decisionHits++;
-        return d;
-      }
-      const key = ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + fam;
-      d = this.cache[4].get(key);
-      if (!d) {
-        d = this.miss(client, qfamily);
-        // A decision that holds for the whole /16 goes to the /16 level only: the next miss in that
-        // /16 then costs one Map read (no geo lookup, no per-/24 entry to insert and later evict).
-        if (d.scope <= WIDE_BITS) this.wide.set(k16, d);
-        else if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], key, d);
-      } else if (this.env.tally) this.env.tally.decisionHits++;
-      return d;
-    }
+    if (client.family === 4) return this.cachedIpv4(client.bytes, qfamily) ?? this.missIpv4(client, qfamily);
     let key = String.fromCharCode(qfamily);
     for (let i = 0; i < 7; i++) key += String.fromCharCode(client.bytes[i]!);
     let d = this.cache[6].get(key);
@@ -156,6 +138,31 @@ export class Service {
       d = this.miss(client, qfamily);
       if (d.scope <= CACHE_BITS[6]) this.store(this.cache[6], key, d);
     } else if (this.env.tally) this.env.tally.decisionHits++;
+    return d;
+  }
+
+  /**
+   * The cached decision for an IPv4 client given by its address bytes, or undefined. The responder
+   * asks this first with the ECS option's bytes as sent (shorter than 4 when the source prefix is:
+   * the missing bytes are zero), so a hit builds no Client.
+   */
+  cachedIpv4(b: Uint8Array, qfamily: 4 | 6): Decision | undefined {
+    const b0 = b[0] ?? 0;
+    const b1 = b[1] ?? 0;
+    const fam = qfamily === 4 ? 0 : 1;
+    const d = this.wide.get((((b0 << 8) | b1) << 1) | fam) ?? this.cache[4].get(((((b0 << 16) | (b1 << 8) | (b[2] ?? 0)) >>> 0) << 1) + fam);
+    if (d !== undefined && this.env.tally) this.env.tally.decisionHits++;
+    return d;
+  }
+
+  private missIpv4(client: Client, qfamily: 4 | 6): Decision {
+    const b = client.bytes;
+    const fam = qfamily === 4 ? 0 : 1;
+    const d = this.miss(client, qfamily);
+    // A decision that holds for the whole /16 goes to the /16 level only: the next miss in that
+    // /16 then costs one read (no geo lookup, no per-/24 entry to insert and later evict).
+    if (d.scope <= WIDE_BITS) this.wide.set((((b[0]! << 8) | b[1]!) << 1) | fam, d);
+    else if (d.scope <= CACHE_BITS[4]) this.store(this.cache[4], ((((b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0) << 1) + fam, d);
     return d;
   }
 

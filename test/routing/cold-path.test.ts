@@ -99,6 +99,25 @@ describe('cold path: decisions per geo network where the scope allows', () => {
     assert.equal(now.geoLookups - before.geoLookups, 1);
   });
 
+  test('6,144 /16s without a record (104.0.0.0-127.255.255.255; past the /16 level turning into an array at 4,096): one geo lookup per /16, then none', async () => {
+    const sixteens = Array.from({ length: 24 * 256 }, (_, i) => `${104 + (i >> 8)}.${i & 255}`);
+    const r = await ask(sixteens.map((s) => `${s}.7.0/24`));
+    assert.deepEqual(new Set(r.answers.map((a) => a.address)), new Set([ADDR['us-east']]), 'the default list');
+    assert.ok(
+      r.answers.every((a) => a.scope !== null && a.scope <= 16),
+      'the scope is the empty network around the address (/4, /5)',
+    );
+    assert.equal(r.geoLookups, sixteens.length);
+    // Other /24s of the same /16s: every one is answered from the /16 level, the entries made
+    // before it became an array included.
+    const again = await ask(sixteens.map((s) => `${s}.9.0/24`));
+    assert.deepEqual([again.decisions, again.geoLookups], [0, 0]);
+    assert.deepEqual(
+      again.answers.map((a) => a.scope),
+      r.answers.map((a) => a.scope),
+    );
+  });
+
   test('a network narrower than /16 (Toronto, 24.48.0.0/20): its decision stays per /24, one chain run, one geo lookup per /24', async () => {
     const r = await ask(subnets(24, 48, 16));
     assert.deepEqual(new Set(r.answers.map((a) => a.address)), new Set([ADDR['us-east']]));
