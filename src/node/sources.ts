@@ -11,6 +11,7 @@ import type { LoadedConfig, LoadResult } from '../config/load.js';
 import type { Role } from '../lifecycle/role.js';
 import type { Logger } from '../obs/log.js';
 import type { ConfigStatus } from '../obs/metrics.js';
+import { diffDocuments } from '../store/diff.js';
 import type { VersionRecord } from '../store/types.js';
 import { formatSourceError } from '../zone/types.js';
 import { INVALID_FORWARDER } from '../forward/config.js';
@@ -29,6 +30,8 @@ export class ConfigSources implements ConfigStatus {
   readonly refused = { sighup: 0, version: 0 };
   /** Per region, the refused `forwarder:` block last reported: each bad block is logged once. */
   private readonly reported = new Map<string, string>();
+  /** The YAML document a reload last compared with the store (noteSeedOnly): each content is reported once. */
+  private seedNoted: string | null = null;
   constructor(
     private yaml: LoadedConfig,
     private readonly role: Role<LoadedConfig>,
@@ -81,7 +84,29 @@ export class ConfigSources implements ConfigStatus {
   reload(): string[] {
     const next = this.load(this.yaml.file);
     if (!next.ok) return this.counted('sighup', next.errors.map(formatSourceError));
-    return this.counted('sighup', this.swap(next.config, this.record && this.record.version > 0 ? this.record : null, this.yaml.file));
+    const record = this.record && this.record.version > 0 ? this.record : null;
+    const problems = this.counted('sighup', this.swap(next.config, record, this.yaml.file));
+    if (!problems.length && record) this.noteSeedOnly(next.config, record);
+    return problems;
+  }
+
+  /**
+   * With a store, the YAML's zones, regions and services only seeded it, so a reload leaves them
+   * aside. When they differ from the version in force, say so (once per distinct content of the
+   * file's sections) and how to apply them, rather than let the "reloaded" line suggest they were.
+   */
+  private noteSeedOnly(yaml: LoadedConfig, record: VersionRecord): void {
+    const text = JSON.stringify(yaml.document);
+    if (text === this.seedNoted) return;
+    this.seedNoted = text;
+    // A drain in progress is the node's state, not something a YAML says.
+    const served = { ...record.document, regions: record.document.regions.map(({ drain: _drain, ...r }) => r) };
+    const diff = diffDocuments(served, yaml.document);
+    if (!diff.length) return;
+    this.log.warn(
+      { file: yaml.file, configVersion: record.version, differences: diff.length, first: diff.slice(0, 5).map((d) => d.path) },
+      `the zones, regions and services of ${yaml.file} differ from config version ${record.version}, which this node serves: with an admin: section they only seed an empty config store, so this reload did not apply them. Apply them as a new version with \`meridian apply ${yaml.file} --reason TEXT\` (--dry-run first shows the diff), or change them through the admin API`,
+    );
   }
 
   private counted(trigger: keyof ConfigSources['refused'], problems: string[]): string[] {
