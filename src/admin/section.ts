@@ -41,6 +41,11 @@ export const adminSection: ConfigSection<'admin'> = {
 
 export const isLoopback = (host: string): boolean => host === '::1' || /^127\./.test(host);
 
+/** Off loopback without admin.tls, bearer tokens cross the network in clear text: serve logs this at start, check prints it. */
+export function plainHttpWarning(host: string, tls: boolean): string | null {
+  return tls || isLoopback(host) ? null : 'admin API: plain HTTP off loopback, so tokens cross the network in clear text; set admin.tls (src/admin/README.md, TLS)';
+}
+
 /**
  * The admin API's start rule: off loopback it needs at least one token, from the YAML or the store
  * (`tokens` counts both), else the API would be open to anyone who reaches it. The one copy:

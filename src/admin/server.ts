@@ -18,7 +18,7 @@ import { OverrideExpiry } from './override-audit.js';
 import { Retention } from './retention.js';
 import { readTlsMaterial, type AdminTlsFiles } from './tls.js';
 import { guardHttpServer } from '../obs/http-guard.js';
-import { adminTokensProblem, isLoopback } from './section.js';
+import { adminTokensProblem, plainHttpWarning } from './section.js';
 import { ADMIN_MAX_CONNECTIONS, ADMIN_MAX_PER_SOURCE } from './limit.js';
 
 export interface AdminServer {
@@ -93,9 +93,8 @@ async function ensureTokensWhenReachable(deps: AdminDeps, host: string, dataDir:
 
 export async function startAdminServer(deps: AdminDeps, listen: ListenAddress, dataDir: string, tls: AdminTlsFiles | null = null): Promise<AdminServer> {
   const stopTokenCheck = await ensureTokensWhenReachable(deps, listen.host, dataDir);
-  if (!tls && !isLoopback(listen.host)) {
-    deps.log.warn({ address: listen.host }, 'admin API: plain HTTP off loopback, so tokens cross the network in clear text; set admin.tls (src/admin/README.md, TLS)');
-  }
+  const plain = plainHttpWarning(listen.host, tls !== null);
+  if (plain) deps.log.warn({ address: listen.host }, plain);
   let handle;
   try {
     handle = await buildAdminApp(deps, tls ? readTlsMaterial(tls) : null);

@@ -22,7 +22,9 @@ export function registerCheck(program: Command): void {
     description:
       'Validate the config and every zone file it names, and what serve refuses at start (fd budget, admin tokens);\n' +
       'or one zone file with --zone and --origin.\n' +
-      'Problems are printed as file:line: reason and exit 1; warnings as file:line: warning: reason (exit code unchanged).',
+      'Problems are printed as file:line: reason and exit 1; warnings as file:line: warning: reason (exit code unchanged):\n' +
+      'a zone with one NS, an NS or PTR target missing its trailing dot, a TTL below 5 s, a service with one region,\n' +
+      'an admin API off loopback without admin.tls.',
     examples: ['meridian check', 'meridian check --config /etc/meridian/meridian.yaml', 'meridian check --zone zones/gslb.example.com.zone --origin gslb.example.com'],
   })
     .addOption(configOption())
@@ -53,11 +55,12 @@ async function checkZone(zoneFile: string, origin: string): Promise<string[]> {
 }
 
 async function checkConfig(configFile: string): Promise<string[]> {
-  const [{ loadConfigFile }, { geoWarnings }, { formatSourceError }, { startProblems }] = await Promise.all([
+  const [{ loadConfigFile }, { geoWarnings }, { formatSourceError }, { startProblems }, { lintConfig }] = await Promise.all([
     import('../node/config.js'),
     import('../node/services.js'),
     import('../zone/types.js'),
     import('../node/start-rules.js'),
+    import('../node/lint.js'),
   ]);
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) return loaded.errors.map(formatSourceError);
@@ -74,6 +77,8 @@ async function checkConfig(configFile: string): Promise<string[]> {
   const start = await startProblems(config);
   problems.push(...start.problems);
   warnings.push(...start.warnings);
+  // What is valid but probably not meant (one NS, a target without its dot, a tiny TTL, one region).
+  warnings.push(...lintConfig(config));
   for (const w of warnings) process.stderr.write(w + '\n');
   return problems;
 }

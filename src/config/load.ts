@@ -13,7 +13,7 @@ import type { CompiledDocument, ConfigDocument } from './document.js';
 import { tooDeep, tooDeepReason } from './depth.js';
 import { aliasBombReason, cstFacts, lexTooDeep, MAX_ALIAS_COUNT, yamlTooDeepReason } from './yaml-bounds.js';
 import { parseListen, type ListenAddress } from './listen.js';
-import { configSchema, RRL_CONFIG, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
+import { configSchema, RRL_CONFIG, type ZoneRef, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
 import { schemaMessage } from './schema-messages.js';
 import { parseCidr } from './cidr.js';
 import type { TargetPolicy } from './targets.js';
@@ -70,7 +70,22 @@ export interface ConfigRead {
  * A YAML config with a syntax or schema error fails here with every such error; otherwise the
  * compile steps run too, and `errors` (bad listen addresses) are reported along with theirs.
  */
-export type ReadResult = { ok: true; read: ConfigRead; errors: SourceError[] } | { ok: false; errors: SourceError[] };
+export type ReadResult = { ok: true; read: ConfigRead; errors: SourceError[] } | { ok: false; errors: SourceError[]; zones?: ZoneRef[] };
+
+/**
+ * The zone files a YAML with syntax errors still names, as far as it could be read: so that the
+ * zone files' own problems are found in the same run (`meridian check` reports both).
+ */
+function zoneRefsOf(doc: Document): ZoneRef[] {
+  let zones: unknown;
+  try {
+    zones = (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as { zones?: unknown } | null)?.zones;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(zones)) return [];
+  return zones.filter((z): z is ZoneRef => typeof z === 'object' && z !== null && typeof z.origin === 'string' && typeof z.file === 'string');
+}
 
 /** 1-based line of the YAML node at `path`, or of its nearest existing ancestor. */
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number {
@@ -91,10 +106,12 @@ export function readConfigText(text: string, file: string): ReadResult {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      errors: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line ?? 1, reason: e.message.split('\n')[0]! })),
-    };
+    // Without prettyErrors the library leaves linePos unset: the error's offset is where it is.
+    const errors = doc.errors.map((e) => {
+      const { line, col } = counter.linePos(e.pos[0]);
+      return { file, line, column: col, reason: `YAML syntax error: ${e.message.split('\n')[0]!}` };
+    });
+    return { ok: false, errors, zones: zoneRefsOf(doc) };
   }
   let raw: unknown;
   try {

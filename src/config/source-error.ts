@@ -4,13 +4,15 @@
  * @module
  */
 
-/** One problem found in a config or zone file. Printed as `file:line: reason`. */
+/** One problem found in a config or zone file. Printed as `file:line: reason`, or `file:line:column: reason` when the column is known. */
 export interface SourceError {
   file: string;
   line: number;
+  /** 1-based; known for YAML syntax errors. */
+  column?: number;
   reason: string;
 }
 
 export function formatSourceError(e: SourceError): string {
-  return `${e.file}:${e.line}: ${e.reason}`;
+  return `${e.file}:${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ${e.reason}`;
 }

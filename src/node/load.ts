@@ -33,7 +33,7 @@ export const readConfigFileUtf8: ConfigReader = (path) => readFileSync(path, 'ut
 
 export function loadConfigText(text: string, file: string, readFile: ConfigReader = readConfigFileUtf8): LoadResult {
   const result = readConfigText(text, file);
-  if (!result.ok) return result;
+  if (!result.ok) return { ok: false, errors: [...result.errors, ...zoneFileProblems(result.zones ?? [], file, readFile)] };
   const { read, errors } = result;
   const { source, regions, lineOf } = read;
 
@@ -140,6 +140,16 @@ function loadZoneFiles(
     }
   });
   return { zones, zoneSources, zoneWarnings };
+}
+
+/** The problems of the zone files a YAML that could not be read names (its own problems hide nothing). */
+function zoneFileProblems(refs: ZoneRef[], file: string, readFile: ConfigReader): SourceError[] {
+  return refs.flatMap((ref, i) => {
+    const text = zoneTextOf(ref, i, file, () => 0, readFile);
+    if ('error' in text) return [];
+    const zone = loadZoneText(text.zoneText, text.zoneFile, canonicalOrigin(ref.origin));
+    return Array.isArray(zone) ? zone : [];
+  });
 }
 
 /** A zone's text, where its problems are to be reported, or why it has none. */

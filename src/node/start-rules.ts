@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from 'node:path';
-import { adminTokensProblem } from '../admin/section.js';
+import { adminTokensProblem, plainHttpWarning } from '../admin/section.js';
 import { ConfigError, parseListen, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../obs/log.js';
 import { formatRedisProblem, RedisConfigError } from '../redis/config.js';
@@ -28,6 +28,8 @@ export async function startProblems(config: LoadedConfig): Promise<StartFindings
   const listen = admin?.listen ? parseListen(admin.listen) : null;
   if (!admin || !listen || typeof listen === 'string') return found;
   const at = `${config.file}:${config.lineOf?.(['admin', 'listen']) ?? 0}`;
+  const plain = plainHttpWarning(listen.host, Boolean(admin.tls));
+  if (plain) found.warnings.push(`${at}: warning: ${plain}`);
   let opener;
   try {
     opener = storeOpener(config, createLogger('silent'));

@@ -84,8 +84,8 @@ describe('meridian apply and export, through a node’s admin API', () => {
     const broken = file('broken.yaml', 'zones:\n  - origin: x\n    records: [\n');
     const syntax = await meridian(['apply', broken]);
     assert.equal(syntax.status, 1);
-    assert.match(syntax.stderr, new RegExp(`^${broken.replace(/[.]/g, '\\.')}:\\d+: `));
-    assert.match(syntax.stderr, /\napply: MERIDIAN_ERR_INVALID_CONFIG: 1 problem\(s\) in .*broken\.yaml; nothing was sent\n$/);
+    assert.match(syntax.stderr, new RegExp(`^${broken.replace(/[.]/g, '\\.')}:\\d+:\\d+: YAML syntax error: `));
+    assert.match(syntax.stderr, /\napply: MERIDIAN_ERR_INVALID_CONFIG: \d+ problem\(s\) in .*broken\.yaml; nothing was sent\n$/);
     assert.equal(await head(), before);
   });
 

@@ -54,7 +54,7 @@ describe('meridian check', () => {
     {
       name: 'YAML syntax error',
       yaml: `dns:\n  listen: [\nzones: x\n`,
-      want: [/meridian\.yaml:\d+: /],
+      want: [/meridian\.yaml:3:1: YAML syntax error: /],
     },
     {
       name: 'missing zone file',
