@@ -14,6 +14,7 @@ import type { RegionInput } from './aggregate.js';
 import { MemoryBus } from './memory-bus.js';
 import { RedisBus } from './redis-bus.js';
 import { HealthSource } from './source.js';
+import { logFlips } from './flip-log.js';
 import type { HealthBus, Override } from './types.js';
 
 export interface HealthPlane {
@@ -97,6 +98,9 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
     ...(opts.initialOverrides ? { initialOverrides: opts.initialOverrides } : {}),
     ...(opts.log ? { log: opts.log.child({ component: 'health' }) } : {}),
   });
+  // Flips are logged by the roles that answer or forward with this plane (explain and override do not).
+  let inputs = regionInputs(config);
+  const stopFlipLog = opts.probes && opts.log ? logFlips(source, () => inputs, opts.log.child({ component: 'health' })) : null;
   let vantage: Vantage | null = null;
   // In embedded mode this process is the vantage; started once the config has endpoints to check
   // (at start, or when the first one arrives by reload or through the config store).
@@ -134,11 +138,13 @@ export function openHealthPlane(config: LoadedConfig, opts: PlaneOptions): Healt
       return vantage;
     },
     update(next) {
-      source.updateConfig(regionInputs(next), settings(next));
+      inputs = regionInputs(next);
+      source.updateConfig(inputs, settings(next));
       if (vantage) vantage.apply(vantageSettings(next));
       else probeIfNeeded(next);
     },
     async close() {
+      stopFlipLog?.();
       if (watched) unwatchFile(watched);
       await vantage?.stop();
       await source.close();

@@ -1,0 +1,46 @@
+/**
+ * Why an endpoint is down, in the node's log (issue 18): a real `meridian serve` (embedded probes)
+ * checking a real TCP endpoint; the endpoint stops accepting and the node logs, at info, the
+ * endpoint's and the region's flips with the reason and each vantage's vote with its error.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../helpers/dnsproc.js';
+import { acceptor, deferrer, portOf, spawnRole, usEastWith } from '../helpers/role.js';
+import { allowLoopback } from '../helpers/targets.js';
+
+test('an endpoint that stops accepting: its flip and its region flip are logged at info with the reason and the votes', async (t) => {
+  const defer = deferrer(t);
+  const web = await acceptor();
+  defer(() => web.close());
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-flips-'));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'meridian.yaml');
+  const zone = new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname;
+  writeFileSync(
+    file,
+    JSON.stringify(
+      allowLoopback({
+        dns: { listen: [`127.0.0.1:${await freePort()}`] },
+        zones: [{ origin: 'gslb.example.com', file: zone }],
+        health: { probe: { intervalMs: 200, timeoutMs: 150 }, overridesFile: join(dir, 'overrides.json') },
+        regions: [usEastWith([{ id: 'web-1', port: portOf(web) }])],
+      }),
+    ),
+  );
+  const node = spawnRole(['serve', '--config', file]);
+  defer(() => node.stop());
+  await node.line((l) => l.msg === 'ready', 60_000, 'serve ready');
+  web.close();
+  const down = await node.line((l) => l.msg === 'endpoint us-east/web-1 is down', 15_000, 'the down flip logged');
+  assert.equal(down.level, 30, 'info');
+  assert.equal(down.from, 'up');
+  assert.equal(down.reason, '1 of 1 live vantages see it down');
+  assert.deepEqual(down.votes, { embedded: 'down (ECONNREFUSED)' });
+  const region = await node.line((l) => l.msg === 'region us-east is down', 5_000, 'the region flip logged');
+  assert.equal(region.level, 30);
+  assert.equal(region.reason, '0 of 1 endpoints up');
+});
