@@ -15,7 +15,7 @@ import { REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
 
 const Z = 'gslb.example.com';
 const LONG = Array.from({ length: 18 }, (_, i) => `c${i} CNAME c${i + 1}`).join('\n');
-const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\nloop1 CNAME loop2\nloop2 CNAME loop1\nok CNAME ns1\n${LONG}\nc18 A 192.0.2.1\n`;
+const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 127.0.0.1\nns2 A 127.0.0.2\nloop1 CNAME loop2\nloop2 CNAME loop1\nok CNAME ns1\n${LONG}\nc18 A 192.0.2.1\n`;
 const lineOf = (text: string): number => ZONE.split('\n').findIndex((l) => l.startsWith(text)) + 1;
 
 describe('CNAME loops and overlong chains are warned about, with a code', () => {

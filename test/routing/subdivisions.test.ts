@@ -19,7 +19,7 @@ import { dig, parseDig, startMeridian, type RunningServer } from '../helpers/dns
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 const ROOT = new URL('../..', import.meta.url).pathname;
 const Z = 'gslb.example.com';
-const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
+const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 127.0.0.1\nns2 A 127.0.0.2\n`;
 
 /** A region no database spells with a code: GeoIP2 files give it by name only. */
 const CASCADIA: Place = { continent: 'NA', country: 'US', sub: ['', 'Cascadia'], city: 'Seattle', at: [47.6062, -122.3321] };
