@@ -52,6 +52,17 @@ function get(port: number, path: string, from: string, token?: string): Promise<
   });
 }
 
+/** An unauthenticated GET /v1/regions (a small 401) over a keep-alive agent; its status, 0 on error. */
+function viaAgent(port: number, agent: http.Agent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/v1/regions', agent, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+  });
+}
+
 describe('an idle-connection flood on /metrics', () => {
   let node: RunningServer;
   let apiPort: number;
@@ -128,14 +139,7 @@ describe('an idle-connection flood on the admin API', () => {
       watched.add(s);
       s.on('close', () => serverClosed++);
     });
-    const request = (): Promise<number> =>
-      new Promise((resolve) => {
-        const req = http.get({ host: '127.0.0.1', port: apiPort, path: '/v1/regions', agent, timeout: 5000 }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', () => resolve(0));
-      });
+    const request = (): Promise<number> => viaAgent(apiPort, agent);
     try {
       const first = await Promise.all(Array.from({ length: 128 }, request));
       // Unauthenticated (401): small answers, so the 128 finish close together even on a busy machine.
@@ -154,14 +158,7 @@ describe('an idle-connection flood on the admin API', () => {
     // then one more: the newest-but-one used to be taken as idle (ECONNRESET for a request that
     // was already on its way, in the 100-writers test under load).
     const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: '127.0.0.7' });
-    const request = (): Promise<number> =>
-      new Promise((resolve) => {
-        const req = http.get({ host: '127.0.0.1', port: apiPort, path: '/v1/regions', agent, timeout: 5000 }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', () => resolve(0));
-      });
+    const request = (): Promise<number> => viaAgent(apiPort, agent);
     let early: net.Socket | undefined;
     let reply = '';
     let reset = false;
