@@ -1,25 +1,13 @@
 /**
  * Tables and colour for people (the daily commands). Colour only when stdout is a terminal, and
- * never with NO_COLOR set (no-color.org) or TERM=dumb, so pipes, files and scripts get plain text;
- * scripts should use `--json` anyway.
+ * never with NO_COLOR set (no-color.org) or TERM=dumb (src/obs/colour.ts), so pipes, files and
+ * scripts get plain text; scripts should use `--json` anyway.
  * @module
  */
 
-export type Paint = 'green' | 'red' | 'yellow' | 'dim' | 'bold';
+import { colourOn, paint, type Paint } from '../obs/colour.js';
 
-const SGR: Record<Paint, [number, number]> = { green: [32, 39], red: [31, 39], yellow: [33, 39], dim: [2, 22], bold: [1, 22] };
-
-/** Whether to colour what goes to `stream`. */
-export function colourOn(stream: { isTTY?: boolean } = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return stream.isTTY === true && env.TERM !== 'dumb';
-}
-
-export function paint(text: string, p: Paint | undefined, on: boolean): string {
-  if (!on || !p || !text) return text;
-  const [open, close] = SGR[p];
-  return `\x1b[${open}m${text}\x1b[${close}m`;
-}
+export { colourOn, paint, type Paint };
 
 /** The colour of a health or drain state: green for what is handed out, red for down, yellow for in between. */
 export function stateColour(state: string | null | undefined): Paint | undefined {
