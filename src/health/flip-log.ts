@@ -1,8 +1,10 @@
 /**
  * Endpoint and region flips, logged at info with why: the verdict's source, the vote counts and
  * each live vantage's own view of the endpoint (its status and last error), so "why is it down"
- * is answered by the node's log. Runs on each health swap, for the regions whose answers changed
- * (an endpoint flip changes its region's answers), so a heartbeat costs nothing here.
+ * is answered by the node's log. Runs on each health swap for the endpoints whose verdict changed
+ * (`HealthChange.endpoints`: also one that goes down while its region still answers from others,
+ * or in a drained or overridden region, when no answer changes) and the regions whose answers
+ * changed, so a heartbeat costs nothing here and a flip costs its own endpoints, never a scan.
  * @module
  */
 import type { Logger } from '../obs/log.js';
@@ -33,7 +35,7 @@ function votes(source: HealthSource, key: string): Record<string, string> {
   return out;
 }
 
-/** Starts logging flips; returns the remover. `regions` is read at each swap (config changes). */
+/** Starts logging flips; returns the remover. `regions` gives the states to start from. */
 export function logFlips(source: HealthSource, regions: () => RegionInput[], log: Logger): () => void {
   const endpoints = new Map<string, string>();
   const states = new Map<string, string>();
@@ -42,21 +44,22 @@ export function logFlips(source: HealthSource, regions: () => RegionInput[], log
     states.set(r.id, h0.regionVerdict(r.id)?.state ?? '');
     for (const key of r.endpoints) endpoints.set(key, h0.endpoint(key)?.status ?? '');
   }
+  // Only what the swap changed is looked at: O(flipped endpoints + changed regions), never every endpoint.
   return source.onSwap((h, change) => {
-    for (const r of regions()) {
-      if (!change.regions.has(r.id)) continue;
-      for (const key of r.endpoints) {
-        const v = h.endpoint(key);
-        const was = endpoints.get(key);
-        if (!v || was === v.status) continue;
-        endpoints.set(key, v.status);
-        if (was) log.info({ endpoint: key, from: was, to: v.status, reason: endpointReason(v), votes: votes(source, key) }, `endpoint ${key} is ${v.status}`);
-      }
-      const rv = h.regionVerdict(r.id);
-      const wasState = states.get(r.id);
+    for (const key of change.endpoints) {
+      const v = h.endpoint(key);
+      const was = endpoints.get(key);
+      if (!v || was === v.status) continue;
+      endpoints.set(key, v.status);
+      if (was) log.info({ endpoint: key, from: was, to: v.status, reason: endpointReason(v), votes: votes(source, key) }, `endpoint ${key} is ${v.status}`);
+    }
+    // A region's state is part of its answers, so a region that flipped is among `change.regions`.
+    for (const id of change.regions) {
+      const rv = h.regionVerdict(id);
+      const wasState = states.get(id);
       if (!rv || wasState === rv.state) continue;
-      states.set(r.id, rv.state);
-      if (wasState) log.info({ region: r.id, from: wasState, to: rv.state, reason: regionReason(rv) }, `region ${r.id} is ${rv.state}`);
+      states.set(id, rv.state);
+      if (wasState) log.info({ region: id, from: wasState, to: rv.state, reason: regionReason(rv) }, `region ${id} is ${rv.state}`);
     }
   });
 }

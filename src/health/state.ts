@@ -37,10 +37,15 @@ export interface RegionAnswer {
   readonly factor: number;
 }
 
-/** What one recompute changed: `regions` are those whose RegionAnswer was replaced. */
+/**
+ * What one recompute changed: `regions` are those whose RegionAnswer was replaced; `endpoints` those
+ * whose verdict changed (status, votes or source), whether or not their region's answers did (one
+ * endpoint of two down leaves the region answering; the flip log still reports it).
+ */
 export interface HealthChange {
   version: number;
   regions: ReadonlySet<string>;
+  endpoints: ReadonlySet<EndpointKey>;
 }
 
 /** Work done, counted (tests compare it across deployment sizes; exported as metrics). */
@@ -146,12 +151,16 @@ export class HealthState implements HealthView {
     this.overrides = activeOverrides(input.overrides, input.now);
     const loads = groupByRegion(input.loads);
     const changed = new Set(this.dropped);
+    const endpoints = new Set<EndpointKey>();
     this.dropped.clear();
     for (const slot of this.slots.values()) {
       slot.up = 0;
       slot.counted = 0;
       for (const e of slot.endpoints) {
-        visible = this.evaluateEndpoint(e) || visible;
+        if (this.evaluateEndpoint(e)) {
+          visible = true;
+          endpoints.add(e.key);
+        }
         this.count(slot, e.verdict, 1);
       }
       slot.load = regionLoad(loads.get(slot.input.id) ?? [], input.now, this.settings.load);
@@ -159,7 +168,7 @@ export class HealthState implements HealthView {
       if (r.answer) changed.add(slot.input.id);
       visible ||= r.verdict || r.answer;
     }
-    return this.changed(visible || changed.size > 0, changed);
+    return this.changed(visible || changed.size > 0, changed, endpoints);
   }
 
   /**
@@ -176,7 +185,7 @@ export class HealthState implements HealthView {
     this.count(slot, before, -1);
     this.count(slot, e.verdict, 1);
     const r = this.evaluateRegion(slot);
-    return this.changed(true, r.answer ? new Set([slot.input.id]) : new Set());
+    return this.changed(true, r.answer ? new Set([slot.input.id]) : new Set(), new Set([key]));
   }
 
   /** A region's load reports changed (a `load` notice): its factor and utilisation only. */
@@ -186,7 +195,7 @@ export class HealthState implements HealthView {
     slot.load = regionLoad(reports, now, this.settings.load);
     const r = this.evaluateRegion(slot);
     // Utilisation alone is not a change: a load that moves within one factor step changes no answer.
-    return r.answer ? this.changed(true, new Set([regionId])) : null;
+    return r.answer ? this.changed(true, new Set([regionId]), new Set()) : null;
   }
 
   /** The immutable answer record of a region (tests, and services that want the object itself). */
@@ -235,10 +244,10 @@ export class HealthState implements HealthView {
     return this.live.length;
   }
 
-  private changed(visible: boolean, regions: Set<string>): HealthChange | null {
+  private changed(visible: boolean, regions: Set<string>, endpoints: Set<EndpointKey>): HealthChange | null {
     if (!visible) return null;
     this.v++;
-    return { version: this.v, regions };
+    return { version: this.v, regions, endpoints };
   }
 
   private count(slot: RegionSlot, v: EndpointVerdict, sign: 1 | -1): void {

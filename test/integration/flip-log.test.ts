@@ -1,7 +1,8 @@
 /**
  * Why an endpoint is down, in the node's log (issue 18): a real `meridian serve` (embedded probes)
- * checking a real TCP endpoint; the endpoint stops accepting and the node logs, at info, the
- * endpoint's and the region's flips with the reason and each vantage's vote with its error.
+ * checking two real TCP endpoints of one region; each stops accepting in turn and the node logs, at
+ * info, each endpoint's flip (the first while the region still answers from the other, when its
+ * answers do not change) and then the region's, with the reason and each vantage's vote and error.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +13,12 @@ import { freePort } from '../helpers/dnsproc.js';
 import { acceptor, deferrer, portOf, spawnRole, usEastWith } from '../helpers/role.js';
 import { allowLoopback } from '../helpers/targets.js';
 
-test('an endpoint that stops accepting: its flip and its region flip are logged at info with the reason and the votes', async (t) => {
+test('each endpoint that stops accepting, one while its region still answers from the other: every flip and the region flip are logged at info with the reason and the votes', async (t) => {
   const defer = deferrer(t);
   const web = await acceptor();
   defer(() => web.close());
+  const web2 = await acceptor();
+  defer(() => web2.close());
   const dir = mkdtempSync(join(tmpdir(), 'meridian-flips-'));
   defer(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'meridian.yaml');
@@ -27,20 +30,29 @@ test('an endpoint that stops accepting: its flip and its region flip are logged 
         dns: { listen: [`127.0.0.1:${await freePort()}`] },
         zones: [{ origin: 'gslb.example.com', file: zone }],
         health: { probe: { intervalMs: 200, timeoutMs: 150 }, overridesFile: join(dir, 'overrides.json') },
-        regions: [usEastWith([{ id: 'web-1', port: portOf(web) }])],
+        regions: [
+          usEastWith([
+            { id: 'web-1', port: portOf(web) },
+            { id: 'web-2', port: portOf(web2) },
+          ]),
+        ],
       }),
     ),
   );
   const node = spawnRole(['serve', '--config', file]);
   defer(() => node.stop());
   await node.line((l) => l.msg === 'ready', 60_000, 'serve ready');
+  // One of two endpoints: the region still answers (from web-2), and the flip is logged all the same.
   web.close();
   const down = await node.line((l) => l.msg === 'endpoint us-east/web-1 is down', 15_000, 'the down flip logged');
   assert.equal(down.level, 30, 'info');
   assert.equal(down.from, 'up');
   assert.equal(down.reason, '1 of 1 live vantages see it down');
   assert.deepEqual(down.votes, { embedded: 'down (ECONNREFUSED)' });
+  assert.ok(!node.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('region us-east is')), 'the region did not flip');
+  web2.close();
+  await node.line((l) => l.msg === 'endpoint us-east/web-2 is down', 15_000, 'the second flip logged');
   const region = await node.line((l) => l.msg === 'region us-east is down', 5_000, 'the region flip logged');
   assert.equal(region.level, 30);
-  assert.equal(region.reason, '0 of 1 endpoints up');
+  assert.equal(region.reason, '0 of 2 endpoints up');
 });
