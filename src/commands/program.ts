@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { VERSION } from '../version.js';
+import { logLevelProblem } from '../obs/log-level.js';
 import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
@@ -63,6 +64,7 @@ export function buildProgram(output: Output = PROCESS_OUTPUT): Command {
   subcommand(program, { name: 'version', summary: 'print the version', examples: ['meridian version'] }).action(() => void output.out(VERSION + '\n'));
   program.helpCommand('help [command]', 'help for a command');
   for (const cmd of commandsOf(program)) settle(cmd, output);
+  program.hook('preAction', (_root, cmd) => checkEnvironment(cmd));
   return program;
 }
 
@@ -84,6 +86,17 @@ function settle(cmd: Command, output: Output): void {
       outputError: (text, write) => write(`${name}: ${text.startsWith('error: ') ? `MERIDIAN_ERR_USAGE: ${text.slice('error: '.length)}` : text}`),
     })
     .showHelpAfterError(`Usage: ${new Help().commandUsage(cmd)}\nRun "${full} --help" for options and examples.`);
+}
+
+/**
+ * Environment settings every command reads through the logger: a bad one is a usage problem of
+ * the command run (one coded line, its usage, exit 2), as a bad MERIDIAN_WORKERS is. An empty
+ * MERIDIAN_LOG_LEVEL= (an env file's blank line) is unset.
+ */
+function checkEnvironment(cmd: Command): void {
+  if (process.env.MERIDIAN_LOG_LEVEL === '') delete process.env.MERIDIAN_LOG_LEVEL;
+  const problem = logLevelProblem(process.env.MERIDIAN_LOG_LEVEL);
+  if (problem) cmd.error(`MERIDIAN_ERR_USAGE: ${problem}`, { exitCode: EXIT_USAGE, code: 'meridian.usage' });
 }
 
 /** Runs one command line (without `node cli.js`); resolves with the exit code. */

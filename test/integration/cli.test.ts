@@ -161,6 +161,16 @@ describe('meridian check', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Usage:/);
   });
+
+  test('an unknown MERIDIAN_LOG_LEVEL is one coded usage line naming the levels, exit 2, for every role', async () => {
+    const roles = [['serve'], ['probe', '--region', 'eu-west'], ['forward', '--region', 'eu-west'], ['status', '--api', 'http://127.0.0.1:1']];
+    const runs = await Promise.all(roles.map((args) => cli(args, { cwd: ROOT, env: { MERIDIAN_LOG_LEVEL: 'verbose' } })));
+    runs.forEach((r, i) => {
+      assert.equal(r.status, 2, `${roles[i]![0]}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^${roles[i]![0]}: MERIDIAN_ERR_USAGE: MERIDIAN_LOG_LEVEL is "verbose": expected one of trace, debug, info, warn, error, fatal, silent\n`));
+      assert.doesNotMatch(r.stderr, /fatal:|\n\s+at /, 'no stack trace');
+    });
+  });
 });
 
 describe('meridian serve', () => {
