@@ -69,10 +69,20 @@ async function exportVersion(cmd: Command): Promise<number> {
   // A drain in progress is the node's state, not config: apply keeps it as it is.
   const doc = { zones: body.document.zones, regions: body.document.regions.map(({ drain: _drain, ...r }) => r), services: body.document.services };
   const text = o.json ? JSON.stringify(doc, null, 2) + '\n' : await toYaml(doc, `meridian export: config version ${body.version} of ${api.target.base}`);
-  if (o.output) writeFileSync(o.output as string, text);
+  if (o.output) writeOutput(o.output as string, text);
   else process.stdout.write(text);
   if (o.output) process.stderr.write(`export: config version ${body.version} written to ${o.output as string}\n`);
   return 0;
+}
+
+/** `-o FILE`: a path that cannot be written (no such directory, a directory, no permission) is one coded line. */
+function writeOutput(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw new Failure('MERIDIAN_ERR_CANNOT_WRITE', `cannot write ${path}: ${code ?? message}`);
+  }
 }
 
 /** YAML with each zone record on one line (`{ name: www, ttl: 300, type: A, data: 192.0.2.1 }`). */

@@ -46,6 +46,14 @@ describe('meridian apply and export, through a node’s admin API', () => {
     assert.equal(await head(), 1);
   });
 
+  test('export -o to a path it cannot write: one coded line naming it, exit 1, no stack', async () => {
+    for (const path of ['/nonexistent/dir/x.yaml', node.dir]) {
+      const r = await meridian(['export', '-o', path]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^export: MERIDIAN_ERR_CANNOT_WRITE: cannot write ${path}: E[A-Z]+\\n$`));
+    }
+  });
+
   test('export → edit → apply: --dry-run changes nothing; then one version with the reason, which dig and export see', async () => {
     const edited = file('edited.yaml', expectOk(await meridian(['export'])).stdout.replace(`- ${US}`, `- ${MOVED}`));
     const dry = expectOk(await meridian(['apply', edited, '--dry-run']));
