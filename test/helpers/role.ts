@@ -179,6 +179,8 @@ export interface ProbeFixture {
   /** Rewrites the YAML with these us-east endpoints (and `probe` as health.probe). */
   write(endpoints: { id: string; port: number }[], probe?: Record<string, unknown>): void;
   probe: RoleProcess;
+  /** The probe's `--metrics` port. */
+  metricsPort: number;
   checks: (id: string) => Promise<number>;
 }
 
@@ -205,7 +207,7 @@ export async function startProbeFixture(t: TestContext, extra: Record<string, un
   const checks = okChecks(metricsPort);
   await probe.line((l) => l.msg === 'ready', 60_000, 'probe ready');
   await until(async () => (await checks('web-1')) > 0, 10_000, 'web-1 checked');
-  return { redis, web1, web2, dir, file, write, probe, checks };
+  return { redis, web1, web2, dir, file, write, probe, metricsPort, checks };
 }
 
 /**
