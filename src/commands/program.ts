@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { VERSION } from '../version.js';
-import { logLevelProblem } from '../obs/log-level.js';
+import { logFormatProblem, logLevelProblem } from '../obs/log-level.js';
 import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
@@ -91,11 +91,11 @@ function settle(cmd: Command, output: Output): void {
 /**
  * Environment settings every command reads through the logger: a bad one is a usage problem of
  * the command run (one coded line, its usage, exit 2), as a bad MERIDIAN_WORKERS is. An empty
- * MERIDIAN_LOG_LEVEL= (an env file's blank line) is unset.
+ * MERIDIAN_LOG_LEVEL= or MERIDIAN_LOG_FORMAT= (an env file's blank line) is unset.
  */
 function checkEnvironment(cmd: Command): void {
-  if (process.env.MERIDIAN_LOG_LEVEL === '') delete process.env.MERIDIAN_LOG_LEVEL;
-  const problem = logLevelProblem(process.env.MERIDIAN_LOG_LEVEL);
+  for (const name of ['MERIDIAN_LOG_LEVEL', 'MERIDIAN_LOG_FORMAT']) if (process.env[name] === '') delete process.env[name];
+  const problem = logLevelProblem(process.env.MERIDIAN_LOG_LEVEL) ?? logFormatProblem(process.env.MERIDIAN_LOG_FORMAT);
   if (problem) cmd.error(`MERIDIAN_ERR_USAGE: ${problem}`, { exitCode: EXIT_USAGE, code: 'meridian.usage' });
 }
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { pino, type Logger } from 'pino';
 import { formatLine, prettyStream } from './log-format.js';
 import { logFormat } from './log.js';
+import { logFormatProblem } from './log-level.js';
 
 /** The lines pino writes for one call, through the pretty destination. */
 function logged(colour: boolean, call: (log: Logger) => void, level = 'trace'): string {
@@ -64,13 +65,12 @@ test('a line that is not a JSON object is passed through whole', () => {
   assert.equal(formatLine('[1,2]\n', false), '[1,2]\n');
 });
 
-test('MERIDIAN_LOG_FORMAT: json or pretty forced either way; unset, the terminal decides; anything else is reported and ignored', () => {
-  assert.deepEqual(logFormat({}, { isTTY: true }), { format: 'pretty' });
-  assert.deepEqual(logFormat({}, {}), { format: 'json' });
-  assert.deepEqual(logFormat({ MERIDIAN_LOG_FORMAT: 'json' }, { isTTY: true }), { format: 'json' });
-  assert.deepEqual(logFormat({ MERIDIAN_LOG_FORMAT: 'pretty' }, {}), { format: 'pretty' });
-  assert.deepEqual(logFormat({ MERIDIAN_LOG_FORMAT: '' }, {}), { format: 'json' });
-  const bad = logFormat({ MERIDIAN_LOG_FORMAT: 'yaml' }, {});
-  assert.equal(bad.format, 'json');
-  assert.match(bad.problem!, /MERIDIAN_LOG_FORMAT must be json or pretty \(got "yaml"\)/);
+test('MERIDIAN_LOG_FORMAT: json or pretty forced either way; unset, the terminal decides; anything else is a usage problem', () => {
+  assert.equal(logFormat({}, { isTTY: true }), 'pretty');
+  assert.equal(logFormat({}, {}), 'json');
+  assert.equal(logFormat({ MERIDIAN_LOG_FORMAT: 'json' }, { isTTY: true }), 'json');
+  assert.equal(logFormat({ MERIDIAN_LOG_FORMAT: 'pretty' }, {}), 'pretty');
+  assert.equal(logFormatProblem(undefined), null);
+  assert.equal(logFormatProblem('pretty'), null);
+  assert.equal(logFormatProblem('yaml'), 'MERIDIAN_LOG_FORMAT is "yaml": expected json or pretty');
 });

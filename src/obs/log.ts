@@ -13,20 +13,19 @@ export type { Logger };
 
 export type LogFormat = 'json' | 'pretty';
 
-/** The format asked for, else the terminal's; an unknown value is reported (`problem`) and ignored. */
-export function logFormat(env: NodeJS.ProcessEnv = process.env, stdout: { isTTY?: boolean } = process.stdout): { format: LogFormat; problem?: string } {
+/**
+ * The format asked for, else the terminal's. The command line refuses another value before any
+ * logger exists (src/commands/program.ts); one that gets here anyway is ignored.
+ */
+export function logFormat(env: NodeJS.ProcessEnv = process.env, stdout: { isTTY?: boolean } = process.stdout): LogFormat {
   const asked = env.MERIDIAN_LOG_FORMAT;
-  const auto: LogFormat = stdout.isTTY === true ? 'pretty' : 'json';
-  if (asked === undefined || asked === '') return { format: auto };
-  if (asked === 'json' || asked === 'pretty') return { format: asked };
-  return { format: auto, problem: `MERIDIAN_LOG_FORMAT must be json or pretty (got ${JSON.stringify(asked)}); using ${auto}` };
+  if (asked === 'json' || asked === 'pretty') return asked;
+  return stdout.isTTY === true ? 'pretty' : 'json';
 }
 
 export function createLogger(level = process.env.MERIDIAN_LOG_LEVEL ?? 'info'): Logger {
-  const { format, problem } = logFormat();
+  const format = logFormat();
   const options = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   // Synchronous like pino's default destination, so a fatal line is out before process.exit.
-  const log = format === 'json' ? pino(options) : pino(options, prettyStream(destination({ dest: 1, sync: true }), colourOn()));
-  if (problem) log.warn({ code: 'MERIDIAN_ERR_LOG_FORMAT' }, problem);
-  return log;
+  return format === 'json' ? pino(options) : pino(options, prettyStream(destination({ dest: 1, sync: true }), colourOn()));
 }

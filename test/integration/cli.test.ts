@@ -162,6 +162,12 @@ describe('meridian check', () => {
     assert.match(r.stderr, /Usage:/);
   });
 
+  test('an unknown MERIDIAN_LOG_FORMAT is one coded usage line, exit 2', async () => {
+    const r = await cli(['serve'], { cwd: ROOT, env: { MERIDIAN_LOG_FORMAT: 'yaml' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^serve: MERIDIAN_ERR_USAGE: MERIDIAN_LOG_FORMAT is "yaml": expected json or pretty\n/);
+  });
+
   test('an unknown MERIDIAN_LOG_LEVEL is one coded usage line naming the levels, exit 2, for every role', async () => {
     const roles = [['serve'], ['probe', '--region', 'eu-west'], ['forward', '--region', 'eu-west'], ['status', '--api', 'http://127.0.0.1:1']];
     const runs = await Promise.all(roles.map((args) => cli(args, { cwd: ROOT, env: { MERIDIAN_LOG_LEVEL: 'verbose' } })));
