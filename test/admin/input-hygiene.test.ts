@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
-import { REPO_ROOT } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
@@ -119,7 +119,7 @@ describe('meridian check: bad addresses and deep nesting in YAML', () => {
   const check = (name: string, yaml: string): { status: number | null; stderr: string; file: string } => {
     const file = join(dir, name);
     writeFileSync(file, yaml);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'check', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', file], { encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, stderr: r.stderr, file };
   };
 

@@ -11,8 +11,7 @@ import { promisify } from 'node:util';
 import { BUILT_IN_SAMPLE } from '../../src/admin/dryrun.js';
 import { ERRORS } from '../../src/admin/errors.js';
 import { dnsQuery, dnsUntil, etagVersion, EU, EU6, startAdminNode, US, waitFor, Z, type AdminNode, type ApiResponse } from './helpers.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 const OTHER = 'other.example';
@@ -118,7 +117,7 @@ describe('admin API resources (embedded mode, file store)', () => {
     // The node's API listens on a port picked at start (admin.listen 127.0.0.1:0): named with --api.
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', CLI, 'explain', `www.${Z}`, '192.0.2.1', '--ecs', '81.2.69.0/24', '--json', '--config', n.configPath, '--api', `http://127.0.0.1:${n.httpPort}`],
+      [...MERIDIAN_ENTRY, 'explain', `www.${Z}`, '192.0.2.1', '--ecs', '81.2.69.0/24', '--json', '--config', n.configPath, '--api', `http://127.0.0.1:${n.httpPort}`],
       { cwd: ROOT, timeout: 20_000, env: { ...process.env, MERIDIAN_TOKEN: n.secret } },
     );
     const { version, ...rest } = r.json;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { REPO_ROOT } from '../helpers/dnsproc.js';
 import { Lab, type LabProcess } from '../helpers/netns.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const ROOT_NS = '203.0.113.1';
 const PARENT_NS = '203.0.113.2';
@@ -90,7 +91,7 @@ services:
 function unprivileged(): { argv: string[]; who: string } {
   const caps = ['--inh-caps=-all,+net_bind_service', '--ambient-caps=-all,+net_bind_service', '--bounding-set=-all,+net_bind_service', '--no-new-privs'];
   const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...caps];
-  const probe = spawnSync(nobody[0]!, [...nobody.slice(1), process.execPath, '--import', 'tsx', '-e', 'process.exit(0)'], { cwd: REPO_ROOT });
+  const probe = spawnSync(nobody[0]!, [...nobody.slice(1), process.execPath, ...MERIDIAN_ENTRY, '--version'], { cwd: REPO_ROOT });
   if (probe.status === 0) return { argv: nobody, who: 'nobody (uid 65534)' };
   return { argv: ['setpriv', ...caps], who: 'root without any capability but CAP_NET_BIND_SERVICE' };
 }
@@ -140,7 +141,7 @@ it('the delegation guide, followed: a client walking from the root reaches Merid
     spawnSync('mkdir', ['-p', '-m', '0755', d]);
     writeFileSync(join(d, 'gslb.example.com.zone'), MERIDIAN_ZONE);
     writeFileSync(join(d, 'meridian.yaml'), meridianConfig(address));
-    procs.push(lab.spawn(host, [...drop, process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'serve', '--config', join(d, 'meridian.yaml')], { cwd: REPO_ROOT }));
+    procs.push(lab.spawn(host, [...drop, process.execPath, ...MERIDIAN_ENTRY, 'serve', '--config', join(d, 'meridian.yaml')], { cwd: REPO_ROOT }));
   }
   const soa = /status: NOERROR[\s\S]*IN\s+SOA/;
   try {

@@ -17,11 +17,11 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../helpers/dnsproc.js';
 import { contextSources, lintDockerfile, parseDockerfile } from './dockerfile.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const DIR = join(REPO_ROOT, 'deploy/docker');
 const DOCKERFILE = readFileSync(join(DIR, 'Dockerfile'), 'utf8');
 const COMPOSE_FILE = join(DIR, 'compose.yaml');
-const CLI = join(REPO_ROOT, 'src/cli.ts');
 
 interface Service {
   image?: string;
@@ -193,7 +193,7 @@ describe('compose.yaml', () => {
   });
 
   it('the config it mounts passes meridian check', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'check', '--config', join(DIR, 'config/meridian.yaml')], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', join(DIR, 'config/meridian.yaml')], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^ok$/m);
   });

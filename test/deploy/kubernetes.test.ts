@@ -26,6 +26,7 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import { REPO_ROOT } from '../helpers/dnsproc.js';
 import { makeCert } from '../helpers/cert.js';
 import { unknownFields } from './k8s-fields.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const DIR = join(REPO_ROOT, 'deploy/kubernetes');
 
@@ -208,7 +209,7 @@ describe('Kubernetes manifests', () => {
     mkdirSync(join(root, 'meridian-tls'));
     for (const [name, text] of Object.entries(configMap.data)) writeFileSync(join(root, 'meridian', name), text);
     makeCert(join(root, 'meridian-tls'), 'tls', 'meridian-admin');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'check', '--config', join(root, 'meridian/meridian.yaml')], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', join(root, 'meridian/meridian.yaml')], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^ok$/m);
   });

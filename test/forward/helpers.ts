@@ -12,9 +12,9 @@ import type { LoadedConfig } from '../../src/config/load.js';
 import { startForwarder, type Forwarder, type ForwarderDeps } from '../../src/forward/forwarder.js';
 import { StaticHealth } from '../../src/health/snapshot.js';
 import { loadConfigFile } from '../../src/node/config.js';
-import { REPO_ROOT } from '../helpers/dnsproc.js';
 import { spawnRole, type RoleProcess } from '../helpers/role.js';
 import { allowLoopback } from '../helpers/targets.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 export const SERVICE = 'www.gslb.example.com';
 const ZONE = '$ORIGIN gslb.example.com.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n';
@@ -241,7 +241,7 @@ export function yamlFixture(yaml: string): { file: string; lineOf(text: string):
   return {
     file,
     lineOf: (text) => yaml.split('\n').findIndex((l) => l.includes(text)) + 1,
-    run: (...args) => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 }),
+    run: (...args) => spawnSync(process.execPath, [...MERIDIAN_ENTRY, ...args], { encoding: 'utf8', timeout: 60_000 }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

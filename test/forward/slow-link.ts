@@ -29,9 +29,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowLoopback } from '../helpers/targets.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const DELAY_MS = Number(process.argv[2] ?? 30);
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 const SLOW = { address: '198.18.0.2', port: 7000 };
 const FAST = { address: '127.0.0.1', port: 7001 };
 /** Per lane: the forwarder's listeners (least-response-time, random-two-choices) and metrics port. */
@@ -136,7 +136,7 @@ function writeConfig(dir: string, lane: keyof typeof LANES): string {
 
 function startForwarder(config: string, metricsPort: number): Promise<void> {
   const env = { ...process.env, REDIS_URL: '', MERIDIAN_LOG_LEVEL: 'info' };
-  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'forward', '--region', 'eu', '--config', config, '--metrics', `127.0.0.1:${metricsPort}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...MERIDIAN_ENTRY, 'forward', '--region', 'eu', '--config', config, '--metrics', `127.0.0.1:${metricsPort}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   let out = '';
   return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
  * Test helper: the real `meridian` program as an operator runs it, one process per command
- * (`node --import tsx src/cli.ts ...`), with its exit code and output. MERIDIAN_TOKEN and
+ * (`node dist/cli.js ...`, or the sources under tsx when dist/ is stale: test/helpers/meridian-bin.ts),
+ * with its exit code and output. MERIDIAN_TOKEN and
  * MERIDIAN_API are not inherited from the test's environment (a developer's shell may set them);
  * pass them in `env`. `serve` runs one DNS worker unless MERIDIAN_WORKERS says otherwise, as in
  * test/helpers/dnsproc.ts.
@@ -13,8 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from './dnsproc.js';
+import { meridianCommand, REPO_ROOT } from './meridian-bin.js';
 
 export interface CliRun {
   /** The exit code (1 when the process was killed, e.g. by the timeout). */
@@ -23,16 +23,12 @@ export interface CliRun {
   stderr: string;
 }
 
-export const CLI_PATH = join(REPO_ROOT, 'src/cli.ts');
-/** tsx by its resolved URL, so the CLI runs from any working directory. */
-const TSX = import.meta.resolve('tsx');
-
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Written to stdin, which is then closed. */
   input?: string;
-  /** Default 90 s: a loaded 2-core machine has taken tens of seconds to start a command under tsx. */
+  /** Default 90 s: a loaded 2-core machine has taken tens of seconds to start a command. */
   timeoutMs?: number;
   /** Run under this argv prefix (e.g. `script` for a terminal, `setpriv` for dropped capabilities). */
   wrap?: (argv: string[]) => string[];
@@ -40,7 +36,7 @@ export interface CliOptions {
 
 export function cli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   const { MERIDIAN_TOKEN: _token, MERIDIAN_API: _api, ...base } = process.env;
-  const argv = [process.execPath, '--import', TSX, CLI_PATH, ...args];
+  const argv = meridianCommand(...args);
   const [file, ...rest] = opts.wrap ? opts.wrap(argv) : argv;
   return new Promise((resolve) => {
     const child = execFile(

@@ -17,8 +17,8 @@
  *   server; readiness is detected by probing, since NSD prints no "ready" line);
  * - env `MERIDIAN_CMD` (a shell-style command prefix, e.g. `node /work/main/dist/cli.js`; same
  *   `{config}` rule as above);
- * - default: `node --import tsx <repo>/src/cli.ts serve --config <path>` (or `node <repo>/dist/cli.js`
- *   when only the build exists).
+ * - default: `meridian serve --config <path>` as test/helpers/meridian-bin.ts runs it (dist/cli.js when
+ *   dist/ is fresh, else the sources under tsx).
  *
  * Meridian is considered up when it logs a JSON line containing `"msg":"ready"` on stdout.
  * @module
@@ -30,12 +30,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { allowLoopback } from './targets.js';
+import { MERIDIAN, REPO_ROOT } from './meridian-bin.js';
 
 /** Repository root (this file lives in <repo>/test/helpers). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 
 /** One zone to serve. Either `text` (written to `<origin>.zone` in the temp dir) or `file` (used as is). */
 export interface ZoneSpec {
@@ -186,8 +186,7 @@ export function meridianArgv(configPath: string, command?: string[]): string[] {
   let base: string[];
   if (command && command.length > 0) base = command;
   else if (process.env.MERIDIAN_CMD) base = shellSplit(process.env.MERIDIAN_CMD);
-  else if (!existsSync(path.join(REPO_ROOT, 'src/cli.ts')) && existsSync(path.join(REPO_ROOT, 'dist/cli.js'))) base = [process.execPath, path.join(REPO_ROOT, 'dist/cli.js')];
-  else base = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'src/cli.ts')];
+  else base = [...MERIDIAN];
   if (base.some((a) => a.includes('{config}'))) return base.map((a) => a.split('{config}').join(configPath));
   return [...base, 'serve', '--config', configPath];
 }

@@ -17,8 +17,7 @@ import { clusterConfig, SERVICE, usEast, ZONE } from './cluster.js';
 import { freePort } from './dnsproc.js';
 import { startRedis, type TestRedis } from './redis.js';
 import { allowLoopback } from './targets.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+import { MERIDIAN_ENTRY } from './meridian-bin.js';
 
 export type LogLine = Record<string, unknown>;
 
@@ -46,7 +45,7 @@ process.once('exit', () => {
 });
 
 export function spawnRole(args: string[], env: NodeJS.ProcessEnv = {}): RoleProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const proc = spawn(process.execPath, [...MERIDIAN_ENTRY, ...args], {
     // One DNS process per node unless a test asks for workers (test/helpers/dnsproc.ts).
     env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info', MERIDIAN_WORKERS: process.env.MERIDIAN_WORKERS ?? '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
@@ -45,7 +45,7 @@ describe('meridian check: every problem of a policy', () => {
   test('four problems, each with its file:line and what is wrong, exit 1', () => {
     const file = join(dir, 'meridian.yaml');
     assert.equal(readFileSync(file, 'utf8'), YAML);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'check', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', file], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stderr.trimEnd().split('\n');
     const want: [number, RegExp][] = [

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode, query, udpExchange } from '../helpers/client.js';
-import { cli, CLI_PATH as CLI } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { FIXTURE_ZONE } from '../helpers/server.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -198,7 +199,7 @@ describe('meridian serve', () => {
     let output = '';
     before(async () => {
       t = tempConfig(GOOD);
-      proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', t.config], { cwd: ROOT });
+      proc = spawn(process.execPath, [...MERIDIAN_ENTRY, 'serve', '--config', t.config], { cwd: ROOT });
       proc.stderr!.on('data', (d) => (output += d));
       port = await new Promise<number>((resolve, reject) => {
         let buf = '';

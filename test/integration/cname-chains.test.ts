@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
+import { startMeridian } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'gslb.example.com';
 const LONG = Array.from({ length: 18 }, (_, i) => `c${i} CNAME c${i + 1}`).join('\n');
@@ -28,7 +29,7 @@ describe('CNAME loops and overlong chains are warned about, with a code', () => 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('meridian check: each at its zone file line, exit 0', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'check', '--config', join(dir, 'meridian.yaml')], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', join(dir, 'meridian.yaml')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const zone = join(dir, 'zone');
     const warnings = r.stderr.trimEnd().split('\n');

@@ -6,11 +6,11 @@
  * configured names and fixed words, never what a client sent.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import { decode, query, udpExchange } from '../helpers/client.js';
-import { freePort, REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
+import { freePort, startMeridian } from '../helpers/dnsproc.js';
 import { samples } from '../helpers/role.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'mx.example';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 60\n@ IN SOA ns1 host 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n@ IN MX 10 www\n@ IN TXT "v=x"\n`;
@@ -19,7 +19,6 @@ const REGIONS = [
   { id: 'eu-west', location: { lat: 53, lon: -6, continent: 'EU', country: 'IE' }, addresses: { ipv4: ['198.51.100.10'] } },
 ];
 const SERVICES = [{ name: `svc.${Z}`, ttl: 30, regions: ['us-east', 'eu-west'], policy: { failover: ['us-east', 'eu-west'] } }];
-const CLI = path.join(REPO_ROOT, 'src/cli.ts');
 
 /** What the test sends: [name, type, ECS subnet or none], each from its own socket (so both workers get some). */
 const QUERIES: [string, string, string?][] = [
@@ -39,7 +38,7 @@ async function run(workers: number): Promise<string> {
   const metricsPort = await freePort();
   const node = await startMeridian({
     zones: [{ origin: Z, text: ZONE }],
-    command: [process.execPath, '--import', 'tsx', CLI, 'serve', '--config', '{config}', '--workers', String(workers)],
+    command: [process.execPath, ...MERIDIAN_ENTRY, 'serve', '--config', '{config}', '--workers', String(workers)],
     extra: { metrics: { listen: `127.0.0.1:${metricsPort}` }, regions: REGIONS, services: SERVICES },
   });
   try {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
 import { freePort, REPO_ROOT } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
@@ -43,7 +44,7 @@ describe('meridian check: health.targets', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const check = (text: string): { status: number | null; out: string } => {
     writeFileSync(join(dir, 'meridian.yaml'), text);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts'), 'check', '--config', join(dir, 'meridian.yaml')], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', join(dir, 'meridian.yaml')], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 60_000 });
     return { status: r.status, out: r.stdout + r.stderr };
   };
 

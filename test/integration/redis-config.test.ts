@@ -15,11 +15,10 @@ import { redisSkipReason, respCommand, startRedis } from '../helpers/redis.js';
 import { FIXTURE_ZONE } from '../helpers/server.js';
 import { startMeridian } from '../helpers/dnsproc.js';
 import { until } from '../helpers/role.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 function meridian(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, REDIS_URL: '', ...env } });
+  const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, REDIS_URL: '', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

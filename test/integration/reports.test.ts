@@ -20,11 +20,11 @@ import { after, before, describe, test } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { decode, udpExchange, type DecodedMsg } from '../helpers/client.js';
 import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 const GEODB = readFileSync(join(REPO_ROOT, 'geodb/test-city.mmdb'));
-const CLI = join(REPO_ROOT, 'src/cli.ts');
 
 const ROUTING = {
   geo: { database: 'geo.mmdb' },
@@ -70,7 +70,7 @@ function ecsScope(m: DecodedMsg): number | null {
 }
 
 async function explainCli(ecs: string | undefined, json: boolean): Promise<string> {
-  const args = ['--import', 'tsx', CLI, 'explain', `www.${Z}`, '127.0.0.1', '--config', srv.configPath, ...(ecs !== undefined ? ['--ecs', ecs] : []), ...(json ? ['--json'] : [])];
+  const args = [...MERIDIAN_ENTRY, 'explain', `www.${Z}`, '127.0.0.1', '--config', srv.configPath, ...(ecs !== undefined ? ['--ecs', ecs] : []), ...(json ? ['--json'] : [])];
   return (await promisify(execFile)(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8' })).stdout;
 }
 

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { query, udpExchange } from '../helpers/client.js';
-import { REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
+import { startMeridian } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'rrl.test';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n`;
@@ -27,7 +28,6 @@ ${BAD_RRL}zones:
   - { origin: ${Z}, file: zone }
 `;
 const lineOf = (text: string): number => YAML.split('\n').findIndex((l) => l.includes(text)) + 1;
-const CLI = join(REPO_ROOT, 'src/cli.ts');
 
 describe('a bad dns.rrl', () => {
   let dir: string;
@@ -48,7 +48,7 @@ describe('a bad dns.rrl', () => {
 
   for (const cmd of ['check', 'serve']) {
     test(`meridian ${cmd}: every problem, coded, at its file:line; exit 1`, () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } });
+      const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info' } });
       assert.equal(r.status, 1, r.stderr);
       const lines = r.stderr.split('\n');
       for (const [line, reason] of want())
@@ -66,7 +66,7 @@ describe('a bad dns.rrl', () => {
   test('meridian check: the CIDRs of exemptClients are checked one by one (schema errors first, then these)', () => {
     const cidrOnly = YAML.replace('    window: 0\n    slip: 11\n    slips: 2\n', '');
     writeFileSync(file, cidrOnly);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'check', '--config', file], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 1, r.stderr);
     const line = cidrOnly.split('\n').findIndex((l) => l.includes('exemptClients')) + 1;
     assert.match(r.stderr, new RegExp(`${file}:${line}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/exemptClients/1: "10.0.0.0/33" is not an address or CIDR`));
@@ -102,13 +102,13 @@ zones:
     test(`meridian ${cmd}: prefix lengths outside BIND's bounds, and exempt clients with host bits or a zone id, each coded at its line`, () => {
       const file = join(dir, `${cmd}.yaml`);
       writeFileSync(file, BAD);
-      let r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
+      let r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, r.stderr);
       // Schema errors first (prefix lengths), as the loader reports them; then the CIDRs.
       assert.match(r.stderr, new RegExp(`^${file}:${at('ipv4PrefixLength')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/ipv4PrefixLength: must be at least 8`, 'm'));
       assert.match(r.stderr, new RegExp(`^${file}:${at('ipv6PrefixLength')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/ipv6PrefixLength: must be at least 16`, 'm'));
       writeFileSync(file, BAD.replace('ipv4PrefixLength: 4', 'ipv4PrefixLength: 24').replace('ipv6PrefixLength: 0', 'ipv6PrefixLength: 56'));
-      r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
+      r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^${file}:${at('fe80::1%eth0')}: MERIDIAN_ERR_RRL_CONFIG: /dns/rrl/exemptClients/0: "fe80::1%eth0" is a scoped IPv6 address`, 'm'));
       assert.match(

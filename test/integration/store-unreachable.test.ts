@@ -21,9 +21,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowLoopback } from '../helpers/targets.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const skip = redisSkipReason();
-const CLI = join(REPO_ROOT, 'src/cli.ts');
 const ZONE_TEXT = `$ORIGIN ${ZONE}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\n`;
 /** What an operator must never see in an API error: the client library's internals. */
 const INTERNALS = /enableOfflineQueue|Stream isn't writeable|ECONNREFUSED|Connection is closed/;
@@ -120,7 +120,7 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
       };
       writeFileSync(join(dir, 'zone'), ZONE_TEXT);
       writeFileSync(join(dir, 'meridian.yaml'), stringify(allowLoopback(config)));
-      const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'meridian.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [...MERIDIAN_ENTRY, 'serve', '--config', join(dir, 'meridian.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let firstOutputAt = 0;
       let out = '';
       const seen = (d: Buffer): void => {
@@ -222,7 +222,7 @@ describe('meridian probe', { skip, timeout: 120_000 }, () => {
     };
     writeFileSync(join(dir, 'zone'), ZONE_TEXT);
     writeFileSync(join(dir, 'meridian.yaml'), stringify(allowLoopback(config)));
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'probe', '--region', 'us-east', '--vantage', 'v1', '--config', join(dir, 'meridian.yaml')], {
+    const proc = spawn(process.execPath, [...MERIDIAN_ENTRY, 'probe', '--region', 'us-east', '--vantage', 'v1', '--config', join(dir, 'meridian.yaml')], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -22,11 +22,11 @@ import { decode, query, tcpExchange, udpExchange } from '../helpers/client.js';
 import { freePort, REPO_ROOT, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
 import { samples, until } from '../helpers/role.js';
 import { reusePortAvailable } from '../../src/node/workers/plan.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'wk.example';
 const zone = (www: string): string => `$ORIGIN ${Z}.\n$TTL 60\n@ IN SOA ns1 host 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A ${www}\n`;
-const CLI = path.join(REPO_ROOT, 'src/cli.ts');
-const serveWith = (workers: string): string[] => [process.execPath, '--import', 'tsx', CLI, 'serve', '--config', '{config}', '--workers', workers];
+const serveWith = (workers: string): string[] => [process.execPath, ...MERIDIAN_ENTRY, 'serve', '--config', '{config}', '--workers', workers];
 const REGIONS = [
   { id: 'us-east', location: { lat: 39, lon: -77, continent: 'NA', country: 'US' }, addresses: { ipv4: ['192.0.2.10'] } },
   { id: 'eu-west', location: { lat: 53, lon: -6, continent: 'EU', country: 'IE' }, addresses: { ipv4: ['198.51.100.10'] } },
@@ -232,7 +232,7 @@ describe('serve --workers 2, YAML only: signals and a killed worker', () => {
 
 test('a bad --workers or MERIDIAN_WORKERS is a usage error with its code', () => {
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'serve', ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT, env: { ...process.env, ...env } });
   const flag = run(['--workers', '0']);
   assert.equal(flag.status, 2);
   assert.match(flag.stderr, /MERIDIAN_ERR_USAGE: option '--workers <n>' argument '0' is invalid\. expected auto or a whole number from 1 to 256/);

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { query, udpExchange } from '../helpers/client.js';
-import { REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
+import { startMeridian } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'bomb.test';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n`;
@@ -34,7 +35,6 @@ const BOMBS: Record<string, { text: string; line: number; reason: RegExp }> = {
   dashes: { text: `x:\n  ${'- '.repeat(50_000)}z\n`, line: 6, reason: /MERIDIAN_ERR_TOO_DEEP: the YAML nests collections more than 32 levels deep/ },
   laughs: { text: laughs(), line: 6, reason: /MERIDIAN_ERR_INVALID_CONFIG: the YAML's aliases expand past 100 \(maxAliasCount\)/ },
 };
-const CLI = join(REPO_ROOT, 'src/cli.ts');
 const ENV = { ...process.env, NODE_OPTIONS: '--max-old-space-size=160', MERIDIAN_LOG_LEVEL: 'info' };
 
 describe('YAML bombs in the config', () => {
@@ -50,7 +50,7 @@ describe('YAML bombs in the config', () => {
     for (const cmd of ['check', 'serve']) {
       test(`${name}: meridian ${cmd} refuses it with one coded problem at its line, no stack, exit 1`, () => {
         const file = join(dir, `${name}.yaml`);
-        const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000, env: ENV });
+        const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000, env: ENV });
         assert.equal(r.status, 1, r.stdout + r.stderr);
         const problems = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
         assert.equal(problems.length, 1, r.stderr);

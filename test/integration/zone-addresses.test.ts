@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decode, query, udpExchange } from '../helpers/client.js';
-import { freePort, REPO_ROOT, startMeridian } from '../helpers/dnsproc.js';
+import { freePort, startMeridian } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const Z = 'addr.test';
 const GOOD = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n`;
 const BAD_RECORDS = ['bc A 255.255.255.255', 'mc A 224.0.0.251', 'any A 0.0.0.0', 'mc6 AAAA ff02::fb', 'scoped AAAA fe80::1%eth0', 'reserved A 240.0.0.1', 'll AAAA fe80::1'];
 const BAD = GOOD + BAD_RECORDS.join('\n') + '\n';
 const lineOf = (record: string): number => BAD.split('\n').indexOf(record) + 1;
-const CLI = join(REPO_ROOT, 'src/cli.ts');
 
 describe('unusable addresses in a zone file', () => {
   let dir: string;
@@ -35,7 +35,7 @@ describe('unusable addresses in a zone file', () => {
 
   for (const cmd of ['check', 'serve']) {
     test(`meridian ${cmd}: each record refused, coded, at its line; exit 1`, () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, cmd, '--config', file], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, r.stdout + r.stderr);
       const zone = join(dir, 'zone');
       for (const record of BAD_RECORDS) {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dig, freePort, kdig, parseDig, REPO_ROOT, startMeridian, type DigResult, type RunningServer } from '../helpers/dnsproc.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const GEODB = new URL('../../geodb/test-city.mmdb', import.meta.url).pathname;
 const Z = 'gslb.example.com';
@@ -256,7 +257,7 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
 
   test('meridian explain follows the CNAME chain into the service and agrees with the live answer', async () => {
     for (const c of CLIENTS.slice(0, 2)) {
-      const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath, '--json'], {
+      const cli = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath, '--json'], {
         cwd: REPO_ROOT,
         encoding: 'utf8',
       });
@@ -271,7 +272,7 @@ describe('CNAME chains into a service (real meridian serve, dig/kdig)', () => {
         live.answer.slice(2).map((l) => rr(l).data),
       );
       assert.equal(e.scope, digScope(live));
-      const text = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `api.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath], {
+      const text = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', `api.${Z}`, '192.0.2.1', '--ecs', c.subnet, '--config', srv.configPath], {
         cwd: REPO_ROOT,
         encoding: 'utf8',
       });
@@ -293,7 +294,7 @@ describe('explain through a live node with an admin API follows the same chain',
 
   test('meridian explain (asking the node) and GET /v1/explain show the CNAMEs and the live answer', async () => {
     const live = parseDig(await dig(['@' + srv.host, '-p', String(srv.port), '+norec', '+subnet=3.5.0.0/24', `alias.${Z}`, 'A']));
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', '3.5.0.0/24', '--config', srv.configPath], {
+    const cli = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', `alias.${Z}`, '192.0.2.1', '--ecs', '3.5.0.0/24', '--config', srv.configPath], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
     });

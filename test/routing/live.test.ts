@@ -12,6 +12,7 @@ import { buildServices, openGeo } from '../../src/node/services.js';
 import { decode, ecsScope, query, udpExchange } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { loadConfigFile } from '../../src/node/config.js';
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 
 const GEODB = new URL('../../geodb/test-city.mmdb', import.meta.url).pathname;
 const Z = 'gslb.example.com';
@@ -162,8 +163,7 @@ describe('services over the wire (fixture geo database)', () => {
 });
 
 test('meridian explain --offline prints the decision step by step, says it was not asked of the node', () => {
-  const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', '192.0.2.1', '--ecs', '8.8.8.0/24', '--offline'], {
+  const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', 'www.gslb.example.com', '192.0.2.1', '--ecs', '8.8.8.0/24', '--offline'], {
     cwd: new URL('../..', import.meta.url).pathname,
     encoding: 'utf8',
   });
@@ -175,7 +175,7 @@ test('meridian explain --offline prints the decision step by step, says it was n
   // The demo config has an admin API: --offline computes here, and says loudly it did not ask the node.
   assert.match(r.stdout, /view: in-process from .*zones\/meridian\.yaml/);
   assert.match(r.stderr, /WARNING: --offline: computed in this process .* NOT asked of http:\/\/127\.0\.0\.1:8053/);
-  const json = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', '192.0.2.1', '--json', '--offline'], {
+  const json = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', 'www.gslb.example.com', '192.0.2.1', '--json', '--offline'], {
     cwd: new URL('../..', import.meta.url).pathname,
     encoding: 'utf8',
   });
@@ -185,7 +185,7 @@ test('meridian explain --offline prints the decision step by step, says it was n
   assert.equal(parsed.service, 'www.gslb.example.com.');
   assert.equal(parsed.ecs, null);
   assert.equal(parsed.addresses.length, 1);
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'nope.gslb.example.com', '192.0.2.1', '--offline'], {
+  const bad = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', 'nope.gslb.example.com', '192.0.2.1', '--offline'], {
     cwd: new URL('../..', import.meta.url).pathname,
     encoding: 'utf8',
   });
@@ -193,7 +193,7 @@ test('meridian explain --offline prints the decision step by step, says it was n
   assert.match(bad.stderr, /is not a service/);
   // Regression: a client that is not an IP address was taken for an IPv6 client and explained; it
   // is a bad command line now, refused before anything is read.
-  const notIp = spawnSync(process.execPath, ['--import', 'tsx', cli, 'explain', 'www.gslb.example.com', 'zzz'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+  const notIp = spawnSync(process.execPath, [...MERIDIAN_ENTRY, 'explain', 'www.gslb.example.com', 'zzz'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
   assert.equal(notIp.status, 2);
   assert.match(notIp.stderr, /"zzz" is not an IP address/);
 });

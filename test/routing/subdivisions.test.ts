@@ -15,8 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { buildDatabase, PLACES, type DatabaseShape, type Place } from '../../geodb/make-fixture.js';
 import { dig, parseDig, startMeridian, type RunningServer } from '../helpers/dnsproc.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+import { MERIDIAN_ENTRY } from '../helpers/meridian-bin.js';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const Z = 'gslb.example.com';
 const ZONE = `$ORIGIN ${Z}.\n$TTL 300\n@ SOA ns1 host 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 127.0.0.1\nns2 A 127.0.0.2\n`;
@@ -95,7 +94,7 @@ async function answer(srv: RunningServer, name: string, ecs: string): Promise<st
 }
 
 function meridian(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [...MERIDIAN_ENTRY, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
