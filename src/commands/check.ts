@@ -48,7 +48,7 @@ async function checkZone(zoneFile: string, origin: string): Promise<string[]> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return [`${file}:0: cannot read: ${(err as NodeJS.ErrnoException).code}`];
+    return [`${file}: cannot read: ${(err as NodeJS.ErrnoException).code}`];
   }
   const zone = loadZoneText(text, file, canonicalOrigin(origin));
   return Array.isArray(zone) ? zone.map(formatSourceError) : [];
@@ -71,7 +71,7 @@ async function checkConfig(configFile: string): Promise<string[]> {
   // The geo database as serve would open it: one it cannot open is a problem, one that lacks
   // what the rules need is a warning.
   const geo = geoWarnings(config);
-  if (typeof geo === 'string') problems.push(`${config.file}:0: ${geo}`);
+  if (typeof geo === 'string') problems.push(`${config.file}: ${geo}`);
   else warnings.push(...geo.map((w) => `${config.file}:${config.subdivisionLines?.get(w.service) ?? 0}: warning: ${w.reason}`));
   // What serve and forward refuse at start beyond the YAML: the fd budget, the store, admin tokens.
   const start = await startProblems(config);

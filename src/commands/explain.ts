@@ -7,14 +7,17 @@
  * geo database. If that node cannot be asked (nothing listens, no token, a TLS verification
  * failure, a timeout) explain fails (exit 1) rather than answer from another view, which may be
  * stale; `--offline` computes the decision here instead (explain-local.ts) and says so loudly on
- * stderr. Without an API in the config it computes it here.
+ * stderr. Without an API in the config it computes it here. A node named by `--api` or MERIDIAN_API
+ * needs no local config (one that exists gives the token and TLS trust), as the daily commands do.
  * @module
  */
 import { isIP } from 'node:net';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import type { Explanation } from '../routing/explain.js';
-import { adminSourceOf, apiUrl, callAdmin, targetAt, type TargetOptions } from './admin-client.js';
+import { existsSync } from 'node:fs';
+import { adminSourceOf, apiUrl, callAdmin, targetAt, type AdminSource, type TargetOptions } from './admin-client.js';
+import { readAdminSource } from './api.js';
 import { act, configOption, Failure, subcommand, UsageError } from './define.js';
 import type { ExplainQuery } from './explain-local.js';
 
@@ -66,13 +69,21 @@ async function explainCommand(cmd: Command): Promise<number> {
   const [name, ip] = cmd.args as [string, string];
   const opts = cmd.opts<ExplainOptions>();
   if (opts.offline && cmd.getOptionValueSource('api') === 'cli') throw new UsageError('MERIDIAN_ERR_USAGE', '--offline and --api contradict each other: --offline asks no node');
+  const q: ExplainQuery = { name, ip, ...(opts.ecs !== undefined ? { ecs: opts.ecs } : {}), ...(opts.type ? { qtype: opts.type } : {}) };
+  // A node named on the command line needs no local config (only its token and TLS keys, when one exists).
+  if (!opts.offline && opts.api !== undefined) {
+    const source = readAdminSource(opts.config, cmd.getOptionValueSource('config') !== 'default');
+    const url = apiUrl(opts, source)!;
+    const { explanation, version } = await askNode(url, opts, source, q, source?.file ?? null);
+    return await print(explanation, { kind: 'node', api: url.origin, version }, opts.json);
+  }
   const [{ loadConfigFile }, { formatSourceError }] = await Promise.all([import('../node/config.js'), import('../zone/types.js')]);
   const loaded = loadConfigFile(opts.config);
   if (!loaded.ok) {
+    if (!existsSync(opts.config)) throw new Failure('MERIDIAN_ERR_INVALID_CONFIG', `${opts.config}: no such config: name the node with --api URL (or MERIDIAN_API), or a config with --config FILE`);
     for (const e of loaded.errors) process.stderr.write(formatSourceError(e) + '\n');
     return 1;
   }
-  const q: ExplainQuery = { name, ip, ...(opts.ecs !== undefined ? { ecs: opts.ecs } : {}), ...(opts.type ? { qtype: opts.type } : {}) };
   const source = adminSourceOf(loaded.config);
   const url = opts.offline ? null : apiUrl(opts, source);
   if (url) {
@@ -88,8 +99,8 @@ async function explainCommand(cmd: Command): Promise<number> {
 }
 
 /** The node's live decision; a node that cannot be asked is a Failure, never a fallback. */
-async function askNode(url: URL, opts: ExplainOptions, source: ReturnType<typeof adminSourceOf>, q: ExplainQuery, file: string): Promise<{ explanation: Explanation; version: number }> {
-  const offline = `not answering from another view, which may be stale; start the node, fix --api, or pass --offline to compute it here from ${file}`;
+async function askNode(url: URL, opts: ExplainOptions, source: AdminSource | null, q: ExplainQuery, file: string | null): Promise<{ explanation: Explanation; version: number }> {
+  const offline = `not answering from another view, which may be stale; start the node, fix --api, or pass --offline to compute it here from ${file ?? 'a config (--config FILE)'}`;
   let target;
   try {
     target = targetAt(url, opts, source);

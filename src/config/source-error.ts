@@ -14,5 +14,7 @@ export interface SourceError {
 }
 
 export function formatSourceError(e: SourceError): string {
+  // Line 0: about the whole file (it cannot be read, its origin is bad), so no position is shown.
+  if (e.line === 0) return `${e.file}: ${e.reason}`;
   return `${e.file}:${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ${e.reason}`;
 }

@@ -6,7 +6,8 @@
  * reader, or for the node's validation) and a stale `--if-match` change nothing.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMeridianWithApi, type ApiNode } from '../helpers/apiproc.js';
@@ -51,6 +52,22 @@ describe('meridian apply and export, through a node’s admin API', () => {
       const r = await meridian(['export', '-o', path]);
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^export: MERIDIAN_ERR_CANNOT_WRITE: cannot write ${path}: E[A-Z]+\\n$`));
+    }
+  });
+
+  test('explain --api from a directory without a config asks the node; without --api or a config it says what to pass', async () => {
+    const token = readFileSync(join(node.dir, 'data', 'admin-token'), 'utf8').trim();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'meridian-explain-'));
+    try {
+      const [asked, none] = await Promise.all([
+        cli(['explain', `www.${Z}`, '192.0.2.1', '--api', `http://127.0.0.1:${node.apiPort}`], { cwd: elsewhere, env: { MERIDIAN_TOKEN: token } }),
+        cli(['explain', `www.${Z}`, '192.0.2.1'], { cwd: elsewhere }),
+      ]);
+      assert.match(expectOk(asked).stdout, /\nview: node API at http:\/\/127\.0\.0\.1:\d+, config version \d+ \(live\)\n$/);
+      assert.equal(none.status, 1, none.stderr);
+      assert.equal(none.stderr, 'explain: MERIDIAN_ERR_INVALID_CONFIG: zones/meridian.yaml: no such config: name the node with --api URL (or MERIDIAN_API), or a config with --config FILE\n');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 

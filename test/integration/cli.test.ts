@@ -169,6 +169,12 @@ describe('meridian check', () => {
     assert.match(r.stderr, /^serve: MERIDIAN_ERR_USAGE: MERIDIAN_LOG_FORMAT is "yaml": expected json or pretty\n/);
   });
 
+  test('a config that cannot be read is named without a line number', async () => {
+    const r = await meridian(['check', '--config', '/nonexistent/meridian.yaml']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^\/nonexistent\/meridian\.yaml: cannot read config: ENOENT\n/);
+  });
+
   test('an unknown MERIDIAN_LOG_LEVEL is one coded usage line naming the levels, exit 2, for every role', async () => {
     const roles = [['serve'], ['probe', '--region', 'eu-west'], ['forward', '--region', 'eu-west'], ['status', '--api', 'http://127.0.0.1:1']];
     const runs = await Promise.all(roles.map((args) => cli(args, { cwd: ROOT, env: { MERIDIAN_LOG_LEVEL: 'verbose' } })));
