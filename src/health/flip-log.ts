@@ -51,7 +51,11 @@ export function logFlips(source: HealthSource, regions: () => RegionInput[], log
       const was = endpoints.get(key);
       if (!v || was === v.status) continue;
       endpoints.set(key, v.status);
-      if (was) log.info({ endpoint: key, from: was, to: v.status, reason: endpointReason(v), votes: votes(source, key) }, `endpoint ${key} is ${v.status}`);
+      // An endpoint added after the start (API write, SIGHUP) is logged at its first verdict from the
+      // vantages, so one that is down from its first checks is not silent; those known at the start
+      // ('' until their first verdict) are not, so a start does not log every endpoint.
+      const from = was || (was === undefined && v.source !== 'cold' ? 'new' : '');
+      if (from) log.info({ endpoint: key, from, to: v.status, reason: endpointReason(v), votes: votes(source, key) }, `endpoint ${key} is ${v.status}`);
     }
     // A region's state is part of its answers, so a region that flipped is among `change.regions`.
     for (const id of change.regions) {

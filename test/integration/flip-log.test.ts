@@ -3,6 +3,8 @@
  * checking two real TCP endpoints of one region; each stops accepting in turn and the node logs, at
  * info, each endpoint's flip (the first while the region still answers from the other, when its
  * answers do not change) and then the region's, with the reason and each vantage's vote and error.
+ * An endpoint added to the running node (here by SIGHUP; the admin API's writes take the same path)
+ * that is down from its first checks is logged too (a fresh-eyes review found it silent).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,22 +25,21 @@ test('each endpoint that stops accepting, one while its region still answers fro
   defer(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'meridian.yaml');
   const zone = new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname;
-  writeFileSync(
-    file,
+  const dnsPort = await freePort();
+  const config = (endpoints: { id: string; port: number }[]): string =>
     JSON.stringify(
       allowLoopback({
-        dns: { listen: [`127.0.0.1:${await freePort()}`] },
+        dns: { listen: [`127.0.0.1:${dnsPort}`] },
         zones: [{ origin: 'gslb.example.com', file: zone }],
         health: { probe: { intervalMs: 200, timeoutMs: 150 }, overridesFile: join(dir, 'overrides.json') },
-        regions: [
-          usEastWith([
-            { id: 'web-1', port: portOf(web) },
-            { id: 'web-2', port: portOf(web2) },
-          ]),
-        ],
+        regions: [usEastWith(endpoints)],
       }),
-    ),
-  );
+    );
+  const both = [
+    { id: 'web-1', port: portOf(web) },
+    { id: 'web-2', port: portOf(web2) },
+  ];
+  writeFileSync(file, config(both));
   const node = spawnRole(['serve', '--config', file]);
   defer(() => node.stop());
   await node.line((l) => l.msg === 'ready', 60_000, 'serve ready');
@@ -55,4 +56,12 @@ test('each endpoint that stops accepting, one while its region still answers fro
   const region = await node.line((l) => l.msg === 'region us-east is down', 5_000, 'the region flip logged');
   assert.equal(region.level, 30);
   assert.equal(region.reason, '0 of 2 endpoints up');
+  // A new endpoint that nothing listens on: down from its first checks, and said so.
+  writeFileSync(file, config([...both, { id: 'web-3', port: await freePort() }]));
+  node.proc.kill('SIGHUP');
+  const added = await node.line((l) => l.msg === 'endpoint us-east/web-3 is down', 15_000, 'the new endpoint, down from its first checks, logged');
+  assert.equal(added.level, 30, 'info');
+  assert.equal(added.from, 'new');
+  assert.equal(added.reason, '1 of 1 live vantages see it down');
+  assert.deepEqual(added.votes, { embedded: 'down (ECONNREFUSED)' });
 });
