@@ -46,14 +46,14 @@ function zoneWarnings(origin: string, records: ParsedRecord[], lines: string[], 
   for (const r of records) {
     if (r.ttl < MIN_SENSIBLE_TTL) found.push({ file, line: r.line, reason: `${r.name}: TTL ${r.ttl} s is below ${MIN_SENSIBLE_TTL} s: resolvers would ask again for nearly every query` });
     if (r.type !== RRType.NS && r.type !== RRType.PTR) continue;
-    // The target as written: relative with a dot in it (`ns1.example.net`), extended by the origin
-    // to a name this zone has nothing at, is a full name missing its trailing dot. One the zone has
-    // records at (glue such as `ns.sub`) was meant.
-    const written = /\b(?:NS|PTR)\s+([^\s;()]+)/i.exec(lines[r.line - 1] ?? '')?.[1];
-    if (written && written !== '@' && !written.endsWith('.') && written.includes('.') && 'target' in r.rdata && !owners.has(r.rdata.target)) {
-      const type = r.type === RRType.NS ? 'NS' : 'PTR';
-      found.push({ file, line: r.line, reason: `${type} target "${written}" has no trailing dot, so it is read as ${r.rdata.target}, inside ${origin}; end it with a dot if ${written}. was meant` });
-    }
+    // A target read inside the zone with a dot in its relative part (`ns1.example.net` extended by
+    // the origin) at a name this zone has nothing at is a full name missing its trailing dot. One
+    // the zone has records at (glue such as `ns.sub`) was meant, and so was one written in full.
+    if (!('target' in r.rdata) || !r.rdata.target.endsWith(`.${origin}`) || owners.has(r.rdata.target)) continue;
+    const written = r.rdata.target.slice(0, -origin.length - 1);
+    if (!written.includes('.') || (lines[r.line - 1] ?? '').toLowerCase().includes(r.rdata.target)) continue;
+    const type = r.type === RRType.NS ? 'NS' : 'PTR';
+    found.push({ file, line: r.line, reason: `${type} target "${written}" has no trailing dot, so it is read as ${r.rdata.target}, inside ${origin}; end it with a dot if ${written}. was meant` });
   }
   return found;
 }

@@ -85,6 +85,13 @@ describe('meridian check: YAML syntax errors and warnings', () => {
     onlyWarning(r, 'zone', 7, /PTR target "host\.example\.org" has no trailing dot/);
   });
 
+  test('warning: a target without its dot also at an owner named ns or ptr', async () => {
+    const ns = await check(yaml(), ZONE.replace('@ NS ns2.example.net.', '@ NS ns2.example.net.\nns 300 IN NS ns1.other.net'));
+    onlyWarning(ns, 'zone', 6, /NS target "ns1\.other\.net" has no trailing dot/);
+    const ptr = await check(yaml(), ZONE.replace('1 PTR host.example.org.', 'ptr 300 IN PTR host.ex.test'));
+    onlyWarning(ptr, 'zone', 7, /PTR target "host\.ex\.test" has no trailing dot/);
+  });
+
   test('warning: a record TTL below 5 s, and a service TTL below 5 s', async () => {
     onlyWarning(await check(yaml(), ZONE.replace('ns1 A 192.0.2.53', 'ns1 2 A 192.0.2.53')), 'zone', 6, /ns1\.gslb\.example\.com\.: TTL 2 s is below 5 s/);
     onlyWarning(await check(yaml('    ttl: 1\n    regions: [eu-west, us-east]\n')), 'config', 15, /service www\.gslb\.example\.com: ttl 1 s is below 5 s/);
