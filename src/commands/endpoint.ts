@@ -52,7 +52,7 @@ export function registerEndpoint(program: Command): void {
   act(list, () => listEndpoints(list));
   const add = writeCommand(group, {
     name: 'add',
-    summary: 'register an endpoint (or update the one with this id, else this address:port)',
+    summary: 'register an endpoint; one with this id (else this address:port) is replaced, check options included',
     examples: ['meridian endpoint add eu-west 10.0.1.5:443 --id web-5 --check https --path /healthz --reason "scale out"', 'meridian endpoint add us-east 192.0.2.20:53'],
   })
     .argument('<region>', 'region id', regionId)
@@ -60,7 +60,7 @@ export function registerEndpoint(program: Command): void {
     .option('--id <id>', 'endpoint id (default: ADDRESS:PORT)', endpointId)
     .addOption(new Option('--check <type>', 'health check (default: the config’s health.probe defaults, tcp)').choices(['tcp', 'http', 'https']))
     .option('--path <path>', 'http(s) check: the path to GET (default /)')
-    .option('--expect <codes>', 'http(s) check: status codes that mean up, comma-separated (default 2xx and 3xx)')
+    .option('--expect <codes>', 'http(s) check: status codes that mean up, comma-separated (default 2xx and 3xx)', statusCodes)
     .option('--host <name>', 'http(s) check: the Host header');
   act(add, () => addEndpoint(add));
   const remove = writeCommand(group, {
@@ -96,13 +96,22 @@ function checkText(check: Record<string, unknown> | undefined): string {
   return [String(type), ...more].join(' ');
 }
 
+/** `--expect 200,204`: each an HTTP status code, else a usage error naming the one that is not. */
+function statusCodes(text: string): number[] {
+  return text.split(',').map((c) => {
+    const code = c.trim();
+    if (!/^[1-5]\d\d$/.test(code)) throw new InvalidArgumentError(`"${code}" is not an HTTP status code (100 to 599)`);
+    return Number(code);
+  });
+}
+
 /** The `check:` block the flags describe, or undefined for the config's defaults. */
-function checkOf(o: { check?: string; path?: string; expect?: string; host?: string }): Record<string, unknown> | undefined {
+function checkOf(o: { check?: string; path?: string; expect?: number[]; host?: string }): Record<string, unknown> | undefined {
   const check: Record<string, unknown> = {};
   if (o.check) check.type = o.check;
   if (o.path !== undefined) check.path = o.path;
   if (o.host !== undefined) check.host = o.host;
-  if (o.expect !== undefined) check.expect = o.expect.split(',').map((c) => Number(c.trim()));
+  if (o.expect !== undefined) check.expect = o.expect;
   return Object.keys(check).length ? check : undefined;
 }
 
@@ -112,8 +121,11 @@ async function addEndpoint(cmd: Command): Promise<number> {
   const check = checkOf(o);
   const body: Endpoint = { ...(o.id ? { id: o.id as string } : {}), address: at.address, port: at.port, ...(check ? { check } : {}) };
   const r = await connect(cmd).write<ChangeResult>('POST', `/v1/regions/${region}/endpoints`, body, o);
+  // The API replaces an endpoint with the same id (else address:port): say so, the diff shows what changed.
+  const added = r.diff.some((d) => d.op === 'add' && /\/endpoints\/\d+$/.test(d.path));
+  const what = added || r.unchanged ? 'registered' : 'updated (replaced: check options not given are dropped)';
   if (o.json) printJson(r);
-  else process.stdout.write(formatChange(r, `endpoint ${region}/${o.id ?? `${at.address}:${at.port}`} registered`));
+  else process.stdout.write(formatChange(r, `endpoint ${region}/${o.id ?? `${at.address}:${at.port}`} ${what}`));
   return 0;
 }
 

@@ -149,6 +149,16 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
         ['web-2', closedPort],
       ],
     );
+    // The same id again replaces it, and says so; a status code that is not one is a usage error.
+    const replaced = expectOk(await meridian(['endpoint', 'add', 'eu-west', `127.0.0.1:${closedPort}`, '--id', 'web-2', '--check', 'http', '--reason', 'http']));
+    assert.match(
+      replaced.stdout,
+      /^endpoint eu-west\/web-2 updated \(replaced: check options not given are dropped\): config version \d+\n~ \/regions\/1\/endpoints\/1\/check\/type: "tcp" -> "http"\n$/,
+    );
+    const notCode = await meridian(['endpoint', 'add', 'eu-west', '10.9.9.9:80', '--check', 'http', '--expect', '200,abc']);
+    assert.equal(notCode.status, 2, notCode.stderr);
+    assert.match(notCode.stderr, /^endpoint add: MERIDIAN_ERR_USAGE: option '--expect <codes>' argument '200,abc' is invalid\. "abc" is not an HTTP status code \(100 to 599\)\n/);
+    expectOk(await meridian(['endpoint', 'add', 'eu-west', `127.0.0.1:${closedPort}`, '--id', 'web-2', '--check', 'tcp', '--reason', 'back']));
     const table = expectOk(await meridian(['endpoint', 'list', 'eu-west']));
     assert.match(table.stdout, new RegExp(`^web-2\\s+127\\.0\\.0\\.1\\s+${closedPort}\\s+tcp$`, 'm'));
     // The node probes what was registered: nothing listens there, so it is down (1 of 2 up).
