@@ -17,6 +17,7 @@ import { buildServices, openGeo, zoneSet } from '../../src/node/services.js';
 import { loadConfigFile } from '../../src/node/config.js';
 import { StaticHealth } from '../../src/health/snapshot.js';
 import type { DecisionCounters } from '../../src/routing/service.js';
+import { xorshift32 } from '../random.js';
 
 const N = Number(process.env.BENCH_ITERATIONS ?? 2_000_000);
 const ORIGIN = 'gslb.example.com';
@@ -44,13 +45,7 @@ try {
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 32, scopePrefixLength: 0, ip: '1.2.3.4' }] } as never],
   });
   const at = template.length - 4; // the ECS address is the last thing in the query
-  let seed = 0x9e3779b9; // xorshift32: the same addresses on every run
-  const next = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return seed >>> 0;
-  };
+  const next = xorshift32(); // the same addresses on every run
   const addrs = new Uint32Array(1 << 20).map(() => next() >>> 1); // 0.0.0.0/1
   const ask = (i: number): Buffer | null => {
     template.writeUInt32BE(addrs[i & (addrs.length - 1)]!, at);

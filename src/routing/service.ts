@@ -238,13 +238,13 @@ export class Service {
     // Every region of the service being down is the same for every client, and an error reply
     // carries SCOPE 0 (respond.ts): say so, so explain reports the scope the client gets.
     if (state.servfail) return { rcode: Rcode.SERVFAIL, body: Buffer.alloc(0), an: 0, scope: 0, addresses: [], allDown: true, cells: [] };
-    const cells = trace ? [] : regions.map((r) => this.cellOf(r));
+    const cells = trace || !this.env.tally ? [] : regions.map((r) => this.cellOf(r));
     return { rcode: Rcode.NOERROR, body: encodeAddresses(addresses, qfamily, this.ttlFor(addresses)), an: addresses.length, scope, addresses, allDown: state.allDown, cells };
   }
 
   private cellOf(region: string): AnswerCell {
     let cell = this.cells.get(region);
-    if (!cell) this.cells.set(region, (cell = this.env.tally?.answerCell(this.def.name, region) ?? { n: 0 }));
+    if (!cell) this.cells.set(region, (cell = this.env.tally!.answerCell(this.def.name, region)));
     return cell;
   }
 
