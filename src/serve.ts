@@ -26,7 +26,7 @@ import { zoneSet } from './node/services.js';
 import { DryRunPool } from './node/dryrun-pool.js';
 import { CopyRefresher, overridesOf } from './node/copy.js';
 import { followStore, openLocalCopy, storeOpener, type StoreOpener } from './node/store.js';
-import { configMetrics, createMetrics, createProbeMetrics } from './obs/metrics.js';
+import { configMetrics, createMetrics, createProbeMetrics, uiStreamMetrics } from './obs/metrics.js';
 import { listenMetrics } from './node/metrics.js';
 import { allOf, type Readiness } from './obs/health-endpoints.js';
 import { configReadiness, dataReadiness, healthReadiness } from './node/readiness.js';
@@ -107,6 +107,7 @@ export async function startDnsNode(configPath: string, log: Logger, workers: str
     const metricsServer = yaml.metricsListen ? await listenMetrics(stack, dns ? dns.page(metrics) : metrics, yaml.metricsListen, ready) : null;
     const recentClients = dns ? () => dns.recentClients(yaml.admin?.sampleSize ?? 0) : () => core.sampler.recent();
     const admin = follower && yaml.admin?.listen ? await openAdmin(core, follower, sources, copy, log, stack, recentClients) : null;
+    if (admin) uiStreamMetrics(metrics, admin.runtime.uiStreams);
     // Each version reaches the workers after the primary applied it (the health it changed went first).
     if (dns) follower?.onApplied(() => dns.configChanged(false));
     return {

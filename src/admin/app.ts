@@ -36,6 +36,7 @@ import { registerZoneRoutes } from './routes/zones.js';
 import { registerUiRoutes } from './ui/index.js';
 import type { AdminApp, AdminRuntime } from './routes/types.js';
 import type { AdminTlsMaterial } from './tls.js';
+import { newUiStreamStats } from './ui/streams.js';
 
 export interface AdminAppHandle {
   app: AdminApp;
@@ -84,7 +85,7 @@ export async function buildAdminApp(deps: AdminDeps, tls: AdminTlsMaterial | nul
   const tokens = new TokenAuthority(deps.store.tokens, deps.staticTokens, 1000, () => deps.localTokens?.() ?? []);
   const changes = new ChangeRunner(deps);
   const drains = new DrainController(deps, changes);
-  const runtime: AdminRuntime = { deps, changes, tokens, drains };
+  const runtime: AdminRuntime = { deps, changes, tokens, drains, uiStreams: newUiStreamStats() };
   app.decorateRequest('principal', null);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

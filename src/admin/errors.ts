@@ -25,6 +25,7 @@ export const ERRORS = {
   MERIDIAN_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than admin.bodyLimitBytes' },
   MERIDIAN_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Bodies must be application/json' },
   MERIDIAN_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
+  MERIDIAN_ERR_TOO_MANY_STREAMS: { status: 429, message: 'Too many dashboard event streams are open; retry later' },
   MERIDIAN_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   MERIDIAN_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The config store cannot be reached; nothing was changed' },
   MERIDIAN_ERR_BUSY: { status: 503, message: 'Too many concurrent changes; retry' },

@@ -561,3 +561,46 @@ export function serveMetrics(registry: MetricsPage, host: string, port: number, 
     server.listen(port, host, () => resolve(server));
   });
 }
+
+/** What the admin API's dashboard streams did (src/admin/ui/streams.ts; the shape, so obs imports nothing of admin). */
+export interface UiStreamCounts {
+  readonly open: number;
+  readonly refused: Readonly<Record<'token' | 'address' | 'total', number>>;
+  readonly framesSkipped: number;
+  readonly ended: Readonly<Record<'slow' | 'lifetime', number>>;
+  readonly maxBuffered: number;
+}
+
+/** The dashboard's event streams (`/ui/events`): open, refused by bound, frames skipped for a client not reading, ended by the server. */
+export function uiStreamMetrics(registry: Registry, s: UiStreamCounts): void {
+  const gauge = (name: string, help: string, read: () => number): void =>
+    void new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('meridian_admin_ui_streams_open', 'Dashboard event streams open.', () => s.open);
+  gauge('meridian_admin_ui_stream_buffered_max_bytes', 'The largest output buffered for one open dashboard stream at the last tick (bytes): at most about one frame.', () => s.maxBuffered);
+  mirrored(
+    registry,
+    'meridian_admin_ui_stream_frames_skipped_total',
+    'Dashboard states not written to a stream whose previous write had not drained (its client is slow or stopped reading).',
+    () => s.framesSkipped,
+  );
+  const labelled = (name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void =>
+    void new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of Object.entries(read())) this.inc({ [label]: k }, n);
+      },
+    });
+  labelled('meridian_admin_ui_streams_refused_total', 'Dashboard event streams refused with 429, by the bound reached (token, address, total).', 'limit', () => s.refused);
+  labelled('meridian_admin_ui_streams_ended_total', 'Dashboard event streams ended by the server: slow (output not drained for 5 s) or lifetime (10 min).', 'reason', () => s.ended);
+}

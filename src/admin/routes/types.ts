@@ -11,6 +11,7 @@ import type { Principal, TokenAuthority } from '../auth.js';
 import type { ChangeRunner } from '../change.js';
 import type { AdminDeps } from '../context.js';
 import type { DrainController } from '../drain.js';
+import type { UiStreamStats } from '../ui/streams.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,6 +33,8 @@ export interface AdminRuntime {
   changes: ChangeRunner;
   tokens: TokenAuthority;
   drains: DrainController;
+  /** What the dashboard's event streams did (src/admin/ui/streams.ts), for /metrics. */
+  uiStreams: UiStreamStats;
 }
 
 /** The options every route plugin is registered with. */

@@ -9,10 +9,12 @@ import { AdminError } from '../errors.js';
 import { routeConfig } from '../routes/common.js';
 import { loadAssets, SECURITY_HEADERS } from './assets.js';
 import { DashboardFeed } from './events.js';
+import { StreamCounts } from './streams.js';
 
 export async function registerUiRoutes(app: AdminApp, { rt }: RouteOptions): Promise<void> {
   const assets = loadAssets();
-  const feed = new DashboardFeed(rt.deps);
+  const feed = new DashboardFeed(rt.deps, rt.uiStreams);
+  const counts = new StreamCounts(rt.uiStreams);
   feed.start();
   app.addHook('preClose', async () => feed.close());
   app.addHook('onClose', async () => feed.close());
@@ -32,19 +34,24 @@ export async function registerUiRoutes(app: AdminApp, { rt }: RouteOptions): Pro
   app.get('/ui/', { schema: hide }, send('index.html'));
   app.get<{ Params: { file: string } }>('/ui/:file', { schema: hide }, (req, reply) => send(req.params.file)(req, reply));
 
-  // The live feed: text/event-stream, one dashboard state a second (events.ts).
+  // The live feed: text/event-stream, the dashboard state when it changed (events.ts), within
+  // bounds per token, per address and in all (streams.ts: over one, 429 before any stream opens).
   // No HEAD twin: a HEAD would hold a stream open with no body to send.
   app.get('/ui/events', { config: routeConfig('viewer'), schema: hide, exposeHeadRoute: false }, async (req, reply) => {
+    const release = counts.admit(req.principal?.name ?? '', req.socket.remoteAddress ?? '');
     reply.hijack();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(k, v);
     // Only a refused token ends the stream; a store that cannot be reached does not (tokens are then
     // checked against the last list read, auth.ts).
     const header = req.headers.authorization;
-    feed.add(reply.raw, () =>
-      rt.tokens.authenticate(header).then(
-        () => true,
-        (err: unknown) => (err as { code?: unknown }).code !== 'MERIDIAN_ERR_UNAUTHORIZED',
-      ),
+    feed.add(
+      reply.raw,
+      () =>
+        rt.tokens.authenticate(header).then(
+          () => true,
+          (err: unknown) => (err as { code?: unknown }).code !== 'MERIDIAN_ERR_UNAUTHORIZED',
+        ),
+      release,
     );
     req.raw.on('close', () => reply.raw.end());
   });

@@ -1,4 +1,4 @@
-// The dashboard: sign in with a token, then follow /ui/events (one state a second) until signed out.
+// The dashboard: sign in with a token, then follow /ui/events (the state when it changed) until signed out.
 import { ApiError, getJson, readEvents, setToken } from './api.js';
 import { $ } from './dom.js';
 import { initExplain } from './explain.js';
@@ -26,19 +26,28 @@ async function onState(state) {
   }
 }
 
+// Reconnects when the stream ends (the server ends each after a while) after RETRY_MS; after a
+// failure (429 when too many streams are open, the API down) waits twice as long each time, to
+// MAX_RETRY_MS.
+const RETRY_MS = 2000;
+const MAX_RETRY_MS = 60_000;
+
 async function follow(signal) {
+  let wait = RETRY_MS;
   while (!signal.aborted) {
     try {
       $('feed-status').textContent = 'live';
       await readEvents('/ui/events', signal, (name, data) => {
+        wait = RETRY_MS;
         if (name === 'state') onState(data).catch(showError);
       });
     } catch (err) {
       if (signal.aborted) return;
       if (err instanceof ApiError && err.status === 401) return signOut('the token is no longer valid');
       showError(err);
+      wait = Math.min(wait * 2, MAX_RETRY_MS);
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
