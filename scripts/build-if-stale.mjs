@@ -20,5 +20,7 @@ if (process.argv.includes('--check')) {
   process.exit(fresh ? 0 : 1);
 }
 if (fresh) process.exit(0);
+// tsc is silent for tens of seconds: say why `npm start` waits (stderr, so stdout stays the program's).
+process.stderr.write('dist/ is older than src/: building (tsc, ~30 s)…\n');
 const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
 process.exit(build.status ?? 1);

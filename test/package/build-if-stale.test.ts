@@ -37,4 +37,18 @@ describe('scripts/build-if-stale.mjs', () => {
     utimesSync(join(dir, 'tsconfig.json'), new Date(Date.now() + 120_000), new Date(Date.now() + 120_000));
     assert.deepEqual(run(dir, '--check'), { status: 1, out: 'stale' }, 'a newer tsconfig');
   });
+
+  it('says on stderr that it builds, before the build runs; says nothing when fresh', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-stale-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src', 'cli.ts'), 'export {};\n');
+    // The build this tree has: a stand-in for tsc that writes the stamp as `npm run build` does.
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'stale-tree', private: true, scripts: { build: `echo building >&2 && mkdir -p dist && node ${SCRIPT} --stamp` } }));
+    const stale = spawnSync(process.execPath, [SCRIPT], { cwd: dir, encoding: 'utf8' });
+    assert.equal(stale.status, 0, stale.stderr);
+    assert.match(stale.stderr, /^dist\/ is older than src\/: building \(tsc, ~30 s\)…\n[^]*building\n/);
+    const fresh = spawnSync(process.execPath, [SCRIPT], { cwd: dir, encoding: 'utf8' });
+    assert.deepEqual([fresh.status, fresh.stderr], [0, '']);
+  });
 });
