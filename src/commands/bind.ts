@@ -27,7 +27,7 @@ export function bindDenied(err: unknown, listenKey: string): string | null {
   return (
     `MERIDIAN_ERR_BIND_DENIED: cannot bind ${at}: permission denied (EACCES). Ports below ${start} need CAP_NET_BIND_SERVICE: ` +
     `run under systemd with AmbientCapabilities=CAP_NET_BIND_SERVICE (deploy/systemd/meridian.service), ` +
-    `or grant it to the binary (sudo setcap cap_net_bind_service=+ep "$(command -v node)"), ` +
+    `or grant it to the binary (sudo setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")"), ` +
     `or listen on a port above 1023 (${listenKey}, e.g. 127.0.0.1:1053)`
   );
 }

@@ -14,7 +14,7 @@ import { tooDeep, tooDeepReason } from './depth.js';
 import { aliasBombReason, cstFacts, lexTooDeep, MAX_ALIAS_COUNT, yamlTooDeepReason } from './yaml-bounds.js';
 import { parseListen, type ListenAddress } from './listen.js';
 import { configSchema, RRL_CONFIG, type ZoneRef, type ConfigSource, type DnsConfig, type GeoConfig, type HealthConfig, type RegionSource } from './schema.js';
-import { schemaMessage } from './schema-messages.js';
+import { oncePerMissing, schemaMessage } from './schema-messages.js';
 import { parseCidr } from './cidr.js';
 import type { TargetPolicy } from './targets.js';
 import { checkRegionBlocks, configSections, pathOf, type ConfigSection, type Sections } from './sections.js';
@@ -132,7 +132,7 @@ export function readConfigText(text: string, file: string): ReadResult {
     const code = (e.schema as { errorCode?: string }).errorCode;
     errors.push({ file, line: lineOf(doc, counter, path), reason: `${code ? `${code}: ` : ''}${pointer || '/'}: ${schemaMessage(e)}` });
   };
-  for (const e of Value.Errors(schema, withDefaults)) schemaError(pathOf(e.path), e, e.path);
+  for (const e of oncePerMissing(Value.Errors(schema, withDefaults))) schemaError(pathOf(e.path), e, e.path);
   const source = withDefaults as ConfigSource & Record<string, unknown>;
   for (const { path, pointer, error } of checkRegionBlocks(source.regions)) schemaError(path, error, pointer);
   if (errors.length) return { ok: false, errors };

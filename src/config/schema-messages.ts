@@ -141,3 +141,13 @@ export function typeboxConstraint(e: ValueError): Constraint {
 export function schemaMessage(e: ValueError): string {
   return describeConstraint(typeboxConstraint(e));
 }
+
+/** The errors, less those at a field already reported missing (`is required`, not `must be a list` too). */
+export function* oncePerMissing(errors: Iterable<ValueError>): Iterable<ValueError> {
+  const missing = new Set<string>();
+  for (const e of errors) {
+    if (missing.has(e.path)) continue;
+    if (e.type === ValueErrorType.ObjectRequiredProperty) missing.add(e.path);
+    yield e;
+  }
+}

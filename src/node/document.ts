@@ -8,7 +8,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { ConfigDocumentSchema, pointer, type CompileResult, type ConfigDocument, type DocumentProblem } from '../config/document.js';
-import { schemaMessage } from '../config/schema-messages.js';
+import { oncePerMissing, schemaMessage } from '../config/schema-messages.js';
 import { checkRegionBlocks } from '../config/sections.js';
 import { defaultedDocument } from './document-items.js';
 import { compileRouting } from '../routing/compile.js';
@@ -34,7 +34,7 @@ function checkWhole(input: unknown): ConfigDocument | DocumentProblem[] {
   const document = Value.Default(ConfigDocumentSchema, structuredClone(input ?? {})) as ConfigDocument;
   const problems: DocumentProblem[] = [];
   // The reason names the field: an API client sees it as the message (src/admin/README.md, Errors).
-  for (const e of Value.Errors(ConfigDocumentSchema, document)) problems.push({ path: e.path || '/', reason: `${e.path || '/'} ${schemaMessage(e)}` });
+  for (const e of oncePerMissing(Value.Errors(ConfigDocumentSchema, document))) problems.push({ path: e.path || '/', reason: `${e.path || '/'} ${schemaMessage(e)}` });
   for (const { pointer, error } of checkRegionBlocks(document.regions)) problems.push({ path: pointer, reason: `${pointer} ${schemaMessage(error)}` });
   return problems.length ? problems : document;
 }

@@ -82,6 +82,10 @@ describe('meridian apply and export, through a node’s admin API', () => {
     assert.equal(await head(), 1);
     assert.equal(await answer(), US);
 
+    const empty = await meridian(['apply', file('empty.yaml', ''), '--reason', 'x']);
+    assert.equal(empty.status, 1);
+    assert.match(empty.stderr, /^\S+empty\.yaml:1: \/zones: is required\napply: MERIDIAN_ERR_INVALID_CONFIG: 1 problem\(s\) in /, 'a missing field once, not also as the wrong type');
+
     const done = expectOk(await meridian(['apply', edited, '--reason', 'the rack moved']));
     assert.equal(done.stdout, `apply ${edited}: config version 2\n~ /regions/0/addresses/ipv4/0: "${US}" -> "${MOVED}"\n`);
     const v2 = (await node.api('GET', '/v1/versions/2')).json;
