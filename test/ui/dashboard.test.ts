@@ -119,6 +119,11 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     assert.match(js.headers.get('content-type') ?? '', /text\/javascript/);
+    // An icon the page names (no /favicon.ico 404 on each load), and a sign-in form that would POST:
+    // with scripts off, the token never goes into a URL.
+    assert.equal(await page.locator('link[rel="icon"]').getAttribute('href'), 'favicon.svg');
+    assert.equal((await fetch(`${base}/ui/favicon.svg`)).status, 200);
+    assert.equal(await page.locator('#login-form').getAttribute('method'), 'post');
     // The stream needs a token; a missing or bad one is 401 and the page stays on the sign-in form.
     assert.equal((await fetch(`${base}/ui/events`)).status, 401);
     // No HEAD twin holding a stream open: answered at once.
@@ -175,6 +180,31 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     await page.locator('#diff-body', { hasText: '"/regions/1/weight"' }).waitFor({ timeout: WAIT_MS });
     assert.match(await page.locator('#diff-body').innerText(), /"after": 42/);
     await page.locator('#regions tr[data-region="us-east"] td', { hasText: /^42$/ }).first().waitFor({ timeout: WAIT_MS });
+
+    // A click held across a refresh still opens its diff (the timeline used to be rebuilt at each
+    // state, replacing the button between mouse-down and mouse-up). The refresh: a client held
+    // through us-east's forwarder changes the state, and a new state is rendered while the button
+    // is held.
+    const earlier = page.locator(`#timeline button[data-version="${w.json.version - 1}"]`);
+    const box = (await earlier.boundingBox())!;
+    const status = await page.locator('#node-status').innerText();
+    await page.mouse.move(box.x + 5, box.y + box.height / 2);
+    await page.mouse.down();
+    const through = net.connect(fwdPort, '127.0.0.1');
+    try {
+      await page.locator('#node-status', { hasNotText: status }).waitFor({ timeout: WAIT_MS });
+    } finally {
+      await page.mouse.up();
+      through.destroy();
+    }
+    await page.locator('#diff-title', { hasText: `version ${w.json.version - 1}:` }).waitFor({ timeout: WAIT_MS });
+
+    // An endpoint override shows in the timeline by itself, and its region is `overridden`.
+    const e = await node.api('PUT', '/v1/overrides/endpoint/us-east/app', { state: 'down', reason: 'ui endpoint drill' });
+    assert.equal(e.status, 200, e.text);
+    await page.locator('#timeline .event-override', { hasText: 'override.set endpoint/us-east/app down' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#regions tr[data-region="us-east"][data-state="overridden"]', { hasText: 'endpoint override: app down by bootstrap: ui endpoint drill' }).waitFor({ timeout: WAIT_MS });
+    assert.equal((await node.api('DELETE', '/v1/overrides/endpoint/us-east/app?reason=done')).status, 200);
   });
 
   it('explains a decision step by step, as the API returns it', async () => {

@@ -14,6 +14,11 @@ test('displayState: the colour of a region on the map', () => {
     ['down by probes', region({ state: 'down', endpointsUp: 0 }), 'down'],
     ['drained by config', region({ state: 'drained', source: 'config' }), 'drained'],
     ['an override decides, whatever it forces', region({ source: 'override', override }), 'overridden'],
+    [
+      'down because an endpoint is forced down',
+      region({ state: 'down', endpointsUp: 0, endpoints: [{ id: 'e', state: 'down', source: 'override', up: 0, down: 0, live: 0, override: { ...override, state: 'down' }, votes: [] }] }),
+      'overridden',
+    ],
     ['not served by this node yet', null, 'down'],
   ];
   for (const [what, h, want] of cases) assert.equal(displayState(h), want, what);

@@ -11,7 +11,7 @@ import type { HealthReport, RegionHealth } from '../health-report.js';
 import type { Flip, FlipLog, Observed } from './flips.js';
 import { answerShare } from './share.js';
 
-/** How the map colours a region: the health verdict, `degraded` when up with endpoints down, `overridden` when an override decides. */
+/** How the map colours a region: the health verdict, `degraded` when up with endpoints down, `overridden` when an override decides (a region's, or an endpoint's forcing it down). */
 export type DisplayState = 'up' | 'degraded' | 'down' | 'drained' | 'overridden';
 
 export interface RegionView {
@@ -50,6 +50,8 @@ interface ConfiguredRegion {
 export function displayState(h: RegionHealth | null): DisplayState {
   if (!h) return 'down';
   if (h.override) return 'overridden';
+  // Down with an endpoint forced down: the override decided it, not the probes (review of issue 19).
+  if (h.state === 'down' && h.endpoints.some((e) => e.override?.state === 'down')) return 'overridden';
   if (h.state !== 'up') return h.state;
   return h.endpointsUp < h.endpointsCounted ? 'degraded' : 'up';
 }

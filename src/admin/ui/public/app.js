@@ -19,7 +19,9 @@ async function onState(state) {
   setFlips(state.flips);
   await renderMap(state.regions);
   // Overrides and versions come from the API, re-read when either changed.
-  const signature = `${state.version}|${state.regions.map((r) => `${r.id}:${r.health?.override?.state ?? ''}`).join(',')}`;
+  // Endpoint overrides too: one set alone changes neither the version nor a region's override.
+  const forced = (r) => (r.health?.endpoints ?? []).map((e) => `${e.id}=${e.override?.state ?? ''}`).join('+');
+  const signature = `${state.version}|${state.regions.map((r) => `${r.id}:${r.health?.override?.state ?? ''}:${forced(r)}`).join(',')}`;
   if (signature !== seen) {
     seen = signature;
     refreshHistory().catch(showError);

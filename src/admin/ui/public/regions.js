@@ -15,8 +15,16 @@ function endpoint(e) {
 
 function row(r) {
   const h = r.health;
-  const why = h?.override ? `override by ${h.override.author}: ${h.override.reason}` : h ? `from ${h.source}` : 'not served yet';
-  const drain = r.configured.draining ? ' (draining)' : '';
+  const forced = h ? h.endpoints.filter((e) => e.override) : [];
+  const why = h?.override
+    ? `override by ${h.override.author}: ${h.override.reason}`
+    : forced.length
+      ? `from ${h.source}; endpoint override: ${forced.map((e) => `${e.id} ${e.override.state} by ${e.override.author}: ${e.override.reason}`).join('; ')}`
+      : h
+        ? `from ${h.source}`
+        : 'not served yet';
+  // A completed drain is just drained.
+  const drain = r.configured.draining && r.display !== 'drained' ? ' (draining)' : '';
   return el(
     'tr',
     { 'data-region': r.id, 'data-state': r.display },

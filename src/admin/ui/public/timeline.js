@@ -27,9 +27,25 @@ function item(e) {
   return el('li', { class: `event event-${e.kind}` }, el('time', { datetime: e.time }, e.time.replace('T', ' ').slice(0, 19)), ' ', el('span', { class: 'kind' }, e.kind), ' ', label);
 }
 
+/** The entries on the page by key: an entry is built once and kept, so a refresh never replaces a button being clicked. */
+let shown = new Map();
+let order = '';
+
 function render() {
   const all = [...flips, ...history].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, 200);
-  $('timeline').replaceChildren(...all.map(item));
+  const keys = all.map((e) => `${e.kind}|${e.time}|${e.text}`);
+  if (keys.join('\n') === order) return;
+  order = keys.join('\n');
+  const next = new Map(keys.map((k, i) => [k, shown.get(k) ?? item(all[i])]));
+  shown = next;
+  const list = $('timeline');
+  // Only new entries are inserted and gone ones removed; kept ones stay where they are.
+  for (const li of [...list.children]) if (![...next.values()].includes(li)) li.remove();
+  let at = list.firstElementChild;
+  for (const li of next.values()) {
+    if (li === at) at = at.nextElementSibling;
+    else list.insertBefore(li, at);
+  }
 }
 
 async function showDiff(n) {
@@ -49,6 +65,8 @@ export function initTimeline(onError) {
 export function clearTimeline() {
   flips = [];
   history = [];
+  shown = new Map();
+  order = '';
   $('timeline').replaceChildren();
   $('diff').hidden = true;
 }
