@@ -142,6 +142,19 @@ export type AdminReply =
  */
 export const REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * The Failure for an error reply: the API's own code and message (with the field and problems it
+ * names), or MERIDIAN_ERR_API_UNEXPECTED when what answered is not a Meridian API (no coded error).
+ */
+export function replyFailure(base: string, status: number, body: unknown): Failure {
+  const e = (body as { error?: unknown } | null)?.error as { code?: unknown; message?: string; field?: string; problems?: { path: string; reason: string }[] } | undefined;
+  if (typeof e?.code !== 'string' || !e.code.startsWith('MERIDIAN_ERR_')) {
+    return new Failure('MERIDIAN_ERR_API_UNEXPECTED', `${base} answered HTTP ${status} without a Meridian error: is a Meridian admin API there? (--api URL or MERIDIAN_API names the node)`);
+  }
+  const problems = e.problems?.length ? e.problems.map((p) => `\n  ${p.path}: ${p.reason}`).join('') : '';
+  return new Failure(e.code, `${e.message ?? `the admin API at ${base} answered ${status}`}${e.field ? ` (${e.field})` : ''}${problems}`);
+}
+
 /** One request; never throws for a network problem (the reply says what happened). */
 export async function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<AdminReply> {
   let res: { status: number; text: string; etag: string | undefined };

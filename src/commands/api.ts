@@ -9,7 +9,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { AdminSchema } from '../admin/config.js';
-import { apiUrl, callAdmin, DEFAULT_API, targetAt, type AdminSource, type AdminTarget, type TargetOptions } from './admin-client.js';
+import { apiUrl, callAdmin, DEFAULT_API, replyFailure, targetAt, type AdminSource, type AdminTarget, type TargetOptions } from './admin-client.js';
 import { DEFAULT_CONFIG, Failure, subcommand, versionNumber, type CommandSpec } from './define.js';
 
 export interface ApiCommandOptions extends TargetOptions {
@@ -123,9 +123,7 @@ export class AdminApi {
       throw new Failure('MERIDIAN_ERR_API_UNREACHABLE', `cannot reach the admin API at ${this.target.base}: ${r.error}${hint}${maybe}`);
     }
     if (r.status >= 400) {
-      const e = r.body?.error as { code?: string; message?: string; field?: string; problems?: { path: string; reason: string }[] } | undefined;
-      const problems = e?.problems?.length ? e.problems.map((p) => `\n  ${p.path}: ${p.reason}`).join('') : '';
-      throw new Failure(e?.code ?? `HTTP_${r.status}`, `${e?.message ?? `the admin API at ${this.target.base} answered ${r.status}`}${e?.field ? ` (${e.field})` : ''}${problems}`);
+      throw replyFailure(this.target.base, r.status, r.body);
     }
     return r;
   }

@@ -16,10 +16,11 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import type { Explanation } from '../routing/explain.js';
 import { existsSync } from 'node:fs';
-import { adminSourceOf, apiUrl, callAdmin, targetAt, type AdminSource, type TargetOptions } from './admin-client.js';
+import { adminSourceOf, apiUrl, callAdmin, replyFailure, targetAt, type AdminSource, type TargetOptions } from './admin-client.js';
 import { readAdminSource } from './api.js';
 import { act, configOption, Failure, subcommand, UsageError } from './define.js';
 import type { ExplainQuery } from './explain-local.js';
+import { clientFromPrefix } from '../routing/client.js';
 
 interface ExplainOptions extends TargetOptions {
   config: string;
@@ -50,7 +51,7 @@ export function registerExplain(program: Command): void {
   })
     .argument('<name>', 'the name asked (a service, or a name whose CNAMEs lead to one)')
     .argument('<client-ip>', 'the resolver (or client) address the query comes from', ipAddress)
-    .option('--ecs <prefix>', 'the client subnet the query carries (EDNS Client Subnet), e.g. 81.2.69.0/24')
+    .option('--ecs <prefix>', 'the client subnet the query carries (EDNS Client Subnet), e.g. 81.2.69.0/24', ecsPrefix)
     .addOption(new Option('--type <qtype>', 'the query type (default: by the client address family)').choices(['A', 'AAAA']))
     .option('--json', 'print the explanation as JSON, with the view it came from')
     .addOption(configOption())
@@ -58,6 +59,13 @@ export function registerExplain(program: Command): void {
     .option('--token-file <file>', 'file holding the API token (default: MERIDIAN_TOKEN, else the bootstrap token file of the config’s admin.dataDir)')
     .option('--offline', 'compute the decision in this process, without asking a node (warns: it may differ from the live one)');
   act(cmd, () => explainCommand(cmd));
+}
+
+/** `--ecs`: checked here, so a bad one is a usage error (exit 2) like every other bad argument. */
+function ecsPrefix(text: string): string {
+  const c = clientFromPrefix(text);
+  if (typeof c === 'string') throw new InvalidArgumentError(c);
+  return text;
 }
 
 function ipAddress(text: string): string {
@@ -111,10 +119,7 @@ async function askNode(url: URL, opts: ExplainOptions, source: AdminSource | nul
   const params = new URLSearchParams({ name: q.name, ip: q.ip, ...(q.ecs !== undefined ? { ecs: q.ecs } : {}), ...(q.qtype ? { type: q.qtype } : {}) });
   const res = await callAdmin(target, 'GET', `/v1/explain?${params}`);
   if (res.kind === 'unreachable') throw new Failure('MERIDIAN_ERR_API_UNREACHABLE', `cannot reach the admin API at ${target.base}: ${res.error}; ${offline}`);
-  if (res.status !== 200) {
-    const e = res.body?.error as { code?: string; message?: string } | undefined;
-    throw new Failure(e?.code ?? `HTTP_${res.status}`, e?.message ?? `the admin API at ${target.base} answered ${res.status}`);
-  }
+  if (res.status !== 200) throw replyFailure(target.base, res.status, res.body);
   const { version, ...explanation } = res.body as Explanation & { version: number };
   return { explanation, version };
 }

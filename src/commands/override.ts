@@ -17,7 +17,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import { formatDuration, parseDuration, parseScope, type ParsedScope } from '../health/overrides.js';
 import type { Override } from '../health/types.js';
-import { adminSourceOf, apiToken, apiUrl, callAdmin, targetAt, type AdminTarget, type TargetOptions } from './admin-client.js';
+import { adminSourceOf, apiToken, apiUrl, callAdmin, replyFailure, targetAt, type AdminTarget, type TargetOptions } from './admin-client.js';
 import { nodeOptions, printJson } from './api.js';
 import { act, Failure, oneOf, subcommand, UsageError } from './define.js';
 import { describeOverride, formatAnswers, type AnswerChanges } from './render.js';
@@ -167,8 +167,7 @@ export function overrideTable(list: readonly Override[], now: number, on = colou
 
 function apiFailure(target: AdminTarget, res: Awaited<ReturnType<typeof callAdmin>>): Failure {
   if (res.kind === 'unreachable') return new Failure('MERIDIAN_ERR_API_UNREACHABLE', `cannot reach the admin API at ${target.base}: ${res.error}`);
-  const e = res.body?.error as { code?: string; message?: string } | undefined;
-  return new Failure(e?.code ?? `HTTP_${res.status}`, e?.message ?? `the admin API at ${target.base} answered ${res.status}`);
+  return replyFailure(target.base, res.status, res.body);
 }
 
 async function setOrClear(cmd: Command, verb: 'set' | 'clear'): Promise<number> {
@@ -178,7 +177,8 @@ async function setOrClear(cmd: Command, verb: 'set' | 'clear'): Promise<number> 
   const config = await loadConfig(flags.config);
   if (verb === 'set') {
     const known = scope.kind === 'region' ? config.routing.regions.some((r) => r.id === scope.region) : config.routing.endpoints.some((e) => e.key === scope.key);
-    if (!known) throw new UsageError('MERIDIAN_ERR_NOT_FOUND', `${scope.scope} is not in the config`);
+    // Not a bad command line but a name the config lacks: a failure (exit 1), as the API's NOT_FOUND is.
+    if (!known) throw new Failure('MERIDIAN_ERR_NOT_FOUND', `${scope.scope} is not in the config`);
   }
   const via = targetOf(cmd, flags, config);
   if (via) {

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -173,6 +175,26 @@ describe('meridian check', () => {
     const r = await meridian(['check', '--config', '/nonexistent/meridian.yaml']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^\/nonexistent\/meridian\.yaml: cannot read config: ENOENT\n/);
+  });
+
+  test('explain --ecs that is not a prefix is a usage error (exit 2); a non-Meridian HTTP server is API_UNEXPECTED naming it', async () => {
+    const other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n'));
+    await new Promise<void>((done) => other.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const [ecs, status] = await Promise.all([
+        cli(['explain', 'www.gslb.example.com', '192.0.2.1', '--ecs', '1.2.3.0/99'], { cwd: ROOT }),
+        cli(['status'], { cwd: ROOT, env: { MERIDIAN_API: url, MERIDIAN_TOKEN: 'x' } }),
+      ]);
+      assert.equal(ecs.status, 2, ecs.stderr);
+      assert.match(ecs.stderr, /^explain: MERIDIAN_ERR_USAGE: option '--ecs <prefix>' argument '1\.2\.3\.0\/99' is invalid\. prefix length must be 0-32\nUsage: /);
+      assert.deepEqual(
+        [status.status, status.stderr],
+        [1, `status: MERIDIAN_ERR_API_UNEXPECTED: ${url} answered HTTP 404 without a Meridian error: is a Meridian admin API there? (--api URL or MERIDIAN_API names the node)\n`],
+      );
+    } finally {
+      other.close();
+    }
   });
 
   test('an unknown MERIDIAN_LOG_LEVEL is one coded usage line naming the levels, exit 2, for every role', async () => {

@@ -51,7 +51,6 @@ describe('meridian override: bad arguments are a coded line, the usage and exit 
   }
 
   const scopes: [string, string[], RegExp][] = [
-    ['a region not in the config', ['set', 'region/nope', 'down'], /^override set: MERIDIAN_ERR_NOT_FOUND: region\/nope is not in the config$/],
     ['a scope of no known kind', ['set', 'planet/mars', 'down'], /^override set: MERIDIAN_ERR_USAGE: /],
     ['a state that is not one', ['set', 'region/us-east', 'sideways'], /^override set: MERIDIAN_ERR_USAGE: /],
   ];
@@ -60,6 +59,11 @@ describe('meridian override: bad arguments are a coded line, the usage and exit 
       assertUsage(await override([...args, '--reason', 'test', '--config', config]), 'override set', want);
     });
   }
+
+  test('a region not in the config: NOT_FOUND, exit 1, no usage (not a bad command line)', async () => {
+    const r = await override(['set', 'region/nope', 'down', '--reason', 'test', '--config', config]);
+    assert.deepEqual([r.status, r.stderr], [1, 'override set: MERIDIAN_ERR_NOT_FOUND: region/nope is not in the config\n']);
+  });
 
   test('nothing was written', async () => {
     const r = await override(['list', '--config', config]);
