@@ -146,7 +146,8 @@ function loadZoneFiles(
 function zoneFileProblems(refs: ZoneRef[], file: string, readFile: ConfigReader): SourceError[] {
   return refs.flatMap((ref, i) => {
     const text = zoneTextOf(ref, i, file, () => 0, readFile);
-    if ('error' in text) return [];
+    // A zone file that cannot be read is reported too (at the YAML, whose lines are unknown here).
+    if ('error' in text) return ref.file !== undefined && ref.records === undefined ? [{ file, line: 0, reason: text.error }] : [];
     const zone = loadZoneText(text.zoneText, text.zoneFile, canonicalOrigin(ref.origin));
     return Array.isArray(zone) ? zone : [];
   });

@@ -62,12 +62,15 @@ describe('meridian check: YAML syntax errors and warnings', () => {
   });
 
   test('a YAML syntax error carries its line and column, and the zone file’s problems are reported too', async () => {
-    const broken = yaml().replace('continent: EU, country: IE }', 'continent: EU, country: IE } }');
+    const broken = yaml()
+      .replace('continent: EU, country: IE }', 'continent: EU, country: IE } }')
+      .replace('    file: zone\n', '    file: zone\n  - origin: missing.example.com\n    file: missing.zone\n');
     const r = await check(broken, ZONE + 'bad1 A 300.1.2.3\n');
     assert.equal(r.status, 1);
     const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines[0], `${r.config}:8:68: YAML syntax error: Unexpected flow-map-end token in YAML stream: "}"`);
+    assert.equal(lines[0], `${r.config}:10:68: YAML syntax error: Unexpected flow-map-end token in YAML stream: "}"`);
     assert.ok(lines.includes(`${r.zone}:8: bad IPv4 address "300.1.2.3"`), r.stderr);
+    assert.ok(lines.includes(`${r.config}: cannot read zone file ${join(r.zone, '..', 'missing.zone')}: ENOENT`), r.stderr);
     assert.equal(r.stdout, `${lines.length} problem(s)\n`);
   });
 
