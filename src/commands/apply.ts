@@ -5,7 +5,8 @@
  * inline). Process settings (dns, admin, health …) are never sent: they stay in each node's YAML.
  * @module
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import type { Command } from 'commander';
 import { connect, printJson, readCommand, writeCommand } from './api.js';
 import { act, Failure, versionNumber } from './define.js';
@@ -49,8 +50,10 @@ async function applyFile(cmd: Command): Promise<number> {
     throw new Failure('MERIDIAN_ERR_INVALID_CONFIG', `${read.errors.length} problem(s) in ${file}; nothing was sent`);
   }
   const api = connect(cmd);
+  const current = (await api.get<VersionBody>('/v1/config')).body;
+  refuseOmittedSections(file, current.document);
   // The guard: the version the change is compared with, unless the operator names the one they reviewed.
-  const ifMatch = (o.ifMatch as number | undefined) ?? (await api.get<{ version: number }>('/v1/config')).body.version;
+  const ifMatch = (o.ifMatch as number | undefined) ?? current.version;
   const r = await api.write<ChangeResult>('PUT', '/v1/config', read.document, { ...o, ifMatch });
   if (o.json) printJson(r);
   else process.stdout.write(formatChange(r, `apply ${file}`));
@@ -60,6 +63,21 @@ async function applyFile(cmd: Command): Promise<number> {
 interface VersionBody {
   version: number;
   document: { zones: unknown[]; regions: Record<string, unknown>[]; services: unknown[] };
+}
+
+/**
+ * apply replaces the whole config, so a file without `regions:` or `services:` would delete every
+ * one the node has (a file cut short, the wrong file). As octoDNS guards whole-replace deletions,
+ * a section the current version has must be written, `services: []` to mean none.
+ */
+function refuseOmittedSections(file: string, current: VersionBody['document']): void {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
+  const omitted = (['zones', 'regions', 'services'] as const).filter((k) => current[k].length > 0 && (doc === null || typeof doc !== 'object' || !(k in doc)));
+  if (omitted.length)
+    throw new Failure(
+      'MERIDIAN_ERR_SECTION_OMITTED',
+      `${file} has no ${omitted.map((k) => `${k}:`).join(' or ')}, which would delete every one of the ${omitted.map((k) => `${current[k].length} ${k}`).join(' and ')} the node has; write ${omitted.map((k) => `${k}: []`).join(' / ')} to mean that. Nothing was sent`,
+    );
 }
 
 async function exportVersion(cmd: Command): Promise<number> {

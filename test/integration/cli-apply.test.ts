@@ -95,6 +95,20 @@ describe('meridian apply and export, through a node’s admin API', () => {
     assert.match(expectOk(await meridian(['export', '--version', '1'])).stdout, /# meridian export: config version 1 /);
   });
 
+  test('a file without services: is refused (it would delete them all), dry run too; nothing changes', async () => {
+    const before = await head();
+    const nosvc = file('nosvc.yaml', `zones:\n  - origin: ${Z}\n    records: []\nregions:\n  - ${JSON.stringify(US_EAST)}\n`);
+    for (const extra of [['--dry-run'], ['--reason', 'oops']]) {
+      const r = await meridian(['apply', nosvc, ...extra]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `apply: MERIDIAN_ERR_SECTION_OMITTED: ${nosvc} has no services:, which would delete every one of the 1 services the node has; write services: [] to mean that. Nothing was sent\n`,
+      );
+    }
+    assert.equal(await head(), before);
+  });
+
   test('a stale --if-match is refused and changes nothing', async () => {
     const current = file('current.yaml', expectOk(await meridian(['export'])).stdout.replace('ttl: 5', 'ttl: 7'));
     const stale = await meridian(['apply', current, '--if-match', '1']);
