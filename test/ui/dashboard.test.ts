@@ -54,6 +54,8 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
   let node: ApiNode;
   let backend: net.Server;
   let fwdPort = 0;
+  /** A port nothing listens on: its endpoints are down. */
+  let closed = 0;
   const sockets: net.Socket[] = [];
   let browser: Browser;
   let page: Page;
@@ -68,7 +70,7 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
     const live = (backend.address() as AddressInfo).port;
     // One after another, so no two are the same.
-    const closed = await freePort();
+    closed = await freePort();
     const relay = await freePort();
     fwdPort = await freePort();
     node = await startMeridianWithApi({
@@ -205,6 +207,19 @@ describe('dashboard /ui in headless Chromium', { skip }, () => {
     await page.locator('#timeline .event-override', { hasText: 'override.set endpoint/us-east/app down' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#regions tr[data-region="us-east"][data-state="overridden"]', { hasText: 'endpoint override: app down by bootstrap: ui endpoint drill' }).waitFor({ timeout: WAIT_MS });
     assert.equal((await node.api('DELETE', '/v1/overrides/endpoint/us-east/app?reason=done')).status, 200);
+
+    // A region with more endpoints than the page lists: counts per state and only those not up.
+    const before = await node.api('GET', '/v1/regions/us-east');
+    assert.equal(before.status, 200, before.text);
+    const { id: _id, ...usEast } = before.json as { id: string; endpoints: { id: string; address: string; port: number }[] };
+    const many = [...usEast.endpoints, ...Array.from({ length: 24 }, (_, i) => ({ id: `spare-${i}`, address: '127.0.0.1', port: closed }))];
+    const put = await node.api('PUT', '/v1/regions/us-east?reason=ui%20many', { ...usEast, endpoints: many });
+    assert.equal(put.status, 200, put.text);
+    const row = page.locator('#regions tr[data-region="us-east"]');
+    await row.locator('.endpoint-summary', { hasText: '25 endpoints: 1 up, 24 down' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await row.locator('li.endpoint').count(), 20, 'the first 20 of the 24 down endpoints, not the up one');
+    await row.locator('.endpoint-summary', { hasText: '4 more not shown' }).waitFor({ timeout: WAIT_MS });
+    assert.equal((await node.api('PUT', '/v1/regions/us-east?reason=ui%20back', usEast)).status, 200);
   });
 
   it('explains a decision step by step, as the API returns it', async () => {
