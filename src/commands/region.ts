@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { connect, printJson, readCommand, writeCommand, type AdminApi } from './api.js';
 import type { DrainStatus as ApiDrainStatus } from '../admin/drain.js';
-import { act, integer, regionId, subcommand } from './define.js';
+import { act, Failure, integer, regionId, subcommand } from './define.js';
 import { formatChange, type ChangeResult } from './render.js';
 import { colourOn, fields, paint, shortTime, stateColour, table } from './table.js';
 
@@ -151,6 +151,13 @@ async function drainRegion(cmd: Command): Promise<number> {
   const [id] = cmd.processedArgs as [string];
   const o = cmd.opts();
   const api = connect(cmd);
+  // The API keeps a drain in progress as it is (idempotent): a new --ttl would be silently ignored.
+  const now = (await api.get<DrainStatus>(`/v1/regions/${id}/drain`)).body;
+  if (now.phase !== 'none' && o.ttl !== undefined && o.ttl !== now.ttl && !o.dryRun)
+    throw new Failure(
+      'MERIDIAN_ERR_CONFLICT',
+      `region ${id} is already ${now.phase === 'drained' ? 'drained' : 'draining'} (TTL ${now.ttl} s, since ${now.startedAt}): --ttl ${o.ttl as number} was not applied and nothing changed; undrain it first to drain with another TTL`,
+    );
   let status = await api.write<DrainStatus>('POST', `/v1/regions/${id}/drain`, o.ttl !== undefined ? { ttl: o.ttl } : {}, o);
   if (!o.json) process.stdout.write(drainLine(status, id));
   if (o.wait && !status.dryRun) status = await waitDrained(api, id, status, !o.json);

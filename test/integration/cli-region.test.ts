@@ -132,6 +132,9 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
     assert.deepEqual(await pool(), [US]);
     const show = expectOk(await meridian(['region', 'show', 'eu-west', '--json']));
     assert.equal(JSON.parse(show.stdout).drainStatus.phase, 'drained');
+    const again = await meridian(['region', 'drain', 'eu-west', '--reason', 'switch maintenance', '--ttl', '2']);
+    assert.equal(again.status, 1, again.stderr);
+    assert.match(again.stderr, /^region drain: MERIDIAN_ERR_CONFLICT: region eu-west is already drained \(TTL 1 s, since \S+\): --ttl 2 was not applied and nothing changed; undrain it first/);
 
     const undrain = expectOk(await meridian(['region', 'undrain', 'eu-west', '--reason', 'done']));
     assert.match(undrain.stdout, /^region eu-west: drain ended, none \(handed out\)/);
