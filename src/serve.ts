@@ -71,6 +71,8 @@ export interface DnsNode extends Role<LoadedConfig> {
   readonly metricsPort: number | null;
   /** SIGHUP: re-reads the config file; returns the problems found (empty when the new data is live). */
   reload(): string[];
+  /** What /readyz answers (src/node/readiness.ts), also without a metrics listener. */
+  readiness: Readiness;
 }
 
 /** The DNS core of the process that runs the health plane (with or without DNS workers). */
@@ -123,6 +125,7 @@ export async function startDnsNode(configPath: string, log: Logger, workers: str
       follower,
       admin,
       forwarders: core.forwarders,
+      readiness: ready,
       get metricsPort() {
         return metricsServer ? (metricsServer.address() as AddressInfo).port : null;
       },

@@ -10,6 +10,8 @@ import { MAX_WORKERS, parseWorkers } from '../node/workers/plan.js';
 import { bindDenied } from './bind.js';
 import { sighup } from './signals.js';
 import { VERSION } from '../version.js';
+import type { Readiness } from '../obs/health-endpoints.js';
+import type { Logger } from '../obs/log.js';
 
 interface ServeOptions {
   config: string;
@@ -69,7 +71,11 @@ async function serve(opts: ServeOptions): Promise<number> {
     return 1;
   }
   const addrs = node.udp.map((l) => (l.host.includes(':') ? `[${l.host}]` : l.host) + ':' + l.boundPort);
-  log.info({ version: VERSION, listen: addrs, zones: node.config.zones.map((z) => z.origin) }, 'ready');
+  // `ready` says the DNS sockets answer; /readyz also asks for a reachable config store and fresh
+  // health, so the line says which it is and a later line when /readyz turns ready.
+  const readyz = node.readiness();
+  log.info({ version: VERSION, listen: addrs, zones: node.config.zones.map((z) => z.origin), readyz: readyz.reasons.length ? 'not ready' : 'ready' }, 'ready');
+  if (readyz.reasons.length) logWhenReady(node.readiness, readyz.reasons, log);
   const first = node.udp[0]!;
   const zone = node.config.zones[0]!.origin.replace(/\.$/, '');
   process.stderr.write(
@@ -87,4 +93,15 @@ async function serve(opts: ServeOptions): Promise<number> {
   log.info('stopping');
   await node.close();
   return 0;
+}
+
+/** Says, once, that /readyz is not ready yet and why, then when it turns ready (checked each second). */
+function logWhenReady(readiness: Readiness, reasons: string[], log: Logger): void {
+  log.warn({ reasons }, 'answering DNS; /readyz not ready yet');
+  const timer = setInterval(() => {
+    if (readiness().reasons.length) return;
+    clearInterval(timer);
+    log.info('/readyz ready');
+  }, 1000);
+  timer.unref();
 }

@@ -45,6 +45,11 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
     const node = await startClusterNode({ redisUrl: redis.url });
     nodes.push(node);
     assert.equal(await node.answer(), '192.0.2.10', 'answers from the YAML seed');
+    // The `ready` line says DNS answers, and that /readyz is not ready yet, with why.
+    assert.equal(node.logs().find((l) => l.msg === 'ready')?.readyz, 'not ready');
+    const notReady = node.logs().find((l) => l.msg === 'answering DNS; /readyz not ready yet');
+    assert.ok(notReady, 'the not-ready line');
+    assert.match(JSON.stringify(notReady.reasons), /no config-store version applied yet/);
     const status = await node.api('GET', '/v1/status');
     assert.equal(status.status, 200, status.text);
     assert.equal(status.body.storeReachable, false);
@@ -65,6 +70,7 @@ describe('a DNS node with an admin API, started while Redis is down', { skip, ti
     const put = await node.api('PUT', '/v1/regions/us-east', usEast('192.0.2.77'));
     assert.equal(put.status, 200, put.text);
     assert.ok(await waitFor(async () => (await node.answer()) === '192.0.2.77', 10_000), 'then follows the store');
+    assert.ok(await waitFor(() => node.logs().some((l) => l.msg === '/readyz ready'), 10_000), 'and says when /readyz turned ready');
   });
 
   test('with a local copy, a node booted while Redis is down answers from the copy', async () => {
