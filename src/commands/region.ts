@@ -159,6 +159,10 @@ async function drainRegion(cmd: Command): Promise<number> {
       `region ${id} is already ${now.phase === 'drained' ? 'drained' : 'draining'} (TTL ${now.ttl} s, since ${now.startedAt}): --ttl ${o.ttl as number} was not applied and nothing changed; undrain it first to drain with another TTL`,
     );
   let status = await api.write<DrainStatus>('POST', `/v1/regions/${id}/drain`, o.ttl !== undefined ? { ttl: o.ttl } : {}, o);
+  if (now.phase !== 'none' && !status.dryRun) {
+    const reason = o.reason !== undefined ? ', and --reason was not recorded' : '';
+    process.stderr.write(`region ${id} was already ${now.phase === 'drained' ? 'drained' : 'draining'} (since ${now.startedAt}): nothing changed, no version was made${reason}\n`);
+  }
   if (!o.json) process.stdout.write(drainLine(status, id));
   if (o.wait && !status.dryRun) status = await waitDrained(api, id, status, !o.json);
   if (o.json) printJson(status);

@@ -135,6 +135,9 @@ describe('meridian region and endpoint, through a node’s admin API', () => {
     const again = await meridian(['region', 'drain', 'eu-west', '--reason', 'switch maintenance', '--ttl', '2']);
     assert.equal(again.status, 1, again.stderr);
     assert.match(again.stderr, /^region drain: MERIDIAN_ERR_CONFLICT: region eu-west is already drained \(TTL 1 s, since \S+\): --ttl 2 was not applied and nothing changed; undrain it first/);
+    // The same drain again: nothing changes, exit 0, and it says so, reason included.
+    const same = expectOk(await meridian(['region', 'drain', 'eu-west', '--reason', 'switch maintenance']));
+    assert.match(same.stderr, /^region eu-west was already drained \(since \S+\): nothing changed, no version was made, and --reason was not recorded\n$/);
 
     const undrain = expectOk(await meridian(['region', 'undrain', 'eu-west', '--reason', 'done']));
     assert.match(undrain.stdout, /^region eu-west: drain ended, none \(handed out\)/);
