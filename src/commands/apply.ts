@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { connect, printJson, readCommand, writeCommand } from './api.js';
 import { act, Failure, versionNumber } from './define.js';
 import { formatChange, type ChangeResult } from './render.js';
+import { formatRecordChanges, recordChanges, type ZoneRecords } from './record-changes.js';
 
 export function registerApply(program: Command): void {
   const apply = writeCommand(program, {
@@ -55,14 +56,16 @@ async function applyFile(cmd: Command): Promise<number> {
   // The guard: the version the change is compared with, unless the operator names the one they reviewed.
   const ifMatch = (o.ifMatch as number | undefined) ?? current.version;
   const r = await api.write<ChangeResult>('PUT', '/v1/config', read.document, { ...o, ifMatch });
-  if (o.json) printJson(r);
-  else process.stdout.write(formatChange(r, `apply ${file}`));
+  // The node compares service answers; the zones' own records are compared here, from both documents.
+  const records = r.dryRun ? recordChanges(current.document.zones, read.document.zones) : [];
+  if (o.json) printJson(r.dryRun ? { ...r, records } : r);
+  else process.stdout.write(formatChange(r, `apply ${file}`) + formatRecordChanges(records));
   return 0;
 }
 
 interface VersionBody {
   version: number;
-  document: { zones: unknown[]; regions: Record<string, unknown>[]; services: unknown[] };
+  document: { zones: ZoneRecords[]; regions: Record<string, unknown>[]; services: unknown[] };
 }
 
 /**

@@ -73,7 +73,14 @@ describe('meridian apply and export, through a node’s admin API', () => {
 
   test('export → edit → apply: --dry-run changes nothing; then one version with the reason, which dig and export see', async () => {
     const edited = file('edited.yaml', expectOk(await meridian(['export'])).stdout.replace(`- ${US}`, `- ${MOVED}`));
+    // A static record changed too: the dry run lists it beside the service answers.
+    const exported = expectOk(await meridian(['export'])).stdout;
+    assert.match(exported, /\{ name: ns1, ttl: 300, type: A, data: 127\.0\.0\.1 \}/);
+    const withRecord = file('with-record.yaml', exported.replace('{ name: ns1, ttl: 300, type: A, data: 127.0.0.1 }', '{ name: ns1, ttl: 300, type: A, data: 127.0.0.2 }'));
+    const dryRecord = expectOk(await meridian(['apply', withRecord, '--dry-run']));
+    assert.match(dryRecord.stdout, new RegExp(`\nstatic records that would change \\(1\\):\n  ns1\\.${Z.replace(/\./g, '\\.')}\\. A: 300 127\\.0\\.0\\.1 -> 300 127\\.0\\.0\\.2\n$`));
     const dry = expectOk(await meridian(['apply', edited, '--dry-run']));
+    assert.doesNotMatch(dry.stdout, /static records/, 'no record changed in this one');
     assert.match(
       dry.stdout,
       new RegExp(`^dry run: apply ${edited} would change the config at version 1 as follows \\(nothing was changed\\)\\n~ /regions/0/addresses/ipv4/0: "${US}" -> "${MOVED}"\\n`),
