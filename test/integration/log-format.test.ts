@@ -5,15 +5,15 @@
  * at once on ports picked beforehand.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../helpers/dnsproc.js';
 import { deferrer, spawnRole } from '../helpers/role.js';
+import { MERIDIAN } from '../helpers/meridian-bin.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 const ZONE = new URL('../fixtures/gslb.example.com.zone', import.meta.url).pathname;
 /** The head of a readable line: ISO time, a level, then the message (`component:` first when bound). */
 const READABLE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) \S/;
@@ -38,7 +38,7 @@ interface TtyRun {
 
 /** `meridian serve` on a pseudo-terminal: `script -qfc '<cmd>' /dev/null`. */
 function serveOnTty(file: string, env: NodeJS.ProcessEnv): TtyRun {
-  const cmd = `exec '${process.execPath}' --import tsx '${CLI}' serve --config '${file}'`;
+  const cmd = `exec ${[...MERIDIAN, 'serve', '--config', file].map((a) => `'${a}'`).join(' ')}`;
   const proc = spawn('script', ['-qfc', cmd, '/dev/null'], { env: { ...process.env, MERIDIAN_LOG_LEVEL: 'info', TERM: 'xterm', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -57,9 +57,24 @@ function serveOnTty(file: string, env: NodeJS.ProcessEnv): TtyRun {
     },
     async stop() {
       if (proc.exitCode !== null) return;
-      // script passes the hangup to the session it runs (the node and its workers).
-      proc.kill('SIGHUP');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      // The node is script's child (exec): SIGTERM stops it and its workers, and script exits with
+      // it. Not SIGHUP to script: script passes it on, and to serve a SIGHUP is a reload, so the
+      // node outlived the test.
+      const node = Number(
+        spawnSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')[0],
+      );
+      if (node > 0) process.kill(node, 'SIGTERM');
+      else proc.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        try {
+          if (node > 0) process.kill(node, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        proc.kill('SIGKILL');
+      }, 5_000);
       await exited;
       clearTimeout(timer);
     },
