@@ -248,8 +248,10 @@ describe('overrides', () => {
       assert.equal(clear.status, 0, clear.stderr);
       assert.ok(await waitFor(async () => (await answer({ ...srv, port: restarted!.udp[0]!.boundPort })) === EU, 3000), 'cleared: probes decide again');
       const bad = await override('set', 'region/mars', 'down', '--reason', 'test');
-      assert.equal(bad.status, 2, 'a usage error');
+      // A scope the config lacks is not found (exit 1, no usage), as `region weight` of an unknown region.
+      assert.equal(bad.status, 1, bad.stderr);
       assert.match(bad.stderr, /^override set: MERIDIAN_ERR_NOT_FOUND: region\/mars is not in the config/);
+      assert.doesNotMatch(bad.stderr, /Usage:/);
     } finally {
       await restarted?.close();
       await srv.stop();
